@@ -1,0 +1,115 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Every Cairn target opts into the upcoming features Hummingbird uses, so every
+/// import and every public symbol is deliberate.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+
+/// The shared service plumbing every daemon library depends on.
+let daemonCore: [Target.Dependency] = [
+    "CairnService", "CairnProtocol", "CairnSigning", "CairnRedis", "CairnDatabase",
+    hummingbird, logging, metrics, lifecycle,
+]
+
+/// A daemon: its library under `Services/<folder>` and its thin executable under `Services/<folder>/Main`.
+func daemon(_ module: String, folder: String, executable: String, extra: [Target.Dependency] = []) -> [Target] {
+    [
+        .target(
+            name: module, dependencies: daemonCore + extra, path: "Services/\(folder)",
+            exclude: ["Main"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: executable, dependencies: [.byName(name: module), "CairnService", "CairnProtocol", lifecycle, logging],
+            path: "Services/\(folder)/Main", swiftSettings: swiftSettings),
+    ]
+}
+
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cairn-gateway", targets: ["cairn-gateway"]),
+        .executable(name: "cairn-repostore", targets: ["cairn-repostore"]),
+        .executable(name: "cairn-blobstore", targets: ["cairn-blobstore"]),
+        .executable(name: "cairn-worker", targets: ["cairn-worker"]),
+        .executable(name: "cairn-stream", targets: ["cairn-stream"]),
+        .executable(name: "cairnctl", targets: ["cairnctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis", path: "Shared/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
+        .target(name: "CairnProtocol", path: "Shared/CairnProtocol", swiftSettings: swiftSettings),
+        .target(name: "CairnSigning", dependencies: [crypto], path: "Shared/CairnSigning", swiftSettings: swiftSettings),
+        .target(
+            name: "CairnRedis", dependencies: ["CHiredis", "CairnProtocol", logging, metrics, .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Shared/CairnRedis", swiftSettings: swiftSettings),
+        .target(
+            name: "CairnDatabase", dependencies: ["CairnProtocol", "CairnRedis", postgres, logging, lifecycle],
+            path: "Shared/CairnDatabase", swiftSettings: swiftSettings),
+        .target(
+            name: "CairnService",
+            dependencies: [
+                "CairnProtocol", "CairnSigning", "CairnRedis", "CairnDatabase",
+                hummingbird, logging, metrics, prometheus, lifecycle, httpClient, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/CairnService", swiftSettings: swiftSettings),
+    ]
+        + daemon("CairnGateway", folder: "Gateway", executable: "cairn-gateway")
+        + daemon("CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore")
+        + daemon("CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore")
+        + daemon("CairnWorker", folder: "Worker", executable: "cairn-worker")
+        + daemon("CairnStream", folder: "Stream", executable: "cairn-stream")
+        + [
+            .target(
+                name: "CairnCtl", dependencies: daemonCore + [argumentParser, httpClient, .product(name: "NIOCore", package: "swift-nio")],
+                path: "Services/Ctl", exclude: ["Main"], swiftSettings: swiftSettings),
+            .executableTarget(
+                name: "cairnctl", dependencies: ["CairnCtl", argumentParser],
+                path: "Services/Ctl/Main", swiftSettings: swiftSettings),
+            .target(
+                name: "CairnTestSupport",
+                dependencies: daemonCore + [postgres, httpClient, .product(name: "HummingbirdTesting", package: "hummingbird")],
+                path: "Tests/CairnTestSupport", swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnSigningTests", dependencies: ["CairnSigning", "CairnProtocol"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnRedisTests", dependencies: ["CairnRedis", "CairnTestSupport"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnDatabaseTests", dependencies: ["CairnDatabase", "CairnTestSupport", postgres],
+                swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnServiceTests",
+                dependencies: [
+                    "CairnService", "CairnTestSupport", "CairnGateway", "CairnRepoStore", "CairnBlobStore",
+                    "CairnWorker", "CairnStream", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "HummingbirdTesting", package: "hummingbird"), httpClient,
+                ],
+                swiftSettings: swiftSettings),
+        ]
+)

@@ -1,0 +1,5 @@
+import CairnBlobStore
+import CairnProtocol
+import CairnService
+
+await DaemonRunner.main(.blobstore, build: buildBlobStore)

@@ -1,0 +1,5 @@
+import CairnGateway
+import CairnProtocol
+import CairnService
+
+await DaemonRunner.main(.gateway, build: buildGateway)

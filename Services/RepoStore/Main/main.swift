@@ -1,0 +1,5 @@
+import CairnRepoStore
+import CairnProtocol
+import CairnService
+
+await DaemonRunner.main(.repostore, build: buildRepoStore)

@@ -1,0 +1,5 @@
+import CairnStream
+import CairnProtocol
+import CairnService
+
+await DaemonRunner.main(.stream, build: buildStream)

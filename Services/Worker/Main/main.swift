@@ -1,0 +1,5 @@
+import CairnWorker
+import CairnProtocol
+import CairnService
+
+await DaemonRunner.main(.worker, build: buildWorker)

@@ -1,0 +1,48 @@
+/// The daemons of Cairn, with the port each listens on unless configured otherwise.
+public enum Daemon: String, Sendable, CaseIterable, Codable {
+    case gateway, repostore, blobstore, worker, stream
+
+    /// The executable's name, e.g. `cairn-gateway`.
+    public var executable: String { "cairn-\(rawValue)" }
+
+    /// The default port, all below 32768 so they never collide with client ports.
+    public var defaultPort: Int {
+        switch self {
+        case .gateway: 8080
+        case .repostore: 8081
+        case .blobstore: 8082
+        case .worker: 8083
+        case .stream: 8084
+        }
+    }
+
+    /// Only the gateway faces users; the others bind loopback and want signed requests.
+    public var isInternal: Bool { self != .gateway }
+}
+
+/// The body of `/readyz`: whether each store the daemon needs answers.
+public struct ReadinessReport: Sendable, Codable, Hashable {
+    public var daemon: String
+    public var ready: Bool
+    /// One entry per dependency: `ok`, or what went wrong.
+    public var checks: [String: String]
+
+    public init(daemon: String, ready: Bool, checks: [String: String]) {
+        self.daemon = daemon
+        self.ready = ready
+        self.checks = checks
+    }
+}
+
+/// Header names of Cairn's internal requests.
+public enum InternalHeader {
+    /// Carries the signed token over method, path and time.
+    public static let signature = "X-Cairn-Signature"
+    /// Echoes the request id on every response.
+    public static let requestID = "X-Request-Id"
+}
+
+/// The task queues of DESIGN.md.
+public enum QueueName: String, Sendable, CaseIterable, Codable {
+    case `default`, webhooks, maintenance
+}

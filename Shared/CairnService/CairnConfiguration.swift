@@ -1,0 +1,145 @@
+public import CairnDatabase
+public import CairnProtocol
+public import CairnRedis
+public import Logging
+
+/// Every setting of every Cairn daemon: one documented key set, read from one JSON file
+/// (`--config` or `CAIRN_CONFIG`) and then from `CAIRN_*` environment variables.
+/// `deploy/cairn.example.json` lists every key with its default; the README documents them.
+public struct CairnConfiguration: Sendable {
+    /// `log.level`: trace, debug, info, notice, warning, error or critical. Default info.
+    public var logLevel: Logger.Level
+    /// `signing.key` (secret, required): at least 32 bytes; signs cookies, links and internal requests.
+    public var signingKey: String
+    /// `signing.fallbackKeys` (secret): comma-separated earlier keys still accepted while rotating.
+    public var signingFallbackKeys: [String]
+    /// `database.url` (the password is a secret), `database.poolSize`: the main database.
+    public var database: DatabaseConfiguration
+    /// `analytics.url`, `analytics.poolSize`: the analytics database.
+    public var analytics: DatabaseConfiguration
+    /// `redis.url`, `redis.poolSize`: queues, events, switches and caches.
+    public var redis: RedisConfiguration
+    /// `redis.namespace`: the prefix of every Redis key. Default `cairn`.
+    public var redisNamespace: String
+    /// `<daemon>.host` and `<daemon>.port` for each daemon.
+    public var listeners: [Daemon: Listener]
+    /// `repostore.root`: where bare repositories live. Default `/var/lib/cairn/repos`.
+    public var repositoryRoot: String
+    /// `blobstore.root`: where blobs live. Default `/var/lib/cairn/blobs`.
+    public var blobRoot: String
+    /// `shutdown.gracePeriod`: seconds in-flight work may take after SIGTERM. Default 8.
+    public var gracePeriod: Duration
+
+    /// An address a daemon listens on, and how the others reach it.
+    public struct Listener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// The base URL other daemons use: a wildcard address is reached over loopback.
+        public var url: String {
+            let reachable = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
+            return reachable.contains(":") ? "http://[\(reachable)]:\(port)" : "http://\(reachable):\(port)"
+        }
+    }
+
+    /// Every key this build understands.
+    public static let keys: Set<String> = {
+        var keys: Set<String> = [
+            "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
+            "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
+            "repostore.root", "blobstore.root", "shutdown.gracePeriod",
+        ]
+        for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
+        return keys
+    }()
+
+    /// Reads and validates the whole key set; the error names the first bad key.
+    public static func load(file: String?, environment: [String: String]) throws(ConfigError) -> CairnConfiguration {
+        let source = try ConfigSource(file: file ?? environment["CAIRN_CONFIG"], environment: environment, known: keys)
+        let reader = ConfigValues(source: source)
+        let levelText = reader.string("log.level", default: "info")
+        guard let level = Logger.Level(rawValue: levelText.value) else {
+            throw reader.error("log.level", levelText, "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        let key = reader.string("signing.key", default: "")
+        guard !key.value.isEmpty else { throw reader.error("signing.key", key, "is required: set a random secret of at least 32 bytes") }
+        guard key.value.utf8.count >= 32 else { throw reader.error("signing.key", key, "must be at least 32 bytes, got \(key.value.utf8.count)") }
+        let fallbacks = reader.string("signing.fallbackKeys", default: "").value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+
+        let database = try reader.database("database", default: "postgres://cairn@127.0.0.1:5432/cairn", poolSize: 10)
+        let analytics = try reader.database("analytics", default: "postgres://cairn@127.0.0.1:5432/cairn_analytics", poolSize: 4)
+        let redisURL = reader.string("redis.url", default: "redis://127.0.0.1:6379/0")
+        let redisPool = try reader.int("redis.poolSize", default: 16, range: 1...512)
+        guard let redis = RedisConfiguration(url: redisURL.value, poolSize: redisPool) else {
+            throw reader.error("redis.url", redisURL, "must look like redis://[:password@]host[:port][/database]")
+        }
+        let namespace = reader.string("redis.namespace", default: "cairn")
+        guard !namespace.value.isEmpty, !namespace.value.contains(where: { $0 == " " || $0 == "*" }) else {
+            throw reader.error("redis.namespace", namespace, "must be a non-empty word without spaces or `*`")
+        }
+
+        var listeners: [Daemon: Listener] = [:]
+        for daemon in Daemon.allCases {
+            let host = reader.string("\(daemon.rawValue).host", default: "127.0.0.1")
+            guard !host.value.isEmpty, !host.value.contains("/") else { throw reader.error("\(daemon.rawValue).host", host, "must be a host name or address") }
+            let port = try reader.int("\(daemon.rawValue).port", default: daemon.defaultPort, range: 1...65535)
+            listeners[daemon] = Listener(host: host.value, port: port)
+        }
+        let grace = try reader.int("shutdown.gracePeriod", default: 8, range: 1...300)
+        return CairnConfiguration(
+            logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database, analytics: analytics,
+            redis: redis, redisNamespace: namespace.value, listeners: listeners,
+            repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
+            blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
+            gracePeriod: .seconds(grace))
+    }
+
+    /// Where `daemon` listens.
+    public func listener(_ daemon: Daemon) -> Listener { listeners[daemon]! }
+}
+
+/// Typed reads over a `ConfigSource`, each failing with the key's name.
+private struct ConfigValues {
+    let source: ConfigSource
+
+    func string(_ key: String, default value: String) -> (value: String, origin: ConfigSource.Origin) {
+        source.raw(key) ?? (value, .defaults)
+    }
+
+    func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = string(key, default: String(value))
+        guard let number = Int(text.value.trimmingWhitespace()) else { throw error(key, text, "must be a whole number, got \"\(text.value)\"") }
+        guard range.contains(number) else { throw error(key, text, "must be between \(range.lowerBound) and \(range.upperBound), got \(number)") }
+        return number
+    }
+
+    func database(_ section: String, default url: String, poolSize: Int) throws(ConfigError) -> DatabaseConfiguration {
+        let pool = try int("\(section).poolSize", default: poolSize, range: 1...512)
+        let text = string("\(section).url", default: url)
+        guard let configuration = DatabaseConfiguration(url: text.value, poolSize: pool) else {
+            throw error("\(section).url", text, "must look like postgres://user[:password]@host[:port]/database")
+        }
+        return configuration
+    }
+
+    func path(_ key: String, default value: String) throws(ConfigError) -> String {
+        let text = string(key, default: value)
+        guard text.value.hasPrefix("/"), !text.value.contains("\0") else { throw error(key, text, "must be an absolute path") }
+        return text.value
+    }
+
+    func error(_ key: String, _ text: (value: String, origin: ConfigSource.Origin), _ problem: String) -> ConfigError {
+        ConfigError(key: key, origin: text.origin, problem: problem)
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,29 @@
+import CairnProtocol
+public import Hummingbird
+import Logging
+public import ServiceLifecycle
+
+/// Assembles a daemon's Hummingbird application: listening where configured, running the
+/// stores' services and the daemon's own, checking schemas before it listens, and telling
+/// systemd `READY=1` once it does.
+public enum DaemonApplication {
+    public static func make<Responder: HTTPResponder>(
+        _ environment: DaemonEnvironment,
+        responder: Responder,
+        stores: DaemonStores,
+        services: [any Service] = []
+    ) -> Application<Responder> where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+        let listener = environment.listener
+        var app = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: environment.daemon.executable),
+            services: stores.services + services + [SystemdReadiness()],
+            onServerRunning: { _ in
+                environment.logger.info("daemon.listening", metadata: ["daemon.address": "\(listener.host):\(listener.port)"])
+                SystemdNotifier.notify("READY=1")
+            },
+            logger: environment.logger)
+        app.beforeServerStarts { try await stores.requireSchemas() }
+        return app
+    }
+}

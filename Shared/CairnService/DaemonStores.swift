@@ -1,0 +1,57 @@
+public import CairnDatabase
+public import CairnRedis
+import Hummingbird
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+
+/// The stores one daemon uses, opened from the configuration: their clients, the services
+/// that keep them running, the readiness checks that probe them, and the schema checks run
+/// before the daemon starts listening.
+public struct DaemonStores: Sendable {
+    /// Which stores a daemon needs.
+    public struct Needs: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let mainDatabase = Needs(rawValue: 1)
+        public static let analyticsDatabase = Needs(rawValue: 2)
+        public static let redis = Needs(rawValue: 4)
+    }
+
+    public let main: PostgresClient?
+    public let analytics: PostgresClient?
+    public let redis: RedisClient?
+    public let logger: Logger
+
+    public init(_ environment: DaemonEnvironment, needs: Needs) {
+        let configuration = environment.configuration
+        logger = environment.logger
+        main = needs.contains(.mainDatabase) ? PostgresClient(configuration: configuration.database.client, backgroundLogger: environment.logger) : nil
+        analytics = needs.contains(.analyticsDatabase) ? PostgresClient(configuration: configuration.analytics.client, backgroundLogger: environment.logger) : nil
+        redis = needs.contains(.redis) ? RedisClient(configuration: configuration.redis, logger: environment.logger) : nil
+    }
+
+    /// Services that keep the clients running, in start order.
+    public var services: [any Service] {
+        var services: [any Service] = []
+        if let redis { services.append(RedisClientService(client: redis)) }
+        if let main { services.append(main) }
+        if let analytics { services.append(analytics) }
+        return services
+    }
+
+    /// One readiness check per store.
+    public var checks: [ReadinessCheck] {
+        var checks: [ReadinessCheck] = []
+        if let main { checks.append(.postgres("database", main)) }
+        if let analytics { checks.append(.postgres("analytics", analytics)) }
+        if let redis { checks.append(.redis(redis)) }
+        return checks
+    }
+
+    /// Throws `SchemaError.tooOld` when a database lacks a migration this build needs.
+    public func requireSchemas() async throws {
+        if let main { try await SchemaRequirement(client: main, schema: .main, logger: logger).check() }
+        if let analytics { try await SchemaRequirement(client: analytics, schema: .analytics, logger: logger).check() }
+    }
+}

@@ -1,0 +1,92 @@
+import CairnDatabase
+import CairnProtocol
+import CairnRedis
+import CairnService
+import CairnTestSupport
+import Foundation
+import Logging
+import Testing
+
+@Suite struct ConfigurationTests {
+    let key = ["CAIRN_SIGNING_KEY": "a-signing-key-that-is-long-enough-0123456789"]
+
+    @Test func test_defaultsNeedOnlyASigningKey() throws {
+        let configuration = try CairnConfiguration.load(file: nil, environment: key)
+        #expect(configuration.listener(.gateway) == .init(host: "127.0.0.1", port: 8080))
+        #expect(configuration.listener(.stream).port == 8084)
+        #expect(configuration.redis.port == 6379)
+        #expect(configuration.database.database == "cairn")
+        #expect(configuration.gracePeriod == .seconds(8))
+    }
+
+    @Test func test_environmentOverridesTheFile() throws {
+        let file = try writeFile(#"{"gateway": {"port": 9000, "host": "0.0.0.0"}, "redis": {"poolSize": 4}, "log": {"level": "debug"}}"#)
+        let configuration = try CairnConfiguration.load(file: file, environment: key.merging(["CAIRN_GATEWAY_PORT": "9100"]) { $1 })
+        #expect(configuration.listener(.gateway) == .init(host: "0.0.0.0", port: 9100))
+        #expect(configuration.listener(.gateway).url == "http://127.0.0.1:9100")
+        #expect(configuration.redis.poolSize == 4)
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test func test_camelCaseKeysMapToUpperSnakeCaseVariables() {
+        #expect(ConfigSource.environmentName(of: "redis.poolSize") == "CAIRN_REDIS_POOL_SIZE")
+        #expect(ConfigSource.environmentName(of: "signing.fallbackKeys") == "CAIRN_SIGNING_FALLBACK_KEYS")
+        #expect(ConfigSource.environmentName(of: "gateway.port") == "CAIRN_GATEWAY_PORT")
+    }
+
+    @Test(arguments: [
+        (["CAIRN_GATEWAY_PORT": "eighty"], "gateway.port", "CAIRN_GATEWAY_PORT"),
+        (["CAIRN_WORKER_PORT": "70000"], "worker.port", "between 1 and 65535"),
+        (["CAIRN_REDIS_URL": "localhost:6379"], "redis.url", "redis://"),
+        (["CAIRN_DATABASE_URL": "postgres://nouser/db"], "database.url", "postgres://"),
+        (["CAIRN_LOG_LEVEL": "loud"], "log.level", "one of"),
+        (["CAIRN_REPOSTORE_ROOT": "relative/path"], "repostore.root", "absolute"),
+    ])
+    func test_badValuesAreRefusedNamingTheKey(overrides: [String: String], key badKey: String, mention: String) {
+        do {
+            _ = try CairnConfiguration.load(file: nil, environment: key.merging(overrides) { $1 })
+            Issue.record("\(overrides) should be refused")
+        } catch {
+            #expect(error.key == badKey)
+            #expect(error.description.contains("`\(badKey)`"))
+            #expect(error.description.contains(mention))
+        }
+    }
+
+    @Test func test_missingOrShortSigningKeyIsRefused() {
+        #expect(throws: ConfigError.self) { try CairnConfiguration.load(file: nil, environment: [:]) }
+        do { _ = try CairnConfiguration.load(file: nil, environment: ["CAIRN_SIGNING_KEY": "short"]) } catch {
+            #expect(error.key == "signing.key")
+            #expect(!error.description.contains("short"), "the secret itself must not appear in the message")
+        }
+    }
+
+    @Test func test_unknownKeyInTheFileIsRefused() throws {
+        let file = try writeFile(#"{"gateway": {"prot": 8080}}"#)
+        do {
+            _ = try CairnConfiguration.load(file: file, environment: key)
+            Issue.record("a misspelt key must be refused")
+        } catch {
+            #expect(error.key == "gateway.prot")
+            #expect(error.description.contains(file))
+        }
+    }
+
+    @Test func test_malformedFileIsRefused() throws {
+        let file = try writeFile("{not json")
+        #expect(throws: ConfigError.self) { try CairnConfiguration.load(file: file, environment: key) }
+        #expect(throws: ConfigError.self) { try CairnConfiguration.load(file: "/nonexistent/cairn.json", environment: key) }
+    }
+
+    @Test func test_exampleConfigurationHasOnlyKnownKeysAndValidValues() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/cairn.example.json").path
+        let configuration = try CairnConfiguration.load(file: example, environment: [:])
+        #expect(configuration.listener(.repostore).port == 8081)
+    }
+
+    private func writeFile(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + TestEnvironment.uniqueName("config") + ".json"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

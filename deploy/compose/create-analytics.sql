@@ -1,0 +1,1 @@
+CREATE DATABASE cairn_analytics OWNER cairn;
