@@ -47,6 +47,8 @@ let package = Package(
         .executable(name: "cairn-worker", targets: ["cairn-worker"]),
         .executable(name: "cairn-stream", targets: ["cairn-stream"]),
         .executable(name: "cairnctl", targets: ["cairnctl"]),
+        // For the benchmarks under bench/, which build against the shared library.
+        .library(name: "CairnShared", targets: ["CairnProtocol", "CairnSigning", "CairnRedis", "CairnDatabase", "CairnModel", "CairnService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -59,6 +61,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -73,21 +78,36 @@ let package = Package(
             name: "CairnDatabase", dependencies: ["CairnProtocol", "CairnRedis", postgres, logging, lifecycle],
             path: "Shared/CairnDatabase", swiftSettings: swiftSettings),
         .target(
+            name: "CairnModel",
+            dependencies: [
+                "CairnProtocol", "CairnDatabase", "CairnSigning", postgres, logging, crypto,
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/CairnModel", swiftSettings: swiftSettings),
+        .target(
             name: "CairnService",
             dependencies: [
                 "CairnProtocol", "CairnSigning", "CairnRedis", "CairnDatabase",
                 hummingbird, logging, metrics, prometheus, lifecycle, httpClient, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/CairnService", swiftSettings: swiftSettings),
     ]
-        + daemon("CairnGateway", folder: "Gateway", executable: "cairn-gateway")
-        + daemon("CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore")
+        + daemon(
+            "CairnGateway", folder: "Gateway", executable: "cairn-gateway",
+            extra: ["CairnModel", httpClient, postgres, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")])
+        + daemon(
+            "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",
+            extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio")])
         + daemon("CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore")
         + daemon("CairnWorker", folder: "Worker", executable: "cairn-worker")
         + daemon("CairnStream", folder: "Stream", executable: "cairn-stream")
         + [
             .target(
-                name: "CairnCtl", dependencies: daemonCore + [argumentParser, httpClient, .product(name: "NIOCore", package: "swift-nio")],
+                name: "CairnCtl",
+                dependencies: daemonCore + [
+                    "CairnModel", argumentParser, httpClient, postgres, .product(name: "NIOCore", package: "swift-nio"),
+                ],
                 path: "Services/Ctl", exclude: ["Main"], swiftSettings: swiftSettings),
             .executableTarget(
                 name: "cairnctl", dependencies: ["CairnCtl", argumentParser],
@@ -102,6 +122,16 @@ let package = Package(
                 name: "CairnRedisTests", dependencies: ["CairnRedis", "CairnTestSupport"], swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnDatabaseTests", dependencies: ["CairnDatabase", "CairnTestSupport", postgres],
+                swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnGatewayTests",
+                dependencies: [
+                    "CairnGateway", "CairnRepoStore", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
+                    "CairnDatabase", "CairnRedis", httpClient, postgres, logging,
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                ],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnServiceTests",

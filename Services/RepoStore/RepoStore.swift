@@ -1,15 +1,28 @@
 import CairnProtocol
+import CairnRedis
 public import CairnService
 import Foundation
 public import Hummingbird
 
-/// Builds `cairn-repostore`: bare repositories under `repostore.root`; needs Redis for events and tasks.
+/// Builds `cairn-repostore`: bare repositories under `repostore.root`, served to the gateway
+/// over signed internal HTTP (create, delete, git smart HTTP); pushes become `repo.push`
+/// events and `push` tasks in Redis.
 public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
-    let root = environment.configuration.repositoryRoot
+    let configuration = environment.configuration
+    let root = configuration.repositoryRoot
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    let locator = RepositoryLocator(root: root)
+    try HookInstaller.install(at: locator.hooksPath)
     let stores = DaemonStores(environment, needs: [.redis])
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .repostore, signature: environment.internalSignature, registry: environment.registry,
         checks: stores.checks + [.writableDirectory("repositories", root)])
+    let git = Git()
+    let pushes = PushRecorder(
+        events: EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger),
+        tasks: ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace),
+        locator: locator, git: git)
+    RepositoryController(locator: locator, git: git).addRoutes(to: router)
+    SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores)
 }

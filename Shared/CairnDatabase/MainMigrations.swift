@@ -12,5 +12,61 @@ enum MainMigrations {
             """,
             "CREATE INDEX task_outbox_created_at ON task_outbox (created_at)",
         ]),
+        Migration(2, "users, tokens, repositories, collaborators", [
+            """
+            CREATE TABLE users (
+                id bigserial PRIMARY KEY,
+                username text NOT NULL,
+                email text NOT NULL,
+                password_hash text NOT NULL,
+                is_admin boolean NOT NULL DEFAULT false,
+                session_version integer NOT NULL DEFAULT 1,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE UNIQUE INDEX users_username_key ON users (lower(username))",
+            "CREATE UNIQUE INDEX users_email_key ON users (lower(email))",
+            """
+            CREATE TABLE access_tokens (
+                id bigserial PRIMARY KEY,
+                user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                token_hash text NOT NULL,
+                scopes text[] NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_used_at timestamptz,
+                revoked_at timestamptz
+            )
+            """,
+            "CREATE UNIQUE INDEX access_tokens_hash_key ON access_tokens (token_hash)",
+            "CREATE INDEX access_tokens_user ON access_tokens (user_id)",
+            """
+            CREATE TABLE repositories (
+                id bigserial PRIMARY KEY,
+                owner_id bigint NOT NULL REFERENCES users (id),
+                name text NOT NULL,
+                description text NOT NULL DEFAULT '',
+                is_private boolean NOT NULL DEFAULT false,
+                default_branch text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                pushed_at timestamptz,
+                deleted_at timestamptz
+            )
+            """,
+            "CREATE UNIQUE INDEX repositories_owner_name_key ON repositories (owner_id, lower(name)) WHERE deleted_at IS NULL",
+            "CREATE INDEX repositories_public_created ON repositories (created_at DESC) WHERE deleted_at IS NULL AND NOT is_private",
+            """
+            CREATE TABLE collaborators (
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                permission text NOT NULL CHECK (permission IN ('read', 'write', 'admin')),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (repository_id, user_id)
+            )
+            """,
+            "CREATE INDEX collaborators_user ON collaborators (user_id)",
+        ]),
     ]
 }

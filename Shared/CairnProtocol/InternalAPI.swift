@@ -46,3 +46,31 @@ public enum InternalHeader {
 public enum QueueName: String, Sendable, CaseIterable, Codable {
     case `default`, webhooks, maintenance
 }
+
+/// One ref changed by a push, as git's hooks report it (all zeros for a created or deleted ref).
+public struct RefUpdate: Sendable, Codable, Hashable {
+    public static let zero = String(repeating: "0", count: 40)
+
+    public var old: String
+    public var new: String
+    public var ref: String
+
+    public init(old: String, new: String, ref: String) {
+        self.old = old
+        self.new = new
+        self.ref = ref
+    }
+
+    /// Reads one `<old> <new> <ref>` line; nil when the line is not one.
+    public init?(hookLine line: some StringProtocol) {
+        let fields = line.split(separator: " ")
+        guard fields.count == 3, fields[0].count >= 40, fields[1].count >= 40 else { return nil }
+        self.init(old: String(fields[0]), new: String(fields[1]), ref: String(fields[2]))
+    }
+}
+
+/// Headers the gateway adds when it hands a request to an internal daemon.
+public enum ForwardedHeader {
+    /// The id of the signed-in user on whose behalf the request is made, if any.
+    public static let user = "X-Cairn-User"
+}

@@ -27,6 +27,11 @@ public struct CairnConfiguration: Sendable {
     public var repositoryRoot: String
     /// `blobstore.root`: where blobs live. Default `/var/lib/cairn/blobs`.
     public var blobRoot: String
+    /// `repostore.maxPushBytes`: the largest pack a push may send. Default 2 GiB.
+    public var maxPushBytes: Int
+    /// `gateway.publicURL`: the URL people use to reach Cairn (clone URLs, links).
+    /// Default `http://<gateway.host>:<gateway.port>`.
+    public var publicURL: String
     /// `shutdown.gracePeriod`: seconds in-flight work may take after SIGTERM. Default 8.
     public var gracePeriod: Duration
 
@@ -52,7 +57,7 @@ public struct CairnConfiguration: Sendable {
         var keys: Set<String> = [
             "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
-            "repostore.root", "blobstore.root", "shutdown.gracePeriod",
+            "repostore.root", "blobstore.root", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -91,11 +96,17 @@ public struct CairnConfiguration: Sendable {
             listeners[daemon] = Listener(host: host.value, port: port)
         }
         let grace = try reader.int("shutdown.gracePeriod", default: 8, range: 1...300)
+        let maxPush = try reader.int("repostore.maxPushBytes", default: 2 << 30, range: 1024...(1 << 40))
+        let publicURL = reader.string("gateway.publicURL", default: listeners[.gateway]!.url)
+        guard publicURL.value.hasPrefix("http://") || publicURL.value.hasPrefix("https://") else {
+            throw reader.error("gateway.publicURL", publicURL, "must start with http:// or https://")
+        }
         return CairnConfiguration(
             logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database, analytics: analytics,
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
             repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
+            maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
             gracePeriod: .seconds(grace))
     }
 

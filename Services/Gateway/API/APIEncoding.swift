@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// GitHub's JSON dialect: snake_case keys, ISO-8601 dates without fractions.
+enum APIEncoding {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    /// A JSON response of `value`.
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: try encoder().encode(value))))
+    }
+
+    /// Reads a JSON body of at most 1 MiB; a malformed one is a 400 that says what was wrong.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: 1 << 20) } catch {
+            throw HTTPError(.contentTooLarge, message: "Request body is larger than 1 MiB")
+        }
+        do {
+            return try decoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw HTTPError(.badRequest, message: "Problems parsing JSON: \(error)")
+        }
+    }
+}
+
+/// `page` and `per_page` as GitHub reads them, and the `Link` header that goes with a page.
+struct Pagination {
+    let page: Int
+    let perPage: Int
+
+    init(_ request: Request) {
+        let query = request.uri.queryParameters
+        page = max(1, query["page"].flatMap { Int($0) } ?? 1)
+        perPage = min(100, max(1, query["per_page"].flatMap { Int($0) } ?? 30))
+    }
+
+    var offset: Int { (page - 1) * perPage }
+
+    /// Links to the next (when `hasMore`), previous and first pages of `request`'s URL.
+    func linkHeader(_ request: Request, baseURL: String, hasMore: Bool) -> HTTPFields {
+        var others = request.uri.queryParameters.filter { $0.key != "page" && $0.key != "per_page" }.map { "\($0.key)=\($0.value)" }
+        others.sort()
+        func link(_ page: Int, _ rel: String) -> String {
+            let query = (others + ["per_page=\(perPage)", "page=\(page)"]).joined(separator: "&")
+            return "<\(baseURL)\(request.uri.path)?\(query)>; rel=\"\(rel)\""
+        }
+        var links: [String] = []
+        if hasMore { links.append(link(page + 1, "next")) }
+        if page > 1 { links.append(link(page - 1, "prev")); links.append(link(1, "first")) }
+        return links.isEmpty ? [:] : [HTTPField.Name("Link")!: links.joined(separator: ", ")]
+    }
+}

@@ -1,0 +1,80 @@
+import CairnModel
+import Hummingbird
+
+/// `GET /api/v3/user`, `/users/{user}`, `/user/repos`, `/users/{user}/repos`, `POST /user/repos`.
+struct UserAPIController: Sendable {
+    let authenticator: Authenticator
+    let users: UserStore
+    let repositories: RepositoryStore
+    let service: RepositoryService
+    let baseURL: String
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let api = router.group("/api/v3")
+        api.get("/user") { request, _ in
+            let user = try await signedIn(request).user!
+            return try APIEncoding.response(APIUser(user, baseURL: baseURL, showEmail: true))
+        }
+        api.get("/users/:user") { _, context in
+            let user = try await findUser(context.parameters.require("user"))
+            return try APIEncoding.response(APIUser(user, baseURL: baseURL))
+        }
+        api.get("/user/repos") { request, _ in
+            let caller = try await signedIn(request)
+            let page = Pagination(request)
+            let found = try await repositories.list(member: caller.user!, limit: page.perPage + 1, offset: page.offset)
+            return try listResponse(found, request: request, page: page, caller: caller)
+        }
+        api.get("/users/:user/repos") { request, context in
+            let caller = try await authenticator.authenticate(request)
+            let owner = try await findUser(context.parameters.require("user"))
+            let page = Pagination(request)
+            let viewer = caller.credentialAllows(.read) ? caller.user : nil
+            let found = try await repositories.list(ownerID: owner.id, viewer: viewer, limit: page.perPage + 1, offset: page.offset)
+            return try listResponse(found, request: request, page: page, caller: caller)
+        }
+        api.post("/user/repos") { request, context in
+            let caller = try await signedIn(request)
+            guard caller.credentialAllows(.write) else { throw GatewayError.forbidden("This token's scopes do not allow creating repositories") }
+            let input = try await APIEncoding.decode(CreateRepository.self, from: request, context: context)
+            do {
+                let repository = try await service.create(owner: caller.user!, name: input.name, description: input.description ?? "", isPrivate: input.private ?? false)
+                return try APIEncoding.response(APIRepository(repository, baseURL: baseURL, permission: .admin), status: .created)
+            } catch let error as ModelError {
+                throw GatewayError(error)
+            }
+        }
+    }
+
+    struct CreateRepository: Decodable {
+        let name: String
+        let description: String?
+        let `private`: Bool?
+    }
+
+    private func signedIn(_ request: Request) async throws -> Caller {
+        let caller = try await authenticator.authenticate(request)
+        guard caller.user != nil else { throw GatewayError.authenticationRequired }
+        return caller
+    }
+
+    private func findUser(_ name: String) async throws -> User {
+        guard let user = try await users.find(username: name) else { throw GatewayError.notFound }
+        return user
+    }
+
+    private func listResponse(_ found: [Repository], request: Request, page: Pagination, caller: Caller) throws -> Response {
+        let shown = found.prefix(page.perPage).map { APIRepository($0, baseURL: baseURL, permission: nil) }
+        return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: found.count > page.perPage))
+    }
+}
+
+extension GatewayError {
+    /// The API's view of a record's refusal: invalid input is 422, a taken name too.
+    init(_ error: ModelError) {
+        switch error {
+        case .invalid, .taken: self = .invalid(error.description)
+        case .notFound: self = .notFound
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import CairnModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Reads credentials from a request: HTTP basic with a password or a personal access token
+/// (as git sends them), or `Authorization: token …` / `Bearer …` (as API clients do).
+struct Authenticator: Sendable {
+    let users: UserStore
+    let tokens: TokenStore
+
+    /// The caller; anonymous without credentials. Wrong credentials throw 401.
+    func authenticate(_ request: Request) async throws -> Caller {
+        guard let header = request.headers[.authorization] else { return .anonymous }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2 else { throw GatewayError.badCredentials }
+        let scheme = parts[0].lowercased()
+        let value = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        switch scheme {
+        case "token", "bearer":
+            return try await token(value)
+        case "basic":
+            guard let decoded = Data(base64Encoded: value).map({ String(decoding: $0, as: UTF8.self) }),
+                  let colon = decoded.firstIndex(of: ":")
+            else { throw GatewayError.badCredentials }
+            let login = String(decoded[..<colon])
+            let secret = String(decoded[decoded.index(after: colon)...])
+            if secret.hasPrefix(TokenStore.prefix) { return try await token(secret) }
+            guard !login.isEmpty, let user = try await users.authenticate(login: login, password: secret) else {
+                throw GatewayError.badCredentials
+            }
+            return Caller(user: user, scopes: nil)
+        default:
+            throw GatewayError.badCredentials
+        }
+    }
+
+    private func token(_ secret: String) async throws -> Caller {
+        guard let (user, scopes) = try await tokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
+        return Caller(user: user, scopes: scopes)
+    }
+}

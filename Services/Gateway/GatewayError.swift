@@ -1,0 +1,42 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// What the gateway refuses, mapped to status codes and a GitHub-style JSON body
+/// (`{"message": …}`). 401s carry `WWW-Authenticate` so git prompts for credentials.
+enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
+    case badCredentials
+    case authenticationRequired
+    case forbidden(String)
+    case notFound
+    case invalid(String)
+    case conflict(String)
+    case unavailable(String)
+
+    var status: HTTPResponse.Status {
+        switch self {
+        case .badCredentials, .authenticationRequired: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .invalid: .unprocessableContent
+        case .conflict: .conflict
+        case .unavailable: .serviceUnavailable
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .badCredentials: "Bad credentials"
+        case .authenticationRequired: "Requires authentication"
+        case .forbidden(let message), .invalid(let message), .conflict(let message), .unavailable(let message): message
+        case .notFound: "Not Found"
+        }
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"Cairn\", charset=\"UTF-8\"" }
+        let body = (try? JSONEncoder().encode(["message": description])) ?? Data()
+        return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: body)))
+    }
+}

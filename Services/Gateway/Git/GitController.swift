@@ -1,0 +1,58 @@
+import AsyncHTTPClient
+import CairnModel
+import CairnService
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// Git's smart HTTP protocol at `/<owner>/<repo>.git/…`: authenticates and authorises at the
+/// gateway, then streams the request to the repository store and its answer back, both
+/// ways at once, never holding a pack in memory.
+struct GitController: Sendable {
+    let authenticator: Authenticator
+    let access: RepositoryAccess
+    let repostore: InternalClient
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/:owner/:repo/info/refs") { request, context in
+            let service = request.uri.queryParameters["service"].map(String.init) ?? ""
+            guard service == "git-upload-pack" || service == "git-receive-pack" else {
+                throw GatewayError.forbidden("Only smart HTTP is served: ask for ?service=git-upload-pack or git-receive-pack")
+            }
+            return try await forward(request, context: context, service: service, path: "info/refs?service=\(service)")
+        }
+        router.post("/:owner/:repo/git-upload-pack") { request, context in
+            try await forward(request, context: context, service: "git-upload-pack", path: "git-upload-pack")
+        }
+        router.post("/:owner/:repo/git-receive-pack") { request, context in
+            try await forward(request, context: context, service: "git-receive-pack", path: "git-receive-pack")
+        }
+    }
+
+    func forward(_ request: Request, context: BasicRequestContext, service: String, path: String) async throws -> Response {
+        let owner = try context.parameters.require("owner")
+        var name = try context.parameters.require("repo")
+        if name.hasSuffix(".git") { name.removeLast(4) }
+        let caller = try await authenticator.authenticate(request)
+        let needed: Permission = service == "git-receive-pack" ? .write : .read
+        let (repository, _) = try await access.require(needed, owner: owner, name: name, caller: caller, challengeAnonymous: true)
+
+        var headers = HTTPHeaders()
+        for field in [HTTPField.Name.contentType, .contentEncoding, .contentLength, HTTPField.Name("Git-Protocol")!] {
+            if let value = request.headers[field] { headers.add(name: field.canonicalName, value: value) }
+        }
+        let length = request.headers[.contentLength].flatMap { Int($0) }
+        let body: HTTPClientRequest.Body? = request.method == .post
+            ? .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown) : nil
+        let upstream = try await repostore.send(
+            request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.user?.id)
+        var responseHeaders = HTTPFields()
+        for name in ["Content-Type", "Cache-Control"] {
+            if let value = upstream.headers.first(name: name) { responseHeaders[HTTPField.Name(name)!] = value }
+        }
+        return Response(
+            status: .init(code: Int(upstream.status.code)), headers: responseHeaders,
+            body: ResponseBody(asyncSequence: upstream.body))
+    }
+}

@@ -1,0 +1,52 @@
+import CairnDatabase
+import CairnModel
+import CairnService
+import Logging
+import NIOHTTP1
+
+/// Creates and deletes repositories across the database and the repository store, so that a
+/// failure on either side leaves neither (and `cairnctl check` finds anything that still does).
+struct RepositoryService: Sendable {
+    let repositories: RepositoryStore
+    let outbox: Outbox
+    let repostore: InternalClient
+    let logger: Logger
+
+    /// One transaction around the row; the repository store creates the files inside it. If
+    /// the store fails, the row is rolled back; if the commit fails, the files are removed.
+    func create(owner: User, name: String, description: String, isPrivate: Bool) async throws -> Repository {
+        let created = CreatedOnDisk()
+        do {
+            return try await outbox.transaction { transaction in
+                let repository = try await repositories.insert(owner: owner, name: name, description: description, isPrivate: isPrivate, on: transaction.connection)
+                do {
+                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)", user: owner.id)
+                } catch let error as InternalCallError {
+                    throw GatewayError.unavailable("The repository store could not create the repository: \(error)")
+                }
+                created.id = repository.id
+                return repository
+            }
+        } catch {
+            if let id = created.id {
+                do { try await repostore.expectSuccess(.DELETE, "/repos/\(id)") } catch {
+                    logger.error("repository.orphan_files", metadata: ["repo.id": "\(id)", "error": "\(error)"])
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Marks the repository deleted; the worker removes its files after the commit.
+    func delete(_ repository: Repository) async throws {
+        try await outbox.transaction { transaction in
+            try await repositories.markDeleted(repository, in: transaction)
+        }
+    }
+}
+
+/// Remembers, across the transaction's closure, which repository got files on disk.
+private final class CreatedOnDisk: @unchecked Sendable {
+    // Written once inside the transaction body, read after it; never concurrently.
+    var id: Int64?
+}

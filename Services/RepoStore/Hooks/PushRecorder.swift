@@ -1,0 +1,49 @@
+import CairnProtocol
+import CairnRedis
+import Foundation
+import Logging
+
+/// Turns what a push's hook recorded into a `repo.push` event and a `push` task, and points
+/// HEAD at a branch that exists after a repository's first push.
+struct PushRecorder: Sendable {
+    let events: EventPublisher
+    let tasks: ReliableQueue
+    let locator: RepositoryLocator
+    let git: Git
+
+    func record(repository: Int64, pusher: Int64?, log path: String, logger: Logger) async {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let updates = text.split(whereSeparator: \.isNewline).compactMap { RefUpdate(hookLine: $0) }
+        guard !updates.isEmpty else { return }
+        await fixHead(repository: repository, updates: updates, logger: logger)
+        let refs = JSONValue.array(updates.map { .object(["old": .string($0.old), "new": .string($0.new), "ref": .string($0.ref)]) })
+        var args: [String: JSONValue] = ["repository_id": .number(Double(repository)), "updates": refs]
+        if let pusher { args["pusher_id"] = .number(Double(pusher)) }
+        do {
+            try await tasks.enqueue(TaskEnvelope(kind: "push", args: .object(args)))
+        } catch {
+            logger.error("push.task_enqueue_failed", metadata: ["repo.id": "\(repository)", "error": "\(error)"])
+        }
+        await events.publish(EventEnvelope(type: "repo.push", repoID: repository, actor: pusher, data: .object(["refs": refs])))
+        logger.info("repository.pushed", metadata: ["repo.id": "\(repository)", "push.refs": "\(updates.count)"])
+    }
+
+    func recordFetch(repository: Int64, user: Int64?) async {
+        await events.publish(EventEnvelope(type: "repo.clone", repoID: repository, actor: user))
+    }
+
+    /// After the first push HEAD may name a branch that does not exist (`main` by default):
+    /// point it at `main` if that was pushed, else at the first branch pushed.
+    private func fixHead(repository: Int64, updates: [RefUpdate], logger: Logger) async {
+        let path = locator.path(for: repository)
+        guard let head = try? await git.run(["symbolic-ref", "--quiet", "HEAD"], in: path).trimmingCharacters(in: .whitespacesAndNewlines) else { return }
+        if (try? await git.run(["rev-parse", "--verify", "--quiet", "\(head)^{commit}"], in: path)) != nil { return }
+        let branches = updates.filter { $0.ref.hasPrefix("refs/heads/") && $0.new != RefUpdate.zero }.map(\.ref)
+        guard let chosen = branches.first(where: { $0 == "refs/heads/main" }) ?? branches.first else { return }
+        do {
+            try await git.run(["symbolic-ref", "HEAD", chosen], in: path)
+        } catch {
+            logger.warning("repository.head_update_failed", metadata: ["repo.id": "\(repository)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import CairnProtocol
+import Foundation
+import Hummingbird
+import Logging
+
+/// Creates and deletes bare repositories on disk, by id.
+struct RepositoryController: Sendable {
+    let locator: RepositoryLocator
+    let git: Git
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.put("/repos/:id") { _, context in try await create(context.parameters.require("id"), context: context) }
+        router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
+        router.get("/repos/:id") { _, context in try await show(context.parameters.require("id")) }
+    }
+
+    /// `PUT /repos/{id}`: a new, empty bare repository with Cairn's hooks and settings.
+    /// Idempotent for an empty repository that already exists (a retried create).
+    func create(_ id: String, context: BasicRequestContext) async throws -> Response {
+        let path = try locator.path(for: id)
+        guard let number = Int64(id) else { throw RepoStoreError.invalidRepositoryID(id) }
+        if locator.exists(number) {
+            return Response(status: .ok)
+        }
+        let staging = "\(locator.root)/.staging-\(id)-\(UUID().uuidString)"
+        do {
+            try await git.run(["init", "--quiet", "--bare", "--initial-branch=main", "--", staging])
+            for (key, value) in Self.settings(hooksPath: locator.hooksPath) {
+                try await git.run(["config", key, value], in: staging)
+            }
+            try FileManager.default.moveItem(atPath: staging, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        context.logger.info("repository.created", metadata: ["repo.id": "\(id)"])
+        return Response(status: .created)
+    }
+
+    /// `DELETE /repos/{id}`: removes the repository's files; a missing one is already gone.
+    func delete(_ id: String, context: BasicRequestContext) async throws -> Response {
+        let path = try locator.path(for: id)
+        guard FileManager.default.fileExists(atPath: path) else { return Response(status: .noContent) }
+        // Rename first so a half-finished removal never looks like a repository.
+        let doomed = "\(locator.root)/.deleting-\(id)-\(UUID().uuidString)"
+        try FileManager.default.moveItem(atPath: path, toPath: doomed)
+        try FileManager.default.removeItem(atPath: doomed)
+        context.logger.info("repository.deleted", metadata: ["repo.id": "\(id)"])
+        return Response(status: .noContent)
+    }
+
+    /// `GET /repos/{id}`: 200 when the repository exists, 404 otherwise.
+    func show(_ id: String) async throws -> Response {
+        let path = try locator.path(for: id)
+        guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+        _ = path
+        return Response(status: .ok)
+    }
+
+    /// Settings every repository gets: objects checked on receipt, Cairn's hooks.
+    static func settings(hooksPath: String) -> [(String, String)] {
+        [
+            ("receive.fsckObjects", "true"),
+            ("core.hooksPath", hooksPath),
+            ("http.receivepack", "true"),
+            ("uploadpack.allowFilter", "true"),
+            ("repack.writeBitmaps", "true"),
+            ("core.commitGraph", "true"),
+            ("gc.auto", "0"),
+        ]
+    }
+}

@@ -1,0 +1,100 @@
+import CairnProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Subprocess
+
+/// Git's smart HTTP protocol (v0 and v2), served by `git http-backend` and streamed both
+/// ways: the request body goes to git's standard input as it arrives and git's output goes
+/// to the client as it is made, so no pack is ever held in memory whole.
+struct SmartHTTPController: Sendable {
+    let locator: RepositoryLocator
+    let git: Git
+    let pushes: PushRecorder
+    /// Pushes whose pack is larger than this are refused by git (`receive.maxInputSize`).
+    let maxPushBytes: Int
+
+    static let services: Set<String> = ["git-upload-pack", "git-receive-pack"]
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/repos/:id/info/refs") { request, context in
+            let service = request.uri.queryParameters["service"].map(String.init) ?? ""
+            guard Self.services.contains(service) else { throw RepoStoreError.unknownService(service) }
+            return try serve(request, context: context, service: service, suffix: "info/refs")
+        }
+        for service in Self.services {
+            router.post("/repos/:id/\(service)") { request, context in
+                try serve(request, context: context, service: service, suffix: service)
+            }
+        }
+    }
+
+    func serve(_ request: Request, context: BasicRequestContext, service: String, suffix: String) throws -> Response {
+        let id = try context.parameters.require("id")
+        _ = try locator.path(for: id)
+        guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+        let advertisement = suffix == "info/refs"
+        let isPush = service == "git-receive-pack" && !advertisement
+        let user = request.headers[HTTPField.Name(ForwardedHeader.user)!]
+        let pushLog = isPush ? NSTemporaryDirectory() + "cairn-push-\(UUID().uuidString)" : nil
+
+        var environment = [
+            "GIT_PROJECT_ROOT": locator.root,
+            "PATH_INFO": "/\(id).git/\(suffix)",
+            "REQUEST_METHOD": request.method.rawValue,
+            "QUERY_STRING": request.uri.query ?? "",
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REMOTE_USER": user ?? "anonymous",
+            "REMOTE_ADDR": "127.0.0.1",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "receive.maxInputSize",
+            "GIT_CONFIG_VALUE_0": String(maxPushBytes),
+        ]
+        if let type = request.headers[.contentType] { environment["CONTENT_TYPE"] = type }
+        if let length = request.headers[.contentLength] { environment["CONTENT_LENGTH"] = length }
+        if let encoding = request.headers[.contentEncoding] { environment["HTTP_CONTENT_ENCODING"] = encoding }
+        if let version = request.headers[HTTPField.Name("Git-Protocol")!] { environment["GIT_PROTOCOL"] = version }
+        if let pushLog { environment["CAIRN_PUSH_LOG"] = pushLog }
+
+        let gitEnvironment = git.environment(environment)
+        let contentType = advertisement ? "application/x-\(service)-advertisement" : "application/x-\(service)-result"
+        let logger = context.logger
+        let body = ResponseBody { writer in
+            defer { if let pushLog { try? FileManager.default.removeItem(atPath: pushLog) } }
+            let result = try await Subprocess.run(
+                git.executable, arguments: ["http-backend"], environment: gitEnvironment,
+                input: .inputWriter, output: .sequence, error: .string(limit: 64 * 1024)
+            ) { execution in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await buffer in request.body {
+                            _ = try await execution.standardInputWriter.write(Array(buffer.readableBytesView))
+                        }
+                        try await execution.standardInputWriter.finish()
+                    }
+                    var reader = CGIResponseReader()
+                    for try await chunk in execution.standardOutput {
+                        let bytes = reader.feed(chunk.withUnsafeBytes { Array($0) })
+                        if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                    }
+                    try await group.waitForAll()
+                    if reader.status != 200 {
+                        logger.warning("git.http_backend_status", metadata: ["git.status": "\(reader.status)", "repo.id": "\(id)"])
+                    }
+                }
+            }
+            if !result.terminationStatus.isSuccess {
+                logger.warning("git.http_backend_failed", metadata: [
+                    "repo.id": "\(id)", "git.service": "\(service)", "git.status": "\(result.terminationStatus)",
+                    "git.stderr": "\(result.standardError ?? "")",
+                ])
+            }
+            try await writer.finish(nil)
+            if let pushLog { await pushes.record(repository: number, pusher: user.flatMap { Int64($0) }, log: pushLog, logger: logger) }
+            if service == "git-upload-pack" && !advertisement { await pushes.recordFetch(repository: number, user: user.flatMap { Int64($0) }) }
+        }
+        return Response(status: .ok, headers: [.contentType: contentType, .cacheControl: "no-cache"], body: body)
+    }
+}

@@ -1,0 +1,44 @@
+public import Foundation
+
+/// A repository's record. Its files live in the repository store under its id, so renames
+/// and transfers touch only this row.
+public struct Repository: Sendable, Hashable {
+    public let id: Int64
+    public let ownerID: Int64
+    public var ownerName: String
+    public var name: String
+    public var description: String
+    public var isPrivate: Bool
+    public var defaultBranch: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var pushedAt: Date?
+
+    /// `owner/name`.
+    public var fullName: String { "\(ownerName)/\(name)" }
+}
+
+/// How much a person may do with a repository; each level includes the ones before it.
+public enum Permission: Int, Sendable, Comparable, Codable {
+    case none = 0, read, write, admin
+
+    public init?(name: String) {
+        switch name {
+        case "read", "pull": self = .read
+        case "write", "push": self = .write
+        case "admin": self = .admin
+        default: return nil
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .read: "read"
+        case .write: "write"
+        case .admin: "admin"
+        }
+    }
+
+    public static func < (lhs: Permission, rhs: Permission) -> Bool { lhs.rawValue < rhs.rawValue }
+}

@@ -1,0 +1,144 @@
+public import CairnDatabase
+public import CairnProtocol
+import Foundation
+public import Logging
+public import PostgresNIO
+
+/// Repositories and their collaborators in the main database.
+public struct RepositoryStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let select = """
+        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at
+        FROM repositories r JOIN users u ON u.id = r.owner_id
+        """
+
+    /// The live repository `owner/name` (case-insensitive), or nil.
+    public func find(owner: String, name: String) async throws -> Repository? {
+        try await first(client.query(PostgresQuery(unsafeSQL: Self.select + " WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2) AND r.deleted_at IS NULL", binds: try binds(owner, name)), logger: logger))
+    }
+
+    public func find(id: Int64) async throws -> Repository? {
+        try await first(client.query(PostgresQuery(unsafeSQL: Self.select + " WHERE r.id = $1 AND r.deleted_at IS NULL", binds: try binds(id)), logger: logger))
+    }
+
+    /// `owner`'s repositories that `viewer` may see, by name, one page at a time.
+    public func list(ownerID: Int64, viewer: User?, limit: Int, offset: Int) async throws -> [Repository] {
+        let viewerID = viewer?.id ?? 0
+        let all = viewer?.isAdmin == true || viewerID == ownerID
+        return try await collect(client.query(PostgresQuery(unsafeSQL: Self.select + """
+             WHERE r.owner_id = $1 AND r.deleted_at IS NULL
+             AND ($2 OR NOT r.is_private OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $3))
+             ORDER BY lower(r.name) LIMIT $4 OFFSET $5
+            """, binds: try binds(ownerID, all, viewerID, limit, offset)), logger: logger))
+    }
+
+    /// Repositories `user` owns or collaborates on, by name, one page at a time.
+    public func list(member user: User, limit: Int, offset: Int) async throws -> [Repository] {
+        try await collect(client.query(PostgresQuery(unsafeSQL: Self.select + """
+             WHERE r.deleted_at IS NULL
+             AND (r.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $1))
+             ORDER BY lower(u.username), lower(r.name) LIMIT $2 OFFSET $3
+            """, binds: try binds(user.id, limit, offset)), logger: logger))
+    }
+
+    /// Inserts the row inside `connection`'s transaction; the caller creates the files.
+    public func insert(owner: User, name: String, description: String, isPrivate: Bool, on connection: PostgresConnection) async throws -> Repository {
+        if let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
+        guard description.count <= 1000 else { throw ModelError.invalid(field: "description", reason: "must be at most 1000 characters") }
+        do {
+            let rows = try await connection.query("""
+                INSERT INTO repositories (owner_id, name, description, is_private) VALUES (\(owner.id), \(name), \(description), \(isPrivate))
+                RETURNING id, created_at
+                """, logger: logger)
+            for try await (id, created) in rows.decode((Int64, Date).self) {
+                return Repository(id: id, ownerID: owner.id, ownerName: owner.username, name: name, description: description, isPrivate: isPrivate, defaultBranch: nil, createdAt: created, updatedAt: created, pushedAt: nil)
+            }
+            throw ModelError.notFound("new repository")
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw ModelError.taken(field: "name", value: "\(owner.username)/\(name)")
+        }
+    }
+
+    /// Changes name, description, visibility or default branch; nil leaves a field as it is.
+    public func update(_ id: Int64, name: String?, description: String?, isPrivate: Bool?, defaultBranch: String?) async throws {
+        if let name, let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
+        do {
+            _ = try await client.query("""
+                UPDATE repositories SET name = coalesce(\(name), name), description = coalesce(\(description), description),
+                is_private = coalesce(\(isPrivate), is_private), default_branch = coalesce(\(defaultBranch), default_branch), updated_at = now()
+                WHERE id = \(id) AND deleted_at IS NULL
+                """, logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw ModelError.taken(field: "name", value: name ?? "")
+        }
+    }
+
+    /// Marks the repository deleted inside `transaction` and enqueues the removal of its
+    /// files, which the worker does only once the transaction has committed.
+    public func markDeleted(_ repository: Repository, in transaction: OutboxTransaction) async throws {
+        _ = try await transaction.connection.query("UPDATE repositories SET deleted_at = now() WHERE id = \(repository.id) AND deleted_at IS NULL", logger: logger)
+        try await transaction.enqueue(TaskEnvelope(kind: "repo.delete", args: .object(["repository_id": .number(Double(repository.id))])), queue: QueueName.maintenance.rawValue)
+    }
+
+    /// What `user` (nil for anonymous) may do with `repository`.
+    public func permission(of user: User?, on repository: Repository) async throws -> Permission {
+        guard let user else { return repository.isPrivate ? .none : .read }
+        if user.isAdmin || user.id == repository.ownerID { return .admin }
+        var granted = repository.isPrivate ? Permission.none : .read
+        let rows = try await client.query("SELECT permission FROM collaborators WHERE repository_id = \(repository.id) AND user_id = \(user.id)", logger: logger)
+        for try await name in rows.decode(String.self) { granted = max(granted, Permission(name: name) ?? .none) }
+        return granted
+    }
+
+    /// Adds or changes a collaborator.
+    public func setCollaborator(repositoryID: Int64, userID: Int64, permission: Permission) async throws {
+        _ = try await client.query("""
+            INSERT INTO collaborators (repository_id, user_id, permission) VALUES (\(repositoryID), \(userID), \(permission.name))
+            ON CONFLICT (repository_id, user_id) DO UPDATE SET permission = excluded.permission
+            """, logger: logger)
+    }
+
+    /// Removes a collaborator; false when there was none.
+    @discardableResult
+    public func removeCollaborator(repositoryID: Int64, userID: Int64) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM collaborators WHERE repository_id = \(repositoryID) AND user_id = \(userID) RETURNING user_id", logger: logger)
+        for try await _ in rows.decode(Int64.self) { return true }
+        return false
+    }
+
+    /// The collaborators of a repository with their permission, by name.
+    public func collaborators(repositoryID: Int64) async throws -> [(User, Permission)] {
+        let rows = try await client.query("""
+            SELECT u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, c.permission
+            FROM collaborators c JOIN users u ON u.id = c.user_id WHERE c.repository_id = \(repositoryID) ORDER BY lower(u.username)
+            """, logger: logger)
+        var result: [(User, Permission)] = []
+        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, String).self) {
+            result.append((User((row.0, row.1, row.2, row.3, row.4, row.5)), Permission(name: row.6) ?? .read))
+        }
+        return result
+    }
+
+    private func first(_ rows: PostgresRowSequence) async throws -> Repository? { try await collect(rows).first }
+
+    private func collect(_ rows: PostgresRowSequence) async throws -> [Repository] {
+        var result: [Repository] = []
+        for try await r in rows.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?).self) {
+            result.append(Repository(id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8, pushedAt: r.9))
+        }
+        return result
+    }
+
+    private func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { try bindings.append(value) }
+        return bindings
+    }
+}

@@ -1,0 +1,69 @@
+public import AsyncHTTPClient
+public import CairnProtocol
+import Foundation
+public import NIOCore
+public import NIOHTTP1
+
+/// Makes signed requests to another Cairn daemon: every request carries the internal
+/// signature over its method and path, and the id of the user it is made for.
+public struct InternalClient: Sendable {
+    public let baseURL: String
+    public let signature: InternalSignature
+    public let http: HTTPClient
+
+    public init(baseURL: String, signature: InternalSignature, http: HTTPClient = InternalClient.sharedHTTPClient) {
+        self.baseURL = baseURL
+        self.signature = signature
+        self.http = http
+    }
+
+    /// One process-wide client for calls between daemons: a peer that is down fails at once
+    /// (no connection retries until the deadline), with a two-second connect time-out.
+    public static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Sends a request; the response body is left for the caller to stream.
+    public func send(
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: HTTPClientRequest.Body? = nil,
+        user: Int64? = nil, timeout: TimeAmount = .hours(2)
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers = headers
+        request.headers.replaceOrAdd(name: InternalHeader.signature, value: try signature.token(method: method.rawValue, path: path))
+        if let user { request.headers.replaceOrAdd(name: ForwardedHeader.user, value: String(user)) }
+        if let body { request.body = body }
+        do {
+            return try await http.execute(request, timeout: timeout)
+        } catch {
+            throw InternalCallError.unreachable(url: baseURL, reason: String(describing: error))
+        }
+    }
+
+    /// Sends a request without a body that must succeed (2xx); throws with the peer's message otherwise.
+    public func expectSuccess(_ method: HTTPMethod, _ path: String, user: Int64? = nil) async throws {
+        let response = try await send(method, path, user: user, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        guard (200..<300).contains(response.status.code) else {
+            throw InternalCallError.refused(url: baseURL + path, status: Int(response.status.code), message: String(buffer: body))
+        }
+    }
+}
+
+/// A call to another daemon that did not work.
+public enum InternalCallError: Error, CustomStringConvertible {
+    case unreachable(url: String, reason: String)
+    case refused(url: String, status: Int, message: String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let url, let reason): "cannot reach \(url): \(reason)"
+        case .refused(let url, let status, let message): "\(url) answered \(status): \(message)"
+        }
+    }
+}

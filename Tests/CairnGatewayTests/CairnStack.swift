@@ -1,0 +1,181 @@
+import AsyncHTTPClient
+import CairnGateway
+import CairnModel
+import CairnProtocol
+import CairnRepoStore
+import CairnService
+import CairnTestSupport
+import Foundation
+import NIOHTTP1
+import CairnService
+import CairnDatabase
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import Subprocess
+import SystemPackage
+
+/// A real gateway and repository store, listening on loopback, over a fresh database schema
+/// and Redis namespace, with helpers to make users and run the real `git`.
+struct CairnStack: Sendable {
+    let gatewayURL: String
+    let database: PostgresClient
+    let configuration: CairnConfiguration
+    let folder: String
+
+    var users: UserStore { UserStore(client: database, logger: TestEnvironment.logger) }
+    var tokens: TokenStore { TokenStore(client: database, logger: TestEnvironment.logger) }
+    var repositories: RepositoryStore { RepositoryStore(client: database, logger: TestEnvironment.logger) }
+
+    /// Runs `body` with both daemons up; `repostoreUp: false` points the gateway at a closed port.
+    static func with<T: Sendable>(repostoreUp: Bool = true, _ body: @escaping @Sendable (CairnStack) async throws -> T) async throws -> T {
+        try await withTestDatabase(.main) { client, database in
+            let namespace = TestEnvironment.uniqueName("stack")
+            let configuration = try {
+                var loaded = try TestEnvironment.configuration(["CAIRN_REDIS_NAMESPACE": namespace, "CAIRN_REPOSTORE_HOST": "localhost"])
+                loaded.database = database
+                return loaded
+            }()
+            let folder = NSTemporaryDirectory() + TestEnvironment.uniqueName("git")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: TestEnvironment.logger))
+            return try await repostore.test(.live) { repostoreClient in
+                let gatewayConfiguration = {
+                    var copy = configuration
+                    copy.listeners[.repostore] = .init(host: "localhost", port: repostoreUp ? repostoreClient.port! : 1)
+                    return copy
+                }()
+                let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
+                return try await gateway.test(.live) { gatewayClient in
+                    let url = "http://127.0.0.1:\(gatewayClient.port!)"
+                    return try await body(CairnStack(gatewayURL: url, database: client, configuration: gatewayConfiguration, folder: folder))
+                }
+            }
+        }
+    }
+
+    /// A new user with a password of `password-<name>` and a token with `scopes`.
+    func makeUser(_ name: String, scopes: Set<TokenScope> = [.repoRead, .repoWrite], admin: Bool = false) async throws -> TestUser {
+        let user = try await users.create(username: name, email: "\(name)@example.com", password: "password-\(name)", isAdmin: admin)
+        let token = try await tokens.create(userID: user.id, name: "tests", scopes: scopes).secret
+        return TestUser(user: user, password: "password-\(name)", token: token)
+    }
+
+    /// Creates a repository through the API as `owner`.
+    @discardableResult
+    func makeRepository(_ owner: TestUser, _ name: String, isPrivate: Bool = false) async throws -> Repository {
+        let (status, body) = try await api(.POST, "/api/v3/user/repos", as: owner, json: #"{"name": "\#(name)", "private": \#(isPrivate)}"#)
+        guard status == 201 else { throw TestFailure("creating \(name) answered \(status): \(body)") }
+        return try await repositories.find(owner: owner.user.username, name: name)!
+    }
+
+    /// An API call; returns the status and body text.
+    func api(_ method: HTTPMethod, _ path: String, as user: TestUser? = nil, token: String? = nil, json: String? = nil, headers: [(String, String)] = []) async throws -> (Int, String) {
+        let (status, _, body) = try await apiWithHeaders(method, path, as: user, token: token, json: json, headers: headers)
+        return (status, body)
+    }
+
+    func apiWithHeaders(_ method: HTTPMethod, _ path: String, as user: TestUser? = nil, token: String? = nil, json: String? = nil, headers: [(String, String)] = []) async throws -> (Int, HTTPHeaders, String) {
+        var request = HTTPClientRequest(url: gatewayURL + path)
+        request.method = method
+        if let secret = token ?? user?.token { request.headers.add(name: "Authorization", value: "token \(secret)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 10 << 20)
+        return (Int(response.status.code), response.headers, String(buffer: body))
+    }
+
+    /// A raw request with a text body; returns the status.
+    @discardableResult
+    func apiRaw(_ method: HTTPMethod, _ path: String, body: String, headers: [(String, String)]) async throws -> Int {
+        var request = HTTPClientRequest(url: gatewayURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 10 << 20)
+        return Int(response.status.code)
+    }
+
+    /// The clone URL of `owner/name`, with `credentials` (user:secret) when given.
+    func cloneURL(_ fullName: String, credentials: String? = nil) -> String {
+        let base = gatewayURL.replacingOccurrences(of: "http://", with: "")
+        return "http://\(credentials.map { "\($0)@" } ?? "")\(base)/\(fullName).git"
+    }
+
+    /// Runs git; throws when it fails (or, with `expectFailure`, when it succeeds).
+    @discardableResult
+    func git(_ arguments: [String], in directory: String? = nil, expectFailure: Bool = false) async throws -> GitResult {
+        let outcome = try await tryGit(arguments, in: directory)
+        if !outcome.succeeded && !expectFailure {
+            throw TestFailure("git \(arguments.joined(separator: " ")) failed: \(outcome.error)")
+        }
+        if outcome.succeeded && expectFailure {
+            throw TestFailure("git \(arguments.joined(separator: " ")) should have failed")
+        }
+        return outcome
+    }
+
+    /// Runs git with a clean environment (no prompts, no helpers, no user configuration).
+    func tryGit(_ arguments: [String], in directory: String? = nil) async throws -> GitResult {
+        let environment: Environment = .inherit.updating([
+            "HOME": folder, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "",
+            "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
+            "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com",
+        ])
+        let result = try await Subprocess.run(
+            .name("git"), arguments: Arguments(["-c", "credential.helper=", "-c", "init.defaultBranch=main", "-c", "protocol.version=2"] + arguments),
+            environment: environment, workingDirectory: FilePath(directory ?? folder),
+            output: .string(limit: 4 << 20), error: .string(limit: 1 << 20))
+        return GitResult(succeeded: result.terminationStatus.isSuccess, output: result.standardOutput ?? "", error: result.standardError ?? "")
+    }
+
+    /// A new working copy with `commits` commits on main.
+    func makeWorkingCopy(_ name: String, commits: Int = 3) async throws -> String {
+        let path = "\(folder)/\(name)"
+        try await git(["init", "--quiet", path])
+        for n in 1...commits {
+            try "line \(n)\n".write(toFile: "\(path)/file\(n).txt", atomically: true, encoding: .utf8)
+            try await git(["add", "."], in: path)
+            try await git(["commit", "--quiet", "-m", "commit \(n)"], in: path)
+        }
+        return path
+    }
+
+    /// `ref → sha` as `git ls-remote` (or `show-ref`) prints them.
+    static func refs(_ listing: String) -> [String: String] {
+        var refs: [String: String] = [:]
+        for line in listing.split(whereSeparator: \.isNewline) {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count == 2 { refs[String(fields[1])] = String(fields[0]) }
+        }
+        return refs
+    }
+}
+
+struct TestUser: Sendable {
+    let user: User
+    let password: String
+    let token: String
+
+    var passwordCredentials: String { "\(user.username):\(password)" }
+    var tokenCredentials: String { "\(user.username):\(token)" }
+}
+
+struct GitResult: Sendable {
+    let succeeded: Bool
+    let output: String
+    let error: String
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
