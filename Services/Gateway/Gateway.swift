@@ -17,7 +17,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger))
     let access = RepositoryAccess(repositories: repositories)
     let repostore = InternalClient(baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
-    let outbox = Outbox(client: database, redis: stores.redis!, namespace: configuration.redisNamespace, logger: logger)
+    let cleaner = OutboxCleaner(client: database, logger: logger)
+    let outbox = Outbox(client: database, redis: stores.redis!, namespace: configuration.redisNamespace, cleaner: cleaner, logger: logger)
     let service = RepositoryService(repositories: repositories, outbox: outbox, repostore: repostore, logger: logger)
     let baseURL = configuration.publicURL
 
@@ -26,5 +27,5 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     RepositoryAPIController(authenticator: authenticator, access: access, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
     CollaboratorAPIController(authenticator: authenticator, access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores)
+    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner])
 }

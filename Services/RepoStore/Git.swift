@@ -26,11 +26,12 @@ struct Git: Sendable {
     /// Runs a short git command and returns its standard output; throws with its standard
     /// error when it fails.
     @discardableResult
-    func run(_ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:]) async throws -> String {
+    func run(_ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:], input: String? = nil) async throws -> String {
         let result = try await Subprocess.run(
             executable, arguments: Arguments(arguments), environment: environment(extra),
             workingDirectory: directory.map { FilePath($0) },
-            output: .string(limit: 16 * 1024 * 1024), error: .string(limit: 64 * 1024))
+            input: .string(input ?? ""),
+            output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 64 * 1024))
         guard result.terminationStatus.isSuccess else {
             throw RepoStoreError.gitFailed(
                 command: arguments.first ?? "", status: "\(result.terminationStatus)",

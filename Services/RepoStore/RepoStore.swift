@@ -24,5 +24,6 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
         locator: locator, git: git)
     RepositoryController(locator: locator, git: git).addRoutes(to: router)
     SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes).addRoutes(to: router)
+    BrowseController(locator: locator, git: git).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores)
 }

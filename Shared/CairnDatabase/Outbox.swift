@@ -7,47 +7,60 @@ public import PostgresNIO
 /// Transaction-deferred enqueueing: a task enqueued inside a database transaction is written
 /// to `task_outbox` in that transaction and pushed to Redis only after the commit.
 ///
-/// A rolled-back transaction sends nothing. After a commit the rows are sent at once; if the
-/// process dies first, `relay` sends them later. Senders lock the rows they send
-/// (`FOR UPDATE SKIP LOCKED`) and delete them in the same transaction, so two senders never
-/// send one row twice; a crash between the Redis push and the delete can repeat a task,
-/// which consumers absorb by task id (at least once, never lost).
+/// A rolled-back transaction sends nothing. After a commit the tasks are pushed at once and
+/// their rows deleted; if the process dies first, `relay` sends the rows later. The relay
+/// takes only rows older than half a second and locks what it sends (`FOR UPDATE SKIP
+/// LOCKED`, deleted in the same transaction), so two relays never send one row twice. A
+/// committer stalled past that age, or a crash between a push and its delete, can repeat a
+/// task, which consumers absorb by task id: at least once, never lost.
 public struct Outbox: Sendable {
     public let client: PostgresClient
     public let redis: RedisClient
     /// The Redis namespace of the queues (`cairn` in production).
     public let namespace: String
     public let logger: Logger
+    /// When given (and run as a service), deletes pushed rows off the caller's path.
+    public let cleaner: OutboxCleaner?
 
-    public init(client: PostgresClient, redis: RedisClient, namespace: String = "cairn", logger: Logger) {
+    public init(client: PostgresClient, redis: RedisClient, namespace: String = "cairn", cleaner: OutboxCleaner? = nil, logger: Logger) {
         self.client = client
         self.redis = redis
         self.namespace = namespace
+        self.cleaner = cleaner
         self.logger = logger
     }
 
     /// Runs `body` in a transaction; tasks it enqueues are sent once the transaction commits.
     public func transaction<Result: Sendable>(_ body: (OutboxTransaction) async throws -> Result) async throws -> Result {
-        let (result, ids) = try await client.withUnwrappedTransaction(logger: logger) { connection in
+        let (result, pending) = try await client.withUnwrappedTransaction(logger: logger) { connection in
             let transaction = OutboxTransaction(connection: connection, logger: logger)
             let result = try await body(transaction)
-            return (result, transaction.enqueuedIDs)
+            return (result, transaction.pending)
         }
-        if !ids.isEmpty {
-            do {
-                try await send(ids: ids)
-            } catch {
-                // Committed and safe in the outbox: the relay sends it.
-                logger.warning("outbox.send_after_commit_failed", metadata: ["error": "\(error)", "outbox.count": "\(ids.count)"])
-            }
-        }
+        if !pending.isEmpty { await sendCommitted(pending) }
         return result
     }
 
-    /// Sends the given rows if they are still there and no other sender holds them.
-    @discardableResult
-    public func send(ids: [UUID]) async throws -> Int {
-        try await sendLocked("SELECT id, queue, payload FROM task_outbox WHERE id = ANY(\(ids)) FOR UPDATE SKIP LOCKED")
+    /// Pushes what a committed transaction enqueued, then deletes its rows. Whatever fails
+    /// here stays in the outbox for the relay.
+    private func sendCommitted(_ pending: [PendingTask]) async {
+        do {
+            for (queue, tasks) in Dictionary(grouping: pending, by: \.queue) {
+                try await ReliableQueue(redis: redis, name: queue, namespace: namespace).enqueue(encoded: tasks.map(\.payload))
+            }
+        } catch {
+            logger.warning("outbox.push_after_commit_failed", metadata: ["error": "\(error)", "outbox.count": "\(pending.count)"])
+            return
+        }
+        if let cleaner {
+            cleaner.schedule(pending.map(\.id))
+            return
+        }
+        do {
+            _ = try await client.query("DELETE FROM task_outbox WHERE id = ANY(\(pending.map(\.id)))", logger: logger)
+        } catch {
+            logger.warning("outbox.delete_after_push_failed", metadata: ["error": "\(error)", "outbox.count": "\(pending.count)"])
+        }
     }
 
     /// Sends rows older than `minimumAge` that no other sender holds: what a crash left.
@@ -94,7 +107,7 @@ public final class OutboxTransaction: @unchecked Sendable {
     // Used only inside the one transaction's body, by one task at a time.
     public let connection: PostgresConnection
     let logger: Logger
-    private(set) var enqueuedIDs: [UUID] = []
+    private(set) var pending: [PendingTask] = []
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -105,8 +118,15 @@ public final class OutboxTransaction: @unchecked Sendable {
     /// transaction rolls back.
     public func enqueue(_ task: TaskEnvelope, queue: String) async throws {
         let id = UUID()
-        let payload = String(decoding: try CairnJSON.encode(task), as: UTF8.self)
-        _ = try await connection.query("INSERT INTO task_outbox (id, queue, payload) VALUES (\(id), \(queue), \(payload))", logger: logger)
-        enqueuedIDs.append(id)
+        let payload = try CairnJSON.encode(task)
+        _ = try await connection.query("INSERT INTO task_outbox (id, queue, payload) VALUES (\(id), \(queue), \(String(decoding: payload, as: UTF8.self)))", logger: logger)
+        pending.append(PendingTask(id: id, queue: queue, payload: Array(payload)))
     }
+}
+
+/// A task written to the outbox by a transaction that has not yet committed.
+struct PendingTask: Sendable {
+    let id: UUID
+    let queue: String
+    let payload: [UInt8]
 }

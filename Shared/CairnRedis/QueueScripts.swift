@@ -38,4 +38,22 @@ enum QueueScripts {
         end
         return returned
         """
+
+    /// Moves up to ARGV[1] ready tasks into a processing list without waiting.
+    /// KEYS: ready, processing.
+    static let takeBatch = """
+        local taken = {}
+        for i = 1, tonumber(ARGV[1]) do
+          local task = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+          if not task then break end
+          taken[#taken + 1] = task
+        end
+        return taken
+        """
+
+    /// Removes every ARGV task from the processing list KEYS[1].
+    static let ackBatch = """
+        for i = 1, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+        return #ARGV
+        """
 }

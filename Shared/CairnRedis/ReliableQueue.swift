@@ -55,6 +55,33 @@ public struct ReliableQueue: Sendable {
         }
     }
 
+    /// Takes up to `limit` tasks at once, waiting up to `timeout` only when none is ready.
+    /// Busy consumers take in batches to spend fewer round trips per task.
+    public func take(consumer: QueueConsumer, timeout: Duration, limit: Int) async throws -> [ReceivedTask] {
+        try await consumer.prepareIfDue(self)
+        let reply = try await redis.send(["EVAL", QueueScripts.takeBatch, "2", keys.ready, keys.processing(consumer.id), String(max(1, limit))])
+        let raws: [[UInt8]] = reply.array.compactMap { if case .bulk(let bytes) = $0 { bytes } else { nil } }
+        if raws.isEmpty {
+            return try await take(consumer: consumer, timeout: timeout).map { [$0] } ?? []
+        }
+        var received: [ReceivedTask] = []
+        for raw in raws {
+            if let task = try? CairnJSON.decode(TaskEnvelope.self, from: Data(raw)) {
+                received.append(ReceivedTask(task: task, raw: raw, consumer: consumer.id))
+            } else {
+                try await deadLetter(ReceivedTask(task: TaskEnvelope(kind: "malformed"), raw: raw, consumer: consumer.id), reason: "malformed task envelope")
+            }
+        }
+        return received
+    }
+
+    /// Marks tasks of one consumer done in one round trip.
+    public func ack(_ tasks: [ReceivedTask]) async throws {
+        guard let consumer = tasks.first?.consumer else { return }
+        precondition(tasks.allSatisfy { $0.consumer == consumer }, "ack a batch of one consumer's tasks")
+        try await redis.send([Array("EVAL".utf8), Array(QueueScripts.ackBatch.utf8), Array("1".utf8), Array(keys.processing(consumer).utf8)] + tasks.map(\.raw))
+    }
+
     /// Marks a task done: it leaves the consumer's processing list for good.
     public func ack(_ received: ReceivedTask) async throws {
         try await redis.send([Array("LREM".utf8), Array(keys.processing(received.consumer).utf8), Array("1".utf8), received.raw])

@@ -113,3 +113,26 @@ import Testing
         }
     }
 }
+
+@Suite struct OutboxCleanerTests {
+    @Test func test_withACleanerTheTaskIsPushedAtOnceAndItsRowDeletedSoonAfter() async throws {
+        try await withTestDatabase { client, _ in
+            try await withTestRedis { redis, namespace in
+                let cleaner = OutboxCleaner(client: client, logger: TestEnvironment.logger)
+                let outbox = Outbox(client: client, redis: redis, namespace: namespace, cleaner: cleaner, logger: TestEnvironment.logger)
+                let queue = ReliableQueue(redis: redis, name: "default", namespace: namespace)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await cleaner.run() }
+                    try await outbox.transaction { transaction in
+                        try await transaction.enqueue(TaskEnvelope(kind: "push", id: "cleaned"), queue: "default")
+                    }
+                    #expect(try await queue.readyCount() == 1)
+                    #expect(try await eventually(timeout: .seconds(2)) { try await outbox.backlog() == 0 })
+                    #expect(try await outbox.relay(minimumAge: .zero) == 0)
+                    #expect(try await queue.readyCount() == 1)
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+}

@@ -133,3 +133,23 @@ import Testing
         #expect(delays.count > 1)
     }
 }
+
+@Suite struct ReliableQueueBatchTests {
+    @Test func test_batchTakeAndAckMoveSeveralTasksAtOnce() async throws {
+        try await withTestRedis { redis, namespace in
+            let queue = ReliableQueue(redis: redis, name: "default", namespace: namespace)
+            try await queue.enqueue(encoded: (0..<5).map { Array(try! CairnJSON.encode(TaskEnvelope(kind: "noop", id: "b\($0)"))) })
+            let consumer = QueueConsumer(id: "batch")
+            let first = try await queue.take(consumer: consumer, timeout: .seconds(1), limit: 3)
+            #expect(first.map(\.task.id) == ["b0", "b1", "b2"])
+            #expect(try await redis.send("LLEN", queue.keys.processing("batch")).int == 3)
+            try await queue.ack(first)
+            let rest = try await queue.take(consumer: consumer, timeout: .seconds(1), limit: 10)
+            #expect(rest.map(\.task.id) == ["b3", "b4"])
+            try await queue.ack(rest)
+            #expect(try await redis.send("LLEN", queue.keys.processing("batch")).int == 0)
+            // Empty: waits for one like take(consumer:timeout:).
+            #expect(try await queue.take(consumer: consumer, timeout: .milliseconds(100), limit: 10).isEmpty)
+        }
+    }
+}

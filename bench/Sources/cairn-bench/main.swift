@@ -31,6 +31,7 @@ func benchQueue() async throws {
     let tasks = option("tasks", 200_000)
     let consumers = option("consumers", 32)
     let batch = option("batch", 100)
+    let takeLimit = option("take", 10)
     let redis = RedisClient(configuration: RedisConfiguration(url: environment["CAIRN_BENCH_REDIS_URL"]!, poolSize: consumers + 8)!, logger: logger)
     let queue = ReliableQueue(redis: redis, name: "bench", namespace: "bench-\(UUID().uuidString.prefix(8))")
     let payloads = (0..<tasks).map { Array(try! CairnJSON.encode(TaskEnvelope(kind: "noop", id: "t\($0)"))) }
@@ -50,10 +51,11 @@ func benchQueue() async throws {
                 let consumer = QueueConsumer(id: "bench-\(index)")
                 var handled = 0
                 while counter.value < tasks {
-                    guard let received = try await queue.take(consumer: consumer, timeout: .milliseconds(200)) else { continue }
+                    let received = try await queue.take(consumer: consumer, timeout: .milliseconds(200), limit: takeLimit)
+                    guard !received.isEmpty else { continue }
                     try await queue.ack(received)
-                    handled += 1
-                    counter.increment()
+                    handled += received.count
+                    counter.add(received.count)
                 }
                 return handled
             }
@@ -62,7 +64,7 @@ func benchQueue() async throws {
     }
     let elapsed = ContinuousClock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    print(String(format: "queue: %d tasks (enqueue in batches of %d, take, ack) with %d consumers in %.2f s: %.0f tasks/s", done, batch, consumers, seconds, Double(done) / seconds))
+    print(String(format: "queue: %d tasks (enqueue in batches of %d, take up to %d at a time, ack) with %d consumers in %.2f s: %.0f tasks/s", done, batch, takeLimit, consumers, seconds, Double(done) / seconds))
     _ = try await redis.send("DEL", queue.keys.ready, queue.keys.consumers)
     await redis.shutdown()
 }
@@ -79,7 +81,9 @@ func benchOutbox() async throws {
         try await Migrator(client: client, schema: .main, logger: logger).migrate()
         _ = try await client.query("CREATE TABLE IF NOT EXISTS bench_items (id bigserial PRIMARY KEY, note text)", logger: logger)
         let namespace = "bench-\(UUID().uuidString.prefix(8))"
-        let outbox = Outbox(client: client, redis: redis, namespace: namespace, logger: logger)
+        let cleaner = OutboxCleaner(client: client, logger: logger)
+        group.addTask { try await cleaner.run() }
+        let outbox = Outbox(client: client, redis: redis, namespace: namespace, cleaner: cleaner, logger: logger)
         var plain: [Double] = []
         var withTask: [Double] = []
         for round in 0..<(rounds + 200) {
@@ -110,13 +114,13 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
     var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
+    func add(_ n: Int) { lock.withLock { count += n } }
 }
 
 switch arguments.first {
 case "queue": try await benchQueue()
 case "outbox": try await benchOutbox()
 default:
-    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] | outbox [--rounds N]")
+    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | outbox [--rounds N]")
     exit(64)
 }

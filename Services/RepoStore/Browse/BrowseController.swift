@@ -1,0 +1,105 @@
+import CairnProtocol
+import Foundation
+import Hummingbird
+import NIOCore
+import Subprocess
+import SystemPackage
+
+/// The repository store's JSON API for reading a repository: refs, history, one commit with
+/// its diff, trees, object info, and raw blobs (streamed).
+struct BrowseController: Sendable {
+    let locator: RepositoryLocator
+    let git: Git
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let repo = router.group("/repos/:id")
+        repo.get("refs") { _, context in try json(try await reader(context).refs()) }
+        repo.get("commits") { request, context in
+            let query = request.uri.queryParameters
+            let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
+            let file = try checkedPath(query["path"].map(String.init) ?? "")
+            let limit = min(max(query["limit"].flatMap { Int($0) } ?? 30, 1), 1000)
+            let skip = max(query["skip"].flatMap { Int($0) } ?? 0, 0)
+            let reader = try reader(context)
+            guard try await reader.object(revision: revision, file: "") != nil else { throw HTTPError(.notFound, message: "No commit found for \(revision)") }
+            return try json(try await reader.log(revision: revision, file: file, limit: limit, skip: skip))
+        }
+        repo.get("commit") { request, context in
+            let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
+            let reader = try reader(context)
+            guard try await reader.object(revision: revision, file: "") != nil, let detail = try await reader.commit(revision) else {
+                throw HTTPError(.notFound, message: "No commit found for \(revision)")
+            }
+            return try json(detail)
+        }
+        repo.get("tree") { request, context in
+            let query = request.uri.queryParameters
+            let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
+            let directory = try checkedPath(query["path"].map(String.init) ?? "")
+            let reader = try reader(context)
+            guard let info = try await reader.object(revision: revision, file: directory), info.type == "tree" else {
+                throw HTTPError(.notFound, message: "No tree at \(revision):\(directory)")
+            }
+            return try json(try await reader.tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
+        }
+        repo.get("object") { request, context in
+            let query = request.uri.queryParameters
+            let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
+            let file = try checkedPath(query["path"].map(String.init) ?? "")
+            guard let info = try await reader(context).object(revision: revision, file: file) else {
+                throw HTTPError(.notFound, message: "Nothing at \(revision):\(file)")
+            }
+            return try json(info)
+        }
+        repo.get("blob/:sha") { _, context in
+            let sha = try context.parameters.require("sha")
+            guard sha.count == 40, sha.allSatisfy(\.isHexDigit) else { throw HTTPError(.badRequest, message: "blob id must be 40 hexadecimal digits") }
+            let reader = try reader(context)
+            guard let info = try await reader.object(revision: sha, file: ""), info.type == "tree" || true else { throw HTTPError(.notFound) }
+            _ = info
+            return try stream(["cat-file", "blob", sha], in: reader.path)
+        }
+    }
+
+    private func reader(_ context: BasicRequestContext) throws -> RepositoryReader {
+        let id = try context.parameters.require("id")
+        let path = try locator.path(for: id)
+        guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+        return RepositoryReader(git: git, path: path)
+    }
+
+    private func checkedRevision(_ revision: String) throws -> String {
+        if let problem = GitInput.revisionProblem(revision) { throw HTTPError(.badRequest, message: problem) }
+        return revision
+    }
+
+    private func checkedPath(_ path: String) throws -> String {
+        if let problem = GitInput.pathProblem(path) { throw HTTPError(.badRequest, message: problem) }
+        return path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    private func json(_ value: some Encodable) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: try CairnJSON.encode(value))))
+    }
+
+    /// Streams a git command's standard output as the response body.
+    private func stream(_ arguments: [String], in directory: String) throws -> Response {
+        let executable = git.executable
+        let environment = git.environment()
+        let folder = FilePath(directory)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody { writer in
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(arguments), environment: environment,
+                workingDirectory: folder, input: .none, output: .sequence, error: .discarded
+            ) { execution in
+                try await withThrowingTaskGroup(of: Void.self) { _ in
+                    for try await chunk in execution.standardOutput {
+                        try await writer.write(ByteBuffer(bytes: chunk.withUnsafeBytes { Array($0) }))
+                    }
+                }
+            }
+            _ = result
+            try await writer.finish(nil)
+        })
+    }
+}

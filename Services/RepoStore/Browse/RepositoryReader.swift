@@ -1,0 +1,122 @@
+import CairnProtocol
+import Foundation
+
+/// Reads refs, history, trees, blobs and diffs out of one repository with git's plumbing
+/// commands. Revisions and paths are checked (`GitInput`) and always passed after
+/// `--end-of-options` or as `<rev>:<path>` objects, so they can never become options.
+struct RepositoryReader: Sendable {
+    let git: Git
+    let path: String
+
+    func refs() async throws -> GitRefs {
+        let output = try await git.run(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/heads", "refs/tags"], in: path)
+        var branches: [GitRef] = []
+        var tags: [GitRef] = []
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 3 else { continue }
+            if fields[0].hasPrefix("refs/heads/") {
+                branches.append(GitRef(name: String(fields[0].dropFirst(11)), sha: fields[1], target: nil))
+            } else if fields[0].hasPrefix("refs/tags/") {
+                tags.append(GitRef(name: String(fields[0].dropFirst(10)), sha: fields[1], target: fields[2].isEmpty ? nil : fields[2]))
+            }
+        }
+        let head = try? await git.run(["symbolic-ref", "--quiet", "--short", "HEAD"], in: path).trimmingCharacters(in: .whitespacesAndNewlines)
+        let headExists = head.map { name in branches.contains { $0.name == name } } ?? false
+        return GitRefs(head: headExists ? head : nil, branches: branches, tags: tags)
+    }
+
+    /// Commits reachable from `revision`, newest first, optionally only those touching `file`.
+    func log(revision: String, file: String?, limit: Int, skip: Int) async throws -> [GitCommit] {
+        var arguments = ["log", "--format=\(Self.commitFormat)", "--max-count=\(limit)", "--skip=\(skip)", "--end-of-options", revision, "--"]
+        if let file, !file.isEmpty { arguments.append(file) }
+        return Self.parseCommits(try await git.run(arguments, in: path))
+    }
+
+    /// One commit and the files it changed against its first parent.
+    func commit(_ revision: String, patchLimit: Int = 1 << 20) async throws -> GitCommitDetail? {
+        guard let commit = Self.parseCommits(try await git.run(["log", "-1", "--format=\(Self.commitFormat)", "--end-of-options", revision, "--"], in: path)).first else { return nil }
+        let base = commit.parents.first ?? Self.emptyTree
+        let numstat = try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path)
+        let patches = try await git.run(["diff", "--no-color", "--no-ext-diff", "-M", base, commit.sha], in: path)
+        return GitCommitDetail(commit: commit, files: Self.parseChanges(numstat: numstat, patch: patches, patchLimit: patchLimit))
+    }
+
+    /// The entries of the tree at `revision:directory`, or of every tree below it when `recursive`.
+    func tree(revision: String, directory: String, recursive: Bool) async throws -> [GitTreeEntry] {
+        let object = directory.isEmpty ? "\(revision)^{tree}" : "\(revision):\(directory)"
+        var arguments = ["ls-tree", "-l", "-z"]
+        if recursive { arguments += ["-r", "-t"] }
+        arguments += ["--end-of-options", object]
+        let output = try await git.run(arguments, in: path)
+        return output.split(separator: "\0").compactMap { record in
+            guard let tab = record.firstIndex(of: "\t") else { return nil }
+            let fields = record[..<tab].split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count == 4 else { return nil }
+            return GitTreeEntry(mode: String(fields[0]), type: String(fields[1]), sha: String(fields[2]), size: Int(fields[3]), path: String(record[record.index(after: tab)...]))
+        }
+    }
+
+    /// The type, id and size of `revision:file` (or of the revision itself when `file` is empty), or nil.
+    func object(revision: String, file: String) async throws -> GitObjectInfo? {
+        let name = file.isEmpty ? "\(revision)^{tree}" : "\(revision):\(file)"
+        guard let output = try? await git.run(["cat-file", "--batch-check=%(objecttype) %(objectname) %(objectsize)"], in: path, input: name + "\n") else { return nil }
+        let fields = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        guard fields.count == 3, let size = Int(fields[2]) else { return nil }
+        return GitObjectInfo(type: String(fields[0]), sha: String(fields[1]), size: size)
+    }
+
+    static let emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    static let commitFormat = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x1e"
+
+    static func parseCommits(_ output: String) -> [GitCommit] {
+        output.split(separator: "\u{1e}").compactMap { record in
+            let fields = record.drop(while: \.isNewline).split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 10 else { return nil }
+            return GitCommit(
+                sha: fields[0], tree: fields[1], parents: fields[2].split(separator: " ").map(String.init),
+                author: GitSignature(name: fields[3], email: fields[4], date: fields[5]),
+                committer: GitSignature(name: fields[6], email: fields[7], date: fields[8]),
+                message: fields[9...].joined(separator: "\0"))
+        }
+    }
+
+    /// Joins `git diff --numstat -z` with the unified diff, file by file.
+    static func parseChanges(numstat: String, patch: String, patchLimit: Int) -> [GitFileChange] {
+        var changes: [GitFileChange] = []
+        var fields = numstat.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)[...]
+        while let head = fields.popFirst(), !head.isEmpty {
+            let counts = head.split(separator: "\t", omittingEmptySubsequences: false)
+            guard counts.count == 3 else { break }
+            var path = String(counts[2])
+            var previous: String?
+            if path.isEmpty, let from = fields.popFirst(), let to = fields.popFirst() {
+                previous = from
+                path = to
+            }
+            let binary = counts[0] == "-"
+            changes.append(GitFileChange(path: path, previousPath: previous, status: previous == nil ? "modified" : "renamed",
+                                         additions: Int(counts[0]) ?? 0, deletions: Int(counts[1]) ?? 0, patch: binary ? nil : ""))
+        }
+        var index = 0
+        var budget = patchLimit
+        for block in patch.components(separatedBy: "\ndiff --git ").enumerated().map({ $0.offset == 0 ? $0.element : "diff --git " + $0.element }) where index < changes.count {
+            let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
+            if lines.contains(where: { $0.hasPrefix("new file mode") }) { changes[index].status = "added" }
+            if lines.contains(where: { $0.hasPrefix("deleted file mode") }) { changes[index].status = "removed" }
+            if changes[index].patch != nil, let hunk = lines.firstIndex(where: { $0.hasPrefix("@@") }) {
+                let text = lines[hunk...].joined(separator: "\n")
+                if text.utf8.count <= budget {
+                    changes[index].patch = text
+                    budget -= text.utf8.count
+                } else {
+                    changes[index].patch = nil  // too large to include; the raw diff has it
+                }
+            } else if changes[index].patch == "" {
+                changes[index].patch = nil
+            }
+            index += 1
+        }
+        return changes
+    }
+}
