@@ -45,6 +45,17 @@ public struct InternalClient: Sendable {
         }
     }
 
+    /// GETs `path` and decodes its JSON body as `T`; a 404 is nil, any other failure throws.
+    public func getJSON<T: Decodable>(_ type: T.Type, _ path: String, user: Int64? = nil, limit: Int = 32 << 20) async throws -> T? {
+        let response = try await send(.GET, path, user: user, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: limit)
+        if response.status == .notFound { return nil }
+        guard response.status == .ok else {
+            throw InternalCallError.refused(url: baseURL + path, status: Int(response.status.code), message: String(buffer: body))
+        }
+        return try CairnJSON.decode(T.self, from: Data(body.readableBytesView))
+    }
+
     /// Sends a request without a body that must succeed (2xx); throws with the peer's message otherwise.
     public func expectSuccess(_ method: HTTPMethod, _ path: String, user: Int64? = nil) async throws {
         let response = try await send(method, path, user: user, timeout: .seconds(30))

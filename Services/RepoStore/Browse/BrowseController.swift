@@ -55,8 +55,9 @@ struct BrowseController: Sendable {
             let sha = try context.parameters.require("sha")
             guard sha.count == 40, sha.allSatisfy(\.isHexDigit) else { throw HTTPError(.badRequest, message: "blob id must be 40 hexadecimal digits") }
             let reader = try reader(context)
-            guard let info = try await reader.object(revision: sha, file: ""), info.type == "tree" || true else { throw HTTPError(.notFound) }
-            _ = info
+            guard let info = try await reader.object(revision: sha, file: ""), info.type == "blob" else {
+                throw HTTPError(.notFound, message: "No blob \(sha)")
+            }
             return try stream(["cat-file", "blob", sha], in: reader.path)
         }
     }

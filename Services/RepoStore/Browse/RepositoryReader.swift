@@ -57,9 +57,15 @@ struct RepositoryReader: Sendable {
         }
     }
 
-    /// The type, id and size of `revision:file` (or of the revision itself when `file` is empty), or nil.
+    /// The type, id and size of `revision:file`, or of the tree of `revision` when `file` is
+    /// empty (a blob id names itself), or nil.
     func object(revision: String, file: String) async throws -> GitObjectInfo? {
         let name = file.isEmpty ? "\(revision)^{tree}" : "\(revision):\(file)"
+        if file.isEmpty, revision.count == 40, let info = try await lookUp(revision), info.type == "blob" { return info }
+        return try await lookUp(name)
+    }
+
+    private func lookUp(_ name: String) async throws -> GitObjectInfo? {
         guard let output = try? await git.run(["cat-file", "--batch-check=%(objecttype) %(objectname) %(objectsize)"], in: path, input: name + "\n") else { return nil }
         let fields = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
         guard fields.count == 3, let size = Int(fields[2]) else { return nil }

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Subprocess
+import Synchronization
 
 /// Git's smart HTTP protocol (v0 and v2), served by `git http-backend` and streamed both
 /// ways: the request body goes to git's standard input as it arrives and git's output goes
@@ -61,6 +62,7 @@ struct SmartHTTPController: Sendable {
         let gitEnvironment = git.environment(environment)
         let contentType = advertisement ? "application/x-\(service)-advertisement" : "application/x-\(service)-result"
         let logger = context.logger
+        let listsRefsOnly = Flag()
         let body = ResponseBody { writer in
             defer { if let pushLog { try? FileManager.default.removeItem(atPath: pushLog) } }
             let result = try await Subprocess.run(
@@ -69,7 +71,13 @@ struct SmartHTTPController: Sendable {
             ) { execution in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
+                        var first = true
                         for try await buffer in request.body {
+                            if first {
+                                // Protocol v2 asks for refs in a POST of its own: not a clone or fetch.
+                                listsRefsOnly.set(buffer.readableBytesView.starts(with: Array("0014command=ls-refs".utf8)))
+                                first = false
+                            }
                             _ = try await execution.standardInputWriter.write(Array(buffer.readableBytesView))
                         }
                         try await execution.standardInputWriter.finish()
@@ -91,10 +99,19 @@ struct SmartHTTPController: Sendable {
                     "git.stderr": "\(result.standardError ?? "")",
                 ])
             }
-            try await writer.finish(nil)
+            // Recorded before the response ends, so the pusher's next request sees HEAD fixed and
+            // the event and task are queued by the time git reports success.
             if let pushLog { await pushes.record(repository: number, pusher: user.flatMap { Int64($0) }, log: pushLog, logger: logger) }
-            if service == "git-upload-pack" && !advertisement { await pushes.recordFetch(repository: number, user: user.flatMap { Int64($0) }) }
+            if service == "git-upload-pack" && !advertisement && !listsRefsOnly.value { await pushes.recordFetch(repository: number, user: user.flatMap { Int64($0) }) }
+            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: contentType, .cacheControl: "no-cache"], body: body)
     }
+}
+
+/// A yes/no shared between the task that feeds git and the one that answers.
+private final class Flag: Sendable {
+    private let state = Mutex(false)
+    var value: Bool { state.withLock { $0 } }
+    func set(_ value: Bool) { state.withLock { $0 = value } }
 }
