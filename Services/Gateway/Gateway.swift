@@ -24,7 +24,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
 
     HomeController().addRoutes(to: router)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
-    RepositoryAPIController(authenticator: authenticator, access: access, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
+    RepositoryAPIController(authenticator: authenticator, access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
     CollaboratorAPIController(authenticator: authenticator, access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
     ContentAPIController(authenticator: authenticator, access: access, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore).addRoutes(to: router)

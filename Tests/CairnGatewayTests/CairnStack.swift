@@ -30,11 +30,11 @@ struct CairnStack: Sendable {
     var repositories: RepositoryStore { RepositoryStore(client: database, logger: TestEnvironment.logger) }
 
     /// Runs `body` with both daemons up; `repostoreUp: false` points the gateway at a closed port.
-    static func with<T: Sendable>(repostoreUp: Bool = true, _ body: @escaping @Sendable (CairnStack) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(repostoreUp: Bool = true, overrides: [String: String] = [:], _ body: @escaping @Sendable (CairnStack) async throws -> T) async throws -> T {
         try await withTestDatabase(.main) { client, database in
             let namespace = TestEnvironment.uniqueName("stack")
             let configuration = try {
-                var loaded = try TestEnvironment.configuration(["CAIRN_REDIS_NAMESPACE": namespace, "CAIRN_REPOSTORE_HOST": "localhost"])
+                var loaded = try TestEnvironment.configuration(["CAIRN_REDIS_NAMESPACE": namespace, "CAIRN_REPOSTORE_HOST": "localhost"].merging(overrides) { $1 })
                 loaded.database = database
                 return loaded
             }()

@@ -110,3 +110,38 @@ import Testing
         }
     }
 }
+
+@Suite struct DefaultBranchAndLimitTests {
+    @Test func test_defaultBranchIsTheFirstPushedAndCanBeChanged() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let repository = try await stack.makeRepository(ada, "branches")
+            let work = try await stack.makeWorkingCopy("branches")
+            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main:trunk", "main:develop"], in: work)
+            let before = try JSONSerialization.jsonObject(with: Data(try await stack.api(.GET, "/api/v3/repos/ada/branches", as: ada).1.utf8)) as? [String: Any]
+            #expect(["trunk", "develop"].contains(before?["default_branch"] as? String))
+
+            #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/branches", as: ada, json: #"{"default_branch": "develop"}"#).0 == 200)
+            let remote = try await stack.git(["ls-remote", "--symref", stack.cloneURL(repository.fullName), "HEAD"]).output
+            #expect(remote.contains("ref: refs/heads/develop"))
+            let (status, body) = try await stack.api(.PATCH, "/api/v3/repos/ada/branches", as: ada, json: #"{"default_branch": "nope"}"#)
+            #expect(status == 422, "\(body)")
+        }
+    }
+
+    @Test func test_pushLargerThanTheLimitIsRefusedWithAMessageGitShows() async throws {
+        try await CairnStack.with(overrides: ["CAIRN_REPOSTORE_MAX_PUSH_BYTES": "20000"]) { stack in
+            let ada = try await stack.makeUser("ada")
+            let repository = try await stack.makeRepository(ada, "limited")
+            let work = try await stack.makeWorkingCopy("limited", commits: 1)
+            var noise = [UInt8](repeating: 0, count: 200_000)
+            for index in noise.indices { noise[index] = UInt8.random(in: 0...255) }
+            try Data(noise).write(to: URL(fileURLWithPath: "\(work)/big.bin"))
+            try await stack.git(["add", "."], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "big"], in: work)
+            let refused = try await stack.git(["push", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work, expectFailure: true)
+            #expect(refused.error.contains("maximum allowed size") || refused.error.contains("too large") || refused.error.contains("unpack"), "\(refused.error)")
+            #expect(try await stack.git(["ls-remote", stack.cloneURL(repository.fullName)]).output.isEmpty)
+        }
+    }
+}

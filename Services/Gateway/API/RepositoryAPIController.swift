@@ -1,4 +1,7 @@
 import CairnModel
+import CairnProtocol
+import CairnService
+import NIOHTTP1
 import Hummingbird
 
 /// `GET|PATCH|DELETE /api/v3/repos/{owner}/{repo}`.
@@ -7,17 +10,30 @@ struct RepositoryAPIController: Sendable {
     let access: RepositoryAccess
     let repositories: RepositoryStore
     let service: RepositoryService
+    let repostore: InternalClient
     let baseURL: String
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let repos = router.group("/api/v3/repos/:owner/:repo")
         repos.get { request, context in
-            let (repository, permission) = try await resolve(.read, request, context)
+            var (repository, permission) = try await resolve(.read, request, context)
+            if repository.defaultBranch == nil {
+                // Until the default is set, it is the branch HEAD names (what the first push created).
+                repository.defaultBranch = try await repostore.getJSON(GitRefs.self, "/repos/\(repository.id)/refs")?.head
+            }
             return try APIEncoding.response(APIRepository(repository, baseURL: baseURL, permission: permission))
         }
         repos.patch { request, context in
             let (repository, permission) = try await resolve(.admin, request, context)
             let input = try await APIEncoding.decode(UpdateRepository.self, from: request, context: context)
+            if let branch = input.defaultBranch {
+                if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("default_branch: \(problem)") }
+                do {
+                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(ContentAPIController.percentEncode(branch))")
+                } catch InternalCallError.refused(_, let status, _) where status == 422 {
+                    throw GatewayError.invalid("default_branch: there is no branch named \(branch)")
+                }
+            }
             do {
                 try await repositories.update(repository.id, name: input.name, description: input.description, isPrivate: input.private, defaultBranch: input.defaultBranch)
             } catch let error as ModelError {

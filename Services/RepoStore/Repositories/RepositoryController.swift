@@ -12,6 +12,9 @@ struct RepositoryController: Sendable {
         router.put("/repos/:id") { _, context in try await create(context.parameters.require("id"), context: context) }
         router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
         router.get("/repos/:id") { _, context in try await show(context.parameters.require("id")) }
+        router.put("/repos/:id/head") { request, context in
+            try await setHead(context.parameters.require("id"), branch: request.uri.queryParameters["branch"].map(String.init) ?? "")
+        }
     }
 
     /// `PUT /repos/{id}`: a new, empty bare repository with Cairn's hooks and settings.
@@ -55,6 +58,18 @@ struct RepositoryController: Sendable {
         guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
         _ = path
         return Response(status: .ok)
+    }
+
+    /// `PUT /repos/{id}/head?branch=…`: makes an existing branch the default (HEAD).
+    func setHead(_ id: String, branch: String) async throws -> Response {
+        let path = try locator.path(for: id)
+        guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+        if let problem = GitInput.revisionProblem(branch) { throw HTTPError(.badRequest, message: problem) }
+        guard (try? await git.run(["rev-parse", "--verify", "--quiet", "--end-of-options", "refs/heads/\(branch)^{commit}"], in: path)) != nil else {
+            throw HTTPError(.unprocessableContent, message: "No branch named \(branch)")
+        }
+        try await git.run(["symbolic-ref", "HEAD", "refs/heads/\(branch)"], in: path)
+        return Response(status: .noContent)
     }
 
     /// Settings every repository gets: objects checked on receipt, Cairn's hooks.
