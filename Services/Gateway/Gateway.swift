@@ -15,7 +15,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let users = UserStore(client: database, logger: logger)
     let repositories = RepositoryStore(client: database, logger: logger)
     let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger))
-    let access = RepositoryAccess(repositories: repositories)
+    let access = RepositoryAccess(repositories: repositories, authenticator: authenticator)
     let repostore = InternalClient(baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)
     let outbox = Outbox(client: database, redis: stores.redis!, namespace: configuration.redisNamespace, cleaner: cleaner, logger: logger)
@@ -24,9 +24,9 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
 
     HomeController().addRoutes(to: router)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
-    RepositoryAPIController(authenticator: authenticator, access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
-    CollaboratorAPIController(authenticator: authenticator, access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
-    ContentAPIController(authenticator: authenticator, access: access, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
+    RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
+    CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
+    ContentAPIController(access: access, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner])
 }

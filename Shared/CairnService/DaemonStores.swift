@@ -51,7 +51,7 @@ public struct DaemonStores: Sendable {
 
     /// Throws `SchemaError.tooOld` when a database lacks a migration this build needs.
     public func requireSchemas() async throws {
-        if let main { try await SchemaRequirement(client: main, schema: .main, logger: logger).check() }
-        if let analytics { try await SchemaRequirement(client: analytics, schema: .analytics, logger: logger).check() }
+        if let main { try await Migrator(client: main, schema: .main, logger: logger).requireCurrent() }
+        if let analytics { try await Migrator(client: analytics, schema: .analytics, logger: logger).requireCurrent() }
     }
 }

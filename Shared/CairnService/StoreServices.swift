@@ -1,4 +1,3 @@
-public import CairnDatabase
 public import CairnRedis
 public import Logging
 public import PostgresNIO
@@ -14,23 +13,5 @@ public struct RedisClientService: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await client.shutdown()
-    }
-}
-
-/// Checks at start that a database has every migration this build needs, so a daemon never
-/// runs against an older schema; the error says to run `cairnctl migrate`.
-public struct SchemaRequirement: Sendable {
-    public let client: PostgresClient
-    public let schema: Schema
-    public let logger: Logger
-
-    public init(client: PostgresClient, schema: Schema, logger: Logger) {
-        self.client = client
-        self.schema = schema
-        self.logger = logger
-    }
-
-    public func check() async throws {
-        try await Migrator(client: client, schema: schema, logger: logger).requireCurrent()
     }
 }

@@ -17,6 +17,17 @@ import Testing
         }
     }
 
+    /// Commits outbox rows for `push` tasks with `ids` and sends nothing, as a process that
+    /// died right after its commit would leave them.
+    func commitWithoutSending(_ client: PostgresClient, ids: [String]) async throws {
+        try await client.withTransaction(logger: TestEnvironment.logger) { connection in
+            for id in ids {
+                let payload = String(decoding: try CairnJSON.encode(TaskEnvelope(kind: "push", id: id)), as: UTF8.self)
+                _ = try await connection.query("INSERT INTO task_outbox (id, queue, payload) VALUES (\(UUID()), 'default', \(payload))", logger: TestEnvironment.logger)
+            }
+        }
+    }
+
     @Test func test_rolledBackTransactionNeverSends() async throws {
         try await withTestDatabase { client, _ in
             try await withTestRedis { redis, namespace in
@@ -57,12 +68,7 @@ import Testing
             try await withTestRedis { redis, namespace in
                 let logger = TestEnvironment.logger
                 // A process that commits and dies before pushing: the rows are committed, nothing is sent.
-                try await client.withTransaction(logger: logger) { connection in
-                    for n in 0..<3 {
-                        let payload = String(decoding: try CairnJSON.encode(TaskEnvelope(kind: "push", id: "left-\(n)")), as: UTF8.self)
-                        _ = try await connection.query("INSERT INTO task_outbox (id, queue, payload) VALUES (\(UUID()), 'default', \(payload))", logger: logger)
-                    }
-                }
+                try await commitWithoutSending(client, ids: (0..<3).map { "left-\($0)" })
                 let outbox = Outbox(client: client, redis: redis, namespace: namespace, logger: logger)
                 let queue = ReliableQueue(redis: redis, name: "default", namespace: namespace)
                 #expect(try await outbox.backlog() == 3)
@@ -85,12 +91,7 @@ import Testing
         try await withTestDatabase { client, _ in
             try await withTestRedis { redis, namespace in
                 let logger = TestEnvironment.logger
-                try await client.withTransaction(logger: logger) { connection in
-                    for n in 0..<300 {
-                        let payload = String(decoding: try CairnJSON.encode(TaskEnvelope(kind: "push", id: "task-\(n)")), as: UTF8.self)
-                        _ = try await connection.query("INSERT INTO task_outbox (id, queue, payload) VALUES (\(UUID()), 'default', \(payload))", logger: logger)
-                    }
-                }
+                try await commitWithoutSending(client, ids: (0..<300).map { "task-\($0)" })
                 let outbox = Outbox(client: client, redis: redis, namespace: namespace, logger: logger)
                 let sent = try await withThrowingTaskGroup(of: Int.self) { group in
                     for _ in 0..<4 {

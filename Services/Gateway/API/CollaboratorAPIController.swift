@@ -3,7 +3,6 @@ import Hummingbird
 
 /// `GET /api/v3/repos/{o}/{r}/collaborators`, `GET|PUT|DELETE …/collaborators/{user}`.
 struct CollaboratorAPIController: Sendable {
-    let authenticator: Authenticator
     let access: RepositoryAccess
     let users: UserStore
     let repositories: RepositoryStore
@@ -12,18 +11,18 @@ struct CollaboratorAPIController: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         let collaborators = router.group("/api/v3/repos/:owner/:repo/collaborators")
         collaborators.get { request, context in
-            let (repository, _) = try await resolve(.write, request, context)
+            let (repository, _) = try await access.require(.write, request, context)
             let list = try await repositories.collaborators(repositoryID: repository.id)
             return try APIEncoding.response(list.map { Collaborator(user: $0.0, permission: $0.1, baseURL: baseURL) })
         }
         collaborators.get(":user") { request, context in
-            let (repository, _) = try await resolve(.write, request, context)
+            let (repository, _) = try await access.require(.write, request, context)
             let name = try context.parameters.require("user")
             let isCollaborator = try await repositories.collaborators(repositoryID: repository.id).contains { $0.0.username.lowercased() == name.lowercased() }
             return Response(status: isCollaborator || name.lowercased() == repository.ownerName.lowercased() ? .noContent : .notFound)
         }
         collaborators.put(":user") { request, context in
-            let (repository, _) = try await resolve(.admin, request, context)
+            let (repository, _) = try await access.require(.admin, request, context)
             let user = try await collaborator(context)
             var permission = Permission.write
             if request.headers[.contentLength].flatMap({ Int($0) }).map({ $0 > 0 }) ?? false {
@@ -38,7 +37,7 @@ struct CollaboratorAPIController: Sendable {
             return Response(status: .noContent)
         }
         collaborators.delete(":user") { request, context in
-            let (repository, _) = try await resolve(.admin, request, context)
+            let (repository, _) = try await access.require(.admin, request, context)
             let user = try await collaborator(context)
             try await repositories.removeCollaborator(repositoryID: repository.id, userID: user.id)
             return Response(status: .noContent)
@@ -69,8 +68,4 @@ struct CollaboratorAPIController: Sendable {
         return user
     }
 
-    private func resolve(_ needed: Permission, _ request: Request, _ context: BasicRequestContext) async throws -> (Repository, Permission) {
-        let caller = try await authenticator.authenticate(request)
-        return try await access.require(needed, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
-    }
 }

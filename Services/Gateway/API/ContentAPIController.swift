@@ -10,7 +10,6 @@ import AsyncHTTPClient
 /// The read side of a repository in GitHub's shapes: branches, tags, commits (with files and
 /// patches), contents, the README and trees. The data comes from the repository store.
 struct ContentAPIController: Sendable {
-    let authenticator: Authenticator
     let access: RepositoryAccess
     let repostore: InternalClient
     let baseURL: String
@@ -20,7 +19,7 @@ struct ContentAPIController: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         let repo = router.group("/api/v3/repos/:owner/:repo")
         repo.get("branches") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let refs = try await refs(repository)
             let page = Pagination(request)
             let branches = refs.branches.sorted { $0.name < $1.name }
@@ -28,13 +27,13 @@ struct ContentAPIController: Sendable {
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: branches.count > page.offset + page.perPage))
         }
         repo.get("branches/:branch") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let name = try context.parameters.require("branch")
             guard let found = try await refs(repository).branches.first(where: { $0.name == name }) else { throw GatewayError.notFound }
             return try APIEncoding.response(branch(found, repository))
         }
         repo.get("tags") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let page = Pagination(request)
             let tags = try await refs(repository).tags.sorted { $0.name > $1.name }
             let shown = tags.dropFirst(page.offset).prefix(page.perPage).map { tag in
@@ -46,7 +45,7 @@ struct ContentAPIController: Sendable {
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: tags.count > page.offset + page.perPage))
         }
         repo.get("commits") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let query = request.uri.queryParameters
             let page = Pagination(request)
             let ref = try checked(revision: query["sha"].map(String.init) ?? defaultRevision(repository))
@@ -56,7 +55,7 @@ struct ContentAPIController: Sendable {
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: commits.count > page.perPage))
         }
         repo.get("commits/:ref") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let ref = try checked(revision: context.parameters.require("ref"))
             let detail = try await fetch(GitCommitDetail.self, repository, "commit", ["ref": ref])
             return try APIEncoding.response(APICommit(detail.commit, repository: repository, baseURL: baseURL, files: detail.files))
@@ -66,14 +65,14 @@ struct ContentAPIController: Sendable {
             try await contents(request, context, path: context.parameters.getCatchAll().joined(separator: "/"))
         }
         repo.get("readme") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let ref = try checked(revision: request.uri.queryParameters["ref"].map(String.init) ?? defaultRevision(repository))
             let entries = try await fetch([GitTreeEntry].self, repository, "tree", ["ref": ref, "path": ""])
             guard let readme = Self.readme(in: entries) else { throw GatewayError.notFound }
             return try APIEncoding.response(try await file(readme, directory: "", repository: repository, ref: ref))
         }
         repo.get("git/trees/:sha") { request, context in
-            let (repository, _) = try await resolve(request, context)
+            let (repository, _) = try await access.require(.read, request, context)
             let sha = try checked(revision: context.parameters.require("sha"))
             let recursive = request.uri.queryParameters["recursive"].map { $0 != "0" && $0 != "false" } ?? false
             let entries = try await fetch([GitTreeEntry].self, repository, "tree", ["ref": sha, "path": "", "recursive": recursive ? "1" : "0"])
@@ -96,7 +95,7 @@ struct ContentAPIController: Sendable {
     }
 
     private func contents(_ request: Request, _ context: BasicRequestContext, path rawPath: String) async throws -> Response {
-        let (repository, _) = try await resolve(request, context)
+        let (repository, _) = try await access.require(.read, request, context)
         let path = try checked(path: rawPath)
         let ref = try checked(revision: request.uri.queryParameters["ref"].map(String.init) ?? defaultRevision(repository))
         let info = try await fetch(GitObjectInfo.self, repository, "object", ["ref": ref, "path": path])
@@ -128,10 +127,6 @@ struct ContentAPIController: Sendable {
 
     private func api(_ repository: Repository) -> String { "\(baseURL)/api/v3/repos/\(repository.fullName)" }
 
-    private func resolve(_ request: Request, _ context: BasicRequestContext) async throws -> (Repository, Permission) {
-        let caller = try await authenticator.authenticate(request)
-        return try await access.require(.read, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
-    }
 
     private func refs(_ repository: Repository) async throws -> GitRefs {
         try await fetch(GitRefs.self, repository, "refs", [:])

@@ -6,7 +6,6 @@ import Hummingbird
 
 /// `GET|PATCH|DELETE /api/v3/repos/{owner}/{repo}`.
 struct RepositoryAPIController: Sendable {
-    let authenticator: Authenticator
     let access: RepositoryAccess
     let repositories: RepositoryStore
     let service: RepositoryService
@@ -16,7 +15,7 @@ struct RepositoryAPIController: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         let repos = router.group("/api/v3/repos/:owner/:repo")
         repos.get { request, context in
-            var (repository, permission) = try await resolve(.read, request, context)
+            var (repository, permission) = try await access.require(.read, request, context)
             if repository.defaultBranch == nil {
                 // Until the default is set, it is the branch HEAD names (what the first push created).
                 repository.defaultBranch = try await repostore.getJSON(GitRefs.self, "/repos/\(repository.id)/refs")?.head
@@ -24,7 +23,7 @@ struct RepositoryAPIController: Sendable {
             return try APIEncoding.response(APIRepository(repository, baseURL: baseURL, permission: permission))
         }
         repos.patch { request, context in
-            let (repository, permission) = try await resolve(.admin, request, context)
+            let (repository, permission) = try await access.require(.admin, request, context)
             let input = try await APIEncoding.decode(UpdateRepository.self, from: request, context: context)
             if let branch = input.defaultBranch {
                 if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("default_branch: \(problem)") }
@@ -43,7 +42,7 @@ struct RepositoryAPIController: Sendable {
             return try APIEncoding.response(APIRepository(updated, baseURL: baseURL, permission: permission))
         }
         repos.delete { request, context in
-            let (repository, _) = try await resolve(.admin, request, context)
+            let (repository, _) = try await access.require(.admin, request, context)
             try await service.delete(repository)
             return Response(status: .noContent)
         }
@@ -56,8 +55,4 @@ struct RepositoryAPIController: Sendable {
         let defaultBranch: String?
     }
 
-    private func resolve(_ needed: Permission, _ request: Request, _ context: BasicRequestContext) async throws -> (Repository, Permission) {
-        let caller = try await authenticator.authenticate(request)
-        return try await access.require(needed, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
-    }
 }

@@ -1,4 +1,5 @@
 import CairnModel
+import Hummingbird
 
 /// Decides what a caller may do with a repository named `owner/name`, hiding private
 /// repositories: a caller who may not read one is told it does not exist, exactly as for a
@@ -6,6 +7,14 @@ import CairnModel
 /// (401), so that git prompts for credentials.
 struct RepositoryAccess: Sendable {
     let repositories: RepositoryStore
+    let authenticator: Authenticator
+
+    /// Authenticates the request and requires `needed` on the repository its `owner` and
+    /// `repo` route parameters name.
+    func require(_ needed: Permission, _ request: Request, _ context: BasicRequestContext) async throws -> (Repository, Permission) {
+        let caller = try await authenticator.authenticate(request)
+        return try await require(needed, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
+    }
 
     /// The repository and the caller's permission, if the caller has at least `needed`.
     func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false) async throws -> (Repository, Permission) {
