@@ -47,16 +47,19 @@ public struct TokenStore: Sendable {
         throw ModelError.notFound("new token")
     }
 
-    /// The user and scopes of a live token, or nil for an unknown or revoked one. Records the use.
+    /// The user and scopes of a live token, or nil for an unknown or revoked one. Records the
+    /// use (to the minute).
     public func authenticate(secret: String) async throws -> (User, Set<TokenScope>)? {
         guard secret.hasPrefix(Self.prefix), secret.count < 200 else { return nil }
         let rows = try await client.query("""
-            UPDATE access_tokens t SET last_used_at = now()
-            FROM users u
-            WHERE t.token_hash = \(Self.digest(secret)) AND t.revoked_at IS NULL AND u.id = t.user_id
-            RETURNING u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, t.scopes
+            SELECT u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, t.scopes, t.id,
+                   t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'
+            FROM access_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = \(Self.digest(secret)) AND t.revoked_at IS NULL
             """, logger: logger)
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, [String]).self) {
+        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, [String], Int64, Bool).self) {
+            // The last-used time is kept to the minute, so most requests write nothing.
+            if row.8 { _ = try await client.query("UPDATE access_tokens SET last_used_at = now() WHERE id = \(row.7)", logger: logger) }
             return (User((row.0, row.1, row.2, row.3, row.4, row.5)), Set(row.6.compactMap(TokenScope.init(rawValue:))))
         }
         return nil

@@ -98,8 +98,10 @@ struct ContentAPIController: Sendable {
         let (repository, _) = try await access.require(.read, request, context)
         let path = try checked(path: rawPath)
         let ref = try checked(revision: request.uri.queryParameters["ref"].map(String.init) ?? defaultRevision(repository))
-        let info = try await fetch(GitObjectInfo.self, repository, "object", ["ref": ref, "path": path])
-        if info.type == "tree" {
+        // Most requests are for directories: try the listing first, the file after.
+        var isDirectory = path.isEmpty
+        if !isDirectory { isDirectory = try await fetch(GitObjectInfo.self, repository, "object", ["ref": ref, "path": path]).type == "tree" }
+        if isDirectory {
             let entries = try await fetch([GitTreeEntry].self, repository, "tree", ["ref": ref, "path": path])
             return try APIEncoding.response(entries.map { APIContent(entry: $0, directory: path, repository: repository, ref: ref, baseURL: baseURL) })
         }

@@ -21,8 +21,11 @@ struct BrowseController: Sendable {
             let limit = min(max(query["limit"].flatMap { Int($0) } ?? 30, 1), 1000)
             let skip = max(query["skip"].flatMap { Int($0) } ?? 0, 0)
             let reader = try reader(context)
-            guard try await reader.object(revision: revision, file: "") != nil else { throw HTTPError(.notFound, message: "No commit found for \(revision)") }
-            return try json(try await reader.log(revision: revision, file: file, limit: limit, skip: skip))
+            do {
+                return try json(try await reader.log(revision: revision, file: file, limit: limit, skip: skip))
+            } catch RepoStoreError.gitFailed {
+                throw HTTPError(.notFound, message: "No commit found for \(revision)")
+            }
         }
         repo.get("commit") { request, context in
             let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
@@ -36,11 +39,11 @@ struct BrowseController: Sendable {
             let query = request.uri.queryParameters
             let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
             let directory = try checkedPath(query["path"].map(String.init) ?? "")
-            let reader = try reader(context)
-            guard let info = try await reader.object(revision: revision, file: directory), info.type == "tree" else {
+            do {
+                return try json(try await reader(context).tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
+            } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No tree at \(revision):\(directory)")
             }
-            return try json(try await reader.tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
         }
         repo.get("object") { request, context in
             let query = request.uri.queryParameters
