@@ -21,6 +21,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     let pushes = PushRecorder(
         events: EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger),
         tasks: ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace),
+        maintenance: ReliableQueue(redis: stores.redis!, name: QueueName.maintenance.rawValue, namespace: configuration.redisNamespace),
         locator: locator, git: git)
     RepositoryController(locator: locator, git: git).addRoutes(to: router)
     SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes).addRoutes(to: router)

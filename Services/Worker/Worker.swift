@@ -4,15 +4,21 @@ import CairnRedis
 public import CairnService
 public import Hummingbird
 
-/// Builds `cairn-worker`: background work. It relays the task outbox and reaps the tasks of
-/// consumers that died; needs the main database and Redis.
+/// Builds `cairn-worker`: background work. It relays the task outbox, reaps the tasks of
+/// consumers that died, and runs the maintenance queue (repository maintenance and
+/// deletion); needs the main database, Redis and the repository store.
 public func buildWorker(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let stores = DaemonStores(environment, needs: [.mainDatabase, .redis])
     let router = DaemonRouter.make(BasicRequestContext.self, daemon: .worker, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let namespace = environment.configuration.redisNamespace
     let outbox = Outbox(client: stores.main!, redis: stores.redis!, namespace: namespace, logger: environment.logger)
     let queues = QueueName.allCases.map { ReliableQueue(redis: stores.redis!, name: $0.rawValue, namespace: namespace) }
+    let repostore = InternalClient(baseURL: environment.configuration.listener(.repostore).url, signature: environment.internalSignature)
+    let maintenance = TaskRunner(
+        queue: ReliableQueue(redis: stores.redis!, name: QueueName.maintenance.rawValue, namespace: namespace),
+        handlers: [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)],
+        concurrency: 2, logger: environment.logger)
     return DaemonApplication.make(
         environment, responder: router.buildResponder(), stores: stores,
-        services: [OutboxRelay(outbox: outbox), QueueReaper(queues: queues, logger: environment.logger)])
+        services: [OutboxRelay(outbox: outbox), QueueReaper(queues: queues, logger: environment.logger), maintenance])
 }

@@ -57,8 +57,8 @@ public struct InternalClient: Sendable {
     }
 
     /// Sends a request without a body that must succeed (2xx); throws with the peer's message otherwise.
-    public func expectSuccess(_ method: HTTPMethod, _ path: String, user: Int64? = nil) async throws {
-        let response = try await send(method, path, user: user, timeout: .seconds(30))
+    public func expectSuccess(_ method: HTTPMethod, _ path: String, user: Int64? = nil, timeout: TimeAmount = .seconds(30)) async throws {
+        let response = try await send(method, path, user: user, timeout: timeout)
         let body = try await response.body.collect(upTo: 64 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw InternalCallError.refused(url: baseURL + path, status: Int(response.status.code), message: String(buffer: body))

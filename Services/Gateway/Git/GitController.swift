@@ -53,6 +53,6 @@ struct GitController: Sendable {
         }
         return Response(
             status: .init(code: Int(upstream.status.code)), headers: responseHeaders,
-            body: ResponseBody(asyncSequence: upstream.body))
+            body: ResponseBody(asyncSequence: CoalescedBody(upstream.body)))
     }
 }

@@ -8,6 +8,9 @@ import Logging
 struct PushRecorder: Sendable {
     let events: EventPublisher
     let tasks: ReliableQueue
+    let maintenance: ReliableQueue
+    /// At most one maintenance run per repository in this time.
+    var maintenanceInterval: Duration = .seconds(300)
     let locator: RepositoryLocator
     let git: Git
 
@@ -25,7 +28,20 @@ struct PushRecorder: Sendable {
             logger.error("push.task_enqueue_failed", metadata: ["repo.id": "\(repository)", "error": "\(error)"])
         }
         await events.publish(EventEnvelope(type: "repo.push", repoID: repository, actor: pusher, data: .object(["refs": refs])))
+        await scheduleMaintenance(repository, logger: logger)
         logger.info("repository.pushed", metadata: ["repo.id": "\(repository)", "push.refs": "\(updates.count)"])
+    }
+
+    /// Queues a `repo.maintenance` task unless one was queued for this repository recently.
+    private func scheduleMaintenance(_ repository: Int64, logger: Logger) async {
+        let throttle = "\(maintenance.keys.namespace):maintenance-throttle:\(repository)"
+        do {
+            let seconds = String(maintenanceInterval.components.seconds)
+            guard try await maintenance.redis.send("SET", throttle, "1", "NX", "EX", seconds).string == "OK" else { return }
+            try await maintenance.enqueue(TaskEnvelope(kind: "repo.maintenance", args: .object(["repository_id": .number(Double(repository))])))
+        } catch {
+            logger.warning("repository.maintenance_not_scheduled", metadata: ["repo.id": "\(repository)", "error": "\(error)"])
+        }
     }
 
     func recordFetch(repository: Int64, user: Int64?) async {

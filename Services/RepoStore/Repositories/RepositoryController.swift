@@ -12,6 +12,7 @@ struct RepositoryController: Sendable {
         router.put("/repos/:id") { _, context in try await create(context.parameters.require("id"), context: context) }
         router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
         router.get("/repos/:id") { _, context in try await show(context.parameters.require("id")) }
+        router.post("/repos/:id/maintenance") { _, context in try await maintain(context.parameters.require("id"), context: context) }
         router.put("/repos/:id/head") { request, context in
             try await setHead(context.parameters.require("id"), branch: request.uri.queryParameters["branch"].map(String.init) ?? "")
         }
@@ -58,6 +59,18 @@ struct RepositoryController: Sendable {
         guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
         _ = path
         return Response(status: .ok)
+    }
+
+    /// `POST /repos/{id}/maintenance`: repacks with a reachability bitmap and writes the
+    /// commit-graph, which is what keeps clones and history walks of big repositories fast.
+    func maintain(_ id: String, context: BasicRequestContext) async throws -> Response {
+        let path = try locator.path(for: id)
+        guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+        let started = ContinuousClock.now
+        try await git.run(["repack", "-a", "-d", "-q", "--write-bitmap-index"], in: path)
+        try await git.run(["commit-graph", "write", "--reachable", "--changed-paths"], in: path)
+        context.logger.info("repository.maintained", metadata: ["repo.id": "\(id)", "duration": "\(ContinuousClock.now - started)"])
+        return Response(status: .noContent)
     }
 
     /// `PUT /repos/{id}/head?branch=…`: makes an existing branch the default (HEAD).

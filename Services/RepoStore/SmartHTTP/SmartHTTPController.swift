@@ -72,21 +72,39 @@ struct SmartHTTPController: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         var first = true
-                        for try await buffer in request.body {
-                            if first {
-                                // Protocol v2 asks for refs in a POST of its own: not a clone or fetch.
-                                listsRefsOnly.set(buffer.readableBytesView.starts(with: Array("0014command=ls-refs".utf8)))
-                                first = false
+                        do {
+                            for try await buffer in request.body {
+                                if first {
+                                    // Protocol v2 asks for refs in a POST of its own: not a clone or fetch.
+                                    listsRefsOnly.set(buffer.readableBytesView.starts(with: Array("0014command=ls-refs".utf8)))
+                                    first = false
+                                }
+                                _ = try await execution.standardInputWriter.write(Array(buffer.readableBytesView))
                             }
-                            _ = try await execution.standardInputWriter.write(Array(buffer.readableBytesView))
+                            try await execution.standardInputWriter.finish()
+                        } catch {
+                            // git stopped reading (it refused the push, say): what it wrote
+                            // still goes to the client, so this is not the request's failure.
+                            logger.debug("git.stdin_closed", metadata: ["error": "\(error)"])
+                            try? await execution.standardInputWriter.finish()
                         }
-                        try await execution.standardInputWriter.finish()
                     }
                     var reader = CGIResponseReader()
+                    // Written on in buffers of 256 KiB or more: one write per pipe read would
+                    // cost more than the copy.
+                    var pending = ByteBuffer()
                     for try await chunk in execution.standardOutput {
-                        let bytes = reader.feed(chunk.withUnsafeBytes { Array($0) })
-                        if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                        if reader.headerDone {
+                            chunk.withUnsafeBytes { pending.writeBytes($0) }
+                        } else {
+                            pending.writeBytes(reader.feed(chunk.withUnsafeBytes { Array($0) }))
+                        }
+                        if pending.readableBytes >= 256 * 1024 {
+                            try await writer.write(pending)
+                            pending = ByteBuffer()
+                        }
                     }
+                    if pending.readableBytes > 0 { try await writer.write(pending) }
                     try await group.waitForAll()
                     if reader.status != 200 {
                         logger.warning("git.http_backend_status", metadata: ["git.status": "\(reader.status)", "repo.id": "\(id)"])

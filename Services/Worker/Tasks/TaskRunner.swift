@@ -1,0 +1,119 @@
+import CairnProtocol
+import CairnRedis
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Consumes one queue with a fixed number of concurrent consumers, handing each task to the
+/// handler for its kind. On graceful shutdown it stops taking and lets running tasks finish.
+/// A task is done once: its id is remembered for a day after success, and a redelivered
+/// one is acknowledged without running again.
+struct TaskRunner: Service {
+    let queue: ReliableQueue
+    let handlers: [String: any TaskHandler]
+    let concurrency: Int
+    let logger: Logger
+
+    init(queue: ReliableQueue, handlers: [any TaskHandler], concurrency: Int, logger: Logger) {
+        self.queue = queue
+        self.handlers = Dictionary(handlers.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
+        self.concurrency = concurrency
+        self.logger = logger
+    }
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for index in 0..<concurrency {
+                group.addTask { await consume(QueueConsumer(id: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(queue.keys.queue)-\(index)")) }
+            }
+        }
+    }
+
+    private func consume(_ consumer: QueueConsumer) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                // Only the wait for work is cancelled by shutdown; a taken task runs to its end.
+                let received = try await cancelWhenGracefulShutdown {
+                    try await queue.take(consumer: consumer, timeout: .seconds(1))
+                }
+                guard let received else { continue }
+                await process(received, consumer: consumer)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("task.take_failed", metadata: ["queue.name": "\(queue.keys.queue)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func process(_ received: ReceivedTask, consumer: QueueConsumer) async {
+        let task = received.task
+        let metadata: Logger.Metadata = ["task.id": "\(task.id)", "task.kind": "\(task.kind)", "task.attempt": "\(task.attempt)"]
+        let doneKey = "\(queue.keys.namespace):done:\(task.id)"
+        do {
+            guard let handler = handlers[task.kind] else {
+                try await queue.deadLetter(received, reason: "unknown task kind \(task.kind)")
+                logger.error("task.unknown_kind", metadata: metadata)
+                return
+            }
+            if try await queue.redis.send("EXISTS", doneKey).int == 1 {
+                try await queue.ack(received)
+                return
+            }
+            Counter(label: "cairn_tasks_taken_total", dimensions: [("kind", task.kind)]).increment()
+            let started = ContinuousClock.now
+            try await withHeartbeat(consumer) {
+                try await withTimeLimit(handler.timeLimit) { try await handler.handle(task) }
+            }
+            try await queue.redis.send("SET", doneKey, "1", "EX", "86400")
+            try await queue.ack(received)
+            let elapsed = ContinuousClock.now - started
+            Timer(label: "cairn_task_duration_seconds", dimensions: [("kind", task.kind)])
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            Counter(label: "cairn_tasks_succeeded_total", dimensions: [("kind", task.kind)]).increment()
+            logger.debug("task.done", metadata: metadata)
+        } catch let error as MalformedTask {
+            try? await queue.deadLetter(received, reason: error.description)
+            logger.error("task.malformed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        } catch {
+            Counter(label: "cairn_tasks_failed_total", dimensions: [("kind", task.kind)]).increment()
+            let outcome = try? await queue.fail(received, reason: String(describing: error))
+            logger.warning("task.failed", metadata: metadata.merging(["error": "\(error)", "task.outcome": "\(outcome.map { "\($0)" } ?? "unknown")"]) { $1 })
+        }
+    }
+
+    /// Keeps the consumer's heartbeat alive while `body` runs.
+    private func withHeartbeat(_ consumer: QueueConsumer, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: consumer.heartbeatTTL / 3)
+                    try? await consumer.heartbeat(queue)
+                }
+            }
+            defer { group.cancelAll() }
+            try await body()
+        }
+    }
+}
+
+/// The time limit of a task ran out.
+struct TaskTimedOut: Error, CustomStringConvertible {
+    let limit: Duration
+    var description: String { "task took longer than \(limit)" }
+}
+
+/// Runs `body`, failing with `TaskTimedOut` after `limit`.
+func withTimeLimit(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TaskTimedOut(limit: limit)
+        }
+        defer { group.cancelAll() }
+        try await group.next()
+    }
+}
