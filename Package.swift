@@ -126,7 +126,7 @@ let package = Package(
             .testTarget(
                 name: "CairnGatewayTests",
                 dependencies: [
-                    "CairnGateway", "CairnRepoStore", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
+                    "CairnGateway", "CairnRepoStore", "CairnWorker", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
                     "CairnDatabase", "CairnRedis", httpClient, postgres, logging,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),

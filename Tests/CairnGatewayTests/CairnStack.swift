@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CairnGateway
+import CairnWorker
 import CairnModel
 import CairnProtocol
 import CairnRepoStore
@@ -30,7 +31,7 @@ struct CairnStack: Sendable {
     var repositories: RepositoryStore { RepositoryStore(client: database, logger: TestEnvironment.logger) }
 
     /// Runs `body` with both daemons up; `repostoreUp: false` points the gateway at a closed port.
-    static func with<T: Sendable>(repostoreUp: Bool = true, overrides: [String: String] = [:], _ body: @escaping @Sendable (CairnStack) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(repostoreUp: Bool = true, worker: Bool = false, overrides: [String: String] = [:], _ body: @escaping @Sendable (CairnStack) async throws -> T) async throws -> T {
         try await withTestDatabase(.main) { client, database in
             let namespace = TestEnvironment.uniqueName("stack")
             let configuration = try {
@@ -50,12 +51,17 @@ struct CairnStack: Sendable {
                 }()
                 let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
                 return try await gateway.test(.live) { gatewayClient in
-                    let url = "http://127.0.0.1:\(gatewayClient.port!)"
-                    return try await body(CairnStack(gatewayURL: url, database: client, configuration: gatewayConfiguration, folder: folder))
+                    let stack = CairnStack(gatewayURL: "http://127.0.0.1:\(gatewayClient.port!)", database: client, configuration: gatewayConfiguration, folder: folder)
+                    guard worker else { return try await body(stack) }
+                    let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
+                    return try await app.test(.live) { _ in try await body(stack) }
                 }
             }
         }
     }
+
+    /// Where repository `id` lives on disk.
+    func repositoryPath(_ id: Int64) -> String { "\(configuration.repositoryRoot)/\(id).git" }
 
     /// A new user with a password of `password-<name>` and a token with `scopes`.
     func makeUser(_ name: String, scopes: Set<TokenScope> = [.repoRead, .repoWrite], admin: Bool = false) async throws -> TestUser {

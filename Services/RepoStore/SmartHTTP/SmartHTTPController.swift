@@ -1,4 +1,5 @@
 import CairnProtocol
+import CairnService
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -73,7 +74,7 @@ struct SmartHTTPController: Sendable {
                     group.addTask {
                         var first = true
                         do {
-                            for try await buffer in request.body {
+                            for try await buffer in CoalescedBody(request.body) {
                                 if first {
                                     // Protocol v2 asks for refs in a POST of its own: not a clone or fetch.
                                     listsRefsOnly.set(buffer.readableBytesView.starts(with: Array("0014command=ls-refs".utf8)))
