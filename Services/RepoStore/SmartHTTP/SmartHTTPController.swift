@@ -91,18 +91,19 @@ struct SmartHTTPController: Sendable {
                         }
                     }
                     var reader = CGIResponseReader()
-                    // Written on in buffers of 256 KiB or more: one write per pipe read would
-                    // cost more than the copy.
-                    var pending = ByteBuffer()
+                    // Written on in buffers of 1 MiB or more: one write per 64 KiB pipe read
+                    // would cost more than the copy.
+                    let flushAt = 1 << 20
+                    var pending = ByteBufferAllocator().buffer(capacity: flushAt + 65536)
                     for try await chunk in execution.standardOutput {
                         if reader.headerDone {
                             chunk.withUnsafeBytes { pending.writeBytes($0) }
                         } else {
                             pending.writeBytes(reader.feed(chunk.withUnsafeBytes { Array($0) }))
                         }
-                        if pending.readableBytes >= 256 * 1024 {
+                        if pending.readableBytes >= flushAt {
                             try await writer.write(pending)
-                            pending = ByteBuffer()
+                            pending = ByteBufferAllocator().buffer(capacity: flushAt + 65536)
                         }
                     }
                     if pending.readableBytes > 0 { try await writer.write(pending) }

@@ -1,0 +1,127 @@
+// What the repository store reports about a repository's contents, shared with the gateway.
+
+/// A person and time on a commit.
+public struct GitSignature: Sendable, Codable, Hashable {
+    public var name: String
+    public var email: String
+    public var date: String
+
+    public init(name: String, email: String, date: String) {
+        self.name = name
+        self.email = email
+        self.date = date
+    }
+}
+
+/// A commit as the repository store reports it.
+public struct GitCommit: Sendable, Codable, Hashable {
+    public var sha: String
+    public var tree: String
+    public var parents: [String]
+    public var author: GitSignature
+    public var committer: GitSignature
+    public var message: String
+
+    public init(sha: String, tree: String, parents: [String], author: GitSignature, committer: GitSignature, message: String) {
+        self.sha = sha
+        self.tree = tree
+        self.parents = parents
+        self.author = author
+        self.committer = committer
+        self.message = message
+    }
+}
+
+/// One file a commit changed, with its unified diff.
+public struct GitFileChange: Sendable, Codable, Hashable {
+    public var path: String
+    public var previousPath: String?
+    /// `added`, `removed`, `modified` or `renamed`.
+    public var status: String
+    public var additions: Int
+    public var deletions: Int
+    /// nil for binary files.
+    public var patch: String?
+
+    public init(path: String, previousPath: String?, status: String, additions: Int, deletions: Int, patch: String?) {
+        self.path = path
+        self.previousPath = previousPath
+        self.status = status
+        self.additions = additions
+        self.deletions = deletions
+        self.patch = patch
+    }
+}
+
+/// A commit with the files it changed.
+public struct GitCommitDetail: Sendable, Codable, Hashable {
+    public var commit: GitCommit
+    public var files: [GitFileChange]
+
+    public init(commit: GitCommit, files: [GitFileChange]) {
+        self.commit = commit
+        self.files = files
+    }
+}
+
+/// A branch or tag and the commit it points at (for annotated tags, `target` is the commit).
+public struct GitRef: Sendable, Codable, Hashable {
+    public var name: String
+    public var sha: String
+    public var target: String?
+
+    public init(name: String, sha: String, target: String?) {
+        self.name = name
+        self.sha = sha
+        self.target = target
+    }
+
+    /// The commit this ref leads to.
+    public var commit: String { target ?? sha }
+}
+
+/// A repository's refs: HEAD's branch, the branches and the tags.
+public struct GitRefs: Sendable, Codable, Hashable {
+    public var head: String?
+    public var branches: [GitRef]
+    public var tags: [GitRef]
+
+    public init(head: String?, branches: [GitRef], tags: [GitRef]) {
+        self.head = head
+        self.branches = branches
+        self.tags = tags
+    }
+}
+
+/// One entry of a tree.
+public struct GitTreeEntry: Sendable, Codable, Hashable {
+    public var mode: String
+    /// `blob`, `tree` or `commit` (a submodule).
+    public var type: String
+    public var sha: String
+    /// Blob size in bytes; nil for trees.
+    public var size: Int?
+    /// The path from the tree that was listed.
+    public var path: String
+
+    public init(mode: String, type: String, sha: String, size: Int?, path: String) {
+        self.mode = mode
+        self.type = type
+        self.sha = sha
+        self.size = size
+        self.path = path
+    }
+}
+
+/// What a path at a revision is: its object's type, id and size.
+public struct GitObjectInfo: Sendable, Codable, Hashable {
+    public var type: String
+    public var sha: String
+    public var size: Int
+
+    public init(type: String, sha: String, size: Int) {
+        self.type = type
+        self.sha = sha
+        self.size = size
+    }
+}
