@@ -98,7 +98,7 @@ let package = Package(
             extra: ["CairnModel", httpClient, postgres, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")])
         + daemon(
             "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",
-            extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio")])
+            extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + daemon("CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore")
         + daemon("CairnWorker", folder: "Worker", executable: "cairn-worker", extra: [.product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio")])
         + daemon("CairnStream", folder: "Stream", executable: "cairn-stream")
