@@ -44,7 +44,7 @@ struct GitController: Sendable {
         }
         let length = request.headers[.contentLength].flatMap { Int($0) }
         let body: HTTPClientRequest.Body? = request.method == .post
-            ? .stream(CoalescedBody(request.body), length: length.map { .known(Int64($0)) } ?? .unknown) : nil
+            ? .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown) : nil
         let upstream = try await repostore.send(
             request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.user?.id)
         var responseHeaders = HTTPFields()
