@@ -1,0 +1,52 @@
+import AsyncHTTPClient
+import CairnModel
+import CairnTestSupport
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@Suite struct DisconnectTests {
+    /// The git processes (any `git …upload-pack…`) whose working directory is `path`.
+    static func gitProcesses(in path: String) -> [String] {
+        let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return processes.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
+            guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+                  URL(fileURLWithPath: cwd).standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path,
+                  let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+            else { return false }
+            return command.contains("upload-pack")
+        }
+    }
+
+    @Test func test_clientDisconnectEndsTheGitProcess() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let repository = try await stack.makeRepository(ada, "large")
+            let work = try await stack.makeWorkingCopy("large", commits: 1)
+            // Incompressible, and far more than the pipes and buffers between git and the client hold.
+            let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 48 << 20)
+            try noise.write(to: URL(fileURLWithPath: "\(work)/large.bin"))
+            try await stack.git(["add", "."], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "large"], in: work)
+            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
+            let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+            // A v0 fetch that wants everything, read only a little, then dropped.
+            var request = HTTPClientRequest(url: "\(stack.gatewayURL)/ada/large.git/git-upload-pack")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-git-upload-pack-request")
+            request.body = .bytes(ByteBuffer(string: "0032want \(head)\n00000009done\n"))
+            let path = stack.repositoryPath(repository.id)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                let response = try await client.execute(request, timeout: .seconds(30))
+                var iterator = response.body.makeAsyncIterator()
+                _ = try await iterator.next()
+                #expect(!Self.gitProcesses(in: path).isEmpty, "git should still be sending the pack")
+            }
+            try await client.shutdown()
+            #expect(await eventually(timeout: .seconds(10)) { Self.gitProcesses(in: path).isEmpty })
+        }
+    }
+}
