@@ -1,4 +1,5 @@
 import CairnModel
+import CairnProtocol
 import CairnTestSupport
 import Foundation
 import NIOHTTP1
@@ -163,7 +164,7 @@ import Testing
                 try await stack.apiRaw(.POST, "/ada/sturdy.git/git-upload-pack", body: body, headers: auth + [("Content-Type", "application/x-git-upload-pack-request")])
             }
             let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
-            let truncatedPack = "00a0\(RefUpdateLine.zero) \(head) refs/heads/evil\0 report-status\n0000PACK\0\0\0\u{2}\0\0\0\u{5}garbage"
+            let truncatedPack = "00a0\(RefUpdate.zero) \(head) refs/heads/evil\0 report-status\n0000PACK\0\0\0\u{2}\0\0\0\u{5}garbage"
             _ = try await stack.apiRaw(.POST, "/ada/sturdy.git/git-receive-pack", body: truncatedPack, headers: auth + [("Content-Type", "application/x-git-receive-pack-request")])
 
             #expect(try await stack.git(["ls-remote", url]).output == before)
@@ -172,8 +173,4 @@ import Testing
             try await stack.git(["fsck", "--strict"], in: mirror)
         }
     }
-}
-
-enum RefUpdateLine {
-    static let zero = String(repeating: "0", count: 40)
 }

@@ -55,9 +55,8 @@ struct RepositoryController: Sendable {
 
     /// `GET /repos/{id}`: 200 when the repository exists, 404 otherwise.
     func show(_ id: String) async throws -> Response {
-        let path = try locator.path(for: id)
+        _ = try locator.path(for: id)  // refuses ids that are not positive integers
         guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
-        _ = path
         return Response(status: .ok)
     }
 
