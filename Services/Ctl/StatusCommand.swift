@@ -38,7 +38,6 @@ struct StatusCommand: AsyncParsableCommand {
             healthy = false
             print("  unavailable: \(error)")
         }
-        await redis.shutdown()
         do {
             let backlog = try await withPostgres(context.configuration.database, logger: context.logger) { client in
                 try await Outbox(client: client, redis: redis, logger: context.logger).backlog()
@@ -48,6 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
             healthy = false
             print("outbox backlog: unavailable: \(error)")
         }
+        await redis.shutdown()
         if !healthy { throw ExitCode(1) }
     }
 

@@ -106,7 +106,8 @@ public final class RedisClient: Sendable {
                 if state.closed { return .closed }
                 if !fresh, let connection = state.idle.popLast() { return .use(connection) }
                 if state.open < configuration.poolSize { state.open += 1; return .connect }
-                if fresh, let connection = state.idle.popLast() { _ = connection; return .connect }
+                // A fresh connection in a full pool replaces an idle one, which is closed.
+                if fresh, !state.idle.isEmpty { state.idle.removeLast(); return .connect }
                 return .wait
             }
             switch next {

@@ -17,7 +17,7 @@ public struct ReadinessCheck: Sendable {
     /// PostgreSQL answers `SELECT 1` within two seconds.
     public static func postgres(_ name: String, _ client: PostgresClient) -> ReadinessCheck {
         ReadinessCheck(name: name) {
-            try await withTimeout(.seconds(2), "PostgreSQL did not answer") {
+            try await withTimeLimit(.seconds(2), "PostgreSQL's answer to SELECT 1") {
                 _ = try await client.query("SELECT 1", logger: .init(label: "cairn.readiness"))
             }
         }
@@ -64,17 +64,4 @@ public struct ReadinessCheck: Sendable {
 public struct ReadinessFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Runs `body`, giving up after `limit` with `message`.
-func withTimeout(_ limit: Duration, _ message: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw ReadinessFailure(message)
-        }
-        try await group.next()
-        group.cancelAll()
-    }
 }

@@ -1,5 +1,6 @@
 import CairnProtocol
 import CairnRedis
+import CairnService
 import Foundation
 import Logging
 import Metrics
@@ -65,7 +66,7 @@ struct TaskRunner: Service {
             Counter(label: "cairn_tasks_taken_total", dimensions: [("kind", task.kind)]).increment()
             let started = ContinuousClock.now
             try await withHeartbeat(consumer) {
-                try await withTimeLimit(handler.timeLimit) { try await handler.handle(task) }
+                try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
             }
             try await queue.redis.send("SET", doneKey, "1", "EX", "86400")
             try await queue.ack(received)
@@ -96,24 +97,5 @@ struct TaskRunner: Service {
             defer { group.cancelAll() }
             try await body()
         }
-    }
-}
-
-/// The time limit of a task ran out.
-struct TaskTimedOut: Error, CustomStringConvertible {
-    let limit: Duration
-    var description: String { "task took longer than \(limit)" }
-}
-
-/// Runs `body`, failing with `TaskTimedOut` after `limit`.
-func withTimeLimit(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TaskTimedOut(limit: limit)
-        }
-        defer { group.cancelAll() }
-        try await group.next()
     }
 }

@@ -1,0 +1,20 @@
+/// Runs `body`, failing with `TimeLimitExceeded` naming `what` once `limit` has passed.
+/// Used for readiness probes and for each try of a background task.
+public func withTimeLimit(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeLimitExceeded(what: what, limit: limit)
+        }
+        defer { group.cancelAll() }
+        try await group.next()
+    }
+}
+
+/// Something took longer than it was allowed.
+public struct TimeLimitExceeded: Error, CustomStringConvertible {
+    public let what: String
+    public let limit: Duration
+    public var description: String { "\(what) took longer than \(limit)" }
+}
