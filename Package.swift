@@ -26,11 +26,11 @@ let daemonCore: [Target.Dependency] = [
 ]
 
 /// A daemon: its library under `Services/<folder>` and its thin executable under `Services/<folder>/Main`.
-func daemon(_ module: String, folder: String, executable: String, extra: [Target.Dependency] = []) -> [Target] {
+func daemon(_ module: String, folder: String, executable: String, extra: [Target.Dependency] = [], resources: [Resource]? = nil) -> [Target] {
     [
         .target(
             name: module, dependencies: daemonCore + extra, path: "Services/\(folder)",
-            exclude: ["Main"], swiftSettings: swiftSettings),
+            exclude: ["Main"], resources: resources, swiftSettings: swiftSettings),
         .executableTarget(
             name: executable, dependencies: [.byName(name: module), "CairnService", "CairnProtocol", lifecycle, logging],
             path: "Services/\(folder)/Main", swiftSettings: swiftSettings),
@@ -64,6 +64,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -95,12 +97,17 @@ let package = Package(
     ]
         + daemon(
             "CairnGateway", folder: "Gateway", executable: "cairn-gateway",
-            extra: ["CairnModel", httpClient, postgres, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")])
+            extra: [
+                "CairnModel", httpClient, postgres, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Mustache", package: "swift-mustache"), .product(name: "Ink", package: "Ink"),
+            ],
+            // Templates and the stylesheet are compiled into the binary: one file to deploy.
+            resources: [.embedInCode("Pages/Templates"), .embedInCode("Pages/Static")])
         + daemon(
             "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",
             extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + daemon("CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore")
-        + daemon("CairnWorker", folder: "Worker", executable: "cairn-worker", extra: [.product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio")])
+        + daemon("CairnWorker", folder: "Worker", executable: "cairn-worker", extra: ["CairnModel", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio")])
         + daemon("CairnStream", folder: "Stream", executable: "cairn-stream")
         + [
             .target(

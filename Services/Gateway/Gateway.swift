@@ -2,15 +2,16 @@ import CairnDatabase
 import CairnModel
 import CairnProtocol
 public import CairnService
+import CairnSigning
 public import Hummingbird
 
-/// Builds `cairn-gateway`: the public front door (git over HTTP, the REST API, pages).
+/// Builds `cairn-gateway`: the public front door (the web pages, git over HTTP, the REST API).
 /// It needs the main database, Redis and the repository store.
 public func buildGateway(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
     let stores = DaemonStores(environment, needs: [.mainDatabase, .redis])
-    let router = DaemonRouter.make(BasicRequestContext.self, daemon: .gateway, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
+    let router = DaemonRouter.make(GatewayContext.self, daemon: .gateway, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let database = stores.main!
     let users = UserStore(client: database, logger: logger)
     let repositories = RepositoryStore(client: database, logger: logger)
@@ -21,12 +22,31 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let outbox = Outbox(client: database, redis: stores.redis!, namespace: configuration.redisNamespace, cleaner: cleaner, logger: logger)
     let service = RepositoryService(repositories: repositories, outbox: outbox, repostore: repostore, logger: logger)
     let baseURL = configuration.publicURL
+    let content = RepositoryContent(repostore: repostore)
+    let redis = stores.redis!
 
-    HomeController().addRoutes(to: router)
+    let assets = StaticAssets()
+    let sessions = PageSessions(
+        signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys),
+        users: users, secure: baseURL.lowercased().hasPrefix("https:"))
+    let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions)
+    let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages))
+    assets.addRoutes(to: router)
+    let browse = RepositoryPagesController(
+        pages: pages, access: access, content: content,
+        cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, logger: logger), baseURL: baseURL)
+    AccountPagesController(
+        pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
+        limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace)).addRoutes(to: pageRoutes)
+    HomePagesController(pages: pages, users: users, repositories: repositories, service: service).addRoutes(to: pageRoutes)
+    browse.addRoutes(to: pageRoutes)
+    RepositorySettingsPagesController(
+        pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, browse: browse
+    ).addRoutes(to: pageRoutes)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
     CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
-    ContentAPIController(access: access, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
+    ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner])
 }

@@ -12,6 +12,9 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
     case invalid(String)
     case conflict(String)
     case unavailable(String)
+    case unsupported(String)
+    case tooLarge(String)
+    case tooManyRequests(String)
 
     var status: HTTPResponse.Status {
         switch self {
@@ -21,6 +24,9 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         case .invalid: .unprocessableContent
         case .conflict: .conflict
         case .unavailable: .serviceUnavailable
+        case .unsupported: .unsupportedMediaType
+        case .tooLarge: .contentTooLarge
+        case .tooManyRequests: .tooManyRequests
         }
     }
 
@@ -28,7 +34,9 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         switch self {
         case .badCredentials: "Bad credentials"
         case .authenticationRequired: "Requires authentication"
-        case .forbidden(let message), .invalid(let message), .conflict(let message), .unavailable(let message): message
+        case .forbidden(let message), .invalid(let message), .conflict(let message), .unavailable(let message),
+             .unsupported(let message), .tooLarge(let message), .tooManyRequests(let message):
+            message
         case .notFound: "Not Found"
         }
     }

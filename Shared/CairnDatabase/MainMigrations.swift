@@ -68,5 +68,12 @@ enum MainMigrations {
             """,
             "CREATE INDEX collaborators_user ON collaborators (user_id)",
         ]),
+        Migration(3, "cache versions and explore order", [
+            // Bumped on every change a page shows (pushes, settings, collaborators): cached
+            // fragments are keyed by it, so a bump retires them all at once.
+            "ALTER TABLE repositories ADD COLUMN cache_version bigint NOT NULL DEFAULT 1",
+            "CREATE INDEX repositories_public_pushed ON repositories (pushed_at DESC NULLS LAST) WHERE deleted_at IS NULL AND NOT is_private",
+            "CREATE INDEX repositories_owner ON repositories (owner_id) WHERE deleted_at IS NULL",
+        ]),
     ]
 }

@@ -13,6 +13,8 @@ public struct Repository: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var pushedAt: Date?
+    /// Bumped whenever something a page shows changes; keys cached fragments.
+    public var cacheVersion: Int64 = 1
 
     /// `owner/name`.
     public var fullName: String { "\(ownerName)/\(name)" }

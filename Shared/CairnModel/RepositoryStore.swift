@@ -1,6 +1,6 @@
 public import CairnDatabase
 public import CairnProtocol
-import Foundation
+public import Foundation
 public import Logging
 public import PostgresNIO
 
@@ -15,7 +15,7 @@ public struct RepositoryStore: Sendable {
     }
 
     static let select = """
-        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at
+        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.cache_version
         FROM repositories r JOIN users u ON u.id = r.owner_id
         """
 
@@ -48,6 +48,31 @@ public struct RepositoryStore: Sendable {
             """, binds: try binds(user.id, limit, offset)), logger: logger))
     }
 
+    /// Public repositories, newest first or most recently pushed first, one page at a time.
+    public func listPublic(order: PublicOrder, limit: Int, offset: Int) async throws -> [Repository] {
+        let orderBy = order == .newest ? "r.created_at DESC" : "r.pushed_at DESC NULLS LAST"
+        return try await collect(client.query(PostgresQuery(unsafeSQL: Self.select + """
+             WHERE r.deleted_at IS NULL AND NOT r.is_private ORDER BY \(orderBy), r.id DESC LIMIT $1 OFFSET $2
+            """, binds: try binds(limit, offset)), logger: logger))
+    }
+
+    /// The order of `listPublic`.
+    public enum PublicOrder: String, Sendable {
+        case newest, pushed
+    }
+
+    /// Records a push: sets the last-pushed time and retires cached pages.
+    public func recordPush(_ id: Int64, at time: Date) async throws {
+        _ = try await client.query("""
+            UPDATE repositories SET pushed_at = greatest(pushed_at, \(time)), cache_version = cache_version + 1 WHERE id = \(id)
+            """, logger: logger)
+    }
+
+    /// Retires the cached pages of a repository.
+    public func bumpCacheVersion(_ id: Int64) async throws {
+        _ = try await client.query("UPDATE repositories SET cache_version = cache_version + 1 WHERE id = \(id)", logger: logger)
+    }
+
     /// Inserts the row inside `connection`'s transaction; the caller creates the files.
     public func insert(owner: User, name: String, description: String, isPrivate: Bool, on connection: PostgresConnection) async throws -> Repository {
         if let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
@@ -72,12 +97,18 @@ public struct RepositoryStore: Sendable {
         do {
             _ = try await client.query("""
                 UPDATE repositories SET name = coalesce(\(name), name), description = coalesce(\(description), description),
-                is_private = coalesce(\(isPrivate), is_private), default_branch = coalesce(\(defaultBranch), default_branch), updated_at = now()
+                is_private = coalesce(\(isPrivate), is_private), default_branch = coalesce(\(defaultBranch), default_branch), updated_at = now(),
+                cache_version = cache_version + 1
                 WHERE id = \(id) AND deleted_at IS NULL
                 """, logger: logger)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw ModelError.taken(field: "name", value: name ?? "")
         }
+    }
+
+    /// Sets the default branch inside `connection`'s transaction (a new repository's first commit).
+    public func setDefaultBranch(_ id: Int64, _ branch: String, on connection: PostgresConnection) async throws {
+        _ = try await connection.query("UPDATE repositories SET default_branch = \(branch) WHERE id = \(id)", logger: logger)
     }
 
     /// Marks the repository deleted inside `transaction` and enqueues the removal of its
@@ -103,14 +134,17 @@ public struct RepositoryStore: Sendable {
             INSERT INTO collaborators (repository_id, user_id, permission) VALUES (\(repositoryID), \(userID), \(permission.name))
             ON CONFLICT (repository_id, user_id) DO UPDATE SET permission = excluded.permission
             """, logger: logger)
+        try await bumpCacheVersion(repositoryID)
     }
 
     /// Removes a collaborator; false when there was none.
     @discardableResult
     public func removeCollaborator(repositoryID: Int64, userID: Int64) async throws -> Bool {
         let rows = try await client.query("DELETE FROM collaborators WHERE repository_id = \(repositoryID) AND user_id = \(userID) RETURNING user_id", logger: logger)
-        for try await _ in rows.decode(Int64.self) { return true }
-        return false
+        var removed = false
+        for try await _ in rows.decode(Int64.self) { removed = true }
+        if removed { try await bumpCacheVersion(repositoryID) }
+        return removed
     }
 
     /// The collaborators of a repository with their permission, by name.
@@ -130,8 +164,8 @@ public struct RepositoryStore: Sendable {
 
     private func collect(_ rows: PostgresRowSequence) async throws -> [Repository] {
         var result: [Repository] = []
-        for try await r in rows.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?).self) {
-            result.append(Repository(id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8, pushedAt: r.9))
+        for try await r in rows.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64).self) {
+            result.append(Repository(id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8, pushedAt: r.9, cacheVersion: r.10))
         }
         return result
     }

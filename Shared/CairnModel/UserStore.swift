@@ -18,9 +18,7 @@ public struct UserStore: Sendable {
     /// Creates a user after checking the name, email and password rules.
     public func create(username: String, email: String, password: String, isAdmin: Bool = false) async throws -> User {
         if let problem = Names.problem(with: username, kind: "username") { throw ModelError.invalid(field: "username", reason: problem) }
-        guard email.contains("@"), email.count <= 254, !email.contains(where: \.isWhitespace) else {
-            throw ModelError.invalid(field: "email", reason: "must be an email address")
-        }
+        try Self.checkEmail(email)
         if let problem = Passwords.problem(with: password) { throw ModelError.invalid(field: "password", reason: problem) }
         let hash = try await Passwords.hash(password)
         do {
@@ -55,6 +53,43 @@ public struct UserStore: Sendable {
             return User((row.0, row.1, row.2, row.3, row.4, row.5))
         }
         return nil
+    }
+
+    /// Changes the email address after checking it.
+    public func changeEmail(userID: Int64, to email: String) async throws {
+        try Self.checkEmail(email)
+        do {
+            _ = try await client.query("UPDATE users SET email = \(email), updated_at = now() WHERE id = \(userID)", logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw ModelError.taken(field: "email", value: email)
+        }
+    }
+
+    /// Changes the password when `old` is the current one, and signs the user out everywhere
+    /// (every session made before carries the old session version).
+    public func changePassword(userID: Int64, old: String, new: String) async throws {
+        let rows = try await client.query("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)
+        var current: String?
+        for try await hash in rows.decode(String.self) { current = hash }
+        guard let current, try await Passwords.verify(old, hash: current) else {
+            throw ModelError.invalid(field: "old_password", reason: "is not your current password")
+        }
+        if let problem = Passwords.problem(with: new) { throw ModelError.invalid(field: "password", reason: problem) }
+        let hash = try await Passwords.hash(new)
+        _ = try await client.query("""
+            UPDATE users SET password_hash = \(hash), session_version = session_version + 1, updated_at = now() WHERE id = \(userID)
+            """, logger: logger)
+    }
+
+    /// Ends every session of the user, this one included.
+    public func signOutEverywhere(userID: Int64) async throws {
+        _ = try await client.query("UPDATE users SET session_version = session_version + 1 WHERE id = \(userID)", logger: logger)
+    }
+
+    static func checkEmail(_ email: String) throws {
+        guard email.contains("@"), email.count <= 254, !email.contains(where: \.isWhitespace) else {
+            throw ModelError.invalid(field: "email", reason: "must be an email address")
+        }
     }
 
     func first(_ rows: PostgresRowSequence) async throws -> User? {

@@ -125,3 +125,32 @@ public struct GitObjectInfo: Sendable, Codable, Hashable {
         self.size = size
     }
 }
+
+/// A repository's commit count at one revision and its size on disk.
+public struct GitRepositoryStats: Sendable, Codable, Hashable {
+    public var commits: Int
+    public var sizeBytes: Int
+
+    public init(commits: Int, sizeBytes: Int) {
+        self.commits = commits
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// A first commit to write into a new repository (the README offered by the new-repository
+/// form), on branch `main`.
+public struct InitialCommit: Sendable, Codable, Hashable {
+    public var path: String
+    public var content: String
+    public var message: String
+    public var authorName: String
+    public var authorEmail: String
+
+    public init(path: String, content: String, message: String, authorName: String, authorEmail: String) {
+        self.path = path
+        self.content = content
+        self.message = message
+        self.authorName = authorName
+        self.authorEmail = authorEmail
+    }
+}

@@ -56,9 +56,16 @@ public struct InternalClient: Sendable {
         return try CairnJSON.decode(T.self, from: Data(body.readableBytesView))
     }
 
-    /// Sends a request without a body that must succeed (2xx); throws with the peer's message otherwise.
-    public func expectSuccess(_ method: HTTPMethod, _ path: String, user: Int64? = nil, timeout: TimeAmount = .seconds(30)) async throws {
-        let response = try await send(method, path, user: user, timeout: timeout)
+    /// Sends a request (with `json` encoded as its body, if given) that must succeed (2xx);
+    /// throws with the peer's message otherwise.
+    public func expectSuccess(_ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil, user: Int64? = nil, timeout: TimeAmount = .seconds(30)) async throws {
+        var headers: HTTPHeaders = [:]
+        var requestBody: HTTPClientRequest.Body?
+        if let json {
+            headers.add(name: "Content-Type", value: "application/json")
+            requestBody = .bytes(ByteBuffer(bytes: try CairnJSON.encode(json)))
+        }
+        let response = try await send(method, path, headers: headers, body: requestBody, user: user, timeout: timeout)
         let body = try await response.body.collect(upTo: 64 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw InternalCallError.refused(url: baseURL + path, status: Int(response.status.code), message: String(buffer: body))

@@ -8,7 +8,7 @@ struct CollaboratorAPIController: Sendable {
     let repositories: RepositoryStore
     let baseURL: String
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GatewayContext>) {
         let collaborators = router.group("/api/v3/repos/:owner/:repo/collaborators")
         collaborators.get { request, context in
             let (repository, _) = try await access.require(.write, request, context)
@@ -63,7 +63,7 @@ struct CollaboratorAPIController: Sendable {
         }
     }
 
-    private func collaborator(_ context: BasicRequestContext) async throws -> User {
+    private func collaborator(_ context: GatewayContext) async throws -> User {
         guard let user = try await users.find(username: context.parameters.require("user")) else { throw GatewayError.notFound }
         return user
     }

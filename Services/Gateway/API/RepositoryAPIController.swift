@@ -12,7 +12,7 @@ struct RepositoryAPIController: Sendable {
     let repostore: InternalClient
     let baseURL: String
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GatewayContext>) {
         let repos = router.group("/api/v3/repos/:owner/:repo")
         repos.get { request, context in
             var (repository, permission) = try await access.require(.read, request, context)
@@ -28,7 +28,7 @@ struct RepositoryAPIController: Sendable {
             if let branch = input.defaultBranch {
                 if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("default_branch: \(problem)") }
                 do {
-                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(ContentAPIController.percentEncode(branch))")
+                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(RepositoryContent.percentEncode(branch))")
                 } catch InternalCallError.refused(_, let status, _) where status == 422 {
                     throw GatewayError.invalid("default_branch: there is no branch named \(branch)")
                 }

@@ -9,7 +9,7 @@ struct UserAPIController: Sendable {
     let service: RepositoryService
     let baseURL: String
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GatewayContext>) {
         let api = router.group("/api/v3")
         api.get("/user") { request, _ in
             let user = try await signedIn(request).user!

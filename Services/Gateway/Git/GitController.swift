@@ -14,7 +14,7 @@ struct GitController: Sendable {
     let access: RepositoryAccess
     let repostore: InternalClient
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GatewayContext>) {
         router.get("/:owner/:repo/info/refs") { request, context in
             let service = request.uri.queryParameters["service"].map(String.init) ?? ""
             guard service == "git-upload-pack" || service == "git-receive-pack" else {
@@ -30,7 +30,7 @@ struct GitController: Sendable {
         }
     }
 
-    func forward(_ request: Request, context: BasicRequestContext, service: String, path: String) async throws -> Response {
+    func forward(_ request: Request, context: GatewayContext, service: String, path: String) async throws -> Response {
         let owner = try context.parameters.require("owner")
         var name = try context.parameters.require("repo")
         if name.hasSuffix(".git") { name.removeLast(4) }

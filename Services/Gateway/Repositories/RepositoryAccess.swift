@@ -11,7 +11,7 @@ struct RepositoryAccess: Sendable {
 
     /// Authenticates the request and requires `needed` on the repository its `owner` and
     /// `repo` route parameters name.
-    func require(_ needed: Permission, _ request: Request, _ context: BasicRequestContext) async throws -> (Repository, Permission) {
+    func require(_ needed: Permission, _ request: Request, _ context: GatewayContext) async throws -> (Repository, Permission) {
         let caller = try await authenticator.authenticate(request)
         return try await require(needed, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
     }

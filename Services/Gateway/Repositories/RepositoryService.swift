@@ -1,5 +1,6 @@
 import CairnDatabase
 import CairnModel
+import CairnProtocol
 import CairnService
 import Logging
 import NIOHTTP1
@@ -14,18 +15,23 @@ struct RepositoryService: Sendable {
 
     /// One transaction around the row; the repository store creates the files inside it. If
     /// the store fails, the row is rolled back; if the commit fails, the files are removed.
-    func create(owner: User, name: String, description: String, isPrivate: Bool) async throws -> Repository {
+    /// With `initial`, the repository starts with that commit on `main`.
+    func create(owner: User, name: String, description: String, isPrivate: Bool, initial: InitialCommit? = nil) async throws -> Repository {
         let created = CreatedOnDisk()
         do {
             return try await outbox.transaction { transaction in
                 let repository = try await repositories.insert(owner: owner, name: name, description: description, isPrivate: isPrivate, on: transaction.connection)
                 do {
-                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)", user: owner.id)
+                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)", json: initial, user: owner.id)
                 } catch let error as InternalCallError {
                     throw GatewayError.unavailable("The repository store could not create the repository: \(error)")
                 }
                 created.id = repository.id
-                return repository
+                guard initial != nil else { return repository }
+                var withBranch = repository
+                withBranch.defaultBranch = "main"
+                try await repositories.setDefaultBranch(repository.id, "main", on: transaction.connection)
+                return withBranch
             }
         } catch {
             if let id = created.id {

@@ -6,7 +6,7 @@ import Subprocess
 import SystemPackage
 
 /// The repository store's JSON API for reading a repository: refs, history, one commit with
-/// its diff, trees, object info, and raw blobs (streamed).
+/// its diff, trees, object info, commit count and size, and raw blobs (streamed).
 struct BrowseController: Sendable {
     let locator: RepositoryLocator
     let git: Git
@@ -43,6 +43,14 @@ struct BrowseController: Sendable {
                 return try json(try await reader(context).tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No tree at \(revision):\(directory)")
+            }
+        }
+        repo.get("stats") { request, context in
+            let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
+            do {
+                return try json(try await reader(context).stats(revision: revision))
+            } catch RepoStoreError.gitFailed {
+                throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
         }
         repo.get("object") { request, context in

@@ -57,6 +57,19 @@ struct RepositoryReader: Sendable {
         }
     }
 
+    /// How many commits `revision` has (counted with the commit-graph when written) and the
+    /// size of the repository's packed and loose objects on disk.
+    func stats(revision: String) async throws -> GitRepositoryStats {
+        let count = try await git.run(["rev-list", "--count", "--end-of-options", revision, "--"], in: path)
+        let objects = try await git.run(["count-objects", "-v"], in: path)
+        var kilobytes = 0
+        for line in objects.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, parts[0] == "size" || parts[0] == "size-pack" { kilobytes += Int(parts[1]) ?? 0 }
+        }
+        return GitRepositoryStats(commits: Int(count.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, sizeBytes: kilobytes * 1024)
+    }
+
     /// The type, id and size of `revision:file`, or of the tree of `revision` when `file` is
     /// empty (a blob id names itself), or nil.
     func object(revision: String, file: String) async throws -> GitObjectInfo? {

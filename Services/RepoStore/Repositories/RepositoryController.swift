@@ -9,7 +9,11 @@ struct RepositoryController: Sendable {
     let git: Git
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        router.put("/repos/:id") { _, context in try await create(context.parameters.require("id"), context: context) }
+        router.put("/repos/:id") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let initial = body.readableBytes == 0 ? nil : try CairnJSON.decode(InitialCommit.self, from: Data(body.readableBytesView))
+            return try await create(context.parameters.require("id"), initial: initial, context: context)
+        }
         router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
         router.get("/repos/:id") { _, context in try await show(context.parameters.require("id")) }
         router.post("/repos/:id/maintenance") { _, context in try await maintain(context.parameters.require("id"), context: context) }
@@ -19,8 +23,9 @@ struct RepositoryController: Sendable {
     }
 
     /// `PUT /repos/{id}`: a new, empty bare repository with Cairn's hooks and settings.
+    /// With `initial`, the repository starts with that one commit on `main`.
     /// Idempotent for an empty repository that already exists (a retried create).
-    func create(_ id: String, context: BasicRequestContext) async throws -> Response {
+    func create(_ id: String, initial: InitialCommit?, context: BasicRequestContext) async throws -> Response {
         let path = try locator.path(for: id)
         guard let number = Int64(id) else { throw RepoStoreError.invalidRepositoryID(id) }
         if locator.exists(number) {
@@ -32,6 +37,7 @@ struct RepositoryController: Sendable {
             for (key, value) in Self.settings(hooksPath: locator.hooksPath) {
                 try await git.run(["config", key, value], in: staging)
             }
+            if let initial { try await writeInitialCommit(initial, in: staging) }
             try FileManager.default.moveItem(atPath: staging, toPath: path)
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
@@ -39,6 +45,20 @@ struct RepositoryController: Sendable {
         }
         context.logger.info("repository.created", metadata: ["repo.id": "\(id)"])
         return Response(status: .created)
+    }
+
+    /// One commit holding one file, written with plumbing (no work tree).
+    private func writeInitialCommit(_ initial: InitialCommit, in path: String) async throws {
+        if let problem = GitInput.pathProblem(initial.path) { throw HTTPError(.badRequest, message: problem) }
+        guard !initial.path.contains("/") else { throw HTTPError(.badRequest, message: "the first commit's file must be at the root") }
+        let blob = try await git.run(["hash-object", "-w", "--stdin"], in: path, input: initial.content).trimmingCharacters(in: .whitespacesAndNewlines)
+        let tree = try await git.run(["mktree"], in: path, input: "100644 blob \(blob)\t\(initial.path)\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        let identity = [
+            "GIT_AUTHOR_NAME": initial.authorName, "GIT_AUTHOR_EMAIL": initial.authorEmail,
+            "GIT_COMMITTER_NAME": initial.authorName, "GIT_COMMITTER_EMAIL": initial.authorEmail,
+        ]
+        let commit = try await git.run(["commit-tree", tree], in: path, environment: identity, input: initial.message).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await git.run(["update-ref", "refs/heads/main", commit, ""], in: path)
     }
 
     /// `DELETE /repos/{id}`: removes the repository's files; a missing one is already gone.

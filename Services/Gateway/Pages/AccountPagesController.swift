@@ -1,0 +1,167 @@
+import CairnModel
+import Foundation
+import Hummingbird
+
+/// Sign up, sign in, sign out, and the account settings page (email, password, sessions,
+/// personal access tokens).
+struct AccountPagesController: Sendable {
+    let pages: Pages
+    let users: UserStore
+    let tokens: TokenStore
+    let limiter: SignInLimiter
+
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.get("/login") { request, _ in
+            let visitor = try await pages.visitor(request)
+            if visitor.user != nil { return pages.redirect("/") }
+            return pages.page("sign_in", title: "Sign in", visitor, SignInView(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
+        }
+        router.post("/login") { request, context in
+            let visitor = try await pages.visitor(request)
+            let form = try await pages.form(request, visitor)
+            let login = form.text("login")
+            let next = Self.safeNext(form["next"])
+            let address = context.clientAddress(request)
+            try await limiter.check(address: address, login: login)
+            guard !login.isEmpty, let user = try await users.authenticate(login: login, password: form["password"] ?? "") else {
+                try await limiter.recordFailure(address: address, login: login)
+                return pages.page("sign_in", title: "Sign in", visitor, SignInView(next: next, login: login, error: "Incorrect username or password."), status: .unauthorized)
+            }
+            try await limiter.recordSuccess(login: login)
+            return pages.redirect(next, try pages.sessions.signedIn(user))
+        }
+        router.post("/logout") { request, _ in
+            let visitor = try await pages.visitor(request)
+            _ = try await pages.form(request, visitor)
+            return pages.redirect("/", try pages.sessions.anonymous())
+        }
+        router.get("/signup") { request, _ in
+            let visitor = try await pages.visitor(request)
+            return pages.page("sign_up", title: "Sign up", visitor, SignUpView())
+        }
+        router.post("/signup") { request, _ in
+            let visitor = try await pages.visitor(request)
+            let form = try await pages.form(request, visitor)
+            let view = SignUpView(username: form.text("username"), email: form.text("email"))
+            do {
+                let user = try await users.create(username: view.username, email: view.email, password: form["password"] ?? "")
+                return pages.redirect("/", try pages.sessions.signedIn(user))
+            } catch let error as ModelError {
+                var failed = view
+                failed.error = Self.message(error)
+                return pages.page("sign_up", title: "Sign up", visitor, failed, status: .unprocessableContent)
+            }
+        }
+        router.get("/settings") { request, _ in
+            let visitor = try await pages.visitor(request)
+            return try await settings(visitor)
+        }
+        router.post("/settings/email") { request, _ in
+            let (visitor, user, form) = try await signedInForm(request)
+            do {
+                try await users.changeEmail(userID: user.id, to: form.text("email"))
+            } catch let error as ModelError {
+                return try await settings(visitor, error: Self.message(error), status: .unprocessableContent)
+            }
+            return pages.redirect("/settings")
+        }
+        router.post("/settings/password") { request, _ in
+            let (visitor, user, form) = try await signedInForm(request)
+            do {
+                try await users.changePassword(userID: user.id, old: form["old_password"] ?? "", new: form["new_password"] ?? "")
+            } catch let error as ModelError {
+                return try await settings(visitor, error: Self.message(error), status: .unprocessableContent)
+            }
+            // Every older session is retired; this browser gets a new one.
+            guard let changed = try await users.find(id: user.id) else { throw GatewayError.notFound }
+            return pages.redirect("/settings", try pages.sessions.signedIn(changed))
+        }
+        router.post("/settings/sessions/revoke") { request, _ in
+            let (_, user, _) = try await signedInForm(request)
+            try await users.signOutEverywhere(userID: user.id)
+            return pages.redirect("/login", try pages.sessions.anonymous())
+        }
+        router.post("/settings/tokens") { request, _ in
+            let (visitor, user, form) = try await signedInForm(request)
+            let scopes = Set(TokenScope.allCases.filter { form.isChecked("scope_\($0.rawValue)") })
+            let name = form.text("name")
+            guard !name.isEmpty, name.count <= 100 else {
+                return try await settings(visitor, error: "Give the token a name of at most 100 characters.", status: .unprocessableContent)
+            }
+            guard !scopes.isEmpty else { return try await settings(visitor, error: "Choose at least one scope.", status: .unprocessableContent) }
+            let (secret, _) = try await tokens.create(userID: user.id, name: name, scopes: scopes)
+            return try await settings(visitor, newToken: secret)
+        }
+        router.post("/settings/tokens/:id/revoke") { request, context in
+            let (_, user, _) = try await signedInForm(request)
+            guard let id = Int64(try context.parameters.require("id")), try await tokens.revoke(id: id, userID: user.id) else { throw GatewayError.notFound }
+            return pages.redirect("/settings")
+        }
+    }
+
+    private func signedInForm(_ request: Request) async throws -> (Visitor, User, PageForm) {
+        let visitor = try await pages.visitor(request)
+        guard let user = visitor.user else { throw GatewayError.authenticationRequired }
+        return (visitor, user, try await pages.form(request, visitor))
+    }
+
+    private func settings(_ visitor: Visitor, error: String? = nil, newToken: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        guard let user = visitor.user else { throw GatewayError.authenticationRequired }
+        let list = try await tokens.list(userID: user.id).filter { $0.revokedAt == nil }.map { token in
+            AccountSettingsView.Token(
+                id: token.id, name: token.name, scopes: token.scopes.sorted().map(\.rawValue).joined(separator: ", "),
+                created: PageFormat.date(token.createdAt), lastUsed: token.lastUsedAt.map { PageFormat.age($0) } ?? "never")
+        }
+        let view = AccountSettingsView(
+            email: user.email, error: error, newToken: newToken, tokens: list,
+            scopes: TokenScope.allCases.map(\.rawValue))
+        return pages.page("account_settings", title: "Settings", visitor, view, status: status)
+    }
+
+    /// Only a local path may follow sign-in, never another site (`//evil`, `/\evil`).
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"), !next.contains(where: \.isNewline) else { return "/" }
+        return next
+    }
+
+    static func message(_ error: ModelError) -> String {
+        switch error {
+        case .invalid(let field, let reason): "\(field.replacingOccurrences(of: "_", with: " ").capitalizedFirst) \(reason)."
+        case .taken(let field, let value): "The \(field) \(value) is already taken."
+        case .notFound(let what): "\(what.capitalizedFirst) was not found."
+        }
+    }
+}
+
+struct SignInView {
+    var next: String
+    var login = ""
+    var error: String?
+}
+
+struct SignUpView {
+    var username = ""
+    var email = ""
+    var error: String?
+}
+
+struct AccountSettingsView {
+    struct Token {
+        let id: Int64
+        let name: String
+        let scopes: String
+        let created: String
+        let lastUsed: String
+    }
+
+    let email: String
+    let error: String?
+    let newToken: String?
+    let tokens: [Token]
+    let scopes: [String]
+}
+
+extension String {
+    /// The string with its first letter in upper case.
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}

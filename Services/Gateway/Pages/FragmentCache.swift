@@ -1,0 +1,30 @@
+import CairnRedis
+import Logging
+
+/// Rendered page fragments in Redis, keyed by what they show and the cache version of the
+/// repository they come from; a bump of the version retires them all. A Redis failure only
+/// means rendering again: it never fails the page.
+struct FragmentCache: Sendable {
+    let redis: RedisClient
+    let namespace: String
+    let logger: Logger
+    /// How long an unused fragment stays.
+    var lifetime = 86_400
+
+    /// The fragment under `key`, rendering and storing it when missing.
+    func fetch(_ key: String, render: () async throws -> String) async throws -> String {
+        let fullKey = "\(namespace):fragment:\(key)"
+        do {
+            if let hit = try await redis.send("GET", fullKey).string { return hit }
+        } catch {
+            logger.warning("fragment_cache.unavailable", metadata: ["error": "\(error)"])
+        }
+        let rendered = try await render()
+        do {
+            try await redis.send("SET", fullKey, rendered, "EX", String(lifetime))
+        } catch {
+            logger.warning("fragment_cache.unavailable", metadata: ["error": "\(error)"])
+        }
+        return rendered
+    }
+}

@@ -1,0 +1,110 @@
+import CairnModel
+import CairnProtocol
+import Foundation
+import Hummingbird
+
+/// The home page, Explore, user profiles and the new-repository form.
+struct HomePagesController: Sendable {
+    let pages: Pages
+    let users: UserStore
+    let repositories: RepositoryStore
+    let service: RepositoryService
+    static let perPage = 30
+
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.get("/") { request, _ in
+            let visitor = try await pages.visitor(request)
+            if let user = visitor.user {
+                let mine = try await repositories.list(member: user, limit: 100, offset: 0)
+                return pages.page("home", title: "Cairn", visitor, HomeView(signedIn: true, repositories: mine.map(RepositoryItem.init)))
+            }
+            let recent = try await repositories.listPublic(order: .newest, limit: 10, offset: 0)
+            return pages.page("home", title: "Cairn", visitor, HomeView(signedIn: false, repositories: recent.map(RepositoryItem.init)))
+        }
+        router.get("/explore") { request, _ in
+            let visitor = try await pages.visitor(request)
+            let query = request.uri.queryParameters
+            let order = query["sort"].flatMap { RepositoryStore.PublicOrder(rawValue: String($0)) } ?? .newest
+            let page = max(1, query["page"].flatMap { Int($0) } ?? 1)
+            let found = try await repositories.listPublic(order: order, limit: Self.perPage + 1, offset: (page - 1) * Self.perPage)
+            let view = ExploreView(
+                newest: order == .newest, repositories: found.prefix(Self.perPage).map(RepositoryItem.init),
+                previous: page > 1 ? "/explore?sort=\(order.rawValue)&page=\(page - 1)" : nil,
+                next: found.count > Self.perPage ? "/explore?sort=\(order.rawValue)&page=\(page + 1)" : nil)
+            return pages.page("explore", title: "Explore", visitor, view)
+        }
+        router.get("/new") { request, _ in
+            let visitor = try await pages.visitor(request)
+            guard visitor.user != nil else { throw GatewayError.authenticationRequired }
+            return pages.page("new_repository", title: "New repository", visitor, NewRepositoryView())
+        }
+        router.post("/new") { request, _ in
+            let visitor = try await pages.visitor(request)
+            guard let user = visitor.user else { throw GatewayError.authenticationRequired }
+            let form = try await pages.form(request, visitor)
+            var view = NewRepositoryView(name: form.text("name"), description: form.text("description"), isPrivate: form["visibility"] == "private", readme: form.isChecked("readme"))
+            let initial = view.readme
+                ? InitialCommit(path: "README.md", content: "# \(view.name)\n\n\(view.description)\n", message: "Initial commit", authorName: user.username, authorEmail: user.email)
+                : nil
+            do {
+                let repository = try await service.create(owner: user, name: view.name, description: view.description, isPrivate: view.isPrivate, initial: initial)
+                return pages.redirect("/\(repository.fullName)")
+            } catch let error as ModelError {
+                view.error = AccountPagesController.message(error)
+                return pages.page("new_repository", title: "New repository", visitor, view, status: .unprocessableContent)
+            }
+        }
+        router.get("/:owner") { request, context in
+            let visitor = try await pages.visitor(request)
+            guard let owner = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }
+            let shown = try await repositories.list(ownerID: owner.id, viewer: visitor.user, limit: 200, offset: 0)
+            let view = ProfileView(username: owner.username, joined: PageFormat.date(owner.createdAt), repositories: shown.map(RepositoryItem.init))
+            return pages.page("profile", title: owner.username, visitor, view)
+        }
+    }
+}
+
+/// One repository in a list.
+struct RepositoryItem {
+    let fullName: String
+    let owner: String
+    let name: String
+    let description: String
+    let isPrivate: Bool
+    let updated: String
+
+    init(_ repository: Repository) {
+        fullName = repository.fullName
+        owner = repository.ownerName
+        name = repository.name
+        description = repository.description
+        isPrivate = repository.isPrivate
+        updated = repository.pushedAt.map { "Pushed \(PageFormat.age($0))" } ?? "Created \(PageFormat.age(repository.createdAt))"
+    }
+}
+
+struct HomeView {
+    let signedIn: Bool
+    let repositories: [RepositoryItem]
+}
+
+struct ExploreView {
+    let newest: Bool
+    let repositories: [RepositoryItem]
+    let previous: String?
+    let next: String?
+}
+
+struct ProfileView {
+    let username: String
+    let joined: String
+    let repositories: [RepositoryItem]
+}
+
+struct NewRepositoryView {
+    var name = ""
+    var description = ""
+    var isPrivate = false
+    var readme = true
+    var error: String?
+}

@@ -1,0 +1,49 @@
+import Hummingbird
+import HTTPTypes
+import Logging
+
+/// Turns errors on page routes into friendly HTML pages: the message for what the visitor
+/// did wrong (404, 403, 422 …), a redirect to sign in for 401, and for a failure of ours a
+/// page that names the request id.
+struct PageErrorMiddleware: RouterMiddleware {
+    typealias Context = GatewayContext
+    let pages: Pages
+
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError where error.status == .unauthorized {
+            return pages.redirect("/login?next=" + RepositoryContent.percentEncode(request.uri.path))
+        } catch let error as any HTTPResponseError {
+            let message: String = switch error {
+            case let gateway as GatewayError: gateway.description
+            case let http as HTTPError: http.body ?? http.status.reasonPhrase
+            default: error.status.reasonPhrase
+            }
+            return try await errorPage(request, context, status: error.status, message: message)
+        } catch {
+            context.logger.error("page.unhandled_error", metadata: ["error": "\(String(reflecting: error))"])
+            return try await errorPage(request, context, status: .internalServerError, message: "Something went wrong on our side.")
+        }
+    }
+
+    private func errorPage(_ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String) async throws -> Response {
+        let visitor = try? await pages.visitor(request)
+        let shown = try visitor ?? pages.sessions.anonymous()
+        let view = ErrorView(
+            status: Int(status.code), reason: status.reasonPhrase, message: message,
+            requestID: status.code >= 500 ? context.id : nil, notFound: status == .notFound,
+            signIn: status == .forbidden && shown.user == nil ? request.uri.path : nil)
+        return pages.page("error", title: "\(status.code) \(status.reasonPhrase)", shown, view, status: status)
+    }
+}
+
+struct ErrorView {
+    let status: Int
+    let reason: String
+    let message: String
+    let requestID: String?
+    let notFound: Bool
+    /// Where to come back to after signing in, when signing in might help.
+    let signIn: String?
+}

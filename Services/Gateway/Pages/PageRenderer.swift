@@ -1,0 +1,66 @@
+import Foundation
+import Mustache
+
+/// Renders the gateway's Mustache templates (compiled into the binary from
+/// `Pages/Templates`). Every template is parsed with Cairn's escaper as its content type,
+/// so `{{value}}` always goes through `HTMLEscaper`; `{{{value}}}` is kept for HTML that
+/// Cairn built itself (rendered Markdown, highlighted diffs, inner page bodies).
+struct PageRenderer: Sendable {
+    let library: MustacheLibrary
+    /// Where the stylesheet and the script are served, computed at start.
+    let assets: StaticAssets
+
+    /// The template sources by name; one line per file in `Pages/Templates`.
+    static let sources: [String: [UInt8]] = [
+        "layout": PackageResources.layout_mustache,
+        "error": PackageResources.error_mustache,
+        "home": PackageResources.home_mustache,
+        "explore": PackageResources.explore_mustache,
+        "sign_in": PackageResources.sign_in_mustache,
+        "sign_up": PackageResources.sign_up_mustache,
+        "account_settings": PackageResources.account_settings_mustache,
+        "profile": PackageResources.profile_mustache,
+        "new_repository": PackageResources.new_repository_mustache,
+        "repository_header": PackageResources.repository_header_mustache,
+        "repository_home": PackageResources.repository_home_mustache,
+        "tree": PackageResources.tree_mustache,
+        "blob": PackageResources.blob_mustache,
+        "commits": PackageResources.commits_mustache,
+        "commit": PackageResources.commit_mustache,
+        "refs": PackageResources.refs_mustache,
+        "repository_list": PackageResources.repository_list_mustache,
+        "ref_switcher": PackageResources.ref_switcher_mustache,
+        "repository_settings": PackageResources.repository_settings_mustache,
+    ]
+
+    static let contentTypeName = "CAIRN_HTML"
+    /// Templates included by others with `{{> name}}`; they render in their includer's context.
+    static let partials: Set<String> = ["repository_list", "ref_switcher"]
+
+    init(assets: StaticAssets) throws {
+        MustacheContentTypes.register(EscapedHTML(), named: Self.contentTypeName)
+        var library = MustacheLibrary()
+        for (name, bytes) in Self.sources {
+            // Each template renders inside `{{#page}}`, so the CSRF token at the outer level is
+            // in reach of every form.
+            let source = String(decoding: bytes, as: UTF8.self)
+            let body = Self.partials.contains(name) ? source : "{{#page}}\(source){{/page}}"
+            try library.register("{{% CONTENT_TYPE: \(Self.contentTypeName) }}\(body)", named: name)
+        }
+        self.library = library
+        self.assets = assets
+    }
+
+    /// Renders template `name` with `object` (a struct read by its property names); `csrf`
+    /// is the visitor's token, which forms put in their hidden `csrf` field.
+    func render(_ name: String, _ object: Any, csrf: String = "") -> String {
+        guard let text = library.render(["csrf": csrf, "page": object] as [String: Any], withTemplate: name) else {
+            preconditionFailure("no template named \(name)")
+        }
+        return text
+    }
+
+    private struct EscapedHTML: MustacheContentType {
+        func escapeText(_ text: String) -> String { HTMLEscaper.escape(text) }
+    }
+}

@@ -1,0 +1,81 @@
+import CairnModel
+import CairnSigning
+import Foundation
+import Hummingbird
+
+/// Who is looking at a page: the signed-in user (or nobody), the session's random nonce and
+/// the CSRF token bound to it, and the cookie to set when the session is new.
+struct Visitor: Sendable {
+    let user: User?
+    let nonce: String
+    let csrfToken: String
+    /// Set on the response when the visitor had no valid session cookie.
+    let newCookie: Cookie?
+}
+
+/// Signed session cookies (HttpOnly, SameSite=Lax, Secure over TLS). The cookie holds the
+/// user id, the user's session version when it was made, and a random nonce; reading one
+/// costs an HMAC and loading the user, and a password change or "sign out everywhere"
+/// (which bump the version) retires every older cookie.
+struct PageSessions: Sendable {
+    let signer: Signer
+    let users: UserStore
+    let secure: Bool
+
+    static let cookieName = "cairn_session"
+    static let sessionSalt = "cairn.session"
+    static let csrfSalt = "cairn.csrf"
+    static let lifetime: Duration = .seconds(30 * 24 * 3600)
+
+    private struct Payload: Codable {
+        var user: Int64?
+        var version: Int?
+        var nonce: String
+    }
+
+    /// The visitor of `request`; a missing, tampered, expired or retired cookie makes a new
+    /// anonymous session.
+    func visitor(_ request: Request) async throws -> Visitor {
+        if let value = request.cookies[Self.cookieName]?.value,
+           let payload = try? signer.unsign(value, as: Payload.self, salt: Self.sessionSalt, maxAge: Self.lifetime) {
+            guard let id = payload.user else { return Visitor(user: nil, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil) }
+            if let user = try await users.find(id: id), user.sessionVersion == payload.version {
+                return Visitor(user: user, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil)
+            }
+        }
+        return try anonymous()
+    }
+
+    /// A new anonymous session (after sign-out, or for a first visit).
+    func anonymous() throws -> Visitor {
+        let nonce = Self.randomNonce()
+        return Visitor(user: nil, nonce: nonce, csrfToken: csrfToken(nonce), newCookie: try cookie(Payload(user: nil, version: nil, nonce: nonce)))
+    }
+
+    /// A session for `user` with a fresh nonce, so a session fixed before sign-in is useless.
+    func signedIn(_ user: User) throws -> Visitor {
+        let nonce = Self.randomNonce()
+        return Visitor(user: user, nonce: nonce, csrfToken: csrfToken(nonce), newCookie: try cookie(Payload(user: user.id, version: user.sessionVersion, nonce: nonce)))
+    }
+
+    /// Whether `token` is a CSRF token this visitor's session issued.
+    func isValidCSRF(_ token: String?, for visitor: Visitor) -> Bool {
+        guard let token, let nonce = try? signer.unsign(token, as: String.self, salt: Self.csrfSalt, maxAge: Self.lifetime) else { return false }
+        return nonce == visitor.nonce
+    }
+
+    private func csrfToken(_ nonce: String) -> String {
+        (try? signer.sign(nonce, salt: Self.csrfSalt)) ?? ""
+    }
+
+    private func cookie(_ payload: Payload) throws -> Cookie {
+        Cookie(
+            name: Self.cookieName, value: try signer.sign(payload, salt: Self.sessionSalt),
+            maxAge: Int(Self.lifetime.components.seconds), path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    private static func randomNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}

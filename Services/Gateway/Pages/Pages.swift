@@ -1,0 +1,65 @@
+import CairnModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// What every page controller shares: the templates, the sessions, and the helpers that
+/// turn a rendered body into a response (layout, cookie, headers) or a redirect.
+struct Pages: Sendable {
+    let renderer: PageRenderer
+    let sessions: PageSessions
+
+    /// The signed-in user (or nobody) of `request`, with a CSRF token for its forms.
+    func visitor(_ request: Request) async throws -> Visitor {
+        try await sessions.visitor(request)
+    }
+
+    /// Reads a submitted form and refuses it (403) unless it carries the session's CSRF token.
+    func form(_ request: Request, _ visitor: Visitor) async throws -> PageForm {
+        let form = try await PageForm.read(request)
+        guard sessions.isValidCSRF(form["csrf"], for: visitor) else {
+            throw GatewayError.forbidden("The form's security token is missing or out of date. Go back, reload the page and try again.")
+        }
+        return form
+    }
+
+    /// Template `name` rendered with `object` inside the site layout.
+    func page(_ name: String, title: String, _ visitor: Visitor, _ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        html(renderer.render(name, object, csrf: visitor.csrfToken), title: title, visitor, status: status)
+    }
+
+    /// An already rendered body inside the site layout.
+    func html(_ body: String, title: String, _ visitor: Visitor, status: HTTPResponse.Status = .ok) -> Response {
+        let layout = LayoutView(
+            title: title, body: body, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: visitor.csrfToken,
+            user: visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) })
+        var response = Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("X-Frame-Options")!: "DENY"],
+            body: .init(byteBuffer: .init(string: renderer.render("layout", layout, csrf: visitor.csrfToken))))
+        if let cookie = visitor.newCookie { response.setCookie(cookie) }
+        return response
+    }
+
+    /// A 303 redirect to `location` (after a form post), setting the visitor's cookie if new.
+    func redirect(_ location: String, _ visitor: Visitor? = nil) -> Response {
+        var response = Response(status: .seeOther, headers: [.location: location])
+        if let cookie = visitor?.newCookie { response.setCookie(cookie) }
+        return response
+    }
+}
+
+/// The site layout's data.
+struct LayoutView {
+    struct SignedIn {
+        let username: String
+        let isAdmin: Bool
+    }
+
+    let title: String
+    let body: String
+    let stylesheet: String
+    let script: String
+    let csrf: String
+    let user: SignedIn?
+}

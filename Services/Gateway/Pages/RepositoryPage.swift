@@ -1,0 +1,77 @@
+import CairnModel
+import CairnProtocol
+import Foundation
+import Hummingbird
+
+/// A repository page's common part: the repository (after the permission check), the
+/// visitor, and the header with its tabs.
+struct RepositoryPage {
+    let visitor: Visitor
+    let repository: Repository
+    let permission: Permission
+
+    /// The header's data, with tab `active` selected.
+    func header(_ active: String, baseURL: String) -> RepositoryHeaderView {
+        RepositoryHeaderView(
+            owner: repository.ownerName, name: repository.name, fullName: repository.fullName,
+            isPrivate: repository.isPrivate, description: repository.description,
+            cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin,
+            code: active == "code", commits: active == "commits", branches: active == "branches",
+            tags: active == "tags", settings: active == "settings")
+    }
+}
+
+struct RepositoryHeaderView {
+    let owner: String
+    let name: String
+    let fullName: String
+    let isPrivate: Bool
+    let description: String
+    let cloneURL: String
+    let canAdmin: Bool
+    let code: Bool
+    let commits: Bool
+    let branches: Bool
+    let tags: Bool
+    let settings: Bool
+}
+
+/// Where a repository page's catch-all path points: a ref (branch, tag or commit id) and
+/// a path inside it. Branch and tag names may hold slashes, so the longest name that
+/// matches wins, as on GitHub.
+struct RefAndPath: Equatable {
+    let ref: String
+    let path: String
+
+    static func resolve(_ segments: [String], refs: GitRefs) -> RefAndPath? {
+        guard !segments.isEmpty else { return nil }
+        let names = Set(refs.branches.map(\.name) + refs.tags.map(\.name))
+        for count in stride(from: segments.count, through: 1, by: -1) {
+            let candidate = segments[..<count].joined(separator: "/")
+            if names.contains(candidate) { return RefAndPath(ref: candidate, path: segments[count...].joined(separator: "/")) }
+        }
+        let first = segments[0]
+        if (7...40).contains(first.count), first.allSatisfy(\.isHexDigit) {
+            return RefAndPath(ref: first, path: segments.dropFirst().joined(separator: "/"))
+        }
+        return nil
+    }
+}
+
+/// One link in a path's breadcrumb trail.
+struct Crumb {
+    let name: String
+    let url: String
+    let last: Bool
+
+    /// `repo / dir / sub / file`, each part linking to its tree.
+    static func trail(_ repository: Repository, ref: String, path: String) -> [Crumb] {
+        var crumbs = [Crumb(name: repository.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref))", last: path.isEmpty)]
+        let parts = path.split(separator: "/").map(String.init)
+        for (index, part) in parts.enumerated() {
+            let prefix = parts[...index].joined(separator: "/")
+            crumbs.append(Crumb(name: part, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref))/\(PageFormat.pathLink(prefix))", last: index == parts.count - 1))
+        }
+        return crumbs
+    }
+}

@@ -1,0 +1,160 @@
+import CairnModel
+import CairnProtocol
+import Foundation
+
+/// One entry of a directory listing.
+struct TreeItem {
+    let name: String
+    let url: String
+    let isDirectory: Bool
+    let size: String
+
+    /// `entries` of directory `path` at `ref`, directories first, each by name.
+    static func list(_ entries: [GitTreeEntry], repository: Repository, ref: String, path: String) -> [TreeItem] {
+        let sorted = entries.sorted { ($0.type == "tree" ? 0 : 1, $0.path.lowercased()) < ($1.type == "tree" ? 0 : 1, $1.path.lowercased()) }
+        return sorted.map { entry in
+            let full = path.isEmpty ? entry.path : "\(path)/\(entry.path)"
+            let kind = entry.type == "tree" ? "tree" : "blob"
+            return TreeItem(
+                name: entry.path, url: "/\(repository.fullName)/\(kind)/\(PageFormat.pathLink(ref))/\(PageFormat.pathLink(full))",
+                isDirectory: entry.type == "tree", size: entry.size.map(PageFormat.size) ?? "")
+        }
+    }
+}
+
+/// A commit in a list or at the top of a tree.
+struct CommitItem {
+    let sha: String
+    let shortSHA: String
+    let summary: String
+    let author: String
+    let age: String
+    let url: String
+
+    init(_ commit: GitCommit, repository: Repository) {
+        sha = commit.sha
+        shortSHA = String(commit.sha.prefix(7))
+        summary = PageFormat.summary(commit.message)
+        author = commit.author.name
+        age = PageFormat.age(git: commit.author.date)
+        url = "/\(repository.fullName)/commit/\(commit.sha)"
+    }
+}
+
+/// A branch or tag in the switcher and the lists.
+struct RefItem {
+    let name: String
+    let url: String
+    let shortSHA: String
+    let selected: Bool
+}
+
+struct RepositoryHomeView {
+    let empty: Bool
+    let cloneURL: String
+    let defaultBranch: String
+    let branches: [RefItem]
+    let tags: [RefItem]
+    let entries: [TreeItem]
+    let lastCommit: CommitItem?
+    let readme: String?
+    let readmeName: String?
+    let commitCount: String
+    let size: String
+    let commitsURL: String
+}
+
+struct TreeView {
+    let ref: String
+    let crumbs: [Crumb]
+    let entries: [TreeItem]
+    let lastCommit: CommitItem?
+    let branches: [RefItem]
+}
+
+struct BlobView {
+    struct Line {
+        let number: Int
+        let text: String
+    }
+
+    let ref: String
+    let crumbs: [Crumb]
+    let size: String
+    let rawURL: String
+    let historyURL: String
+    let lines: [Line]
+    let lineCount: Int
+    let isBinary: Bool
+    let isTooLarge: Bool
+    let isImage: Bool
+    let markdown: String?
+}
+
+struct CommitsView {
+    let ref: String
+    let path: String
+    let commits: [CommitItem]
+    let previous: String?
+    let next: String?
+}
+
+struct CommitView {
+    struct Parent {
+        let shortSHA: String
+        let url: String
+    }
+
+    struct File {
+        let path: String
+        let previousPath: String?
+        let status: String
+        let additions: Int
+        let deletions: Int
+        let lines: [DiffLine]
+        let truncated: Bool
+        let tooLarge: Bool
+        let anchor: String
+    }
+
+    let sha: String
+    let summary: String
+    let body: String
+    let author: String
+    let authorEmail: String
+    let date: String
+    let parents: [Parent]
+    let files: [File]
+    let additions: Int
+    let deletions: Int
+    let patchURL: String
+    let treeURL: String
+}
+
+/// One line of a unified diff, marked for the stylesheet.
+struct DiffLine {
+    let text: String
+    let kind: String
+
+    static func lines(_ patch: String, limit: Int) -> (lines: [DiffLine], truncated: Bool) {
+        var result: [DiffLine] = []
+        for line in patch.split(separator: "\n", omittingEmptySubsequences: false) {
+            if result.count >= limit { return (result, true) }
+            if line.hasPrefix("diff --git") || line.hasPrefix("index ") || line.hasPrefix("--- ") || line.hasPrefix("+++ ")
+                || line.hasPrefix("new file mode") || line.hasPrefix("deleted file mode") || line.hasPrefix("similarity index")
+                || line.hasPrefix("rename from") || line.hasPrefix("rename to") || line.hasPrefix("old mode") || line.hasPrefix("new mode") {
+                continue
+            }
+            let kind = line.hasPrefix("@@") ? "hunk" : line.hasPrefix("+") ? "add" : line.hasPrefix("-") ? "del" : "ctx"
+            result.append(DiffLine(text: String(line), kind: kind))
+        }
+        if result.last?.text.isEmpty == true { result.removeLast() }
+        return (result, false)
+    }
+}
+
+struct RefsView {
+    let isBranches: Bool
+    let refs: [RefItem]
+    let defaultBranch: String?
+}

@@ -1,0 +1,254 @@
+import CairnModel
+import AsyncHTTPClient
+import CairnProtocol
+import CairnService
+import Foundation
+import NIOHTTP1
+import HTTPTypes
+import Hummingbird
+
+/// The code browser: a repository's home (files, README, clone URL), trees and files at any
+/// ref, raw files, history, commits with their diffs, branches and tags. Private
+/// repositories are 404 for anyone who may not read them. The repository home, trees and
+/// files are cached as fragments keyed by the repository's cache version.
+struct RepositoryPagesController: Sendable {
+    let pages: Pages
+    let access: RepositoryAccess
+    let content: RepositoryContent
+    let cache: FragmentCache
+    let baseURL: String
+    static let commitsPerPage = 30
+    static let maxDiffLines = 2000
+    static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
+
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.get("/:owner/:repo") { request, context in
+            let page = try await load(request, context)
+            let header = page.header("code", baseURL: baseURL)
+            let body = try await cache.fetch("home:\(page.repository.id):\(page.repository.cacheVersion)") {
+                try await home(page.repository, cloneURL: header.cloneURL)
+            }
+            return repositoryPage(page, header: header, body: body, title: page.repository.fullName)
+        }
+        router.get("/:owner/:repo/tree/**") { request, context in
+            let page = try await load(request, context)
+            let (refs, target) = try await resolve(page.repository, context)
+            let body = try await cache.fetch("tree:\(page.repository.id):\(page.repository.cacheVersion):\(target.ref):\(target.path)") {
+                let entries = try await content.tree(page.repository, ref: target.ref, path: target.path)
+                let last = try await content.commits(page.repository, ref: target.ref, path: target.path, limit: 1, skip: 0).first
+                let view = TreeView(
+                    ref: target.ref, crumbs: Crumb.trail(page.repository, ref: target.ref, path: target.path),
+                    entries: TreeItem.list(entries, repository: page.repository, ref: target.ref, path: target.path),
+                    lastCommit: last.map { CommitItem($0, repository: page.repository) },
+                    branches: refItems(refs.branches, page.repository, selected: target.ref, kind: "tree"))
+                return pages.renderer.render("tree", view)
+            }
+            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(target.path)")
+        }
+        router.get("/:owner/:repo/blob/**") { request, context in
+            let page = try await load(request, context)
+            let (_, target) = try await resolve(page.repository, context)
+            guard !target.path.isEmpty else { throw GatewayError.notFound }
+            let body = try await cache.fetch("blob:\(page.repository.id):\(page.repository.cacheVersion):\(target.ref):\(target.path)") {
+                try await blob(page.repository, target)
+            }
+            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(target.path)")
+        }
+        router.get("/:owner/:repo/raw/**") { request, context in
+            let page = try await load(request, context)
+            let (_, target) = try await resolve(page.repository, context)
+            let info = try await content.object(page.repository, ref: target.ref, path: target.path)
+            guard info.type == "blob" else { throw GatewayError.notFound }
+            return try await raw(page.repository, sha: info.sha, path: target.path)
+        }
+        router.get("/:owner/:repo/commits") { request, context in
+            try await commits(request, context, target: nil)
+        }
+        router.get("/:owner/:repo/commits/**") { request, context in
+            let page = try await load(request, context)
+            let (_, target) = try await resolve(page.repository, context)
+            return try await commits(request, context, target: target, page: page)
+        }
+        router.get("/:owner/:repo/commit/:sha") { request, context in
+            let page = try await load(request, context)
+            var sha = try context.parameters.require("sha")
+            let isPatch = sha.hasSuffix(".patch")
+            if isPatch { sha = String(sha.dropLast(6)) }
+            guard (4...40).contains(sha.count), sha.allSatisfy(\.isHexDigit) else { throw GatewayError.notFound }
+            let detail = try await content.commit(page.repository, ref: sha)
+            if isPatch { return patch(detail) }
+            let view = commitView(detail, page.repository)
+            return repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commit", view), title: "\(view.summary) · \(page.repository.fullName)")
+        }
+        router.get("/:owner/:repo/branches") { request, context in
+            let page = try await load(request, context)
+            let refs = try await content.refs(page.repository)
+            let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? "", kind: "tree"), defaultBranch: page.repository.defaultBranch)
+            return repositoryPage(page, header: page.header("branches", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Branches · \(page.repository.fullName)")
+        }
+        router.get("/:owner/:repo/tags") { request, context in
+            let page = try await load(request, context)
+            let refs = try await content.refs(page.repository)
+            let tags = refs.tags.sorted { $0.name > $1.name }
+            let view = RefsView(isBranches: false, refs: refItems(tags, page.repository, selected: "", kind: "tree", sorted: false), defaultBranch: nil)
+            return repositoryPage(page, header: page.header("tags", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Tags · \(page.repository.fullName)")
+        }
+    }
+
+    /// The visitor and the repository of the route, if the visitor may read it (else 404).
+    func load(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
+        let visitor = try await pages.visitor(request)
+        let owner = try context.parameters.require("owner")
+        var name = try context.parameters.require("repo")
+        if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
+        let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
+        return RepositoryPage(visitor: visitor, repository: repository, permission: permission)
+    }
+
+    func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String) -> Response {
+        pages.html(pages.renderer.render("repository_header", header) + body, title: title, page.visitor)
+    }
+
+    private func resolve(_ repository: Repository, _ context: GatewayContext) async throws -> (GitRefs, RefAndPath) {
+        let segments = context.parameters.getCatchAll().map(String.init)
+        let refs = try await content.refs(repository)
+        guard let target = RefAndPath.resolve(segments, refs: refs) else { throw GatewayError.notFound }
+        if let problem = GitInput.revisionProblem(target.ref) ?? (target.path.isEmpty ? nil : GitInput.pathProblem(target.path)) {
+            throw GatewayError.invalid(problem)
+        }
+        return (refs, target)
+    }
+
+    private func home(_ repository: Repository, cloneURL: String) async throws -> String {
+        let refs = try await content.refs(repository)
+        let branch = repository.defaultBranch.flatMap { name in refs.branches.first { $0.name == name } }
+            ?? refs.head.flatMap { name in refs.branches.first { $0.name == name } } ?? refs.branches.first
+        guard let branch else {
+            let view = RepositoryHomeView(empty: true, cloneURL: cloneURL, defaultBranch: "main", branches: [], tags: [], entries: [], lastCommit: nil, readme: nil, readmeName: nil, commitCount: "", size: "", commitsURL: "")
+            return pages.renderer.render("repository_home", view)
+        }
+        async let entries = content.tree(repository, ref: branch.name, path: "")
+        async let last = content.commits(repository, ref: branch.name, path: "", limit: 1, skip: 0)
+        async let stats = content.stats(repository, ref: branch.name)
+        let listed = try await entries
+        var readme: String?
+        let readmeEntry = RepositoryContent.readme(in: listed)
+        if let readmeEntry, (readmeEntry.size ?? 0) <= RepositoryContent.maxInlineBytes, let bytes = try await content.blob(repository, sha: readmeEntry.sha) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let lower = readmeEntry.path.lowercased()
+            readme = lower.hasSuffix(".md") || lower.hasSuffix(".markdown") ? MarkdownRenderer.html(text) : "<pre>\(HTMLEscaper.escape(text))</pre>"
+        }
+        let counted = try await stats
+        let view = RepositoryHomeView(
+            empty: false, cloneURL: cloneURL, defaultBranch: branch.name,
+            branches: refItems(refs.branches, repository, selected: branch.name, kind: "tree"),
+            tags: refItems(refs.tags, repository, selected: "", kind: "tree"),
+            entries: TreeItem.list(listed, repository: repository, ref: branch.name, path: ""),
+            lastCommit: try await last.first.map { CommitItem($0, repository: repository) },
+            readme: readme, readmeName: readmeEntry?.path,
+            commitCount: PageFormat.plural(counted.commits, "commit"), size: PageFormat.size(counted.sizeBytes),
+            commitsURL: "/\(repository.fullName)/commits/\(PageFormat.pathLink(branch.name))")
+        return pages.renderer.render("repository_home", view)
+    }
+
+    private func blob(_ repository: Repository, _ target: RefAndPath) async throws -> String {
+        let info = try await content.object(repository, ref: target.ref, path: target.path)
+        guard info.type == "blob" else { throw GatewayError.notFound }
+        let ref = PageFormat.pathLink(target.ref)
+        let path = PageFormat.pathLink(target.path)
+        let fileExtension = target.path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        let isImage = Self.imageTypes[fileExtension] != nil
+        var lines: [BlobView.Line] = []
+        var isBinary = false
+        var markdown: String?
+        let tooLarge = info.size > RepositoryContent.maxInlineBytes
+        if !tooLarge && !isImage, let bytes = try await content.blob(repository, sha: info.sha) {
+            if bytes.prefix(8000).contains(0) || String(validating: bytes, as: UTF8.self) == nil {
+                isBinary = true
+            } else {
+                let text = String(decoding: bytes, as: UTF8.self)
+                var split = text.split(separator: "\n", omittingEmptySubsequences: false)
+                if text.hasSuffix("\n") { split.removeLast() }
+                lines = split.enumerated().map { BlobView.Line(number: $0.offset + 1, text: String($0.element)) }
+                if fileExtension == "md" || fileExtension == "markdown" { markdown = MarkdownRenderer.html(text) }
+            }
+        }
+        let view = BlobView(
+            ref: target.ref, crumbs: Crumb.trail(repository, ref: target.ref, path: target.path), size: PageFormat.size(info.size),
+            rawURL: "/\(repository.fullName)/raw/\(ref)/\(path)", historyURL: "/\(repository.fullName)/commits/\(ref)/\(path)",
+            lines: lines, lineCount: lines.count, isBinary: isBinary, isTooLarge: tooLarge && !isImage, isImage: isImage, markdown: markdown)
+        return pages.renderer.render("blob", view)
+    }
+
+    /// The file's bytes, streamed, as text or its image type; never as HTML, and sandboxed so
+    /// a file in a repository cannot run script on Cairn's origin.
+    private func raw(_ repository: Repository, sha: String, path: String) async throws -> Response {
+        let upstream = try await content.repostore.send(.GET, "/repos/\(repository.id)/blob/\(sha)", timeout: .minutes(10))
+        guard upstream.status == .ok else { throw GatewayError.notFound }
+        let fileExtension = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        var headers: HTTPFields = [
+            .contentType: Self.imageTypes[fileExtension] ?? "text/plain; charset=utf-8",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            .cacheControl: "private, max-age=60",
+        ]
+        if let length = upstream.headers.first(name: "Content-Length") { headers[.contentLength] = length }
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+    }
+
+    private func commits(_ request: Request, _ context: GatewayContext, target: RefAndPath?, page loaded: RepositoryPage? = nil) async throws -> Response {
+        let page: RepositoryPage
+        if let loaded { page = loaded } else { page = try await load(request, context) }
+        let repository = page.repository
+        let ref = target?.ref ?? repository.defaultBranch ?? "HEAD"
+        let path = target?.path ?? ""
+        let number = max(1, request.uri.queryParameters["page"].flatMap { Int($0) } ?? 1)
+        let found = try await content.commits(repository, ref: ref, path: path, limit: Self.commitsPerPage + 1, skip: (number - 1) * Self.commitsPerPage)
+        let base = "/\(repository.fullName)/commits/\(PageFormat.pathLink(ref))" + (path.isEmpty ? "" : "/\(PageFormat.pathLink(path))")
+        let view = CommitsView(
+            ref: ref, path: path, commits: found.prefix(Self.commitsPerPage).map { CommitItem($0, repository: repository) },
+            previous: number > 1 ? "\(base)?page=\(number - 1)" : nil,
+            next: found.count > Self.commitsPerPage ? "\(base)?page=\(number + 1)" : nil)
+        return repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commits", view), title: "Commits · \(repository.fullName)")
+    }
+
+    private func commitView(_ detail: GitCommitDetail, _ repository: Repository) -> CommitView {
+        var budget = Self.maxDiffLines
+        let files = detail.files.enumerated().map { index, file in
+            let (lines, truncated) = file.patch.map { DiffLine.lines($0, limit: max(budget, 0)) } ?? ([], false)
+            budget -= lines.count
+            return CommitView.File(
+                path: file.path, previousPath: file.previousPath, status: file.status, additions: file.additions, deletions: file.deletions,
+                lines: lines, truncated: truncated || (budget <= 0 && lines.isEmpty && file.patch != nil), tooLarge: file.patch == nil, anchor: "diff-\(index)")
+        }
+        let message = detail.commit.message
+        let summary = PageFormat.summary(message)
+        let body = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: true).dropFirst().first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        return CommitView(
+            sha: detail.commit.sha, summary: summary, body: body, author: detail.commit.author.name, authorEmail: detail.commit.author.email,
+            date: PageFormat.age(git: detail.commit.author.date),
+            parents: detail.commit.parents.map { .init(shortSHA: String($0.prefix(7)), url: "/\(repository.fullName)/commit/\($0)") },
+            files: files, additions: detail.files.reduce(0) { $0 + $1.additions }, deletions: detail.files.reduce(0) { $0 + $1.deletions },
+            patchURL: "/\(repository.fullName)/commit/\(detail.commit.sha).patch", treeURL: "/\(repository.fullName)/tree/\(detail.commit.sha)")
+    }
+
+    /// The commit as a plain-text patch (its message and each file's diff).
+    private func patch(_ detail: GitCommitDetail) -> Response {
+        let commit = detail.commit
+        var text = "From \(commit.sha)\nFrom: \(commit.author.name) <\(commit.author.email)>\nDate: \(commit.author.date)\nSubject: \(commit.message)\n---\n"
+        for file in detail.files {
+            text += file.patch ?? "diff --git a/\(file.path) b/\(file.path)\n(diff too large to show)\n"
+            if !text.hasSuffix("\n") { text += "\n" }
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+            body: .init(byteBuffer: .init(string: text)))
+    }
+
+    private func refItems(_ refs: [GitRef], _ repository: Repository, selected: String, kind: String, sorted: Bool = true) -> [RefItem] {
+        let ordered = sorted ? refs.sorted { $0.name < $1.name } : refs
+        return ordered.map { ref in
+            RefItem(name: ref.name, url: "/\(repository.fullName)/\(kind)/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)), selected: ref.name == selected)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import CairnModel
+import CairnProtocol
+import CairnService
+import Foundation
+import HTTPTypes
+import NIOHTTP1
+import Hummingbird
+
+/// A repository's settings, for its admins: name, description, visibility, default branch,
+/// collaborators, and deletion (the name typed to confirm).
+struct RepositorySettingsPagesController: Sendable {
+    let pages: Pages
+    let access: RepositoryAccess
+    let users: UserStore
+    let repositories: RepositoryStore
+    let service: RepositoryService
+    let content: RepositoryContent
+    let browse: RepositoryPagesController
+
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.get("/:owner/:repo/settings") { request, context in
+            let page = try await admin(request, context)
+            return try await settings(page)
+        }
+        router.post("/:owner/:repo/settings") { request, context in
+            let page = try await admin(request, context)
+            let form = try await pages.form(request, page.visitor)
+            let repository = page.repository
+            let name = form.text("name")
+            let branch = form.text("default_branch")
+            do {
+                if !branch.isEmpty, branch != repository.defaultBranch {
+                    guard try await content.refs(repository).branches.contains(where: { $0.name == branch }) else {
+                        return try await settings(page, error: "There is no branch named \(branch).", status: .unprocessableContent)
+                    }
+                    try await content.repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(RepositoryContent.percentEncode(branch))")
+                }
+                try await repositories.update(
+                    repository.id, name: name.isEmpty ? nil : name, description: form["description"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                    isPrivate: form["visibility"].map { $0 == "private" }, defaultBranch: branch.isEmpty ? nil : branch)
+            } catch let error as ModelError {
+                return try await settings(page, error: AccountPagesController.message(error), status: .unprocessableContent)
+            }
+            return pages.redirect("/\(repository.ownerName)/\(name.isEmpty ? repository.name : name)/settings")
+        }
+        router.post("/:owner/:repo/settings/collaborators") { request, context in
+            let page = try await admin(request, context)
+            let form = try await pages.form(request, page.visitor)
+            guard let user = try await users.find(username: form.text("username")) else {
+                return try await settings(page, error: "There is no user named \(form.text("username")).", status: .unprocessableContent)
+            }
+            guard let permission = Permission(name: form.text("permission")), permission > .none else {
+                return try await settings(page, error: "Choose read, write or admin.", status: .unprocessableContent)
+            }
+            guard user.id != page.repository.ownerID else {
+                return try await settings(page, error: "\(user.username) owns this repository.", status: .unprocessableContent)
+            }
+            try await repositories.setCollaborator(repositoryID: page.repository.id, userID: user.id, permission: permission)
+            return pages.redirect("/\(page.repository.fullName)/settings")
+        }
+        router.post("/:owner/:repo/settings/collaborators/:username/remove") { request, context in
+            let page = try await admin(request, context)
+            _ = try await pages.form(request, page.visitor)
+            guard let user = try await users.find(username: context.parameters.require("username")),
+                  try await repositories.removeCollaborator(repositoryID: page.repository.id, userID: user.id)
+            else { throw GatewayError.notFound }
+            return pages.redirect("/\(page.repository.fullName)/settings")
+        }
+        router.post("/:owner/:repo/settings/delete") { request, context in
+            let page = try await admin(request, context)
+            let form = try await pages.form(request, page.visitor)
+            guard form.text("confirm") == page.repository.fullName else {
+                return try await settings(page, error: "Type \(page.repository.fullName) to confirm the deletion.", status: .unprocessableContent)
+            }
+            try await service.delete(page.repository)
+            return pages.redirect("/\(page.repository.ownerName)")
+        }
+    }
+
+    /// The repository page, if the visitor is one of the repository's admins; readers get 403,
+    /// everyone else 404; anonymous visitors of a public repository are asked to sign in.
+    private func admin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
+        let page = try await browse.load(request, context)
+        guard page.permission >= .admin else {
+            if page.visitor.user == nil { throw GatewayError.authenticationRequired }
+            throw GatewayError.forbidden("Only the repository's admins can change its settings.")
+        }
+        return page
+    }
+
+    private func settings(_ page: RepositoryPage, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let repository = page.repository
+        let branches = (try? await content.refs(repository).branches.map(\.name).sorted()) ?? []
+        let collaborators = try await repositories.collaborators(repositoryID: repository.id).map { user, permission in
+            RepositorySettingsView.Collaborator(username: user.username, permission: permission.name, read: permission == .read, write: permission == .write, admin: permission == .admin)
+        }
+        let view = RepositorySettingsView(
+            name: repository.name, fullName: repository.fullName, description: repository.description, isPrivate: repository.isPrivate,
+            branches: branches.map { .init(name: $0, selected: $0 == repository.defaultBranch) }, collaborators: collaborators, error: error)
+        return pages.html(
+            pages.renderer.render("repository_header", page.header("settings", baseURL: browse.baseURL)) + pages.renderer.render("repository_settings", view, csrf: page.visitor.csrfToken),
+            title: "Settings · \(repository.fullName)", page.visitor, status: status)
+    }
+}
+
+struct RepositorySettingsView {
+    struct Branch {
+        let name: String
+        let selected: Bool
+    }
+
+    struct Collaborator {
+        let username: String
+        let permission: String
+        let read: Bool
+        let write: Bool
+        let admin: Bool
+    }
+
+    let name: String
+    let fullName: String
+    let description: String
+    let isPrivate: Bool
+    let branches: [Branch]
+    let collaborators: [Collaborator]
+    let error: String?
+}

@@ -1,0 +1,80 @@
+import AsyncHTTPClient
+import CairnModel
+import CairnProtocol
+import CairnService
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The gateway's reader of repository contents: the repository store's JSON API (refs,
+/// history, commits, trees, objects, stats, blobs), with its 404 mapped to the gateway's
+/// and its 400 (a bad revision or path) to 422. The API and the pages both read through it.
+struct RepositoryContent: Sendable {
+    let repostore: InternalClient
+    /// Blobs larger than this are not fetched whole.
+    static let maxInlineBytes = 1 << 20
+
+    func refs(_ repository: Repository) async throws -> GitRefs {
+        try await fetch(GitRefs.self, repository, "refs", [:])
+    }
+
+    func commits(_ repository: Repository, ref: String, path: String, limit: Int, skip: Int) async throws -> [GitCommit] {
+        try await fetch([GitCommit].self, repository, "commits", ["ref": ref, "path": path, "limit": String(limit), "skip": String(skip)])
+    }
+
+    func commit(_ repository: Repository, ref: String) async throws -> GitCommitDetail {
+        try await fetch(GitCommitDetail.self, repository, "commit", ["ref": ref])
+    }
+
+    func tree(_ repository: Repository, ref: String, path: String, recursive: Bool = false) async throws -> [GitTreeEntry] {
+        var query = ["ref": ref, "path": path]
+        if recursive { query["recursive"] = "1" }
+        return try await fetch([GitTreeEntry].self, repository, "tree", query)
+    }
+
+    func object(_ repository: Repository, ref: String, path: String) async throws -> GitObjectInfo {
+        try await fetch(GitObjectInfo.self, repository, "object", ["ref": ref, "path": path])
+    }
+
+    func stats(_ repository: Repository, ref: String) async throws -> GitRepositoryStats {
+        try await fetch(GitRepositoryStats.self, repository, "stats", ["ref": ref])
+    }
+
+    /// The bytes of blob `sha`, or nil when it is larger than `limit`.
+    func blob(_ repository: Repository, sha: String, limit: Int = maxInlineBytes) async throws -> Data? {
+        let response = try await repostore.send(.GET, "/repos/\(repository.id)/blob/\(sha)", timeout: .seconds(30))
+        guard response.status == .ok else { throw GatewayError.notFound }
+        do {
+            return Data(try await response.body.collect(upTo: limit).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            return nil
+        }
+    }
+
+    /// README.md, README, README.txt … in `entries`, in GitHub's order of preference.
+    static func readme(in entries: [GitTreeEntry]) -> GitTreeEntry? {
+        let files = entries.filter { $0.type == "blob" && $0.path.lowercased().hasPrefix("readme") }
+        for preferred in ["readme.md", "readme.markdown", "readme", "readme.txt", "readme.rst"] {
+            if let match = files.first(where: { $0.path.lowercased() == preferred }) { return match }
+        }
+        return files.first
+    }
+
+    /// Asks the repository store; its 404 (no such ref or path) is the gateway's 404.
+    private func fetch<T: Decodable>(_ type: T.Type, _ repository: Repository, _ endpoint: String, _ query: [String: String]) async throws -> T {
+        let encoded = query.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+        let path = "/repos/\(repository.id)/\(endpoint)" + (encoded.isEmpty ? "" : "?\(encoded)")
+        do {
+            guard let value = try await repostore.getJSON(T.self, path) else { throw GatewayError.notFound }
+            return value
+        } catch InternalCallError.refused(_, let status, let message) where status == 400 {
+            throw GatewayError.invalid(message)
+        }
+    }
+
+    static func percentEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
