@@ -1,0 +1,70 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A browser's worth of HTTP for page tests: keeps cookies, does not follow redirects, and
+/// remembers the CSRF token of the last page it loaded so that `post` can send it.
+actor WebSession {
+    let base: String
+    private(set) var cookies: [String: String] = [:]
+    private(set) var csrf = ""
+
+    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+
+    init(_ base: String) { self.base = base }
+
+    struct Page: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: String
+
+        var location: String? { headers.first(name: "Location") }
+        var csrf: String? {
+            guard let range = body.range(of: #"name="csrf" value="([^"]*)""#, options: .regularExpression) else { return nil }
+            return String(body[range].dropFirst(#"name="csrf" value=""#.count).dropLast())
+        }
+    }
+
+    @discardableResult
+    func get(_ path: String) async throws -> Page {
+        try await send(.GET, path, body: nil)
+    }
+
+    /// Posts `fields` as a form, with the last page's CSRF token unless `csrf` says otherwise.
+    @discardableResult
+    func post(_ path: String, _ fields: [String: String], csrf override: String? = nil) async throws -> Page {
+        var all = fields
+        all["csrf"] = override ?? csrf
+        let body = all.map { "\(Self.encode($0.key))=\(Self.encode($0.value))" }.joined(separator: "&")
+        return try await send(.POST, path, body: body)
+    }
+
+    func setCookie(_ name: String, _ value: String) { cookies[name] = value }
+    func clearCookies() { cookies = [:] }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: String?) async throws -> Page {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        for header in response.headers["Set-Cookie"] {
+            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { cookies[String(pair[0])] = String(pair[1]) }
+        }
+        let page = Page(status: Int(response.status.code), headers: response.headers, body: text)
+        if let token = page.csrf { csrf = token }
+        return page
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
