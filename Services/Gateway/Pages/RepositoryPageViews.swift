@@ -82,6 +82,9 @@ struct BlobView {
     let crumbs: [Crumb]
     let size: String
     let rawURL: String
+    let sourceURL: String
+    let isMarkdownSource: Bool
+    let previewURL: String
     let historyURL: String
     let lines: [Line]
     let lineCount: Int

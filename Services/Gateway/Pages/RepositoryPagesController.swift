@@ -49,8 +49,9 @@ struct RepositoryPagesController: Sendable {
             let page = try await load(request, context)
             let (_, target) = try await resolve(page.repository, context)
             guard !target.path.isEmpty else { throw GatewayError.notFound }
-            let body = try await cache.fetch("blob:\(page.repository.id):\(page.repository.cacheVersion):\(target.ref):\(target.path)") {
-                try await blob(page.repository, target)
+            let plain = request.uri.queryParameters["plain"] == "1"
+            let body = try await cache.fetch("blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(target.ref):\(target.path)") {
+                try await blob(page.repository, target, plain: plain)
             }
             return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(target.path)")
         }
@@ -151,7 +152,9 @@ struct RepositoryPagesController: Sendable {
         return pages.renderer.render("repository_home", view)
     }
 
-    private func blob(_ repository: Repository, _ target: RefAndPath) async throws -> String {
+    /// A file page: Markdown rendered (unless `plain`), text with line anchors, images shown,
+    /// binary and very large files named as such.
+    private func blob(_ repository: Repository, _ target: RefAndPath, plain: Bool) async throws -> String {
         let info = try await content.object(repository, ref: target.ref, path: target.path)
         guard info.type == "blob" else { throw GatewayError.notFound }
         let ref = PageFormat.pathLink(target.ref)
@@ -170,12 +173,14 @@ struct RepositoryPagesController: Sendable {
                 var split = text.split(separator: "\n", omittingEmptySubsequences: false)
                 if text.hasSuffix("\n") { split.removeLast() }
                 lines = split.enumerated().map { BlobView.Line(number: $0.offset + 1, text: String($0.element)) }
-                if fileExtension == "md" || fileExtension == "markdown" { markdown = MarkdownRenderer.html(text) }
+                if !plain, fileExtension == "md" || fileExtension == "markdown" { markdown = MarkdownRenderer.html(text) }
             }
         }
         let view = BlobView(
             ref: target.ref, crumbs: Crumb.trail(repository, ref: target.ref, path: target.path), size: PageFormat.size(info.size),
-            rawURL: "/\(repository.fullName)/raw/\(ref)/\(path)", historyURL: "/\(repository.fullName)/commits/\(ref)/\(path)",
+            rawURL: "/\(repository.fullName)/raw/\(ref)/\(path)", sourceURL: "/\(repository.fullName)/blob/\(ref)/\(path)?plain=1",
+            isMarkdownSource: plain && (fileExtension == "md" || fileExtension == "markdown"),
+            previewURL: "/\(repository.fullName)/blob/\(ref)/\(path)", historyURL: "/\(repository.fullName)/commits/\(ref)/\(path)",
             lines: lines, lineCount: lines.count, isBinary: isBinary, isTooLarge: tooLarge && !isImage, isImage: isImage, markdown: markdown)
         return pages.renderer.render("blob", view)
     }

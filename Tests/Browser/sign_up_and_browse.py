@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""A real headless Chromium (Debian's chromium and chromium-driver, driven by Debian's
+python3-selenium) signs up, creates a repository, and views its file tree, a file and a
+commit, saving a screenshot of each page.
+
+    sign_up_and_browse.py GATEWAY_URL SCREENSHOT_FOLDER
+"""
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+
+def main(base, shots):
+    os.makedirs(shots, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    browser.set_page_load_timeout(30)
+    try:
+        run(browser, base, shots)
+    except Exception:
+        browser.save_screenshot(os.path.join(shots, "failure.png"))
+        print("failed on", browser.current_url, file=sys.stderr)
+        raise
+    finally:
+        browser.quit()
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def run(browser, base, shots):
+    user = "browser%d" % (int(time.time() * 1000) % 10_000_000)
+    browser.get(base + "/signup")
+    browser.find_element(By.NAME, "username").send_keys(user)
+    browser.find_element(By.NAME, "email").send_keys(user + "@example.com")
+    browser.find_element(By.NAME, "password").send_keys("a-long-password")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signup'] button").click()
+    check(browser.find_element(By.ID, "nav-profile").text == user, "signed in after sign-up")
+
+    browser.get(base + "/new")
+    browser.find_element(By.NAME, "name").send_keys("first-project")
+    browser.find_element(By.NAME, "description").send_keys("Made by a browser")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/new'] button").click()
+    check(browser.current_url.endswith("/%s/first-project" % user), "on the new repository: " + browser.current_url)
+    check("first-project" in browser.find_element(By.ID, "readme").text, "README rendered")
+    tree = browser.find_element(By.ID, "file-tree")
+    browser.save_screenshot(os.path.join(shots, "repository-home.png"))
+
+    tree.find_element(By.LINK_TEXT, "README.md").click()
+    check("/blob/main/README.md" in browser.current_url, "on the file page")
+    check(browser.find_element(By.CSS_SELECTOR, ".readme h1").text == "first-project", "Markdown file rendered")
+    browser.find_element(By.LINK_TEXT, "Source").click()
+    check(browser.find_element(By.ID, "L1").text.endswith("# first-project"), "line 1 shown")
+    browser.get(browser.current_url.split("#")[0] + "#L1-L3")
+    time.sleep(0.3)
+    check("selected" in browser.find_element(By.ID, "L2").get_attribute("class"), "line range highlighted")
+    browser.save_screenshot(os.path.join(shots, "file.png"))
+
+    browser.find_element(By.LINK_TEXT, "Commits").click()
+    browser.find_element(By.CSS_SELECTOR, "#commits a.summary").click()
+    check(browser.find_element(By.ID, "commit-summary").text == "Initial commit", "commit page")
+    check(browser.find_elements(By.CSS_SELECTOR, "tr.add"), "added lines marked")
+    browser.save_screenshot(os.path.join(shots, "commit.png"))
+
+    browser.set_window_size(390, 844)
+    browser.get(base + "/%s/first-project" % user)
+    check(browser.find_element(By.ID, "clone-url").is_displayed(), "clone box on a phone")
+    browser.save_screenshot(os.path.join(shots, "repository-home-phone.png"))
+    print("browser test passed; screenshots in", shots)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
