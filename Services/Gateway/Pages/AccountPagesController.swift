@@ -14,7 +14,7 @@ struct AccountPagesController: Sendable {
         router.get("/login") { request, _ in
             let visitor = try await pages.visitor(request)
             if visitor.user != nil { return pages.redirect("/") }
-            return pages.page("sign_in", title: "Sign in", visitor, SignInView(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
+            return pages.page("sign_in", title: "Sign in", try pages.sessions.withSession(visitor), SignInView(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
         }
         router.post("/login") { request, context in
             let visitor = try await pages.visitor(request)
@@ -37,7 +37,7 @@ struct AccountPagesController: Sendable {
         }
         router.get("/signup") { request, _ in
             let visitor = try await pages.visitor(request)
-            return pages.page("sign_up", title: "Sign up", visitor, SignUpView())
+            return pages.page("sign_up", title: "Sign up", try pages.sessions.withSession(visitor), SignUpView())
         }
         router.post("/signup") { request, _ in
             let visitor = try await pages.visitor(request)

@@ -33,8 +33,9 @@ struct PageSessions: Sendable {
         var nonce: String
     }
 
-    /// The visitor of `request`; a missing, tampered, expired or retired cookie makes a new
-    /// anonymous session.
+    /// The visitor of `request`. Without a valid cookie (missing, tampered, expired or
+    /// retired) the visitor is anonymous and has no session yet: `withSession` makes one for
+    /// pages with forms, so plain page views cost no signing and set no cookie.
     func visitor(_ request: Request) async throws -> Visitor {
         if let value = request.cookies[Self.cookieName]?.value,
            let payload = try? signer.unsign(value, as: Payload.self, salt: Self.sessionSalt, maxAge: Self.lifetime) {
@@ -43,7 +44,12 @@ struct PageSessions: Sendable {
                 return Visitor(user: user, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil)
             }
         }
-        return try anonymous()
+        return Visitor(user: nil, nonce: "", csrfToken: "", newCookie: nil)
+    }
+
+    /// `visitor`, with a new anonymous session when there is none (a page with a form).
+    func withSession(_ visitor: Visitor) throws -> Visitor {
+        visitor.nonce.isEmpty ? try anonymous() : visitor
     }
 
     /// A new anonymous session (after sign-out, or for a first visit).
@@ -60,7 +66,9 @@ struct PageSessions: Sendable {
 
     /// Whether `token` is a CSRF token this visitor's session issued.
     func isValidCSRF(_ token: String?, for visitor: Visitor) -> Bool {
-        guard let token, let nonce = try? signer.unsign(token, as: String.self, salt: Self.csrfSalt, maxAge: Self.lifetime) else { return false }
+        guard let token, !visitor.nonce.isEmpty,
+              let nonce = try? signer.unsign(token, as: String.self, salt: Self.csrfSalt, maxAge: Self.lifetime)
+        else { return false }
         return nonce == visitor.nonce
     }
 
@@ -76,6 +84,7 @@ struct PageSessions: Sendable {
 
     private static func randomNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Base64URL.encode(Data(bytes))
     }
 }

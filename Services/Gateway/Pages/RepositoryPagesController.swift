@@ -32,8 +32,9 @@ struct RepositoryPagesController: Sendable {
         }
         router.get("/:owner/:repo/tree/**") { request, context in
             let page = try await load(request, context)
-            let (refs, target) = try await resolve(page.repository, context)
-            let body = try await cache.fetch("tree:\(page.repository.id):\(page.repository.cacheVersion):\(target.ref):\(target.path)") {
+            // Keyed by the path as asked: the ref is resolved only when rendering.
+            let body = try await cache.fetch("tree:\(page.repository.id):\(page.repository.cacheVersion):\(Self.catchAll(context))") {
+                let (refs, target) = try await resolve(page.repository, context)
                 let entries = try await content.tree(page.repository, ref: target.ref, path: target.path)
                 let last = try await content.commits(page.repository, ref: target.ref, path: target.path, limit: 1, skip: 0).first
                 let view = TreeView(
@@ -43,17 +44,17 @@ struct RepositoryPagesController: Sendable {
                     branches: refItems(refs.branches, page.repository, selected: target.ref, kind: "tree"))
                 return pages.renderer.render("tree", view)
             }
-            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(target.path)")
+            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(Self.catchAll(context))")
         }
         router.get("/:owner/:repo/blob/**") { request, context in
             let page = try await load(request, context)
-            let (_, target) = try await resolve(page.repository, context)
-            guard !target.path.isEmpty else { throw GatewayError.notFound }
             let plain = request.uri.queryParameters["plain"] == "1"
-            let body = try await cache.fetch("blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(target.ref):\(target.path)") {
-                try await blob(page.repository, target, plain: plain)
+            let body = try await cache.fetch("blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(Self.catchAll(context))") {
+                let (_, target) = try await resolve(page.repository, context)
+                guard !target.path.isEmpty else { throw GatewayError.notFound }
+                return try await blob(page.repository, target, plain: plain)
             }
-            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(target.path)")
+            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(Self.catchAll(context))")
         }
         router.get("/:owner/:repo/raw/**") { request, context in
             let page = try await load(request, context)
@@ -108,6 +109,10 @@ struct RepositoryPagesController: Sendable {
 
     func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String) -> Response {
         pages.html(pages.renderer.render("repository_header", header) + body, title: title, page.visitor)
+    }
+
+    static func catchAll(_ context: GatewayContext) -> String {
+        context.parameters.getCatchAll().joined(separator: "/")
     }
 
     private func resolve(_ repository: Repository, _ context: GatewayContext) async throws -> (GitRefs, RefAndPath) {
