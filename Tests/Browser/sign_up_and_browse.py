@@ -12,6 +12,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def main(base, shots):
@@ -21,6 +22,7 @@ def main(base, shots):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     browser.set_page_load_timeout(30)
+    browser.implicitly_wait(5)  # a click's navigation may still be under way
     try:
         run(browser, base, shots)
     except Exception:
@@ -36,6 +38,10 @@ def check(condition, message):
         raise AssertionError(message)
 
 
+def wait_for_url(browser, ending):
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.split("#")[0].split("?")[0].endswith(ending))
+
+
 def run(browser, base, shots):
     user = "browser%d" % (int(time.time() * 1000) % 10_000_000)
     browser.get(base + "/signup")
@@ -49,13 +55,13 @@ def run(browser, base, shots):
     browser.find_element(By.NAME, "name").send_keys("first-project")
     browser.find_element(By.NAME, "description").send_keys("Made by a browser")
     browser.find_element(By.CSS_SELECTOR, "form[action='/new'] button").click()
-    check(browser.current_url.endswith("/%s/first-project" % user), "on the new repository: " + browser.current_url)
+    wait_for_url(browser, "/%s/first-project" % user)
     check("first-project" in browser.find_element(By.ID, "readme").text, "README rendered")
     tree = browser.find_element(By.ID, "file-tree")
     browser.save_screenshot(os.path.join(shots, "repository-home.png"))
 
     tree.find_element(By.LINK_TEXT, "README.md").click()
-    check("/blob/main/README.md" in browser.current_url, "on the file page")
+    wait_for_url(browser, "/blob/main/README.md")
     check(browser.find_element(By.CSS_SELECTOR, ".readme h1").text == "first-project", "Markdown file rendered")
     browser.find_element(By.LINK_TEXT, "Source").click()
     check(browser.find_element(By.ID, "L1").text.endswith("# first-project"), "line 1 shown")

@@ -26,12 +26,7 @@ struct RepositoryAPIController: Sendable {
             let (repository, permission) = try await access.require(.admin, request, context)
             let input = try await APIEncoding.decode(UpdateRepository.self, from: request, context: context)
             if let branch = input.defaultBranch {
-                if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("default_branch: \(problem)") }
-                do {
-                    try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(RepositoryContent.percentEncode(branch))")
-                } catch InternalCallError.refused(_, let status, _) where status == 422 {
-                    throw GatewayError.invalid("default_branch: there is no branch named \(branch)")
-                }
+                try await RepositoryContent(repostore: repostore).setDefaultBranch(repository, branch)
             }
             do {
                 try await repositories.update(repository.id, name: input.name, description: input.description, isPrivate: input.private, defaultBranch: input.defaultBranch)

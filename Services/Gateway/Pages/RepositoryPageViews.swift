@@ -87,7 +87,6 @@ struct BlobView {
     let previewURL: String
     let historyURL: String
     let lines: [Line]
-    let lineCount: Int
     let isBinary: Bool
     let isTooLarge: Bool
     let isImage: Bool

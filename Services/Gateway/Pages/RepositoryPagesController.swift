@@ -41,7 +41,7 @@ struct RepositoryPagesController: Sendable {
                     ref: target.ref, crumbs: Crumb.trail(page.repository, ref: target.ref, path: target.path),
                     entries: TreeItem.list(entries, repository: page.repository, ref: target.ref, path: target.path),
                     lastCommit: last.map { CommitItem($0, repository: page.repository) },
-                    branches: refItems(refs.branches, page.repository, selected: target.ref, kind: "tree"))
+                    branches: refItems(refs.branches, page.repository, selected: target.ref))
                 return pages.renderer.render("tree", view)
             }
             return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(Self.catchAll(context))")
@@ -85,14 +85,14 @@ struct RepositoryPagesController: Sendable {
         router.get("/:owner/:repo/branches") { request, context in
             let page = try await load(request, context)
             let refs = try await content.refs(page.repository)
-            let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? "", kind: "tree"), defaultBranch: page.repository.defaultBranch)
+            let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? ""), defaultBranch: page.repository.defaultBranch)
             return repositoryPage(page, header: page.header("branches", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Branches · \(page.repository.fullName)")
         }
         router.get("/:owner/:repo/tags") { request, context in
             let page = try await load(request, context)
             let refs = try await content.refs(page.repository)
             let tags = refs.tags.sorted { $0.name > $1.name }
-            let view = RefsView(isBranches: false, refs: refItems(tags, page.repository, selected: "", kind: "tree", sorted: false), defaultBranch: nil)
+            let view = RefsView(isBranches: false, refs: refItems(tags, page.repository, selected: "", sorted: false), defaultBranch: nil)
             return repositoryPage(page, header: page.header("tags", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Tags · \(page.repository.fullName)")
         }
     }
@@ -147,8 +147,8 @@ struct RepositoryPagesController: Sendable {
         let counted = try await stats
         let view = RepositoryHomeView(
             empty: false, cloneURL: cloneURL, defaultBranch: branch.name,
-            branches: refItems(refs.branches, repository, selected: branch.name, kind: "tree"),
-            tags: refItems(refs.tags, repository, selected: "", kind: "tree"),
+            branches: refItems(refs.branches, repository, selected: branch.name),
+            tags: refItems(refs.tags, repository, selected: ""),
             entries: TreeItem.list(listed, repository: repository, ref: branch.name, path: ""),
             lastCommit: try await last.first.map { CommitItem($0, repository: repository) },
             readme: readme, readmeName: readmeEntry?.path,
@@ -165,6 +165,7 @@ struct RepositoryPagesController: Sendable {
         let ref = PageFormat.pathLink(target.ref)
         let path = PageFormat.pathLink(target.path)
         let fileExtension = target.path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        let isMarkdown = fileExtension == "md" || fileExtension == "markdown"
         let isImage = Self.imageTypes[fileExtension] != nil
         var lines: [BlobView.Line] = []
         var isBinary = false
@@ -178,15 +179,15 @@ struct RepositoryPagesController: Sendable {
                 var split = text.split(separator: "\n", omittingEmptySubsequences: false)
                 if text.hasSuffix("\n") { split.removeLast() }
                 lines = split.enumerated().map { BlobView.Line(number: $0.offset + 1, text: String($0.element)) }
-                if !plain, fileExtension == "md" || fileExtension == "markdown" { markdown = MarkdownRenderer.html(text) }
+                if !plain, isMarkdown { markdown = MarkdownRenderer.html(text) }
             }
         }
         let view = BlobView(
             ref: target.ref, crumbs: Crumb.trail(repository, ref: target.ref, path: target.path), size: PageFormat.size(info.size),
             rawURL: "/\(repository.fullName)/raw/\(ref)/\(path)", sourceURL: "/\(repository.fullName)/blob/\(ref)/\(path)?plain=1",
-            isMarkdownSource: plain && (fileExtension == "md" || fileExtension == "markdown"),
+            isMarkdownSource: plain && isMarkdown,
             previewURL: "/\(repository.fullName)/blob/\(ref)/\(path)", historyURL: "/\(repository.fullName)/commits/\(ref)/\(path)",
-            lines: lines, lineCount: lines.count, isBinary: isBinary, isTooLarge: tooLarge && !isImage, isImage: isImage, markdown: markdown)
+            lines: lines, isBinary: isBinary, isTooLarge: tooLarge && !isImage, isImage: isImage, markdown: markdown)
         return pages.renderer.render("blob", view)
     }
 
@@ -229,7 +230,7 @@ struct RepositoryPagesController: Sendable {
             budget -= lines.count
             return CommitView.File(
                 path: file.path, previousPath: file.previousPath, status: file.status, additions: file.additions, deletions: file.deletions,
-                lines: lines, truncated: truncated || (budget <= 0 && lines.isEmpty && file.patch != nil), tooLarge: file.patch == nil, anchor: "diff-\(index)")
+                lines: lines, truncated: truncated, tooLarge: file.patch == nil, anchor: "diff-\(index)")
         }
         let message = detail.commit.message
         let summary = PageFormat.summary(message)
@@ -255,10 +256,10 @@ struct RepositoryPagesController: Sendable {
             body: .init(byteBuffer: .init(string: text)))
     }
 
-    private func refItems(_ refs: [GitRef], _ repository: Repository, selected: String, kind: String, sorted: Bool = true) -> [RefItem] {
+    private func refItems(_ refs: [GitRef], _ repository: Repository, selected: String, sorted: Bool = true) -> [RefItem] {
         let ordered = sorted ? refs.sorted { $0.name < $1.name } : refs
         return ordered.map { ref in
-            RefItem(name: ref.name, url: "/\(repository.fullName)/\(kind)/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)), selected: ref.name == selected)
+            RefItem(name: ref.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)), selected: ref.name == selected)
         }
     }
 }

@@ -30,16 +30,15 @@ struct RepositorySettingsPagesController: Sendable {
             let branch = form.text("default_branch")
             do {
                 if !branch.isEmpty, branch != repository.defaultBranch {
-                    guard try await content.refs(repository).branches.contains(where: { $0.name == branch }) else {
-                        return try await settings(page, error: "There is no branch named \(branch).", status: .unprocessableContent)
-                    }
-                    try await content.repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(RepositoryContent.percentEncode(branch))")
+                    try await content.setDefaultBranch(repository, branch)
                 }
                 try await repositories.update(
                     repository.id, name: name.isEmpty ? nil : name, description: form["description"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
                     isPrivate: form["visibility"].map { $0 == "private" }, defaultBranch: branch.isEmpty ? nil : branch)
             } catch let error as ModelError {
                 return try await settings(page, error: AccountPagesController.message(error), status: .unprocessableContent)
+            } catch GatewayError.invalid(let message) {
+                return try await settings(page, error: message, status: .unprocessableContent)
             }
             return pages.redirect("/\(repository.ownerName)/\(name.isEmpty ? repository.name : name)/settings")
         }

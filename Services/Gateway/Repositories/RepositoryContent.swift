@@ -40,6 +40,16 @@ struct RepositoryContent: Sendable {
         try await fetch(GitRepositoryStats.self, repository, "stats", ["ref": ref])
     }
 
+    /// Points HEAD at `branch`; 422 when the repository has no such branch.
+    func setDefaultBranch(_ repository: Repository, _ branch: String) async throws {
+        if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("default_branch: \(problem)") }
+        do {
+            try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(Self.percentEncode(branch))")
+        } catch InternalCallError.refused(_, let status, _) where status == 422 {
+            throw GatewayError.invalid("default_branch: there is no branch named \(branch)")
+        }
+    }
+
     /// The bytes of blob `sha`, or nil when it is larger than `limit`.
     func blob(_ repository: Repository, sha: String, limit: Int = maxInlineBytes) async throws -> Data? {
         let response = try await repostore.send(.GET, "/repos/\(repository.id)/blob/\(sha)", timeout: .seconds(30))
