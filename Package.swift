@@ -107,7 +107,12 @@ let package = Package(
             "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",
             extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + daemon("CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore")
-        + daemon("CairnWorker", folder: "Worker", executable: "cairn-worker", extra: ["CairnModel", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio")])
+        + daemon(
+            "CairnWorker", folder: "Worker", executable: "cairn-worker",
+            extra: [
+                "CairnModel", httpClient, crypto, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ])
         + daemon("CairnStream", folder: "Stream", executable: "cairn-stream")
         + [
             .target(
@@ -121,7 +126,7 @@ let package = Package(
                 path: "Services/Ctl/Main", swiftSettings: swiftSettings),
             .target(
                 name: "CairnTestSupport",
-                dependencies: daemonCore + [postgres, httpClient, .product(name: "HummingbirdTesting", package: "hummingbird")],
+                dependencies: daemonCore + [postgres, httpClient, crypto, .product(name: "HummingbirdTesting", package: "hummingbird")],
                 path: "Tests/CairnTestSupport", swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnSigningTests", dependencies: ["CairnSigning", "CairnProtocol"], swiftSettings: swiftSettings),
@@ -134,7 +139,7 @@ let package = Package(
                 name: "CairnGatewayTests",
                 dependencies: [
                     "CairnGateway", "CairnRepoStore", "CairnWorker", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
-                    "CairnDatabase", "CairnRedis", httpClient, postgres, logging,
+                    "CairnDatabase", "CairnRedis", httpClient, postgres, logging, crypto,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -144,7 +149,7 @@ let package = Package(
                 name: "CairnServiceTests",
                 dependencies: [
                     "CairnService", "CairnTestSupport", "CairnGateway", "CairnRepoStore", "CairnBlobStore",
-                    "CairnWorker", "CairnStream", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                    "CairnWorker", "CairnStream", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", "CairnModel", postgres, logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "HummingbirdTesting", package: "hummingbird"), httpClient,
                 ],
                 swiftSettings: swiftSettings),

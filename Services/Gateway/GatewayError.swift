@@ -44,7 +44,7 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"Cairn\", charset=\"UTF-8\"" }
-        let body = (try? JSONEncoder().encode(["message": description])) ?? Data()
+        let body = (try? APIEncoding.encoder().encode(["message": description])) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: body)))
     }
 }

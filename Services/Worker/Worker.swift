@@ -4,27 +4,59 @@ import CairnProtocol
 import CairnRedis
 public import CairnService
 public import Hummingbird
+import ServiceLifecycle
 
 /// Builds `cairn-worker`: background work. It relays the task outbox, reaps the tasks of
-/// consumers that died, and runs the default queue (what follows a push) and the
-/// maintenance queue (repository maintenance and deletion); needs the main database, Redis and the repository store.
+/// consumers that died, and runs each queue with its configured concurrency: `default`
+/// (what follows a push), `webhooks` (deliveries, through the guarded outbound client) and
+/// `maintenance` (repository maintenance and deletion). Needs the main database, Redis and
+/// the repository store.
 public func buildWorker(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
+    let configuration = environment.configuration
+    let logger = environment.logger
     let stores = DaemonStores(environment, needs: [.mainDatabase, .redis])
     let router = DaemonRouter.make(BasicRequestContext.self, daemon: .worker, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
-    let namespace = environment.configuration.redisNamespace
-    let outbox = Outbox(client: stores.main!, redis: stores.redis!, namespace: namespace, logger: environment.logger)
-    let queues = QueueName.allCases.map { ReliableQueue(redis: stores.redis!, name: $0.rawValue, namespace: namespace) }
-    let repostore = InternalClient(baseURL: environment.configuration.listener(.repostore).url, signature: environment.internalSignature)
-    let maintenance = TaskRunner(
-        queue: ReliableQueue(redis: stores.redis!, name: QueueName.maintenance.rawValue, namespace: namespace),
-        handlers: [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)],
-        concurrency: 2, logger: environment.logger)
-    let repositories = RepositoryStore(client: stores.main!, logger: environment.logger)
-    let general = TaskRunner(
-        queue: ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: namespace),
-        handlers: [PushTask(repositories: repositories, repostore: repostore)],
-        concurrency: 4, logger: environment.logger)
+    let namespace = configuration.redisNamespace
+    let database = stores.main!
+    let redis = stores.redis!
+    let outbox = Outbox(client: database, redis: redis, namespace: namespace, logger: logger)
+    let repostore = InternalClient(baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
+    let hooks = WebhookStore(client: database, logger: logger)
+    let outbound = OutboundClient(
+        policy: OutboundAddressPolicy(allowed: configuration.webhooks.allowedNetworks),
+        connectTimeout: configuration.webhooks.connectTimeout, timeout: configuration.webhooks.timeout)
+
+    func queue(_ name: QueueName, retry: RetryPolicy = RetryPolicy()) -> ReliableQueue {
+        ReliableQueue(redis: redis, name: name.rawValue, namespace: namespace, retry: retry)
+    }
+    func runner(_ name: QueueName, retry: RetryPolicy = RetryPolicy(), _ handlers: [any TaskHandler]) -> TaskRunner {
+        TaskRunner(queue: queue(name, retry: retry), handlers: handlers, concurrency: configuration.workerConcurrency[name] ?? 1,
+                   heartbeatTTL: configuration.workerHeartbeatTTL, logger: logger)
+    }
+    let runners = [
+        runner(.default, [
+            PushTask(
+                repositories: RepositoryStore(client: database, logger: logger), users: UserStore(client: database, logger: logger),
+                hooks: hooks, outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
+        ]),
+        runner(.webhooks, retry: RetryPolicy(maxAttempts: configuration.webhooks.maxAttempts, baseDelay: .seconds(1), maxDelay: .seconds(3600)), [
+            WebhookDeliveryTask(hooks: hooks, sender: WebhookSender(client: outbound), maxAttempts: configuration.webhooks.maxAttempts, logger: logger),
+        ]),
+        runner(.maintenance, [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)]),
+    ]
     return DaemonApplication.make(
         environment, responder: router.buildResponder(), stores: stores,
-        services: [OutboxRelay(outbox: outbox), QueueReaper(queues: queues, logger: environment.logger), general, maintenance])
+        services: [ClosesOnShutdown(outbound), OutboxRelay(outbox: outbox), QueueReaper(queues: runners.map(\.queue), logger: logger), QueueDepthGauge(queues: runners.map(\.queue))] + runners)
+}
+
+/// Shuts the outbound client down once everything listed after it has stopped (services
+/// stop in reverse order).
+private struct ClosesOnShutdown: Service {
+    let client: OutboundClient
+    init(_ client: OutboundClient) { self.client = client }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await client.shutdown()
+    }
 }

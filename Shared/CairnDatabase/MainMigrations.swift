@@ -75,5 +75,64 @@ enum MainMigrations {
             "CREATE INDEX repositories_public_pushed ON repositories (pushed_at DESC NULLS LAST) WHERE deleted_at IS NULL AND NOT is_private",
             "CREATE INDEX repositories_owner ON repositories (owner_id) WHERE deleted_at IS NULL",
         ]),
+        Migration(4, "webhooks, deliveries and repository figures", [
+            """
+            ALTER TABLE repositories
+                ADD COLUMN size_bytes bigint NOT NULL DEFAULT 0,
+                ADD COLUMN commit_count bigint NOT NULL DEFAULT 0,
+                ADD COLUMN languages text NOT NULL DEFAULT '{}'
+            """,
+            """
+            CREATE TABLE webhooks (
+                id bigserial PRIMARY KEY,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                url text NOT NULL,
+                secret text NOT NULL DEFAULT '',
+                content_type text NOT NULL DEFAULT 'json' CHECK (content_type IN ('json', 'form')),
+                events text[] NOT NULL DEFAULT '{push}',
+                active boolean NOT NULL DEFAULT true,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX webhooks_repository ON webhooks (repository_id)",
+            // One payload sent to one hook; `guid` is the delivery id receivers see, derived
+            // from the task that made it so that a task run twice makes it once.
+            """
+            CREATE TABLE webhook_deliveries (
+                id bigserial PRIMARY KEY,
+                guid uuid NOT NULL UNIQUE,
+                hook_id bigint NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+                event text NOT NULL,
+                payload text NOT NULL,
+                redelivery boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ok', 'failed')),
+                attempts integer NOT NULL DEFAULT 0,
+                status_code integer,
+                duration_ms integer,
+                delivered_at timestamptz,
+                request_headers text,
+                response_headers text,
+                response_body text,
+                error text
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (hook_id, id DESC)",
+            // Every try of a delivery, with what came back.
+            """
+            CREATE TABLE webhook_attempts (
+                delivery_id bigint NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+                attempt integer NOT NULL,
+                started_at timestamptz NOT NULL,
+                duration_ms integer NOT NULL,
+                status_code integer,
+                response_headers text,
+                response_body text,
+                error text,
+                PRIMARY KEY (delivery_id, attempt)
+            )
+            """,
+        ]),
     ]
 }

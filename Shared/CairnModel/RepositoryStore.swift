@@ -68,6 +68,24 @@ public struct RepositoryStore: Sendable {
             """, logger: logger)
     }
 
+    /// Records what the repository store measured after a push: size on disk, commits on
+    /// the default branch, and bytes per language (as JSON).
+    public func recordFigures(_ id: Int64, sizeBytes: Int, commitCount: Int, languages: [String: Int]) async throws {
+        let json = String(decoding: try CairnJSON.encode(languages), as: UTF8.self)
+        _ = try await client.query("""
+            UPDATE repositories SET size_bytes = \(sizeBytes), commit_count = \(commitCount), languages = \(json) WHERE id = \(id)
+            """, logger: logger)
+    }
+
+    /// Size, commit count and bytes per language as last recorded.
+    public func figures(_ id: Int64) async throws -> (sizeBytes: Int, commitCount: Int, languages: [String: Int])? {
+        let rows = try await client.query("SELECT size_bytes, commit_count, languages FROM repositories WHERE id = \(id)", logger: logger)
+        for try await (size, count, languages) in rows.decode((Int, Int, String).self) {
+            return (size, count, (try? CairnJSON.decode([String: Int].self, from: Data(languages.utf8))) ?? [:])
+        }
+        return nil
+    }
+
     /// Retires the cached pages of a repository.
     public func bumpCacheVersion(_ id: Int64) async throws {
         _ = try await client.query("UPDATE repositories SET cache_version = cache_version + 1 WHERE id = \(id)", logger: logger)

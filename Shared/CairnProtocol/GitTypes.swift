@@ -154,3 +154,32 @@ public struct InitialCommit: Sendable, Codable, Hashable {
         self.authorEmail = authorEmail
     }
 }
+
+/// A commit a push brought, with the paths it added, removed and modified against its first parent.
+public struct GitPushedCommit: Sendable, Codable, Hashable {
+    public var commit: GitCommit
+    public var added: [String]
+    public var removed: [String]
+    public var modified: [String]
+
+    public init(commit: GitCommit, added: [String], removed: [String], modified: [String]) {
+        self.commit = commit
+        self.added = added
+        self.removed = removed
+        self.modified = modified
+    }
+}
+
+/// What one ref update of a push brought: its newest commits (oldest first, at most the
+/// limit asked for), how many there were in all, and whether the update rewrote history.
+public struct GitPushedCommits: Sendable, Codable, Hashable {
+    public var commits: [GitPushedCommit]
+    public var total: Int
+    public var forced: Bool
+
+    public init(commits: [GitPushedCommit], total: Int, forced: Bool) {
+        self.commits = commits
+        self.total = total
+        self.forced = forced
+    }
+}

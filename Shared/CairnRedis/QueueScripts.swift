@@ -56,4 +56,20 @@ enum QueueScripts {
         for i = 1, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
         return #ARGV
         """
+
+    /// Hands a task back untried: out of the processing list, onto the taking end of the
+    /// ready list. KEYS: processing, ready. ARGV: raw task.
+    static let release = """
+        if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+        redis.call('RPUSH', KEYS[2], ARGV[1])
+        return 1
+        """
+
+    /// Moves one dead letter back: removes it and queues the fresh task, both or neither.
+    /// KEYS: dead, ready. ARGV: dead record, task.
+    static let requeue = """
+        if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+        redis.call('LPUSH', KEYS[2], ARGV[2])
+        return 1
+        """
 }

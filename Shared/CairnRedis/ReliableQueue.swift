@@ -87,6 +87,35 @@ public struct ReliableQueue: Sendable {
         try await redis.send([Array("LREM".utf8), Array(keys.processing(received.consumer).utf8), Array("1".utf8), received.raw])
     }
 
+    /// Gives a task back without counting a try (a worker stopping before it could finish):
+    /// it is the next one taken.
+    public func release(_ received: ReceivedTask) async throws {
+        try await redis.send([
+            Array("EVAL".utf8), Array(QueueScripts.release.utf8), Array("2".utf8),
+            Array(keys.processing(received.consumer).utf8), Array(keys.ready.utf8), received.raw,
+        ])
+    }
+
+    /// Moves dead letters back to the queue as fresh tasks (attempt 0): all of them, or only
+    /// those with task id `id` or of kind `kind`. Returns how many moved.
+    @discardableResult
+    public func requeueDead(id: String? = nil, kind: String? = nil) async throws -> Int {
+        var moved = 0
+        for value in try await redis.send("LRANGE", keys.dead, "0", "-1").array {
+            guard case .bulk(let bytes) = value, let letter = try? CairnJSON.decode(DeadLetter.self, from: Data(bytes)) else { continue }
+            if let id, letter.task.id != id { continue }
+            if let kind, letter.task.kind != kind { continue }
+            var task = letter.task
+            task.attempt = 0
+            let reply = try await redis.send([
+                Array("EVAL".utf8), Array(QueueScripts.requeue.utf8), Array("2".utf8), Array(keys.dead.utf8), Array(keys.ready.utf8),
+                bytes, Array(try CairnJSON.encode(task)),
+            ])
+            moved += reply.int ?? 0
+        }
+        return moved
+    }
+
     /// Records a failed try: schedules the next attempt, or dead-letters the task after its last.
     @discardableResult
     public func fail(_ received: ReceivedTask, reason: String) async throws -> FailureOutcome {

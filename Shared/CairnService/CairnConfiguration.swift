@@ -34,6 +34,27 @@ public struct CairnConfiguration: Sendable {
     public var publicURL: String
     /// `shutdown.gracePeriod`: seconds in-flight work may take after SIGTERM. Default 8.
     public var gracePeriod: Duration
+    /// `worker.<queue>Concurrency`: tasks the worker runs at once per queue.
+    /// Defaults: default 4, webhooks 16, maintenance 2.
+    public var workerConcurrency: [QueueName: Int]
+    /// `worker.heartbeatSeconds`: seconds a worker counts as alive after its last heartbeat; the
+    /// tasks of one that died go back to their queue this long after. Default 30.
+    public var workerHeartbeatTTL: Duration
+    /// `webhooks.*`: how the worker's guarded outbound client behaves.
+    public var webhooks: WebhookSettings
+
+    /// The outbound client's limits and the networks it may reach despite being internal.
+    public struct WebhookSettings: Sendable, Equatable {
+        /// `webhooks.allowedNetworks`: comma-separated addresses or CIDR networks (`10.1.0.0/16`,
+        /// `::1`) that deliveries may reach although they are loopback, private or link-local. Default none.
+        public var allowedNetworks: [IPNetwork]
+        /// `webhooks.connectTimeout`: seconds to connect. Default 5.
+        public var connectTimeout: Duration
+        /// `webhooks.timeout`: seconds for a whole delivery. Default 10.
+        public var timeout: Duration
+        /// `webhooks.maxAttempts`: tries per delivery before it shows as failed. Default 5.
+        public var maxAttempts: Int
+    }
 
     /// An address a daemon listens on, and how the others reach it.
     public struct Listener: Sendable, Equatable {
@@ -58,6 +79,8 @@ public struct CairnConfiguration: Sendable {
             "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
             "repostore.root", "blobstore.root", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
+            "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
+            "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -101,13 +124,29 @@ public struct CairnConfiguration: Sendable {
         guard publicURL.value.hasPrefix("http://") || publicURL.value.hasPrefix("https://") else {
             throw reader.error("gateway.publicURL", publicURL, "must start with http:// or https://")
         }
+        var concurrency: [QueueName: Int] = [:]
+        for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 16), (.maintenance, 2)] {
+            concurrency[queue] = try reader.int("worker.\(queue.rawValue)Concurrency", default: fallback, range: 1...256)
+        }
+        let networksText = reader.string("webhooks.allowedNetworks", default: "")
+        var networks: [IPNetwork] = []
+        for item in networksText.value.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !item.isEmpty {
+            guard let network = IPNetwork(item) else { throw reader.error("webhooks.allowedNetworks", networksText, "\"\(item)\" is not an address or CIDR network such as 10.0.0.0/8 or ::1") }
+            networks.append(network)
+        }
+        let webhooks = WebhookSettings(
+            allowedNetworks: networks,
+            connectTimeout: .seconds(try reader.int("webhooks.connectTimeout", default: 5, range: 1...60)),
+            timeout: .seconds(try reader.int("webhooks.timeout", default: 10, range: 1...300)),
+            maxAttempts: try reader.int("webhooks.maxAttempts", default: 5, range: 1...50))
         return CairnConfiguration(
             logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database, analytics: analytics,
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
             repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
             maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
-            gracePeriod: .seconds(grace))
+            gracePeriod: .seconds(grace), workerConcurrency: concurrency,
+            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: webhooks)
     }
 
     /// Where `daemon` listens.

@@ -45,6 +45,19 @@ public struct InternalClient: Sendable {
         }
     }
 
+    /// `key=value&…` in key order, each value percent-encoded (ASCII letters, digits and
+    /// `-._~/` stay as they are).
+    public static func query(_ values: [String: String]) -> String {
+        values.sorted { $0.key < $1.key }.map { "\($0.key)=\(percentEncode($0.value))" }.joined(separator: "&")
+    }
+
+    /// `text` percent-encoded for a URL path or query value.
+    public static func percentEncode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: urlSafe) ?? text
+    }
+
+    private static let urlSafe = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+
     /// GETs `path` and decodes its JSON body as `T`; a 404 is nil, any other failure throws.
     public func getJSON<T: Decodable>(_ type: T.Type, _ path: String, user: Int64? = nil, limit: Int = 32 << 20) async throws -> T? {
         let response = try await send(.GET, path, user: user, timeout: .seconds(30))

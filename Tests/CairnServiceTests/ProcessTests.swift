@@ -60,8 +60,11 @@ struct LocalStack {
     let config: String
     let portBase: Int
     let bin = TestEnvironment.required("BIN")
+    /// The configuration as written, by section.
+    let json: [String: [String: String]]
 
-    init(portBase: Int) throws {
+    /// `extra` adds or overrides configuration keys, by section.
+    init(portBase: Int, extra: [String: [String: String]] = [:]) throws {
         self.portBase = portBase
         folder = TestEnvironment.required("TMP") + "/" + TestEnvironment.uniqueName("stack")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -78,7 +81,9 @@ struct LocalStack {
         }
         json["repostore"]?["root"] = folder + "/repos"
         json["blobstore"]?["root"] = folder + "/blobs"
+        for (section, values) in extra { json[section, default: [:]].merge(values) { $1 } }
         try JSONEncoder().encode(json).write(to: URL(fileURLWithPath: config))
+        self.json = json
     }
 
     func port(_ daemon: Daemon) -> Int { portBase + Daemon.allCases.firstIndex(of: daemon)! }

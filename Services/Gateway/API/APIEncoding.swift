@@ -1,22 +1,13 @@
+import CairnModel
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// GitHub's JSON dialect: snake_case keys, ISO-8601 dates without fractions.
 enum APIEncoding {
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
+    static func encoder() -> JSONEncoder { GitHubJSON.encoder() }
 
-    static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
+    static func decoder() -> JSONDecoder { GitHubJSON.decoder() }
 
     /// A JSON response of `value`.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {

@@ -72,7 +72,7 @@ struct RepositoryContent: Sendable {
 
     /// Asks the repository store; its 404 (no such ref or path) is the gateway's 404.
     private func fetch<T: Decodable>(_ type: T.Type, _ repository: Repository, _ endpoint: String, _ query: [String: String]) async throws -> T {
-        let encoded = query.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+        let encoded = InternalClient.query(query)
         let path = "/repos/\(repository.id)/\(endpoint)" + (encoded.isEmpty ? "" : "?\(encoded)")
         do {
             guard let value = try await repostore.getJSON(T.self, path) else { throw GatewayError.notFound }
@@ -82,9 +82,5 @@ struct RepositoryContent: Sendable {
         }
     }
 
-    static func percentEncode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~/")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    static func percentEncode(_ text: String) -> String { InternalClient.percentEncode(text) }
 }

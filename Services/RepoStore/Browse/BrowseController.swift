@@ -6,7 +6,8 @@ import Subprocess
 import SystemPackage
 
 /// The repository store's JSON API for reading a repository: refs, history, one commit with
-/// its diff, trees, object info, commit count and size, and raw blobs (streamed).
+/// its diff, the commits a push brought, trees, object info, commit count, size and
+/// languages, and raw blobs (streamed).
 struct BrowseController: Sendable {
     let locator: RepositoryLocator
     let git: Git
@@ -51,6 +52,29 @@ struct BrowseController: Sendable {
                 return try json(try await reader(context).stats(revision: revision))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No commit found for \(revision)")
+            }
+        }
+        repo.get("pushed") { request, context in
+            let query = request.uri.queryParameters
+            let ref = String(query["ref"] ?? "")
+            guard let before = query["before"].map(String.init), let after = query["after"].map(String.init),
+                  [before, after].allSatisfy({ $0.count == 40 && $0.allSatisfy(\.isHexDigit) }) else {
+                throw HTTPError(.badRequest, message: "before and after must be 40 hexadecimal digits")
+            }
+            guard ref.hasPrefix("refs/"), GitInput.revisionProblem(ref) == nil else { throw HTTPError(.badRequest, message: "ref must be a full ref name such as refs/heads/main") }
+            let limit = min(max(query["limit"].flatMap { Int($0) } ?? 20, 1), 2048)
+            do {
+                return try json(try await reader(context).pushedCommits(ref: ref, before: before, after: after, limit: limit))
+            } catch RepoStoreError.gitFailed {
+                throw HTTPError(.notFound, message: "No commits between \(before) and \(after)")
+            }
+        }
+        repo.get("languages") { request, context in
+            let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
+            do {
+                return try json(try await reader(context).languages(revision: revision))
+            } catch RepoStoreError.gitFailed {
+                throw HTTPError(.notFound, message: "No tree at \(revision)")
             }
         }
         repo.get("object") { request, context in

@@ -70,6 +70,62 @@ struct RepositoryReader: Sendable {
         return GitRepositoryStats(commits: Int(count.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, sizeBytes: kilobytes * 1024)
     }
 
+    /// The commits that updating `ref` from `before` to `after` brought (for a new ref, those
+    /// no other branch or tag had), the newest `limit` of them oldest first, each with its changed paths.
+    func pushedCommits(ref: String, before: String, after: String, limit: Int) async throws -> GitPushedCommits {
+        guard after != RefUpdate.zero else { return GitPushedCommits(commits: [], total: 0, forced: false) }
+        var range: [String]
+        if before == RefUpdate.zero {
+            let isBranch = ref.hasPrefix("refs/heads/")
+            let short = String(ref.split(separator: "/", maxSplits: 2).last ?? "")
+            range = [after, "--not"] + (isBranch ? ["--exclude=\(short)", "--branches", "--tags"] : ["--branches", "--exclude=\(short)", "--tags"])
+        } else {
+            range = ["\(before)..\(after)"]
+        }
+        let total = Int(try await git.run(["rev-list", "--count"] + range, in: path).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let commits = Array(Self.parseCommits(try await git.run(["log", "--format=\(Self.commitFormat)", "--max-count=\(limit)"] + range + ["--"], in: path)).reversed())
+        var forced = false
+        if before != RefUpdate.zero {
+            forced = (try? await git.run(["merge-base", "--is-ancestor", before, after], in: path)) == nil
+        }
+        guard !commits.isEmpty else { return GitPushedCommits(commits: [], total: total, forced: forced) }
+        let changes = try await git.run(["diff-tree", "--stdin", "-r", "--name-status", "-z", "--no-renames", "--root"], in: path, input: commits.map(\.sha).joined(separator: "\n") + "\n")
+        return GitPushedCommits(commits: Self.parseChangedPaths(changes, commits: commits), total: total, forced: forced)
+    }
+
+    /// Bytes per language of the files at `revision`.
+    func languages(revision: String) async throws -> [String: Int] {
+        let entries = try await tree(revision: revision, directory: "", recursive: true)
+        return Languages.breakdown(entries.filter { $0.type == "blob" }.map { ($0.path, $0.size ?? 0) })
+    }
+
+    /// Splits `git diff-tree --stdin -z --name-status` output by commit: each commit's id,
+    /// then status and path pairs. The ids are known, so a path that looks like one cannot mislead.
+    static func parseChangedPaths(_ output: String, commits: [GitCommit]) -> [GitPushedCommit] {
+        var byCommit: [String: (added: [String], removed: [String], modified: [String])] = [:]
+        var tokens = output.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)[...]
+        var remaining = Set(commits.map(\.sha))
+        var current: String?
+        while let token = tokens.popFirst() {
+            if remaining.contains(token) {
+                remaining.remove(token)
+                current = token
+                continue
+            }
+            guard let sha = current, let file = tokens.popFirst() else { continue }
+            switch token {
+            case "A": byCommit[sha, default: ([], [], [])].added.append(file)
+            case "D": byCommit[sha, default: ([], [], [])].removed.append(file)
+            case "": continue
+            default: byCommit[sha, default: ([], [], [])].modified.append(file)
+            }
+        }
+        return commits.map { commit in
+            let paths = byCommit[commit.sha] ?? ([], [], [])
+            return GitPushedCommit(commit: commit, added: paths.added, removed: paths.removed, modified: paths.modified)
+        }
+    }
+
     /// The type, id and size of `revision:file`, or of the tree of `revision` when `file` is
     /// empty (a blob id names itself), or nil.
     func object(revision: String, file: String) async throws -> GitObjectInfo? {

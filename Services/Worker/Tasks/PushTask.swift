@@ -1,23 +1,82 @@
+import CairnDatabase
 import CairnModel
 import CairnProtocol
 import CairnService
+import Foundation
+import Logging
 
-/// `push`: what follows a push that the repository store recorded. It sets the
-/// repository's last-pushed time, bumps its cache version (retiring cached pages), and
-/// takes the branch the first push created as the default branch.
-/// Webhook deliveries and size, commit-count and language figures join it later.
+/// `push`: what follows a push that the repository store recorded. It sets the repository's
+/// last-pushed time and bumps its cache version (retiring cached pages), takes the branch the
+/// first push created as the default branch, records size, commit count and languages, and
+/// makes one delivery per active hook and ref update. (The repository store queues the
+/// throttled maintenance run itself, as soon as the push lands.)
+///
+/// Run twice, it does the same: the figures are overwritten, and deliveries are keyed by task,
+/// hook and ref, so the second run makes none.
 struct PushTask: TaskHandler {
     let repositories: RepositoryStore
+    let users: UserStore
+    let hooks: WebhookStore
+    let outbox: Outbox
     let repostore: InternalClient
+    let baseURL: String
+    let logger: Logger
     let kind = "push"
-    let timeLimit: Duration = .seconds(60)
+    let timeLimit: Duration = .seconds(120)
+    /// Commits listed in one push payload, as GitHub caps them.
+    static let payloadCommits = 20
 
     func handle(_ task: TaskEnvelope) async throws {
         let id = try task.repositoryID()
-        guard let repository = try await repositories.find(id: id) else { return }  // deleted since
+        guard var repository = try await repositories.find(id: id) else { return }  // deleted since
         try await repositories.recordPush(id, at: task.enqueuedAt)
-        if repository.defaultBranch == nil, let head = try await repostore.getJSON(GitRefs.self, "/repos/\(id)/refs")?.head {
+        let refs = try await repostore.getJSON(GitRefs.self, "/repos/\(id)/refs")
+        if repository.defaultBranch == nil, let head = refs?.head {
             try await repositories.update(id, name: nil, description: nil, isPrivate: nil, defaultBranch: head)
+            repository.defaultBranch = head
+        }
+        try await recordFigures(of: repository, hasCommits: refs?.head != nil)
+        try await makeDeliveries(task, repository: repository)
+    }
+
+    private func recordFigures(of repository: Repository, hasCommits: Bool) async throws {
+        guard hasCommits else {
+            try await repositories.recordFigures(repository.id, sizeBytes: 0, commitCount: 0, languages: [:])
+            return
+        }
+        let stats = try await repostore.getJSON(GitRepositoryStats.self, "/repos/\(repository.id)/stats")
+        let languages = try await repostore.getJSON([String: Int].self, "/repos/\(repository.id)/languages")
+        try await repositories.recordFigures(repository.id, sizeBytes: stats?.sizeBytes ?? 0, commitCount: stats?.commits ?? 0, languages: languages ?? [:])
+    }
+
+    private func makeDeliveries(_ task: TaskEnvelope, repository: Repository) async throws {
+        let active = try await hooks.active(repositoryID: repository.id, event: "push")
+        guard !active.isEmpty else { return }
+        guard let pusherID = task.args["pusher_id"]?.numberValue, let pusher = try await users.find(id: Int64(pusherID)) else {
+            logger.warning("push.no_pusher", metadata: ["task.id": "\(task.id)", "repo.id": "\(repository.id)"])
+            return
+        }
+        let updates = try Self.updates(task)
+        for update in updates {
+            let query = InternalClient.query(["ref": update.ref, "before": update.old, "after": update.new, "limit": String(Self.payloadCommits)])
+            guard let pushed = try await repostore.getJSON(GitPushedCommits.self, "/repos/\(repository.id)/pushed?\(query)") else { continue }
+            let payload = PushEventPayload(update: update, pushed: pushed, repository: repository, pusher: pusher, baseURL: baseURL)
+            let text = String(decoding: try GitHubJSON.encoder().encode(payload), as: UTF8.self)
+            try await outbox.transaction { transaction in
+                for hook in active {
+                    let guid = WebhookStore.deliveryGUID(task.id, String(hook.id), update.ref)
+                    try await hooks.enqueueDelivery(hookID: hook.id, guid: guid, event: "push", payload: text, in: transaction)
+                }
+            }
+        }
+    }
+
+    /// The ref updates in `args.updates`.
+    static func updates(_ task: TaskEnvelope) throws -> [RefUpdate] {
+        guard case .array(let items)? = task.args["updates"] else { throw MalformedTask(description: "push task \(task.id) has no updates") }
+        return items.compactMap { item in
+            guard let old = item["old"]?.stringValue, let new = item["new"]?.stringValue, let ref = item["ref"]?.stringValue else { return nil }
+            return RefUpdate(old: old, new: new, ref: ref)
         }
     }
 }

@@ -7,26 +7,29 @@ import Metrics
 import ServiceLifecycle
 
 /// Consumes one queue with a fixed number of concurrent consumers, handing each task to the
-/// handler for its kind. On graceful shutdown it stops taking and lets running tasks finish.
+/// handler for its kind. On graceful shutdown it stops taking and lets running tasks finish;
+/// a task still running when the grace period ends is cancelled and handed back untried.
 /// A task is done once: its id is remembered for a day after success, and a redelivered
 /// one is acknowledged without running again.
 struct TaskRunner: Service {
     let queue: ReliableQueue
     let handlers: [String: any TaskHandler]
     let concurrency: Int
+    let heartbeatTTL: Duration
     let logger: Logger
 
-    init(queue: ReliableQueue, handlers: [any TaskHandler], concurrency: Int, logger: Logger) {
+    init(queue: ReliableQueue, handlers: [any TaskHandler], concurrency: Int, heartbeatTTL: Duration = .seconds(30), logger: Logger) {
         self.queue = queue
         self.handlers = Dictionary(handlers.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.concurrency = concurrency
+        self.heartbeatTTL = heartbeatTTL
         self.logger = logger
     }
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
             for index in 0..<concurrency {
-                group.addTask { await consume(QueueConsumer(id: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(queue.keys.queue)-\(index)")) }
+                group.addTask { await consume(QueueConsumer(id: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(queue.keys.queue)-\(index)", heartbeatTTL: heartbeatTTL)) }
             }
         }
     }
@@ -42,6 +45,8 @@ struct TaskRunner: Service {
                 await process(received, consumer: consumer)
             } catch is CancellationError {
                 return
+            } catch where Task.isCancelled || Task.isShuttingDownGracefully {
+                return  // the stores are closing under us
             } catch {
                 logger.error("task.take_failed", metadata: ["queue.name": "\(queue.keys.queue)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
@@ -53,9 +58,11 @@ struct TaskRunner: Service {
         let task = received.task
         let metadata: Logger.Metadata = ["task.id": "\(task.id)", "task.kind": "\(task.kind)", "task.attempt": "\(task.attempt)"]
         let doneKey = "\(queue.keys.namespace):done:\(task.id)"
+        let metrics = TaskMetrics(kind: task.kind)
         do {
             guard let handler = handlers[task.kind] else {
                 try await queue.deadLetter(received, reason: "unknown task kind \(task.kind)")
+                metrics.deadLettered.increment()
                 logger.error("task.unknown_kind", metadata: metadata)
                 return
             }
@@ -63,24 +70,32 @@ struct TaskRunner: Service {
                 try await queue.ack(received)
                 return
             }
-            Counter(label: "cairn_tasks_taken_total", dimensions: [("kind", task.kind)]).increment()
+            metrics.taken.increment()
             let started = ContinuousClock.now
             try await withHeartbeat(consumer) {
                 try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
             }
             try await queue.redis.send("SET", doneKey, "1", "EX", "86400")
             try await queue.ack(received)
-            let elapsed = ContinuousClock.now - started
-            Timer(label: "cairn_task_duration_seconds", dimensions: [("kind", task.kind)])
-                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-            Counter(label: "cairn_tasks_succeeded_total", dimensions: [("kind", task.kind)]).increment()
+            metrics.duration.recordNanoseconds(Int64((ContinuousClock.now - started).wholeMilliseconds) * 1_000_000)
+            metrics.succeeded.increment()
             logger.debug("task.done", metadata: metadata)
         } catch let error as MalformedTask {
             try? await queue.deadLetter(received, reason: error.description)
+            metrics.deadLettered.increment()
             logger.error("task.malformed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        } catch where Task.isCancelled {
+            // Stopped past the grace period: hand the task back untried for the next worker.
+            try? await queue.release(received)
+            logger.warning("task.released", metadata: metadata)
         } catch {
-            Counter(label: "cairn_tasks_failed_total", dimensions: [("kind", task.kind)]).increment()
+            metrics.failed.increment()
             let outcome = try? await queue.fail(received, reason: String(describing: error))
+            switch outcome {
+            case .retryScheduled: metrics.retried.increment()
+            case .deadLettered: metrics.deadLettered.increment()
+            case nil: break
+            }
             logger.warning("task.failed", metadata: metadata.merging(["error": "\(error)", "task.outcome": "\(outcome.map { "\($0)" } ?? "unknown")"]) { $1 })
         }
     }
@@ -97,5 +112,21 @@ struct TaskRunner: Service {
             defer { group.cancelAll() }
             try await body()
         }
+    }
+}
+
+/// The metrics of one task kind.
+struct TaskMetrics {
+    let taken, succeeded, failed, retried, deadLettered: Counter
+    let duration: Timer
+
+    init(kind: String) {
+        let dimensions = [("kind", kind)]
+        taken = Counter(label: "cairn_tasks_taken_total", dimensions: dimensions)
+        succeeded = Counter(label: "cairn_tasks_succeeded_total", dimensions: dimensions)
+        failed = Counter(label: "cairn_tasks_failed_total", dimensions: dimensions)
+        retried = Counter(label: "cairn_tasks_retried_total", dimensions: dimensions)
+        deadLettered = Counter(label: "cairn_tasks_dead_lettered_total", dimensions: dimensions)
+        duration = Timer(label: "cairn_task_duration_seconds", dimensions: dimensions)
     }
 }

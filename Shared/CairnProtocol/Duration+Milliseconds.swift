@@ -1,4 +1,4 @@
-extension Duration {
+public extension Duration {
     /// Whole milliseconds, as Redis wants them for `PX` and scores.
     var wholeMilliseconds: Int {
         Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000)

@@ -1,0 +1,142 @@
+import CairnModel
+import HTTPTypes
+import Hummingbird
+
+/// The GitHub-compatible hooks API, for repository admins:
+/// `GET|POST /api/v3/repos/{o}/{r}/hooks`, `GET|PATCH|DELETE …/hooks/{id}`,
+/// `POST …/hooks/{id}/pings`, `GET …/hooks/{id}/deliveries[/{delivery}]`,
+/// `POST …/hooks/{id}/deliveries/{delivery}/attempts`.
+struct WebhookAPIController: Sendable {
+    let access: RepositoryAccess
+    let authenticator: Authenticator
+    let hooks: WebhookStore
+    let service: WebhookService
+    let baseURL: String
+
+    func addRoutes(to router: Router<GatewayContext>) {
+        let list = router.group("/api/v3/repos/:owner/:repo/hooks")
+        list.get { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            let last = try await hooks.lastDeliveries(repositoryID: repository.id)
+            let all = try await hooks.list(repositoryID: repository.id)
+            return try APIEncoding.response(all.map { APIHook($0, repository: repository, baseURL: baseURL, lastDelivery: last[$0.id]) })
+        }
+        list.post { request, context in
+            let (repository, _, user) = try await requireAdmin(request, context)
+            let input = try await APIEncoding.decode(HookInput.self, from: request, context: context)
+            guard input.name == nil || input.name == "web" else { throw GatewayError.invalid("name: only \"web\" hooks exist") }
+            guard input.config?.url != nil else { throw GatewayError.invalid("config.url is required") }
+            let hook = try await service.create(try input.settings(), on: repository, by: user)
+            return try APIEncoding.response(APIHook(hook, repository: repository, baseURL: baseURL, lastDelivery: nil), status: .created)
+        }
+        let one = list.group(":hook")
+        one.get { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            let hook = try await hook(context, repository)
+            let last = try await hooks.deliveries(hookID: hook.id, limit: 1).first
+            return try APIEncoding.response(APIHook(hook, repository: repository, baseURL: baseURL, lastDelivery: last))
+        }
+        one.patch { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            let existing = try await hook(context, repository)
+            let input = try await APIEncoding.decode(HookInput.self, from: request, context: context)
+            var settings = try input.settings()
+            if input.addEvents != nil || input.removeEvents != nil {
+                var events = Set(settings.events ?? existing.events)
+                events.formUnion(input.addEvents ?? [])
+                events.subtract(input.removeEvents ?? [])
+                settings.events = events.sorted()
+            }
+            guard let updated = try await service.update(existing.id, on: repository, settings) else { throw GatewayError.notFound }
+            let last = try await hooks.deliveries(hookID: updated.id, limit: 1).first
+            return try APIEncoding.response(APIHook(updated, repository: repository, baseURL: baseURL, lastDelivery: last))
+        }
+        one.delete { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            guard try await hooks.delete(try hookID(context), repositoryID: repository.id) else { throw GatewayError.notFound }
+            return Response(status: .noContent)
+        }
+        one.post("pings") { request, context in
+            let (repository, _, user) = try await requireAdmin(request, context)
+            try await service.ping(try await hook(context, repository), repository: repository, sender: user)
+            return Response(status: .noContent)
+        }
+        one.get("deliveries") { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            let hook = try await hook(context, repository)
+            let query = request.uri.queryParameters
+            let perPage = min(100, max(1, query["per_page"].flatMap { Int($0) } ?? 30))
+            let before = query["cursor"].flatMap { Int64($0) }
+            let page = try await hooks.deliveries(hookID: hook.id, limit: perPage, before: before)
+            var headers: HTTPFields = [:]
+            if page.count == perPage, let last = page.last {
+                let next = "\(baseURL)\(request.uri.path)?per_page=\(perPage)&cursor=\(last.id)"
+                headers[HTTPField.Name("Link")!] = "<\(next)>; rel=\"next\""
+            }
+            return try APIEncoding.response(page.map { APIDelivery($0, hook: hook, detail: false) }, headers: headers)
+        }
+        one.get("deliveries/:delivery") { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            let hook = try await hook(context, repository)
+            let delivery = try await delivery(context, hook)
+            return try APIEncoding.response(APIDelivery(delivery, hook: hook, detail: true))
+        }
+        one.post("deliveries/:delivery/attempts") { request, context in
+            let (repository, _) = try await access.require(.admin, request, context)
+            let hook = try await hook(context, repository)
+            _ = try await service.redeliver(try await delivery(context, hook))
+            return Response(status: .accepted, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(string: "{}")))
+        }
+    }
+
+    /// The hook fields of GitHub's create and edit bodies.
+    struct HookInput: Decodable {
+        struct Config: Decodable {
+            let url: String?
+            let contentType: String?
+            let secret: String?
+            let insecureSsl: String?
+        }
+
+        let name: String?
+        let config: Config?
+        let events: [String]?
+        let addEvents: [String]?
+        let removeEvents: [String]?
+        let active: Bool?
+
+        func settings() throws -> WebhookStore.Settings {
+            var contentType: Webhook.ContentType?
+            if let name = config?.contentType {
+                guard let parsed = Webhook.ContentType(rawValue: name) else { throw GatewayError.invalid("config.content_type must be json or form") }
+                contentType = parsed
+            }
+            if let insecure = config?.insecureSsl, insecure != "0" {
+                throw GatewayError.invalid("config.insecure_ssl: Cairn always verifies TLS certificates")
+            }
+            return WebhookStore.Settings(url: config?.url, secret: config?.secret, contentType: contentType, events: events, active: active)
+        }
+    }
+
+    private func requireAdmin(_ request: Request, _ context: GatewayContext) async throws -> (Repository, Permission, User) {
+        let caller = try await authenticator.authenticate(request)
+        guard let user = caller.user else { throw GatewayError.authenticationRequired }
+        let (repository, permission) = try await access.require(.admin, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
+        return (repository, permission, user)
+    }
+
+    private func hookID(_ context: GatewayContext) throws -> Int64 {
+        guard let id = Int64(try context.parameters.require("hook")) else { throw GatewayError.notFound }
+        return id
+    }
+
+    private func hook(_ context: GatewayContext, _ repository: Repository) async throws -> Webhook {
+        guard let hook = try await hooks.find(try hookID(context), repositoryID: repository.id) else { throw GatewayError.notFound }
+        return hook
+    }
+
+    private func delivery(_ context: GatewayContext, _ hook: Webhook) async throws -> WebhookDelivery {
+        guard let id = Int64(try context.parameters.require("delivery")), let delivery = try await hooks.delivery(id, hookID: hook.id) else { throw GatewayError.notFound }
+        return delivery
+    }
+}

@@ -1,0 +1,258 @@
+public import CairnDatabase
+import Crypto
+public import CairnProtocol
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// Webhooks, their deliveries and every attempt of each, in the main database.
+public struct WebhookStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// Hooks per repository, as GitHub limits them.
+    public static let maximumPerRepository = 20
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The settings a hook is created or edited with; nil fields keep their value on edit.
+    public struct Settings: Sendable {
+        public var url: String?
+        public var secret: String?
+        public var contentType: Webhook.ContentType?
+        public var events: [String]?
+        public var active: Bool?
+
+        public init(url: String? = nil, secret: String? = nil, contentType: Webhook.ContentType? = nil, events: [String]? = nil, active: Bool? = nil) {
+            self.url = url
+            self.secret = secret
+            self.contentType = contentType
+            self.events = events
+            self.active = active
+        }
+
+        func validated() throws -> Settings {
+            var checked = self
+            if let url {
+                let trimmed = url.trimmingCharacters(in: .whitespaces)
+                if let problem = Self.urlProblem(trimmed) { throw ModelError.invalid(field: "url", reason: problem) }
+                checked.url = trimmed
+            }
+            if let secret, secret.utf8.count > 256 || secret.contains("\0") {
+                throw ModelError.invalid(field: "secret", reason: "must be at most 256 bytes without NUL")
+            }
+            if let events {
+                guard !events.isEmpty else { throw ModelError.invalid(field: "events", reason: "name at least one event (push)") }
+                if let unknown = events.first(where: { !Webhook.knownEvents.contains($0) }) {
+                    throw ModelError.invalid(field: "events", reason: "\"\(unknown)\" is not an event Cairn sends; known: \(Webhook.knownEvents.sorted().joined(separator: ", "))")
+                }
+                checked.events = Array(Set(events)).sorted()
+            }
+            return checked
+        }
+
+        /// Why `url` cannot be a hook's address, or nil. Where it may point is decided at
+        /// delivery time by the worker's outbound guard, because names can change address.
+        static func urlProblem(_ url: String) -> String? {
+            guard !url.isEmpty, url.utf8.count <= 2000 else { return "must be 1 to 2000 characters" }
+            guard !url.contains(where: { $0.isWhitespace || $0 == "\0" }) else { return "must not contain spaces or NUL" }
+            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+                return "must be an http:// or https:// URL"
+            }
+            guard let host = components.host, !host.isEmpty else { return "must name a host" }
+            guard components.user == nil, components.password == nil else { return "must not carry credentials; use the secret to authenticate deliveries" }
+            return nil
+        }
+    }
+
+    /// Adds a hook to a repository.
+    public func create(repositoryID: Int64, _ settings: Settings) async throws -> Webhook {
+        let checked = try settings.validated()
+        guard let url = checked.url else { throw ModelError.invalid(field: "url", reason: "is required") }
+        guard try await count(repositoryID: repositoryID) < Self.maximumPerRepository else {
+            throw ModelError.invalid(field: "hooks", reason: "a repository may have at most \(Self.maximumPerRepository) hooks")
+        }
+        let rows = try await client.query("""
+            INSERT INTO webhooks (repository_id, url, secret, content_type, events, active)
+            VALUES (\(repositoryID), \(url), \(checked.secret ?? ""), \((checked.contentType ?? .json).rawValue), \(checked.events ?? ["push"]), \(checked.active ?? true))
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        guard let hook = try await Self.hooks(rows).first else { throw ModelError.notFound("new hook") }
+        return hook
+    }
+
+    /// Changes what `settings` names; nil when the hook is not the repository's.
+    public func update(_ id: Int64, repositoryID: Int64, _ settings: Settings) async throws -> Webhook? {
+        let checked = try settings.validated()
+        let rows = try await client.query("""
+            UPDATE webhooks SET url = coalesce(\(checked.url), url), secret = coalesce(\(checked.secret), secret),
+            content_type = coalesce(\(checked.contentType?.rawValue), content_type), events = coalesce(\(checked.events), events),
+            active = coalesce(\(checked.active), active), updated_at = now()
+            WHERE id = \(id) AND repository_id = \(repositoryID)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        return try await Self.hooks(rows).first
+    }
+
+    /// Removes a hook and its deliveries; false when it was not the repository's.
+    public func delete(_ id: Int64, repositoryID: Int64) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID) RETURNING id", logger: logger)
+        for try await _ in rows.decode(Int64.self) { return true }
+        return false
+    }
+
+    /// The repository's hook `id`, or nil.
+    public func find(_ id: Int64, repositoryID: Int64) async throws -> Webhook? {
+        try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID)", logger: logger)).first
+    }
+
+    /// Hook `id` whatever its repository (the worker's view).
+    public func find(_ id: Int64) async throws -> Webhook? {
+        try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE id = \(id)", logger: logger)).first
+    }
+
+    /// A repository's hooks, oldest first.
+    public func list(repositoryID: Int64) async throws -> [Webhook] {
+        try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE repository_id = \(repositoryID) ORDER BY id", logger: logger))
+    }
+
+    /// The active hooks of a repository that take `event`.
+    public func active(repositoryID: Int64, event: String) async throws -> [Webhook] {
+        try await Self.hooks(client.query("""
+            SELECT \(unescaped: Self.columns) FROM webhooks WHERE repository_id = \(repositoryID) AND active AND \(event) = ANY(events) ORDER BY id
+            """, logger: logger))
+    }
+
+    private func count(repositoryID: Int64) async throws -> Int {
+        for try await count in try await client.query("SELECT count(*)::int8 FROM webhooks WHERE repository_id = \(repositoryID)", logger: logger).decode(Int.self) {
+            return count
+        }
+        return 0
+    }
+
+    // MARK: Deliveries
+
+    /// Records a delivery and enqueues its `webhook.deliver` task in `transaction`, so the
+    /// task exists exactly when the row does. A `guid` seen before makes nothing and returns nil:
+    /// the task that made it ran twice.
+    @discardableResult
+    public func enqueueDelivery(hookID: Int64, guid: UUID, event: String, payload: String, redelivery: Bool = false, in transaction: OutboxTransaction) async throws -> Int64? {
+        let rows = try await transaction.connection.query("""
+            INSERT INTO webhook_deliveries (guid, hook_id, event, payload, redelivery) VALUES (\(guid), \(hookID), \(event), \(payload), \(redelivery))
+            ON CONFLICT (guid) DO NOTHING RETURNING id
+            """, logger: logger)
+        var created: Int64?
+        for try await id in rows.decode(Int64.self) { created = id }
+        guard let created else { return nil }
+        let task = TaskEnvelope(kind: "webhook.deliver", args: .object(["delivery_id": .number(Double(created))]), id: "delivery-\(guid.uuidString.lowercased())")
+        try await transaction.enqueue(task, queue: QueueName.webhooks.rawValue)
+        return created
+    }
+
+    /// A delivery id that is the same whenever it is derived from the same `parts` (the
+    /// task id, hook and ref of a push), so that a task run twice makes one delivery.
+    public static func deliveryGUID(_ parts: String...) -> UUID {
+        var bytes = Array(SHA256.hash(data: Data(parts.joined(separator: "\u{1f}").utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0f) | 0x50  // version 5 layout (name-based), SHA-256 instead of SHA-1
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    /// The newest delivery of each of a repository's hooks.
+    public func lastDeliveries(repositoryID: Int64) async throws -> [Int64: WebhookDelivery] {
+        let list = try await Self.deliveries(client.query("""
+            SELECT DISTINCT ON (d.hook_id) \(unescaped: Self.deliveryColumns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+            FROM webhooks h JOIN webhook_deliveries d ON d.hook_id = h.id
+            WHERE h.repository_id = \(repositoryID) ORDER BY d.hook_id, d.id DESC
+            """, logger: logger))
+        return Dictionary(list.map { ($0.hookID, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Delivery `id` (of hook `hookID` when given), or nil.
+    public func delivery(_ id: Int64, hookID: Int64? = nil) async throws -> WebhookDelivery? {
+        try await Self.deliveries(client.query("""
+            SELECT \(unescaped: Self.deliveryColumns) FROM webhook_deliveries WHERE id = \(id) AND (\(hookID)::int8 IS NULL OR hook_id = \(hookID))
+            """, logger: logger)).first
+    }
+
+    /// A hook's deliveries, newest first, older than `before` when given.
+    public func deliveries(hookID: Int64, limit: Int = 30, before: Int64? = nil) async throws -> [WebhookDelivery] {
+        try await Self.deliveries(client.query("""
+            SELECT \(unescaped: Self.deliveryColumns) FROM webhook_deliveries
+            WHERE hook_id = \(hookID) AND (\(before)::int8 IS NULL OR id < \(before)) ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger))
+    }
+
+    /// The tries of a delivery, first first.
+    public func attempts(deliveryID: Int64) async throws -> [WebhookAttempt] {
+        let rows = try await client.query("""
+            SELECT attempt, started_at, duration_ms, status_code, response_headers, response_body, error
+            FROM webhook_attempts WHERE delivery_id = \(deliveryID) ORDER BY attempt
+            """, logger: logger)
+        var result: [WebhookAttempt] = []
+        for try await row in rows.decode((Int, Date, Int, Int?, String?, String?, String?).self) {
+            result.append(WebhookAttempt(
+                attempt: row.0, startedAt: row.1, durationMilliseconds: row.2, statusCode: row.3, requestHeaders: [:],
+                responseHeaders: Self.headers(row.4), responseBody: row.5, error: row.6))
+        }
+        return result
+    }
+
+    /// Records one try and what the delivery now shows. Trying again after a success changes nothing.
+    public func record(_ attempt: WebhookAttempt, deliveryID: Int64, final: Bool) async throws {
+        let status: WebhookDelivery.Status = attempt.succeeded ? .ok : (final ? .failed : .pending)
+        let requestHeaders = Self.encode(attempt.requestHeaders)
+        let responseHeaders = Self.encode(attempt.responseHeaders)
+        try await client.withTransaction(logger: logger) { connection in
+            _ = try await connection.query("""
+                INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error)
+                VALUES (\(deliveryID), \(attempt.attempt), \(attempt.startedAt), \(attempt.durationMilliseconds), \(attempt.statusCode), \(responseHeaders), \(attempt.responseBody), \(attempt.error))
+                ON CONFLICT (delivery_id, attempt) DO UPDATE SET started_at = excluded.started_at, duration_ms = excluded.duration_ms,
+                status_code = excluded.status_code, response_headers = excluded.response_headers, response_body = excluded.response_body, error = excluded.error
+                """, logger: logger)
+            _ = try await connection.query("""
+                UPDATE webhook_deliveries SET status = \(status.rawValue), attempts = greatest(attempts, \(attempt.attempt)), status_code = \(attempt.statusCode),
+                duration_ms = \(attempt.durationMilliseconds), delivered_at = \(attempt.startedAt), request_headers = \(requestHeaders),
+                response_headers = \(responseHeaders), response_body = \(attempt.responseBody), error = \(attempt.error)
+                WHERE id = \(deliveryID) AND status <> 'ok'
+                """, logger: logger)
+        }
+    }
+
+    static let columns = "id, repository_id, url, secret, content_type, events, active, created_at, updated_at"
+    static let deliveryColumns = """
+        id, guid, hook_id, event, payload, redelivery, created_at, status, attempts, status_code, duration_ms, delivered_at,
+        request_headers, response_headers, response_body, error
+        """
+
+    private static func hooks(_ rows: PostgresRowSequence) async throws -> [Webhook] {
+        var result: [Webhook] = []
+        for try await r in rows.decode((Int64, Int64, String, String, String, [String], Bool, Date, Date).self) {
+            result.append(Webhook(id: r.0, repositoryID: r.1, url: r.2, secret: r.3, contentType: .init(rawValue: r.4) ?? .json, events: r.5, active: r.6, createdAt: r.7, updatedAt: r.8))
+        }
+        return result
+    }
+
+    private static func deliveries(_ rows: PostgresRowSequence) async throws -> [WebhookDelivery] {
+        var result: [WebhookDelivery] = []
+        for try await row in rows {
+            let r = try row.decode((Int64, UUID, Int64, String, String, Bool, Date, String, Int, Int?, Int?, Date?, String?, String?, String?, String?).self)
+            result.append(WebhookDelivery(
+                id: r.0, guid: r.1, hookID: r.2, event: r.3, payload: r.4, redelivery: r.5, createdAt: r.6, status: .init(rawValue: r.7) ?? .pending,
+                attempts: r.8, statusCode: r.9, durationMilliseconds: r.10, deliveredAt: r.11, requestHeaders: headers(r.12),
+                responseHeaders: headers(r.13), responseBody: r.14, error: r.15))
+        }
+        return result
+    }
+
+    private static func encode(_ headers: [String: String]) -> String {
+        (try? String(decoding: CairnJSON.encode(headers), as: UTF8.self)) ?? "{}"
+    }
+
+    private static func headers(_ text: String?) -> [String: String] {
+        guard let text else { return [:] }
+        return (try? CairnJSON.decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}
