@@ -43,12 +43,13 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     RepositorySettingsPagesController(
         pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, browse: browse
     ).addRoutes(to: pageRoutes)
+    let hooks = WebhookStore(client: database, logger: logger)
+    let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
+    WebhookPagesController(pages: pages, browse: browse, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
     CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
     ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: router)
-    let hooks = WebhookStore(client: database, logger: logger)
-    let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner])

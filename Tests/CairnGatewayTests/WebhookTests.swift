@@ -172,6 +172,60 @@ import Testing
             #expect(try await stack.api(.GET, "/api/v3/repos/ada/open/hooks/\(hook)", as: ada).0 == 404)
         }
     }
+
+    @Test func test_settingsPagesAddPingInspectAndRedeliverHooks() async throws {
+        try await HookReceiver.with { receiver, base in
+            try await CairnStack.with(worker: true, overrides: Self.allowLoopback) { stack in
+                let ada = try await stack.makeUser("ada")
+                let bob = try await stack.makeUser("bob")
+                try await stack.makeRepository(ada, "paged")
+                try await stack.makeRepository(ada, "hidden", isPrivate: true)
+                _ = try await stack.api(.PUT, "/api/v3/repos/ada/paged/collaborators/bob", as: ada, json: #"{"permission": "push"}"#)
+                let web = try await WebPagesTests.signIn(stack, ada)
+
+                #expect(try await web.get("/ada/paged/settings").body.contains("/ada/paged/settings/hooks"))
+                try await web.get("/ada/paged/settings/hooks")
+                #expect(try await web.post("/ada/paged/settings/hooks", ["url": "ftp://nowhere", "content_type": "json", "active": "on"]).status == 422)
+                #expect(try await web.post("/ada/paged/settings/hooks", ["url": base + "/ok", "content_type": "json"], csrf: "forged").status == 403)
+                let created = try await web.post("/ada/paged/settings/hooks", ["url": base + "/ok", "content_type": "json", "secret": "pssst", "active": "on"])
+                let location = try #require(created.location)
+                #expect(location.hasPrefix("/ada/paged/settings/hooks/"))
+
+                // Creating it sent a ping; the hook page lists the delivery and links to it.
+                #expect(await eventually(timeout: .seconds(10)) { await receiver.requests(event: "ping").count == 1 })
+                let ping = try #require(await receiver.requests(event: "ping").first)
+                #expect(ping.signatureMatches(secret: "pssst"))
+                #expect(await eventually(timeout: .seconds(10)) { (try? await web.get(location).body.contains("answered 200")) == true })
+                let hookPage = try await web.get(location)
+                let link = try #require(hookPage.body.firstMatch(of: /href="(\/ada\/paged\/settings\/hooks\/\d+\/deliveries\/\d+)"/)).1
+                let detail = try await web.get(String(link))
+                #expect(detail.status == 200)
+                #expect(detail.body.contains("X-Hub-Signature-256"))
+                #expect(detail.body.contains("Keep it logically awesome."))
+                #expect(detail.body.contains("thanks"))
+                #expect(!detail.body.contains("pssst"))
+
+                #expect(try await web.post(String(link) + "/redeliver", [:]).status == 303)
+                #expect(await eventually(timeout: .seconds(10)) { await receiver.requests(event: "ping").count == 2 })
+                #expect(try await web.post(location + "/ping", [:]).status == 303)
+                #expect(await eventually(timeout: .seconds(10)) { await receiver.requests(event: "ping").count == 3 })
+
+                // Editing keeps the secret when the field is left blank, and can switch the hook off.
+                #expect(try await web.post(location, ["url": base + "/ok", "content_type": "form", "secret": ""]).status == 303)
+                let edited = try await web.get(location)
+                #expect(edited.body.contains("(unchanged)") && !edited.body.contains("name=\"active\" checked"))
+
+                // Writers may not see hooks; outsiders of a private repository do not see it at all.
+                let collaborator = try await WebPagesTests.signIn(stack, bob)
+                #expect(try await collaborator.get("/ada/paged/settings/hooks").status == 403)
+                #expect(try await collaborator.get(location).status == 403)
+                #expect(try await collaborator.get("/ada/hidden/settings/hooks").status == 404)
+
+                #expect(try await web.post(location + "/delete", [:]).status == 303)
+                #expect(try await web.get(location).status == 404)
+            }
+        }
+    }
 }
 
 extension CairnStack {

@@ -31,6 +31,9 @@ struct PageRenderer: Sendable {
         "repository_list": PackageResources.repository_list_mustache,
         "ref_switcher": PackageResources.ref_switcher_mustache,
         "repository_settings": PackageResources.repository_settings_mustache,
+        "webhooks": PackageResources.webhooks_mustache,
+        "webhook": PackageResources.webhook_mustache,
+        "webhook_delivery": PackageResources.webhook_delivery_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

@@ -107,6 +107,17 @@ struct RepositoryPagesController: Sendable {
         return RepositoryPage(visitor: visitor, repository: repository, permission: permission)
     }
 
+    /// The repository page, if the visitor is one of the repository's admins; readers get 403,
+    /// everyone else 404; anonymous visitors of a public repository are asked to sign in.
+    func loadForAdmin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
+        let page = try await load(request, context)
+        guard page.permission >= .admin else {
+            if page.visitor.user == nil { throw GatewayError.authenticationRequired }
+            throw GatewayError.forbidden("Only the repository's admins can change its settings.")
+        }
+        return page
+    }
+
     func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String) -> Response {
         pages.html(pages.renderer.render("repository_header", header) + body, title: title, page.visitor)
     }

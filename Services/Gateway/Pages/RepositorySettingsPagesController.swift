@@ -19,11 +19,11 @@ struct RepositorySettingsPagesController: Sendable {
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/settings") { request, context in
-            let page = try await admin(request, context)
+            let page = try await browse.loadForAdmin(request, context)
             return try await settings(page)
         }
         router.post("/:owner/:repo/settings") { request, context in
-            let page = try await admin(request, context)
+            let page = try await browse.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             let repository = page.repository
             let name = form.text("name")
@@ -43,7 +43,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(repository.ownerName)/\(name.isEmpty ? repository.name : name)/settings")
         }
         router.post("/:owner/:repo/settings/collaborators") { request, context in
-            let page = try await admin(request, context)
+            let page = try await browse.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             guard let user = try await users.find(username: form.text("username")) else {
                 return try await settings(page, error: "There is no user named \(form.text("username")).", status: .unprocessableContent)
@@ -58,7 +58,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings")
         }
         router.post("/:owner/:repo/settings/collaborators/:username/remove") { request, context in
-            let page = try await admin(request, context)
+            let page = try await browse.loadForAdmin(request, context)
             _ = try await pages.form(request, page.visitor)
             guard let user = try await users.find(username: context.parameters.require("username")),
                   try await repositories.removeCollaborator(repositoryID: page.repository.id, userID: user.id)
@@ -66,7 +66,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings")
         }
         router.post("/:owner/:repo/settings/delete") { request, context in
-            let page = try await admin(request, context)
+            let page = try await browse.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             guard form.text("confirm") == page.repository.fullName else {
                 return try await settings(page, error: "Type \(page.repository.fullName) to confirm the deletion.", status: .unprocessableContent)
@@ -74,17 +74,6 @@ struct RepositorySettingsPagesController: Sendable {
             try await service.delete(page.repository)
             return pages.redirect("/\(page.repository.ownerName)")
         }
-    }
-
-    /// The repository page, if the visitor is one of the repository's admins; readers get 403,
-    /// everyone else 404; anonymous visitors of a public repository are asked to sign in.
-    private func admin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
-        let page = try await browse.load(request, context)
-        guard page.permission >= .admin else {
-            if page.visitor.user == nil { throw GatewayError.authenticationRequired }
-            throw GatewayError.forbidden("Only the repository's admins can change its settings.")
-        }
-        return page
     }
 
     private func settings(_ page: RepositoryPage, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {

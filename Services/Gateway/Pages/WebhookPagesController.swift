@@ -1,0 +1,224 @@
+import CairnModel
+import CairnProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// A repository's webhooks in its settings, for admins: the list, add, edit, delete, ping,
+/// recent deliveries with the request sent and the answer received, and redelivery.
+struct WebhookPagesController: Sendable {
+    let pages: Pages
+    let browse: RepositoryPagesController
+    let hooks: WebhookStore
+    let service: WebhookService
+
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.get("/:owner/:repo/settings/hooks") { request, context in
+            try await list(try await browse.loadForAdmin(request, context))
+        }
+        router.post("/:owner/:repo/settings/hooks") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            let form = try await pages.form(request, page.visitor)
+            do {
+                let hook = try await service.create(settings(form, secretRequired: false), on: page.repository, by: page.visitor.user!)
+                return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
+            } catch GatewayError.invalid(let message) {
+                return try await list(page, error: message, status: .unprocessableContent)
+            }
+        }
+        router.get("/:owner/:repo/settings/hooks/:hook") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            return try await detail(page, try await hook(context, page))
+        }
+        router.post("/:owner/:repo/settings/hooks/:hook") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            let hook = try await hook(context, page)
+            let form = try await pages.form(request, page.visitor)
+            do {
+                _ = try await service.update(hook.id, on: page.repository, settings(form, secretRequired: false))
+            } catch GatewayError.invalid(let message) {
+                return try await detail(page, hook, error: message, status: .unprocessableContent)
+            }
+            return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
+        }
+        router.post("/:owner/:repo/settings/hooks/:hook/delete") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            let hook = try await hook(context, page)
+            _ = try await pages.form(request, page.visitor)
+            _ = try await hooks.delete(hook.id, repositoryID: page.repository.id)
+            return pages.redirect("/\(page.repository.fullName)/settings/hooks")
+        }
+        router.post("/:owner/:repo/settings/hooks/:hook/ping") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            let hook = try await hook(context, page)
+            _ = try await pages.form(request, page.visitor)
+            try await service.ping(hook, repository: page.repository, sender: page.visitor.user!)
+            return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
+        }
+        router.get("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            let hook = try await hook(context, page)
+            let delivery = try await delivery(context, hook)
+            let attempts = try await hooks.attempts(deliveryID: delivery.id)
+            let view = DeliveryView(delivery, hook: hook, fullName: page.repository.fullName, attempts: attempts)
+            return pages.html(
+                pages.renderer.render("repository_header", page.header("settings", baseURL: browse.baseURL)) + pages.renderer.render("webhook_delivery", view, csrf: page.visitor.csrfToken),
+                title: "Delivery \(view.guid) · \(page.repository.fullName)", page.visitor)
+        }
+        router.post("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery/redeliver") { request, context in
+            let page = try await browse.loadForAdmin(request, context)
+            let hook = try await hook(context, page)
+            let delivery = try await delivery(context, hook)
+            _ = try await pages.form(request, page.visitor)
+            _ = try await service.redeliver(delivery)
+            return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
+        }
+    }
+
+    /// The store settings a hook form submitted; a blank secret on edit keeps the old one.
+    private func settings(_ form: PageForm, secretRequired: Bool) -> WebhookStore.Settings {
+        let secret = form.text("secret")
+        return WebhookStore.Settings(
+            url: form.text("url"), secret: secret.isEmpty && !secretRequired ? nil : secret,
+            contentType: Webhook.ContentType(rawValue: form.text("content_type")) ?? .json, events: ["push"], active: form["active"] == "on")
+    }
+
+    private func list(_ page: RepositoryPage, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let repository = page.repository
+        let last = try await hooks.lastDeliveries(repositoryID: repository.id)
+        let items = try await hooks.list(repositoryID: repository.id).map { HookView($0, fullName: repository.fullName, last: last[$0.id]) }
+        let view = WebhookListView(fullName: repository.fullName, hooks: items, error: error)
+        return render(page, "webhooks", view, title: "Webhooks · \(repository.fullName)", status: status)
+    }
+
+    private func detail(_ page: RepositoryPage, _ hook: Webhook, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let deliveries = try await hooks.deliveries(hookID: hook.id, limit: 30)
+        let view = WebhookDetailView(
+            hook: HookView(hook, fullName: page.repository.fullName, last: deliveries.first),
+            deliveries: deliveries.map { DeliveryView($0, hook: hook, fullName: page.repository.fullName, attempts: []) }, error: error)
+        return render(page, "webhook", view, title: "Webhook \(hook.id) · \(page.repository.fullName)", status: status)
+    }
+
+    private func render(_ page: RepositoryPage, _ template: String, _ view: Any, title: String, status: HTTPResponse.Status) -> Response {
+        pages.html(
+            pages.renderer.render("repository_header", page.header("settings", baseURL: browse.baseURL)) + pages.renderer.render(template, view, csrf: page.visitor.csrfToken),
+            title: title, page.visitor, status: status)
+    }
+
+    private func hook(_ context: GatewayContext, _ page: RepositoryPage) async throws -> Webhook {
+        guard let id = Int64(try context.parameters.require("hook")), let hook = try await hooks.find(id, repositoryID: page.repository.id) else { throw GatewayError.notFound }
+        return hook
+    }
+
+    private func delivery(_ context: GatewayContext, _ hook: Webhook) async throws -> WebhookDelivery {
+        guard let id = Int64(try context.parameters.require("delivery")), let delivery = try await hooks.delivery(id, hookID: hook.id) else { throw GatewayError.notFound }
+        return delivery
+    }
+}
+
+struct WebhookListView {
+    let fullName: String
+    let hooks: [HookView]
+    let error: String?
+}
+
+struct WebhookDetailView {
+    let hook: HookView
+    let deliveries: [DeliveryView]
+    let error: String?
+}
+
+struct HookView {
+    let id: Int64
+    let url: String
+    let fullName: String
+    let events: String
+    let active: Bool
+    let hasSecret: Bool
+    let json: Bool
+    /// `never delivered`, `delivered`, `failing` or `pending`.
+    let state: String
+    let failing: Bool
+
+    init(_ hook: Webhook, fullName: String, last: WebhookDelivery?) {
+        id = hook.id
+        url = hook.url
+        self.fullName = fullName
+        events = hook.events.joined(separator: ", ")
+        active = hook.active
+        hasSecret = !hook.secret.isEmpty
+        json = hook.contentType == .json
+        switch last?.status {
+        case nil: state = "never delivered"
+        case .ok?: state = "delivered"
+        case .failed?: state = "failing"
+        case .pending?: state = (last?.attempts ?? 0) > 0 ? "failing, retrying" : "pending"
+        }
+        failing = state.hasPrefix("failing")
+    }
+}
+
+struct DeliveryView {
+    struct Header {
+        let name: String
+        let value: String
+    }
+
+    struct Attempt {
+        let number: Int
+        let when: String
+        let outcome: String
+        let duration: String
+    }
+
+    let id: Int64
+    let guid: String
+    let url: String
+    let hookID: Int64
+    let fullName: String
+    let event: String
+    let redelivery: Bool
+    let ok: Bool
+    let outcome: String
+    let when: String
+    let duration: String
+    let requestHeaders: [Header]
+    let payload: String
+    let responseHeaders: [Header]
+    let responseBody: String
+    let attempts: [Attempt]
+
+    init(_ delivery: WebhookDelivery, hook: Webhook, fullName: String, attempts: [WebhookAttempt]) {
+        id = delivery.id
+        guid = delivery.guid.uuidString.lowercased()
+        url = hook.url
+        hookID = hook.id
+        self.fullName = fullName
+        event = delivery.event
+        redelivery = delivery.redelivery
+        ok = delivery.status == .ok
+        outcome = Self.outcome(statusCode: delivery.statusCode, error: delivery.error, pending: delivery.status == .pending && delivery.attempts == 0)
+        when = PageFormat.age(delivery.deliveredAt ?? delivery.createdAt)
+        duration = delivery.durationMilliseconds.map { "\($0) ms" } ?? "—"
+        requestHeaders = delivery.requestHeaders.sorted { $0.key < $1.key }.map { Header(name: $0.key, value: $0.value) }
+        payload = Self.pretty(delivery.payload)
+        responseHeaders = delivery.responseHeaders.sorted { $0.key < $1.key }.map { Header(name: $0.key, value: $0.value) }
+        responseBody = delivery.responseBody ?? ""
+        self.attempts = attempts.map {
+            Attempt(number: $0.attempt, when: PageFormat.age($0.startedAt), outcome: Self.outcome(statusCode: $0.statusCode, error: $0.error, pending: false), duration: "\($0.durationMilliseconds) ms")
+        }
+    }
+
+    static func outcome(statusCode: Int?, error: String?, pending: Bool) -> String {
+        if pending { return "waiting to be sent" }
+        if let error { return error }
+        return statusCode.map { "answered \($0)" } ?? "no answer"
+    }
+
+    /// The payload indented for reading.
+    static func pretty(_ json: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return json }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
