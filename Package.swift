@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "CairnModel",
             dependencies: [
-                "CairnProtocol", "CairnDatabase", "CairnSigning", postgres, logging, crypto,
+                "CairnProtocol", "CairnDatabase", "CairnSigning", "CairnRedis", postgres, logging, crypto,
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Shared/CairnModel", swiftSettings: swiftSettings),

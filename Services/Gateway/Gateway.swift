@@ -34,10 +34,12 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     assets.addRoutes(to: router)
     let browse = RepositoryPagesController(
         pages: pages, access: access, content: content,
-        cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, logger: logger), baseURL: baseURL)
+        cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, logger: logger),
+        watches: WatchStore(redis: redis, namespace: configuration.redisNamespace), baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
-        limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace)).addRoutes(to: pageRoutes)
+        limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace), outbox: outbox).addRoutes(to: pageRoutes)
+    UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service).addRoutes(to: pageRoutes)
     browse.addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(

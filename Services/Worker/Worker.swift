@@ -14,7 +14,9 @@ import ServiceLifecycle
 public func buildWorker(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
-    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis])
+    // Every consumer blocks on a connection of its own while it waits for work.
+    let consumers = QueueName.allCases.reduce(0) { $0 + (configuration.workerConcurrency[$1] ?? 1) }
+    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis], blockingRedisCallers: consumers)
     let router = DaemonRouter.make(BasicRequestContext.self, daemon: .worker, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let namespace = configuration.redisNamespace
     let database = stores.main!
@@ -37,7 +39,11 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         runner(.default, [
             PushTask(
                 repositories: RepositoryStore(client: database, logger: logger), users: UserStore(client: database, logger: logger),
-                hooks: hooks, outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
+                hooks: hooks, watches: WatchStore(redis: redis, namespace: namespace), outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
+            MailTask(
+                users: UserStore(client: database, logger: logger), repositories: RepositoryStore(client: database, logger: logger),
+                signer: environment.signer,
+                settings: configuration.mail, baseURL: configuration.publicURL),
         ]),
         runner(.webhooks, retry: RetryPolicy(maxAttempts: configuration.webhooks.maxAttempts, baseDelay: .seconds(1), maxDelay: .seconds(3600)), [
             WebhookDeliveryTask(hooks: hooks, sender: WebhookSender(client: outbound), maxAttempts: configuration.webhooks.maxAttempts, logger: logger),

@@ -134,5 +134,9 @@ enum MainMigrations {
             )
             """,
         ]),
+        Migration(5, "mail preferences", [
+            // The kinds of account mail (`MailKind`) the user unsubscribed from.
+            "ALTER TABLE users ADD COLUMN mail_opt_out text[] NOT NULL DEFAULT '{}'",
+        ]),
     ]
 }

@@ -55,6 +55,21 @@ public struct UserStore: Sendable {
         return nil
     }
 
+    /// The kinds of mail (`MailKind` raw values) the user switched off.
+    public func mailOptOuts(userID: Int64) async throws -> Set<String> {
+        for try await kinds in try await client.query("SELECT mail_opt_out FROM users WHERE id = \(userID)", logger: logger).decode([String].self) {
+            return Set(kinds)
+        }
+        return []
+    }
+
+    /// Stops one kind of mail for the user; doing it twice changes nothing.
+    public func optOut(userID: Int64, kind: String) async throws {
+        _ = try await client.query("""
+            UPDATE users SET mail_opt_out = array_append(mail_opt_out, \(kind)) WHERE id = \(userID) AND NOT (\(kind) = ANY(mail_opt_out))
+            """, logger: logger)
+    }
+
     /// Changes the email address after checking it.
     public func changeEmail(userID: Int64, to email: String) async throws {
         try Self.checkEmail(email)

@@ -43,6 +43,22 @@ public struct CairnConfiguration: Sendable {
     /// `webhooks.*`: how the worker's guarded outbound client behaves.
     public var webhooks: WebhookSettings
 
+    /// `mail.*`: where account mail goes.
+    public var mail: MailSettings
+
+    /// Account mail goes to an SMTP relay when `mail.smtpHost` is set, else into a maildir.
+    public struct MailSettings: Sendable, Equatable {
+        /// `mail.from`: the sender. Default `Cairn <cairn@localhost>`.
+        public var from: String
+        /// `mail.smtpHost`: a relay that accepts mail from this host without TLS or login (a local
+        /// Postfix or nullmailer, which then handle TLS and authentication). Default none.
+        public var smtpHost: String?
+        /// `mail.smtpPort`. Default 25.
+        public var smtpPort: Int
+        /// `mail.maildir`: where mail is written when there is no relay. Default `/var/lib/cairn/mail`.
+        public var maildir: String
+    }
+
     /// The outbound client's limits and the networks it may reach despite being internal.
     public struct WebhookSettings: Sendable, Equatable {
         /// `webhooks.allowedNetworks`: comma-separated addresses or CIDR networks (`10.1.0.0/16`,
@@ -81,6 +97,7 @@ public struct CairnConfiguration: Sendable {
             "repostore.root", "blobstore.root", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
             "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
+            "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -139,6 +156,15 @@ public struct CairnConfiguration: Sendable {
             connectTimeout: .seconds(try reader.int("webhooks.connectTimeout", default: 5, range: 1...60)),
             timeout: .seconds(try reader.int("webhooks.timeout", default: 10, range: 1...300)),
             maxAttempts: try reader.int("webhooks.maxAttempts", default: 5, range: 1...50))
+        let from = reader.string("mail.from", default: "Cairn <cairn@localhost>")
+        guard from.value.contains("@"), !from.value.contains(where: \.isNewline) else {
+            throw reader.error("mail.from", from, "must be an address such as Cairn <cairn@example.com>")
+        }
+        let smtpHost = reader.string("mail.smtpHost", default: "").value.trimmingWhitespace()
+        let mail = MailSettings(
+            from: from.value, smtpHost: smtpHost.isEmpty ? nil : smtpHost,
+            smtpPort: try reader.int("mail.smtpPort", default: 25, range: 1...65535),
+            maildir: try reader.path("mail.maildir", default: "/var/lib/cairn/mail"))
         return CairnConfiguration(
             logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database, analytics: analytics,
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
@@ -146,7 +172,7 @@ public struct CairnConfiguration: Sendable {
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
             maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
-            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: webhooks)
+            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: webhooks, mail: mail)
     }
 
     /// Where `daemon` listens.

@@ -23,8 +23,12 @@ public struct DaemonStores: Sendable {
     public let redis: RedisClient?
     public let logger: Logger
 
-    public init(_ environment: DaemonEnvironment, needs: Needs) {
-        let configuration = environment.configuration
+    /// `blockingRedisCallers` are callers that hold a Redis connection while they wait (queue
+    /// consumers blocked in `BLMOVE`); the pool grows by that many so that they never starve
+    /// ordinary commands.
+    public init(_ environment: DaemonEnvironment, needs: Needs, blockingRedisCallers: Int = 0) {
+        var configuration = environment.configuration
+        configuration.redis.poolSize += blockingRedisCallers
         logger = environment.logger
         main = needs.contains(.mainDatabase) ? PostgresClient(configuration: configuration.database.client, backgroundLogger: environment.logger) : nil
         analytics = needs.contains(.analyticsDatabase) ? PostgresClient(configuration: configuration.analytics.client, backgroundLogger: environment.logger) : nil

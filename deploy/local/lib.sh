@@ -115,7 +115,8 @@ write_config() {
   "repostore": { "host": "127.0.0.1", "port": $((base + 1)), "root": "$data/repos" },
   "blobstore": { "host": "127.0.0.1", "port": $((base + 2)), "root": "$data/blobs" },
   "worker": { "host": "127.0.0.1", "port": $((base + 3)) },
-  "stream": { "host": "127.0.0.1", "port": $((base + 4)) }
+  "stream": { "host": "127.0.0.1", "port": $((base + 4)) },
+  "mail": { "maildir": "$data/mail" }
 }
 JSON
   )

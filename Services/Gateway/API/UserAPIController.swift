@@ -1,4 +1,5 @@
 import CairnModel
+import CairnProtocol
 import Hummingbird
 
 /// `GET /api/v3/user`, `/users/{user}`, `/user/repos`, `/users/{user}/repos`, `POST /user/repos`.
@@ -38,7 +39,10 @@ struct UserAPIController: Sendable {
             guard caller.credentialAllows(.write) else { throw GatewayError.forbidden("This token's scopes do not allow creating repositories") }
             let input = try await APIEncoding.decode(CreateRepository.self, from: request, context: context)
             do {
-                let repository = try await service.create(owner: caller.user!, name: input.name, description: input.description ?? "", isPrivate: input.private ?? false)
+                let user = caller.user!
+                let description = input.description ?? ""
+                let initial = input.autoInit == true ? InitialCommit.readme(name: input.name, description: description, author: user) : nil
+                let repository = try await service.create(owner: user, name: input.name, description: description, isPrivate: input.private ?? false, initial: initial)
                 return try APIEncoding.response(APIRepository(repository, baseURL: baseURL, permission: .admin), status: .created)
             } catch let error as ModelError {
                 throw GatewayError(error)
@@ -50,6 +54,8 @@ struct UserAPIController: Sendable {
         let name: String
         let description: String?
         let `private`: Bool?
+        /// GitHub's `auto_init`: start with a README commit on `main`.
+        let autoInit: Bool?
     }
 
     private func signedIn(_ request: Request) async throws -> Caller {

@@ -1,4 +1,6 @@
+import CairnDatabase
 import CairnModel
+import CairnProtocol
 import Foundation
 import Hummingbird
 
@@ -9,6 +11,8 @@ struct AccountPagesController: Sendable {
     let users: UserStore
     let tokens: TokenStore
     let limiter: SignInLimiter
+    /// Queues account mail (welcome, password changed).
+    let outbox: Outbox
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/login") { request, _ in
@@ -45,6 +49,7 @@ struct AccountPagesController: Sendable {
             let view = SignUpView(username: form.text("username"), email: form.text("email"))
             do {
                 let user = try await users.create(username: view.username, email: view.email, password: form["password"] ?? "")
+                try await sendMail(.welcome, to: user)
                 return pages.redirect("/", try pages.sessions.signedIn(user))
             } catch let error as ModelError {
                 var failed = view
@@ -72,6 +77,7 @@ struct AccountPagesController: Sendable {
             } catch let error as ModelError {
                 return try await settings(visitor, error: Self.message(error), status: .unprocessableContent)
             }
+            try await sendMail(.passwordChanged, to: user)
             // Every older session is retired; this browser gets a new one.
             guard let changed = try await users.find(id: user.id) else { throw GatewayError.notFound }
             return pages.redirect("/settings", try pages.sessions.signedIn(changed))
@@ -164,4 +170,13 @@ struct AccountSettingsView {
 extension String {
     /// The string with its first letter in upper case.
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+extension AccountPagesController {
+    /// Queues one account mail for the worker (through the outbox, so it is sent at least once).
+    func sendMail(_ kind: MailKind, to user: User) async throws {
+        try await outbox.transaction { transaction in
+            try await transaction.enqueue(AccountMail.task(kind, to: user.id), queue: QueueName.default.rawValue)
+        }
+    }
 }

@@ -44,7 +44,7 @@ struct HomePagesController: Sendable {
             let form = try await pages.form(request, visitor)
             var view = NewRepositoryView(name: form.text("name"), description: form.text("description"), isPrivate: form["visibility"] == "private", readme: form.isChecked("readme"))
             let initial = view.readme
-                ? InitialCommit(path: "README.md", content: "# \(view.name)\n\n\(view.description)\n", message: "Initial commit", authorName: user.username, authorEmail: user.email)
+                ? InitialCommit.readme(name: view.name, description: view.description, author: user)
                 : nil
             do {
                 let repository = try await service.create(owner: user, name: view.name, description: view.description, isPrivate: view.isPrivate, initial: initial)

@@ -34,6 +34,7 @@ struct PageRenderer: Sendable {
         "webhooks": PackageResources.webhooks_mustache,
         "webhook": PackageResources.webhook_mustache,
         "webhook_delivery": PackageResources.webhook_delivery_mustache,
+        "unsubscribe": PackageResources.unsubscribe_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

@@ -9,6 +9,8 @@ struct RepositoryPage {
     let visitor: Visitor
     let repository: Repository
     let permission: Permission
+    /// Whether the signed-in visitor watches the repository; nil for anonymous visitors.
+    let watching: Bool?
 
     /// The header's data, with tab `active` selected.
     func header(_ active: String, baseURL: String) -> RepositoryHeaderView {
@@ -17,7 +19,7 @@ struct RepositoryPage {
             isPrivate: repository.isPrivate, description: repository.description,
             cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin,
             code: active == "code", commits: active == "commits", branches: active == "branches",
-            tags: active == "tags", settings: active == "settings")
+            tags: active == "tags", settings: active == "settings", signedIn: watching != nil, watching: watching ?? false)
     }
 }
 
@@ -34,6 +36,8 @@ struct RepositoryHeaderView {
     let branches: Bool
     let tags: Bool
     let settings: Bool
+    let signedIn: Bool
+    let watching: Bool
 }
 
 /// Where a repository page's catch-all path points: a ref (branch, tag or commit id) and

@@ -16,12 +16,15 @@ struct RepositoryPagesController: Sendable {
     let access: RepositoryAccess
     let content: RepositoryContent
     let cache: FragmentCache
+    let watches: WatchStore
     let baseURL: String
     static let commitsPerPage = 30
     static let maxDiffLines = 2000
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.post("/:owner/:repo/watch") { request, context in try await setWatching(true, request, context) }
+        router.post("/:owner/:repo/unwatch") { request, context in try await setWatching(false, request, context) }
         router.get("/:owner/:repo") { request, context in
             let page = try await load(request, context)
             let header = page.header("code", baseURL: baseURL)
@@ -104,7 +107,9 @@ struct RepositoryPagesController: Sendable {
         var name = try context.parameters.require("repo")
         if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
         let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
-        return RepositoryPage(visitor: visitor, repository: repository, permission: permission)
+        var watching: Bool?
+        if let user = visitor.user { watching = try await watches.isWatching(repository.id, userID: user.id) }
+        return RepositoryPage(visitor: visitor, repository: repository, permission: permission, watching: watching)
     }
 
     /// The repository page, if the visitor is one of the repository's admins; readers get 403,
@@ -118,8 +123,9 @@ struct RepositoryPagesController: Sendable {
         return page
     }
 
-    func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String) -> Response {
-        pages.html(pages.renderer.render("repository_header", header) + body, title: title, page.visitor)
+    /// The repository header (tab `header` selected) above `body`, in the site layout.
+    func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String, status: HTTPResponse.Status = .ok) -> Response {
+        pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
     }
 
     static func catchAll(_ context: GatewayContext) -> String {
@@ -272,5 +278,20 @@ struct RepositoryPagesController: Sendable {
         return ordered.map { ref in
             RefItem(name: ref.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)), selected: ref.name == selected)
         }
+    }
+}
+
+extension RepositoryPagesController {
+    /// Watch or unwatch the repository (signed-in readers): watchers get mail about pushes.
+    func setWatching(_ watching: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
+        let page = try await load(request, context)
+        guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
+        _ = try await pages.form(request, page.visitor)
+        if watching {
+            try await watches.watch(page.repository.id, userID: user.id)
+        } else {
+            try await watches.unwatch(page.repository.id, userID: user.id)
+        }
+        return pages.redirect("/\(page.repository.fullName)")
     }
 }

@@ -85,9 +85,9 @@ struct RepositorySettingsPagesController: Sendable {
         let view = RepositorySettingsView(
             name: repository.name, fullName: repository.fullName, description: repository.description, isPrivate: repository.isPrivate,
             branches: branches.map { .init(name: $0, selected: $0 == repository.defaultBranch) }, collaborators: collaborators, error: error)
-        return pages.html(
-            pages.renderer.render("repository_header", page.header("settings", baseURL: browse.baseURL)) + pages.renderer.render("repository_settings", view, csrf: page.visitor.csrfToken),
-            title: "Settings · \(repository.fullName)", page.visitor, status: status)
+        return browse.repositoryPage(
+            page, header: page.header("settings", baseURL: browse.baseURL), body: pages.renderer.render("repository_settings", view, csrf: page.visitor.csrfToken),
+            title: "Settings · \(repository.fullName)", status: status)
     }
 }
 

@@ -61,9 +61,7 @@ struct WebhookPagesController: Sendable {
             let delivery = try await delivery(context, hook)
             let attempts = try await hooks.attempts(deliveryID: delivery.id)
             let view = DeliveryView(delivery, hook: hook, fullName: page.repository.fullName, attempts: attempts)
-            return pages.html(
-                pages.renderer.render("repository_header", page.header("settings", baseURL: browse.baseURL)) + pages.renderer.render("webhook_delivery", view, csrf: page.visitor.csrfToken),
-                title: "Delivery \(view.guid) · \(page.repository.fullName)", page.visitor)
+            return render(page, "webhook_delivery", view, title: "Delivery \(view.guid) · \(page.repository.fullName)", status: .ok)
         }
         router.post("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery/redeliver") { request, context in
             let page = try await browse.loadForAdmin(request, context)
@@ -100,9 +98,9 @@ struct WebhookPagesController: Sendable {
     }
 
     private func render(_ page: RepositoryPage, _ template: String, _ view: Any, title: String, status: HTTPResponse.Status) -> Response {
-        pages.html(
-            pages.renderer.render("repository_header", page.header("settings", baseURL: browse.baseURL)) + pages.renderer.render(template, view, csrf: page.visitor.csrfToken),
-            title: title, page.visitor, status: status)
+        browse.repositoryPage(
+            page, header: page.header("settings", baseURL: browse.baseURL), body: pages.renderer.render(template, view, csrf: page.visitor.csrfToken),
+            title: title, status: status)
     }
 
     private func hook(_ context: GatewayContext, _ page: RepositoryPage) async throws -> Webhook {

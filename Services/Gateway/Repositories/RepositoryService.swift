@@ -56,3 +56,10 @@ private final class CreatedOnDisk: @unchecked Sendable {
     // Written once inside the transaction body, read after it; never concurrently.
     var id: Int64?
 }
+
+extension InitialCommit {
+    /// The README first commit offered when creating a repository (`auto_init` in the API).
+    static func readme(name: String, description: String, author: User) -> InitialCommit {
+        InitialCommit(path: "README.md", content: "# \(name)\n\n\(description)\n", message: "Initial commit", authorName: author.username, authorEmail: author.email)
+    }
+}

@@ -8,7 +8,7 @@ import Logging
 /// `push`: what follows a push that the repository store recorded. It sets the repository's
 /// last-pushed time and bumps its cache version (retiring cached pages), takes the branch the
 /// first push created as the default branch, records size, commit count and languages, and
-/// makes one delivery per active hook and ref update. (The repository store queues the
+/// makes one delivery per active hook and ref update and one mail per watcher. (The repository store queues the
 /// throttled maintenance run itself, as soon as the push lands.)
 ///
 /// Run twice, it does the same: the figures are overwritten, and deliveries are keyed by task,
@@ -17,6 +17,7 @@ struct PushTask: TaskHandler {
     let repositories: RepositoryStore
     let users: UserStore
     let hooks: WebhookStore
+    let watches: WatchStore
     let outbox: Outbox
     let repostore: InternalClient
     let baseURL: String
@@ -35,8 +36,9 @@ struct PushTask: TaskHandler {
             try await repositories.update(id, name: nil, description: nil, isPrivate: nil, defaultBranch: head)
             repository.defaultBranch = head
         }
+        // Deliveries first: receivers wait on them, while the figures only feed pages.
+        try await notify(task, repository: repository)
         try await recordFigures(of: repository, hasCommits: refs?.head != nil)
-        try await makeDeliveries(task, repository: repository)
     }
 
     private func recordFigures(of repository: Repository, hasCommits: Bool) async throws {
@@ -49,23 +51,38 @@ struct PushTask: TaskHandler {
         try await repositories.recordFigures(repository.id, sizeBytes: stats?.sizeBytes ?? 0, commitCount: stats?.commits ?? 0, languages: languages ?? [:])
     }
 
-    private func makeDeliveries(_ task: TaskEnvelope, repository: Repository) async throws {
+    /// One delivery per active hook and ref update, and one mail per watcher (who may still
+    /// read the repository) and updated branch; all of a ref's work is queued in one transaction.
+    private func notify(_ task: TaskEnvelope, repository: Repository) async throws {
         let active = try await hooks.active(repositoryID: repository.id, event: "push")
-        guard !active.isEmpty else { return }
+        let watcherIDs = try await watches.watchers(of: repository.id)
+        guard !active.isEmpty || !watcherIDs.isEmpty else { return }
         guard let pusherID = task.args["pusher_id"]?.numberValue, let pusher = try await users.find(id: Int64(pusherID)) else {
             logger.warning("push.no_pusher", metadata: ["task.id": "\(task.id)", "repo.id": "\(repository.id)"])
             return
         }
-        let updates = try Self.updates(task)
-        for update in updates {
+        var readers: [Int64] = []
+        for id in watcherIDs where id != pusher.id {
+            if let watcher = try await users.find(id: id), try await repositories.permission(of: watcher, on: repository) >= .read { readers.append(id) }
+        }
+        for (index, update) in try Self.updates(task).enumerated() {
             let query = InternalClient.query(["ref": update.ref, "before": update.old, "after": update.new, "limit": String(Self.payloadCommits)])
             guard let pushed = try await repostore.getJSON(GitPushedCommits.self, "/repos/\(repository.id)/pushed?\(query)") else { continue }
             let payload = PushEventPayload(update: update, pushed: pushed, repository: repository, pusher: pusher, baseURL: baseURL)
             let text = String(decoding: try GitHubJSON.encoder().encode(payload), as: UTF8.self)
+            let mailDetails: [String: JSONValue] = [
+                "repository_id": .number(Double(repository.id)), "pusher": .string(pusher.username), "ref": .string(update.ref),
+                "commits": .array(pushed.commits.map { .string("\($0.commit.sha.prefix(10)) \(PageText.firstLine($0.commit.message))") }),
+            ]
+            let mails = update.ref.hasPrefix("refs/heads/") && !pushed.commits.isEmpty ? readers : []
             try await outbox.transaction { transaction in
                 for hook in active {
                     let guid = WebhookStore.deliveryGUID(task.id, String(hook.id), update.ref)
                     try await hooks.enqueueDelivery(hookID: hook.id, guid: guid, event: "push", payload: text, in: transaction)
+                }
+                for reader in mails {
+                    let mail = AccountMail.task(.push, to: reader, details: mailDetails, id: "push-mail-\(task.id)-\(index)-\(reader)")
+                    try await transaction.enqueue(mail, queue: QueueName.default.rawValue)
                 }
             }
         }
@@ -78,5 +95,12 @@ struct PushTask: TaskHandler {
             guard let old = item["old"]?.stringValue, let new = item["new"]?.stringValue, let ref = item["ref"]?.stringValue else { return nil }
             return RefUpdate(old: old, new: new, ref: ref)
         }
+    }
+}
+
+enum PageText {
+    /// The first line of a commit message.
+    static func firstLine(_ message: String) -> String {
+        String(message.split(separator: "\n", maxSplits: 1).first ?? "")
     }
 }

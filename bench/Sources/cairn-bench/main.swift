@@ -120,7 +120,8 @@ final class Counter: @unchecked Sendable {
 switch arguments.first {
 case "queue": try await benchQueue()
 case "outbox": try await benchOutbox()
+case "webhooks": try await benchWebhooks()
 default:
-    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | outbox [--rounds N]")
+    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | outbox [--rounds N] | webhooks [--deliveries N] [--pushes N]")
     exit(64)
 }
