@@ -83,6 +83,33 @@ import Testing
         }
     }
 
+    @Test func test_watchersGetMailAboutPushesButNotThePusher() async throws {
+        let maildir = NSTemporaryDirectory() + TestEnvironment.uniqueName("mail")
+        defer { try? FileManager.default.removeItem(atPath: maildir) }
+        try await CairnStack.with(worker: true, overrides: ["CAIRN_MAIL_MAILDIR": maildir]) { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let repository = try await stack.makeRepository(ada, "watched")
+            for user in [ada, bob] {
+                let web = try await WebPagesTests.signIn(stack, user)
+                #expect(try await web.get("/ada/watched").body.contains(">Watch</button>"))
+                #expect(try await web.post("/ada/watched/watch", [:]).status == 303)
+                #expect(try await web.get("/ada/watched").body.contains(">Unwatch</button>"))
+            }
+            // Signed out, watching asks for a sign-in.
+            #expect(try await WebSession(stack.gatewayURL).post("/ada/watched/watch", [:]).location?.hasPrefix("/login") == true)
+
+            let work = try await stack.makeWorkingCopy("watched", commits: 2)
+            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
+            let mail = try #require(await Self.mails(in: maildir, count: 1).first)
+            #expect(mail.contains("To: bob <bob@example.com>"))
+            #expect(mail.contains("Subject: [ada/watched] ada pushed to main"))
+            #expect(mail.contains(" commit 1\r\n") && mail.contains(" commit 2\r\n"))
+            try await Task.sleep(for: .seconds(1))
+            #expect(Self.read(maildir).count == 1)  // the pusher is not told about her own push
+        }
+    }
+
     /// The messages in `maildir/new`, once there are `count` of them (or after `timeout`).
     static func mails(in maildir: String, count: Int, timeout: Duration = .seconds(15)) async -> [String] {
         _ = await eventually(timeout: timeout) { read(maildir).count >= count }
