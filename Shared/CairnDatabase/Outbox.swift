@@ -117,10 +117,19 @@ public final class OutboxTransaction: @unchecked Sendable {
     /// Records `task` for `queue`; it is sent after the commit, and never if the
     /// transaction rolls back.
     public func enqueue(_ task: TaskEnvelope, queue: String) async throws {
-        let id = UUID()
-        let payload = try CairnJSON.encode(task)
-        _ = try await connection.query("INSERT INTO task_outbox (id, queue, payload) VALUES (\(id), \(queue), \(String(decoding: payload, as: UTF8.self)))", logger: logger)
-        pending.append(PendingTask(id: id, queue: queue, payload: Array(payload)))
+        try await enqueue([task], queue: queue)
+    }
+
+    /// Records several tasks for `queue` in one statement.
+    public func enqueue(_ tasks: [TaskEnvelope], queue: String) async throws {
+        guard !tasks.isEmpty else { return }
+        let ids = tasks.map { _ in UUID() }
+        let payloads = try tasks.map { Array(try CairnJSON.encode($0)) }
+        let texts = payloads.map { String(decoding: $0, as: UTF8.self) }
+        _ = try await connection.query("""
+            INSERT INTO task_outbox (id, queue, payload) SELECT id, \(queue), payload FROM unnest(\(ids)::uuid[], \(texts)::text[]) AS t (id, payload)
+            """, logger: logger)
+        pending += zip(ids, payloads).map { PendingTask(id: $0, queue: queue, payload: $1) }
     }
 }
 

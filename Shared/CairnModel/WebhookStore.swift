@@ -139,16 +139,46 @@ public struct WebhookStore: Sendable {
     /// the task that made it ran twice.
     @discardableResult
     public func enqueueDelivery(hookID: Int64, guid: UUID, event: String, payload: String, redelivery: Bool = false, in transaction: OutboxTransaction) async throws -> Int64? {
+        try await enqueueDeliveries([(hookID, guid)], event: event, payload: payload, redelivery: redelivery, in: transaction).first
+    }
+
+    /// `enqueueDelivery` for one payload to several hooks, in two statements whatever their number.
+    /// Returns the ids of the deliveries made.
+    @discardableResult
+    public func enqueueDeliveries(_ targets: [(hookID: Int64, guid: UUID)], event: String, payload: String, redelivery: Bool = false, in transaction: OutboxTransaction) async throws -> [Int64] {
+        guard !targets.isEmpty else { return [] }
         let rows = try await transaction.connection.query("""
-            INSERT INTO webhook_deliveries (guid, hook_id, event, payload, redelivery) VALUES (\(guid), \(hookID), \(event), \(payload), \(redelivery))
-            ON CONFLICT (guid) DO NOTHING RETURNING id
+            INSERT INTO webhook_deliveries (guid, hook_id, event, payload, redelivery)
+            SELECT guid, hook_id, \(event), \(payload), \(redelivery) FROM unnest(\(targets.map(\.guid))::uuid[], \(targets.map(\.hookID))::int8[]) AS t (guid, hook_id)
+            ON CONFLICT (guid) DO NOTHING RETURNING id, guid
             """, logger: logger)
-        var created: Int64?
-        for try await id in rows.decode(Int64.self) { created = id }
-        guard let created else { return nil }
-        let task = TaskEnvelope(kind: "webhook.deliver", args: .object(["delivery_id": .number(Double(created))]), id: "delivery-\(guid.uuidString.lowercased())")
-        try await transaction.enqueue(task, queue: QueueName.webhooks.rawValue)
-        return created
+        var created: [(Int64, UUID)] = []
+        for try await row in rows.decode((Int64, UUID).self) { created.append(row) }
+        let tasks = created.map { id, guid in
+            TaskEnvelope(kind: "webhook.deliver", args: .object(["delivery_id": .number(Double(id))]), id: "delivery-\(guid.uuidString.lowercased())")
+        }
+        try await transaction.enqueue(tasks, queue: QueueName.webhooks.rawValue)
+        return created.map(\.0)
+    }
+
+    /// A delivery that is not yet done, with its hook, in one query; nil when either is gone.
+    public func pendingDelivery(_ id: Int64) async throws -> (WebhookDelivery, Webhook)? {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.prefixed(Self.deliveryColumns, "d")), \(unescaped: Self.prefixed(Self.columns, "h"))
+            FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id WHERE d.id = \(id) AND d.status <> 'ok'
+            """, logger: logger)
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            guard let delivery = try Self.delivery(columns, offset: 0) else { return nil }
+            let h = try (columns[16].decode(Int64.self), columns[17].decode(Int64.self), columns[18].decode(String.self), columns[19].decode(String.self),
+                         columns[20].decode(String.self), columns[21].decode([String].self), columns[22].decode(Bool.self), columns[23].decode(Date.self), columns[24].decode(Date.self))
+            return (delivery, Webhook(id: h.0, repositoryID: h.1, url: h.2, secret: h.3, contentType: .init(rawValue: h.4) ?? .json, events: h.5, active: h.6, createdAt: h.7, updatedAt: h.8))
+        }
+        return nil
+    }
+
+    static func prefixed(_ columns: String, _ table: String) -> String {
+        columns.split(separator: ",").map { "\(table)." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
     }
 
     /// A delivery id that is the same whenever it is derived from the same `parts` (the
@@ -163,7 +193,7 @@ public struct WebhookStore: Sendable {
     /// The newest delivery of each of a repository's hooks.
     public func lastDeliveries(repositoryID: Int64) async throws -> [Int64: WebhookDelivery] {
         let list = try await Self.deliveries(client.query("""
-            SELECT DISTINCT ON (d.hook_id) \(unescaped: Self.deliveryColumns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+            SELECT DISTINCT ON (d.hook_id) \(unescaped: Self.prefixed(Self.deliveryColumns, "d"))
             FROM webhooks h JOIN webhook_deliveries d ON d.hook_id = h.id
             WHERE h.repository_id = \(repositoryID) ORDER BY d.hook_id, d.id DESC
             """, logger: logger))
@@ -205,20 +235,19 @@ public struct WebhookStore: Sendable {
         let status: WebhookDelivery.Status = attempt.succeeded ? .ok : (final ? .failed : .pending)
         let requestHeaders = Self.encode(attempt.requestHeaders)
         let responseHeaders = Self.encode(attempt.responseHeaders)
-        try await client.withTransaction(logger: logger) { connection in
-            _ = try await connection.query("""
+        // One statement (so one round trip, and atomic): the attempt row, then the delivery's summary.
+        _ = try await client.query("""
+            WITH attempt AS (
                 INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error)
                 VALUES (\(deliveryID), \(attempt.attempt), \(attempt.startedAt), \(attempt.durationMilliseconds), \(attempt.statusCode), \(responseHeaders), \(attempt.responseBody), \(attempt.error))
                 ON CONFLICT (delivery_id, attempt) DO UPDATE SET started_at = excluded.started_at, duration_ms = excluded.duration_ms,
                 status_code = excluded.status_code, response_headers = excluded.response_headers, response_body = excluded.response_body, error = excluded.error
-                """, logger: logger)
-            _ = try await connection.query("""
-                UPDATE webhook_deliveries SET status = \(status.rawValue), attempts = greatest(attempts, \(attempt.attempt)), status_code = \(attempt.statusCode),
-                duration_ms = \(attempt.durationMilliseconds), delivered_at = \(attempt.startedAt), request_headers = \(requestHeaders),
-                response_headers = \(responseHeaders), response_body = \(attempt.responseBody), error = \(attempt.error)
-                WHERE id = \(deliveryID) AND status <> 'ok'
-                """, logger: logger)
-        }
+            )
+            UPDATE webhook_deliveries SET status = \(status.rawValue), attempts = greatest(attempts, \(attempt.attempt)), status_code = \(attempt.statusCode),
+            duration_ms = \(attempt.durationMilliseconds), delivered_at = \(attempt.startedAt), request_headers = \(requestHeaders),
+            response_headers = \(responseHeaders), response_body = \(attempt.responseBody), error = \(attempt.error)
+            WHERE id = \(deliveryID) AND status <> 'ok'
+            """, logger: logger)
     }
 
     static let columns = "id, repository_id, url, secret, content_type, events, active, created_at, updated_at"
@@ -238,13 +267,20 @@ public struct WebhookStore: Sendable {
     private static func deliveries(_ rows: PostgresRowSequence) async throws -> [WebhookDelivery] {
         var result: [WebhookDelivery] = []
         for try await row in rows {
-            let r = try row.decode((Int64, UUID, Int64, String, String, Bool, Date, String, Int, Int?, Int?, Date?, String?, String?, String?, String?).self)
-            result.append(WebhookDelivery(
-                id: r.0, guid: r.1, hookID: r.2, event: r.3, payload: r.4, redelivery: r.5, createdAt: r.6, status: .init(rawValue: r.7) ?? .pending,
-                attempts: r.8, statusCode: r.9, durationMilliseconds: r.10, deliveredAt: r.11, requestHeaders: headers(r.12),
-                responseHeaders: headers(r.13), responseBody: r.14, error: r.15))
+            if let delivery = try delivery(row.makeRandomAccess(), offset: 0) { result.append(delivery) }
         }
         return result
+    }
+
+    /// The delivery in `deliveryColumns` order, starting at column `offset`.
+    private static func delivery(_ row: PostgresRandomAccessRow, offset o: Int) throws -> WebhookDelivery? {
+        WebhookDelivery(
+            id: try row[o].decode(Int64.self), guid: try row[o + 1].decode(UUID.self), hookID: try row[o + 2].decode(Int64.self),
+            event: try row[o + 3].decode(String.self), payload: try row[o + 4].decode(String.self), redelivery: try row[o + 5].decode(Bool.self),
+            createdAt: try row[o + 6].decode(Date.self), status: .init(rawValue: try row[o + 7].decode(String.self)) ?? .pending,
+            attempts: try row[o + 8].decode(Int.self), statusCode: try row[o + 9].decode(Int?.self), durationMilliseconds: try row[o + 10].decode(Int?.self),
+            deliveredAt: try row[o + 11].decode(Date?.self), requestHeaders: headers(try row[o + 12].decode(String?.self)),
+            responseHeaders: headers(try row[o + 13].decode(String?.self)), responseBody: try row[o + 14].decode(String?.self), error: try row[o + 15].decode(String?.self))
     }
 
     private static func encode(_ headers: [String: String]) -> String {

@@ -72,4 +72,11 @@ enum QueueScripts {
         redis.call('LPUSH', KEYS[2], ARGV[2])
         return 1
         """
+
+    /// Remembers a finished task's id and removes it from the processing list.
+    /// KEYS: done key, processing. ARGV: raw task, seconds to remember.
+    static let complete = """
+        redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[2]))
+        return redis.call('LREM', KEYS[2], 1, ARGV[1])
+        """
 }

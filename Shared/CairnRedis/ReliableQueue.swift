@@ -82,6 +82,15 @@ public struct ReliableQueue: Sendable {
         try await redis.send([Array("EVAL".utf8), Array(QueueScripts.ackBatch.utf8), Array("1".utf8), Array(keys.processing(consumer).utf8)] + tasks.map(\.raw))
     }
 
+    /// Marks a task done and remembers its id under `doneKey` for `remember`, in one round
+    /// trip, so that a redelivered copy can be recognised and skipped.
+    public func complete(_ received: ReceivedTask, doneKey: String, remember: Duration) async throws {
+        try await redis.send([
+            Array("EVAL".utf8), Array(QueueScripts.complete.utf8), Array("2".utf8), Array(doneKey.utf8), Array(keys.processing(received.consumer).utf8),
+            received.raw, Array(String(remember.components.seconds).utf8),
+        ])
+    }
+
     /// Marks a task done: it leaves the consumer's processing list for good.
     public func ack(_ received: ReceivedTask) async throws {
         try await redis.send([Array("LREM".utf8), Array(keys.processing(received.consumer).utf8), Array("1".utf8), received.raw])

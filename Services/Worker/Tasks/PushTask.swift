@@ -76,14 +76,10 @@ struct PushTask: TaskHandler {
             ]
             let mails = update.ref.hasPrefix("refs/heads/") && !pushed.commits.isEmpty ? readers : []
             try await outbox.transaction { transaction in
-                for hook in active {
-                    let guid = WebhookStore.deliveryGUID(task.id, String(hook.id), update.ref)
-                    try await hooks.enqueueDelivery(hookID: hook.id, guid: guid, event: "push", payload: text, in: transaction)
-                }
-                for reader in mails {
-                    let mail = AccountMail.task(.push, to: reader, details: mailDetails, id: "push-mail-\(task.id)-\(index)-\(reader)")
-                    try await transaction.enqueue(mail, queue: QueueName.default.rawValue)
-                }
+                let targets = active.map { (hookID: $0.id, guid: WebhookStore.deliveryGUID(task.id, String($0.id), update.ref)) }
+                try await hooks.enqueueDeliveries(targets, event: "push", payload: text, in: transaction)
+                let mail = mails.map { AccountMail.task(.push, to: $0, details: mailDetails, id: "push-mail-\(task.id)-\(index)-\($0)") }
+                try await transaction.enqueue(mail, queue: QueueName.default.rawValue)
             }
         }
     }

@@ -75,8 +75,7 @@ struct TaskRunner: Service {
             try await withHeartbeat(consumer) {
                 try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
             }
-            try await queue.redis.send("SET", doneKey, "1", "EX", "86400")
-            try await queue.ack(received)
+            try await queue.complete(received, doneKey: doneKey, remember: .seconds(86400))
             metrics.duration.recordNanoseconds(Int64((ContinuousClock.now - started).wholeMilliseconds) * 1_000_000)
             metrics.succeeded.increment()
             logger.debug("task.done", metadata: metadata)

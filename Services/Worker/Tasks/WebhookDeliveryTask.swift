@@ -17,8 +17,7 @@ struct WebhookDeliveryTask: TaskHandler {
         guard let number = task.args["delivery_id"]?.numberValue, number > 0 else {
             throw MalformedTask(description: "webhook.deliver task \(task.id) has no delivery_id")
         }
-        guard let delivery = try await hooks.delivery(Int64(number)), delivery.status != .ok,
-              let hook = try await hooks.find(delivery.hookID), hook.active else { return }
+        guard let (delivery, hook) = try await hooks.pendingDelivery(Int64(number)), hook.active else { return }
         let attempt = await sender.send(delivery, to: hook, attempt: task.attempt + 1)
         let final = task.attempt + 1 >= maxAttempts
         try await hooks.record(attempt, deliveryID: delivery.id, final: final)

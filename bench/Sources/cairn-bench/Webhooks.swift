@@ -98,9 +98,8 @@ func benchWebhooks() async throws {
             let batch = min(500, deliveries - queued)
             let first = queued
             try await outbox.transaction { transaction in
-                for n in first..<(first + batch) {
-                    try await store.enqueueDelivery(hookID: hooks[n % hooks.count], guid: UUID(), event: "push", payload: payload, in: transaction)
-                }
+                let targets = (first..<(first + batch)).map { (hookID: hooks[$0 % hooks.count], guid: UUID()) }
+                try await store.enqueueDeliveries(targets, event: "push", payload: payload, in: transaction)
             }
             queued += batch
         }
