@@ -35,7 +35,7 @@ public struct CairnConfiguration: Sendable {
     /// `shutdown.gracePeriod`: seconds in-flight work may take after SIGTERM. Default 8.
     public var gracePeriod: Duration
     /// `worker.<queue>Concurrency`: tasks the worker runs at once per queue.
-    /// Defaults: default 4, webhooks 16, maintenance 2.
+    /// Defaults: default 4, webhooks 32, maintenance 2.
     public var workerConcurrency: [QueueName: Int]
     /// `worker.heartbeatSeconds`: seconds a worker counts as alive after its last heartbeat; the
     /// tasks of one that died go back to their queue this long after. Default 30.
@@ -142,7 +142,7 @@ public struct CairnConfiguration: Sendable {
             throw reader.error("gateway.publicURL", publicURL, "must start with http:// or https://")
         }
         var concurrency: [QueueName: Int] = [:]
-        for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 16), (.maintenance, 2)] {
+        for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 32), (.maintenance, 2)] {
             concurrency[queue] = try reader.int("worker.\(queue.rawValue)Concurrency", default: fallback, range: 1...256)
         }
         let networksText = reader.string("webhooks.allowedNetworks", default: "")

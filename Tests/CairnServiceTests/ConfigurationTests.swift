@@ -17,6 +17,9 @@ import Testing
         #expect(configuration.redis.port == 6379)
         #expect(configuration.database.database == "cairn")
         #expect(configuration.gracePeriod == .seconds(8))
+        #expect(configuration.workerConcurrency == [.default: 4, .webhooks: 32, .maintenance: 2])
+        #expect(configuration.webhooks.allowedNetworks.isEmpty && configuration.webhooks.timeout == .seconds(10))
+        #expect(configuration.mail.smtpHost == nil && configuration.mail.maildir == "/var/lib/cairn/mail")
     }
 
     @Test func test_environmentOverridesTheFile() throws {
@@ -41,6 +44,10 @@ import Testing
         (["CAIRN_DATABASE_URL": "postgres://nouser/db"], "database.url", "postgres://"),
         (["CAIRN_LOG_LEVEL": "loud"], "log.level", "one of"),
         (["CAIRN_REPOSTORE_ROOT": "relative/path"], "repostore.root", "absolute"),
+        (["CAIRN_WEBHOOKS_ALLOWED_NETWORKS": "127.0.0.0/8, intranet"], "webhooks.allowedNetworks", "\"intranet\" is not an address"),
+        (["CAIRN_WORKER_WEBHOOKS_CONCURRENCY": "0"], "worker.webhooksConcurrency", "between 1 and 256"),
+        (["CAIRN_MAIL_FROM": "nobody"], "mail.from", "an address"),
+        (["CAIRN_MAIL_MAILDIR": "mail"], "mail.maildir", "absolute"),
     ])
     func test_badValuesAreRefusedNamingTheKey(overrides: [String: String], key badKey: String, mention: String) {
         do {
