@@ -17,6 +17,8 @@ struct TaskRunner: Service {
     let concurrency: Int
     let heartbeatTTL: Duration
     let logger: Logger
+    /// Tasks one consumer takes at a time from a deep queue.
+    static let takeLimit = 8
 
     init(queue: ReliableQueue, handlers: [any TaskHandler], concurrency: Int, heartbeatTTL: Duration = .seconds(30), logger: Logger) {
         self.queue = queue
@@ -38,11 +40,25 @@ struct TaskRunner: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 // Only the wait for work is cancelled by shutdown; a taken task runs to its end.
-                let received = try await cancelWhenGracefulShutdown {
-                    try await queue.take(consumer: consumer, timeout: .seconds(1))
+                // When the queue is deep, a few tasks are taken at once (one round trip); when it
+                // is shallow this is one task, so the other consumers still share the work.
+                let batch = try await cancelWhenGracefulShutdown {
+                    try await queue.take(consumer: consumer, timeout: .seconds(1), limit: Self.takeLimit)
                 }
-                guard let received else { continue }
-                await process(received, consumer: consumer)
+                guard !batch.isEmpty else { continue }
+                // Which of them finished before (a redelivery), in one round trip for the batch.
+                let done = try await queue.redis.send(["MGET"] + batch.map { doneKey($0.task) }).array.map { $0.string != nil }
+                for (index, received) in batch.enumerated() {
+                    guard !Task.isShuttingDownGracefully && !Task.isCancelled else {
+                        for untried in batch[index...] { try? await queue.release(untried) }  // not started: back to the queue
+                        return
+                    }
+                    if index < done.count, done[index] {
+                        try? await queue.ack(received)
+                        continue
+                    }
+                    await process(received, consumer: consumer)
+                }
             } catch is CancellationError {
                 return
             } catch where Task.isCancelled || Task.isShuttingDownGracefully {
@@ -57,17 +73,13 @@ struct TaskRunner: Service {
     private func process(_ received: ReceivedTask, consumer: QueueConsumer) async {
         let task = received.task
         let metadata: Logger.Metadata = ["task.id": "\(task.id)", "task.kind": "\(task.kind)", "task.attempt": "\(task.attempt)"]
-        let doneKey = "\(queue.keys.namespace):done:\(task.id)"
+        let doneKey = doneKey(task)
         let metrics = TaskMetrics(kind: task.kind)
         do {
             guard let handler = handlers[task.kind] else {
                 try await queue.deadLetter(received, reason: "unknown task kind \(task.kind)")
                 metrics.deadLettered.increment()
                 logger.error("task.unknown_kind", metadata: metadata)
-                return
-            }
-            if try await queue.redis.send("EXISTS", doneKey).int == 1 {
-                try await queue.ack(received)
                 return
             }
             metrics.taken.increment()
@@ -98,6 +110,9 @@ struct TaskRunner: Service {
             logger.warning("task.failed", metadata: metadata.merging(["error": "\(error)", "task.outcome": "\(outcome.map { "\($0)" } ?? "unknown")"]) { $1 })
         }
     }
+
+    /// Present for a day once task `task` succeeded.
+    private func doneKey(_ task: TaskEnvelope) -> String { "\(queue.keys.namespace):done:\(task.id)" }
 
     /// Keeps the consumer's heartbeat alive while `body` runs.
     private func withHeartbeat(_ consumer: QueueConsumer, _ body: @escaping @Sendable () async throws -> Void) async throws {
