@@ -17,7 +17,7 @@ struct BrowserTests {
                 .path("/usr/bin/python3"),
                 arguments: ["\(root)/Tests/Browser/sign_up_and_browse.py", stack.gatewayURL, "\(root)/screenshots"],
                 output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-            #expect(result.terminationStatus.isSuccess, "\(result.standardOutput ?? "")\n\(result.standardError ?? "")")
+            #expect(result.terminationStatus.isSuccess, "\(result.standardOutput)\n\(result.standardError)")
             #expect(FileManager.default.fileExists(atPath: "\(root)/screenshots/commit.png"))
         }
     }

@@ -140,7 +140,7 @@ struct CairnStack: Sendable {
             .name("git"), arguments: Arguments(["-c", "credential.helper=", "-c", "init.defaultBranch=main", "-c", "protocol.version=2"] + arguments),
             environment: environment, workingDirectory: FilePath(directory ?? folder),
             output: .string(limit: 4 << 20), error: .string(limit: 1 << 20))
-        return GitResult(succeeded: result.terminationStatus.isSuccess, output: result.standardOutput ?? "", error: result.standardError ?? "")
+        return GitResult(succeeded: result.terminationStatus.isSuccess, output: result.standardOutput, error: result.standardError)
     }
 
     /// A new working copy with `commits` commits on main.
