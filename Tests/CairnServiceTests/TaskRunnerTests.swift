@@ -38,6 +38,7 @@ import Testing
                 defer { group.cancelAll() }
                 try await queue.enqueue(TaskEnvelope(kind: "test.count", id: "once"))
                 #expect(await eventually { recorder.count("once") == 1 })
+                #expect(await eventually { (try? await redis.send("EXISTS", "\(namespace):done:once").int) == 1 })  // finished and acknowledged
                 // The same task again (as after a crash between the work and the ack): acknowledged, not run.
                 for _ in 0..<3 { try await queue.enqueue(TaskEnvelope(kind: "test.count", id: "once")) }
                 #expect(await eventually { (try? await queue.readyCount()) == 0 })
