@@ -36,7 +36,22 @@ struct TaskRunner: Service {
         }
     }
 
+    /// Runs one consumer, its heartbeat renewed in the background for as long as it lives
+    /// (so a long task keeps it alive, without a timer per task).
     private func consume(_ consumer: QueueConsumer) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: consumer.heartbeatTTL / 3)
+                    try? await consumer.heartbeat(queue)
+                }
+            }
+            await takeAndProcess(consumer)
+            group.cancelAll()
+        }
+    }
+
+    private func takeAndProcess(_ consumer: QueueConsumer) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 // Only the wait for work is cancelled by shutdown; a taken task runs to its end.
@@ -84,9 +99,7 @@ struct TaskRunner: Service {
             }
             metrics.taken.increment()
             let started = ContinuousClock.now
-            try await withHeartbeat(consumer) {
-                try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
-            }
+            try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
             try await queue.complete(received, doneKey: doneKey, remember: .seconds(86400))
             metrics.duration.recordNanoseconds(Int64((ContinuousClock.now - started).wholeMilliseconds) * 1_000_000)
             metrics.succeeded.increment()
@@ -113,20 +126,6 @@ struct TaskRunner: Service {
 
     /// Present for a day once task `task` succeeded.
     private func doneKey(_ task: TaskEnvelope) -> String { "\(queue.keys.namespace):done:\(task.id)" }
-
-    /// Keeps the consumer's heartbeat alive while `body` runs.
-    private func withHeartbeat(_ consumer: QueueConsumer, _ body: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: consumer.heartbeatTTL / 3)
-                    try? await consumer.heartbeat(queue)
-                }
-            }
-            defer { group.cancelAll() }
-            try await body()
-        }
-    }
 }
 
 /// The metrics of one task kind.
