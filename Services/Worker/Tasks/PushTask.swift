@@ -72,7 +72,7 @@ struct PushTask: TaskHandler {
             let text = String(decoding: try GitHubJSON.encoder().encode(payload), as: UTF8.self)
             let mailDetails: [String: JSONValue] = [
                 "repository_id": .number(Double(repository.id)), "pusher": .string(pusher.username), "ref": .string(update.ref),
-                "commits": .array(pushed.commits.map { .string("\($0.commit.sha.prefix(10)) \(PageText.firstLine($0.commit.message))") }),
+                "commits": .array(pushed.commits.map { .string("\($0.commit.sha.prefix(10)) \($0.commit.message.firstLine)") }),
             ]
             let mails = update.ref.hasPrefix("refs/heads/") && !pushed.commits.isEmpty ? readers : []
             try await outbox.transaction { transaction in
@@ -94,9 +94,7 @@ struct PushTask: TaskHandler {
     }
 }
 
-enum PageText {
-    /// The first line of a commit message.
-    static func firstLine(_ message: String) -> String {
-        String(message.split(separator: "\n", maxSplits: 1).first ?? "")
-    }
+extension String {
+    /// The first line (a commit message's subject).
+    var firstLine: String { String(split(separator: "\n", maxSplits: 1).first ?? "") }
 }
