@@ -146,6 +146,20 @@ public struct RepositoryStore: Sendable {
         return granted
     }
 
+    /// Those of `userIDs` who may read `repository`, in one query (the same rule as `permission`).
+    public func readers(among userIDs: [Int64], of repository: Repository) async throws -> [Int64] {
+        guard !userIDs.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT u.id FROM users u WHERE u.id = ANY(\(userIDs))
+            AND (NOT \(repository.isPrivate) OR u.is_admin OR u.id = \(repository.ownerID)
+                 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = \(repository.id) AND c.user_id = u.id))
+            ORDER BY u.id
+            """, logger: logger)
+        var readers: [Int64] = []
+        for try await id in rows.decode(Int64.self) { readers.append(id) }
+        return readers
+    }
+
     /// Adds or changes a collaborator.
     public func setCollaborator(repositoryID: Int64, userID: Int64, permission: Permission) async throws {
         _ = try await client.query("""

@@ -49,6 +49,16 @@ public struct WebhookDelivery: Sendable, Hashable {
     public enum Status: String, Sendable, Hashable {
         case pending, ok, failed
     }
+
+    /// How the hook stands after this delivery: `pending` (not tried yet), `active` (it
+    /// succeeded), `retrying` (failed, tries left) or `failing` (no tries left).
+    public var hookState: String {
+        switch status {
+        case .ok: "active"
+        case .failed: "failing"
+        case .pending: attempts == 0 ? "pending" : "retrying"
+        }
+    }
 }
 
 /// What one try of a delivery brought back.

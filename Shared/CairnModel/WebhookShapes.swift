@@ -40,7 +40,8 @@ public struct APIHook: Encodable, Sendable {
         pingUrl = url + "/pings"
         deliveriesUrl = url + "/deliveries"
         if let lastDelivery {
-            let status = lastDelivery.status == .pending && lastDelivery.attempts == 0 ? "pending" : (lastDelivery.status == .ok ? "active" : "failing")
+            // GitHub knows `active`, `failing`, `pending` and `unused`; a delivery being retried is failing.
+            let status = lastDelivery.hookState == "retrying" ? "failing" : lastDelivery.hookState
             lastResponse = LastResponse(code: lastDelivery.statusCode, status: status, message: lastDelivery.error ?? (lastDelivery.status == .ok ? "OK" : nil))
         } else {
             lastResponse = LastResponse(code: nil, status: "unused", message: nil)

@@ -108,11 +108,6 @@ public struct WebhookStore: Sendable {
         try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID)", logger: logger)).first
     }
 
-    /// Hook `id` whatever its repository (the worker's view).
-    public func find(_ id: Int64) async throws -> Webhook? {
-        try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE id = \(id)", logger: logger)).first
-    }
-
     /// A repository's hooks, oldest first.
     public func list(repositoryID: Int64) async throws -> [Webhook] {
         try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE repository_id = \(repositoryID) ORDER BY id", logger: logger))

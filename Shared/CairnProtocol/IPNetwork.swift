@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +43,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     public let prefixLength: Int
 
     public init?(_ text: String) {
-        let parts = text.trimmingWhitespace().split(separator: "/", maxSplits: 1).map(String.init)
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", maxSplits: 1).map(String.init)
         guard let first = parts.first, let address = IPAddress(first) else { return nil }
         let bits = address.bytes.count * 8
         let length = parts.count == 2 ? Int(parts[1]) : bits
@@ -64,10 +65,4 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(address)/\(prefixLength)" }
-}
-
-extension String {
-    fileprivate func trimmingWhitespace() -> String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
 }

@@ -145,26 +145,6 @@ public struct CairnConfiguration: Sendable {
         for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 32), (.maintenance, 2)] {
             concurrency[queue] = try reader.int("worker.\(queue.rawValue)Concurrency", default: fallback, range: 1...256)
         }
-        let networksText = reader.string("webhooks.allowedNetworks", default: "")
-        var networks: [IPNetwork] = []
-        for item in networksText.value.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !item.isEmpty {
-            guard let network = IPNetwork(item) else { throw reader.error("webhooks.allowedNetworks", networksText, "\"\(item)\" is not an address or CIDR network such as 10.0.0.0/8 or ::1") }
-            networks.append(network)
-        }
-        let webhooks = WebhookSettings(
-            allowedNetworks: networks,
-            connectTimeout: .seconds(try reader.int("webhooks.connectTimeout", default: 5, range: 1...60)),
-            timeout: .seconds(try reader.int("webhooks.timeout", default: 10, range: 1...300)),
-            maxAttempts: try reader.int("webhooks.maxAttempts", default: 5, range: 1...50))
-        let from = reader.string("mail.from", default: "Cairn <cairn@localhost>")
-        guard from.value.contains("@"), !from.value.contains(where: \.isNewline) else {
-            throw reader.error("mail.from", from, "must be an address such as Cairn <cairn@example.com>")
-        }
-        let smtpHost = reader.string("mail.smtpHost", default: "").value.trimmingWhitespace()
-        let mail = MailSettings(
-            from: from.value, smtpHost: smtpHost.isEmpty ? nil : smtpHost,
-            smtpPort: try reader.int("mail.smtpPort", default: 25, range: 1...65535),
-            maildir: try reader.path("mail.maildir", default: "/var/lib/cairn/mail"))
         return CairnConfiguration(
             logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database, analytics: analytics,
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
@@ -172,7 +152,7 @@ public struct CairnConfiguration: Sendable {
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
             maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
-            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: webhooks, mail: mail)
+            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail())
     }
 
     /// Where `daemon` listens.
@@ -201,6 +181,32 @@ private struct ConfigValues {
             throw error("\(section).url", text, "must look like postgres://user[:password]@host[:port]/database")
         }
         return configuration
+    }
+
+    func webhooks() throws(ConfigError) -> CairnConfiguration.WebhookSettings {
+        let text = string("webhooks.allowedNetworks", default: "")
+        var networks: [IPNetwork] = []
+        for item in text.value.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !item.isEmpty {
+            guard let network = IPNetwork(item) else { throw error("webhooks.allowedNetworks", text, "\"\(item)\" is not an address or CIDR network such as 10.0.0.0/8 or ::1") }
+            networks.append(network)
+        }
+        return CairnConfiguration.WebhookSettings(
+            allowedNetworks: networks,
+            connectTimeout: .seconds(try int("webhooks.connectTimeout", default: 5, range: 1...60)),
+            timeout: .seconds(try int("webhooks.timeout", default: 10, range: 1...300)),
+            maxAttempts: try int("webhooks.maxAttempts", default: 5, range: 1...50))
+    }
+
+    func mail() throws(ConfigError) -> CairnConfiguration.MailSettings {
+        let from = string("mail.from", default: "Cairn <cairn@localhost>")
+        guard from.value.contains("@"), !from.value.contains(where: \.isNewline) else {
+            throw error("mail.from", from, "must be an address such as Cairn <cairn@example.com>")
+        }
+        let smtpHost = string("mail.smtpHost", default: "").value.trimmingWhitespace()
+        return CairnConfiguration.MailSettings(
+            from: from.value, smtpHost: smtpHost.isEmpty ? nil : smtpHost,
+            smtpPort: try int("mail.smtpPort", default: 25, range: 1...65535),
+            maildir: try path("mail.maildir", default: "/var/lib/cairn/mail"))
     }
 
     func path(_ key: String, default value: String) throws(ConfigError) -> String {

@@ -32,13 +32,13 @@ struct WebhookAPIController: Sendable {
         let one = list.group(":hook")
         one.get { request, context in
             let (repository, _) = try await access.require(.admin, request, context)
-            let hook = try await hook(context, repository)
+            let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             let last = try await hooks.deliveries(hookID: hook.id, limit: 1).first
             return try APIEncoding.response(APIHook(hook, repository: repository, baseURL: baseURL, lastDelivery: last))
         }
         one.patch { request, context in
             let (repository, _) = try await access.require(.admin, request, context)
-            let existing = try await hook(context, repository)
+            let existing = try await service.hook(context.parameters.require("hook"), of: repository)
             let input = try await APIEncoding.decode(HookInput.self, from: request, context: context)
             var settings = try input.settings()
             if input.addEvents != nil || input.removeEvents != nil {
@@ -53,17 +53,18 @@ struct WebhookAPIController: Sendable {
         }
         one.delete { request, context in
             let (repository, _) = try await access.require(.admin, request, context)
-            guard try await hooks.delete(try hookID(context), repositoryID: repository.id) else { throw GatewayError.notFound }
+            let hook = try await service.hook(context.parameters.require("hook"), of: repository)
+            _ = try await hooks.delete(hook.id, repositoryID: repository.id)
             return Response(status: .noContent)
         }
         one.post("pings") { request, context in
             let (repository, _, user) = try await requireAdmin(request, context)
-            try await service.ping(try await hook(context, repository), repository: repository, sender: user)
+            try await service.ping(try await service.hook(context.parameters.require("hook"), of: repository), repository: repository, sender: user)
             return Response(status: .noContent)
         }
         one.get("deliveries") { request, context in
             let (repository, _) = try await access.require(.admin, request, context)
-            let hook = try await hook(context, repository)
+            let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             let query = request.uri.queryParameters
             let perPage = min(100, max(1, query["per_page"].flatMap { Int($0) } ?? 30))
             let before = query["cursor"].flatMap { Int64($0) }
@@ -77,14 +78,14 @@ struct WebhookAPIController: Sendable {
         }
         one.get("deliveries/:delivery") { request, context in
             let (repository, _) = try await access.require(.admin, request, context)
-            let hook = try await hook(context, repository)
-            let delivery = try await delivery(context, hook)
+            let hook = try await service.hook(context.parameters.require("hook"), of: repository)
+            let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             return try APIEncoding.response(APIDelivery(delivery, hook: hook, detail: true))
         }
         one.post("deliveries/:delivery/attempts") { request, context in
             let (repository, _) = try await access.require(.admin, request, context)
-            let hook = try await hook(context, repository)
-            _ = try await service.redeliver(try await delivery(context, hook))
+            let hook = try await service.hook(context.parameters.require("hook"), of: repository)
+            _ = try await service.redeliver(try await service.delivery(context.parameters.require("delivery"), of: hook))
             return Response(status: .accepted, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(string: "{}")))
         }
     }
@@ -123,20 +124,5 @@ struct WebhookAPIController: Sendable {
         guard let user = caller.user else { throw GatewayError.authenticationRequired }
         let (repository, permission) = try await access.require(.admin, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
         return (repository, permission, user)
-    }
-
-    private func hookID(_ context: GatewayContext) throws -> Int64 {
-        guard let id = Int64(try context.parameters.require("hook")) else { throw GatewayError.notFound }
-        return id
-    }
-
-    private func hook(_ context: GatewayContext, _ repository: Repository) async throws -> Webhook {
-        guard let hook = try await hooks.find(try hookID(context), repositoryID: repository.id) else { throw GatewayError.notFound }
-        return hook
-    }
-
-    private func delivery(_ context: GatewayContext, _ hook: Webhook) async throws -> WebhookDelivery {
-        guard let id = Int64(try context.parameters.require("delivery")), let delivery = try await hooks.delivery(id, hookID: hook.id) else { throw GatewayError.notFound }
-        return delivery
     }
 }

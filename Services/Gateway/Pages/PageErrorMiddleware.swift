@@ -1,3 +1,4 @@
+import CairnService
 import Hummingbird
 import HTTPTypes
 import Logging
@@ -13,7 +14,7 @@ struct PageErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as any HTTPResponseError where error.status == .unauthorized {
-            return pages.redirect("/login?next=" + RepositoryContent.percentEncode(request.uri.path))
+            return pages.redirect("/login?next=" + InternalClient.percentEncode(request.uri.path))
         } catch let error as any HTTPResponseError {
             let message: String = switch error {
             case let gateway as GatewayError: gateway.description

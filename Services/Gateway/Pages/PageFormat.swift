@@ -1,3 +1,4 @@
+import CairnService
 import Foundation
 
 /// How pages show dates, ages and sizes.
@@ -40,5 +41,5 @@ enum PageFormat {
     }
 
     /// A path with each segment percent-encoded, slashes kept, for links.
-    static func pathLink(_ path: String) -> String { RepositoryContent.percentEncode(path) }
+    static func pathLink(_ path: String) -> String { InternalClient.percentEncode(path) }
 }

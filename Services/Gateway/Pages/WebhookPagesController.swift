@@ -20,7 +20,7 @@ struct WebhookPagesController: Sendable {
             let page = try await browse.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             do {
-                let hook = try await service.create(settings(form, secretRequired: false), on: page.repository, by: page.visitor.user!)
+                let hook = try await service.create(settings(form), on: page.repository, by: page.visitor.user!)
                 return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
             } catch GatewayError.invalid(let message) {
                 return try await list(page, error: message, status: .unprocessableContent)
@@ -28,14 +28,14 @@ struct WebhookPagesController: Sendable {
         }
         router.get("/:owner/:repo/settings/hooks/:hook") { request, context in
             let page = try await browse.loadForAdmin(request, context)
-            return try await detail(page, try await hook(context, page))
+            return try await detail(page, try await service.hook(context.parameters.require("hook"), of: page.repository))
         }
         router.post("/:owner/:repo/settings/hooks/:hook") { request, context in
             let page = try await browse.loadForAdmin(request, context)
-            let hook = try await hook(context, page)
+            let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let form = try await pages.form(request, page.visitor)
             do {
-                _ = try await service.update(hook.id, on: page.repository, settings(form, secretRequired: false))
+                _ = try await service.update(hook.id, on: page.repository, settings(form))
             } catch GatewayError.invalid(let message) {
                 return try await detail(page, hook, error: message, status: .unprocessableContent)
             }
@@ -43,41 +43,41 @@ struct WebhookPagesController: Sendable {
         }
         router.post("/:owner/:repo/settings/hooks/:hook/delete") { request, context in
             let page = try await browse.loadForAdmin(request, context)
-            let hook = try await hook(context, page)
+            let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             _ = try await pages.form(request, page.visitor)
             _ = try await hooks.delete(hook.id, repositoryID: page.repository.id)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks")
         }
         router.post("/:owner/:repo/settings/hooks/:hook/ping") { request, context in
             let page = try await browse.loadForAdmin(request, context)
-            let hook = try await hook(context, page)
+            let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             _ = try await pages.form(request, page.visitor)
             try await service.ping(hook, repository: page.repository, sender: page.visitor.user!)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
         }
         router.get("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery") { request, context in
             let page = try await browse.loadForAdmin(request, context)
-            let hook = try await hook(context, page)
-            let delivery = try await delivery(context, hook)
+            let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
+            let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             let attempts = try await hooks.attempts(deliveryID: delivery.id)
             let view = DeliveryView(delivery, hook: hook, fullName: page.repository.fullName, attempts: attempts)
             return render(page, "webhook_delivery", view, title: "Delivery \(view.guid) · \(page.repository.fullName)", status: .ok)
         }
         router.post("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery/redeliver") { request, context in
             let page = try await browse.loadForAdmin(request, context)
-            let hook = try await hook(context, page)
-            let delivery = try await delivery(context, hook)
+            let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
+            let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             _ = try await pages.form(request, page.visitor)
             _ = try await service.redeliver(delivery)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
         }
     }
 
-    /// The store settings a hook form submitted; a blank secret on edit keeps the old one.
-    private func settings(_ form: PageForm, secretRequired: Bool) -> WebhookStore.Settings {
+    /// The store settings a hook form submitted; a blank secret keeps the old one (none for a new hook).
+    private func settings(_ form: PageForm) -> WebhookStore.Settings {
         let secret = form.text("secret")
         return WebhookStore.Settings(
-            url: form.text("url"), secret: secret.isEmpty && !secretRequired ? nil : secret,
+            url: form.text("url"), secret: secret.isEmpty ? nil : secret,
             contentType: Webhook.ContentType(rawValue: form.text("content_type")) ?? .json, events: ["push"], active: form["active"] == "on")
     }
 
@@ -103,15 +103,6 @@ struct WebhookPagesController: Sendable {
             title: title, status: status)
     }
 
-    private func hook(_ context: GatewayContext, _ page: RepositoryPage) async throws -> Webhook {
-        guard let id = Int64(try context.parameters.require("hook")), let hook = try await hooks.find(id, repositoryID: page.repository.id) else { throw GatewayError.notFound }
-        return hook
-    }
-
-    private func delivery(_ context: GatewayContext, _ hook: Webhook) async throws -> WebhookDelivery {
-        guard let id = Int64(try context.parameters.require("delivery")), let delivery = try await hooks.delivery(id, hookID: hook.id) else { throw GatewayError.notFound }
-        return delivery
-    }
 }
 
 struct WebhookListView {
@@ -134,7 +125,7 @@ struct HookView {
     let active: Bool
     let hasSecret: Bool
     let json: Bool
-    /// `never delivered`, `delivered`, `failing` or `pending`.
+    /// `never delivered`, or the last delivery's `hookState`.
     let state: String
     let failing: Bool
 
@@ -146,13 +137,8 @@ struct HookView {
         active = hook.active
         hasSecret = !hook.secret.isEmpty
         json = hook.contentType == .json
-        switch last?.status {
-        case nil: state = "never delivered"
-        case .ok?: state = "delivered"
-        case .failed?: state = "failing"
-        case .pending?: state = (last?.attempts ?? 0) > 0 ? "failing, retrying" : "pending"
-        }
-        failing = state.hasPrefix("failing")
+        state = last?.hookState ?? "never delivered"
+        failing = state == "failing" || state == "retrying"
     }
 }
 

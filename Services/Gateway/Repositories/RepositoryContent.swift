@@ -44,7 +44,7 @@ struct RepositoryContent: Sendable {
     func setDefaultBranch(_ repository: Repository, _ branch: String) async throws {
         if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("default_branch: \(problem)") }
         do {
-            try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(Self.percentEncode(branch))")
+            try await repostore.expectSuccess(.PUT, "/repos/\(repository.id)/head?branch=\(InternalClient.percentEncode(branch))")
         } catch InternalCallError.refused(_, let status, _) where status == 422 {
             throw GatewayError.invalid("default_branch: there is no branch named \(branch)")
         }
@@ -81,6 +81,4 @@ struct RepositoryContent: Sendable {
             throw GatewayError.invalid(message)
         }
     }
-
-    static func percentEncode(_ text: String) -> String { InternalClient.percentEncode(text) }
 }

@@ -31,6 +31,18 @@ struct WebhookService: Sendable {
         }
     }
 
+    /// The repository's hook whose id is `idText` (a route parameter); 404 otherwise.
+    func hook(_ idText: String, of repository: Repository) async throws -> Webhook {
+        guard let id = Int64(idText), let hook = try await hooks.find(id, repositoryID: repository.id) else { throw GatewayError.notFound }
+        return hook
+    }
+
+    /// The hook's delivery whose id is `idText`; 404 otherwise.
+    func delivery(_ idText: String, of hook: Webhook) async throws -> WebhookDelivery {
+        guard let id = Int64(idText), let delivery = try await hooks.delivery(id, hookID: hook.id) else { throw GatewayError.notFound }
+        return delivery
+    }
+
     /// Queues a `ping` delivery to `hook`.
     func ping(_ hook: Webhook, repository: Repository, sender: User) async throws {
         let payload = PingEventPayload(hook: hook, repository: repository, sender: sender, baseURL: baseURL)

@@ -61,10 +61,7 @@ struct PushTask: TaskHandler {
             logger.warning("push.no_pusher", metadata: ["task.id": "\(task.id)", "repo.id": "\(repository.id)"])
             return
         }
-        var readers: [Int64] = []
-        for id in watcherIDs where id != pusher.id {
-            if let watcher = try await users.find(id: id), try await repositories.permission(of: watcher, on: repository) >= .read { readers.append(id) }
-        }
+        let readers = try await repositories.readers(among: watcherIDs.filter { $0 != pusher.id }, of: repository)
         for (index, update) in try Self.updates(task).enumerated() {
             let query = InternalClient.query(["ref": update.ref, "before": update.old, "after": update.new, "limit": String(Self.payloadCommits)])
             guard let pushed = try await repostore.getJSON(GitPushedCommits.self, "/repos/\(repository.id)/pushed?\(query)") else { continue }

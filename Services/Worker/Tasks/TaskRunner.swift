@@ -88,7 +88,6 @@ struct TaskRunner: Service {
     private func process(_ received: ReceivedTask, consumer: QueueConsumer) async {
         let task = received.task
         let metadata: Logger.Metadata = ["task.id": "\(task.id)", "task.kind": "\(task.kind)", "task.attempt": "\(task.attempt)"]
-        let doneKey = doneKey(task)
         let metrics = TaskMetrics(kind: task.kind)
         do {
             guard let handler = handlers[task.kind] else {
@@ -100,7 +99,7 @@ struct TaskRunner: Service {
             metrics.taken.increment()
             let started = ContinuousClock.now
             try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
-            try await queue.complete(received, doneKey: doneKey, remember: .seconds(86400))
+            try await queue.complete(received, doneKey: doneKey(task), remember: .seconds(86400))
             metrics.duration.recordNanoseconds(Int64((ContinuousClock.now - started).wholeMilliseconds) * 1_000_000)
             metrics.succeeded.increment()
             logger.debug("task.done", metadata: metadata)

@@ -22,8 +22,8 @@ public final class OutboundClient: Sendable {
     public let connectTimeout: Duration
     public let timeout: Duration
     public let maximumResponseBytes: Int
-    private let clients = Mutex<[String: HTTPClient]>([:])
-    private let order = Mutex<[String]>([])
+    /// The pooled clients by `host|address`, and their keys oldest first.
+    private let pool = Mutex<(clients: [String: HTTPClient], order: [String])>(([:], []))
     private static let maximumClients = 128
 
     public init(policy: OutboundAddressPolicy, connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(10), maximumResponseBytes: Int = 64 << 10) {
@@ -85,9 +85,9 @@ public final class OutboundClient: Sendable {
 
     /// Shuts the pooled clients down.
     public func shutdown() async {
-        let all = clients.withLock { clients in
-            defer { clients = [:] }
-            return Array(clients.values)
+        let all = pool.withLock { pool in
+            defer { pool = ([:], []) }
+            return Array(pool.clients.values)
         }
         for client in all { try? await client.shutdown() }
     }
@@ -142,8 +142,8 @@ public final class OutboundClient: Sendable {
     /// shut down when there are too many.
     private func client(host: String, address: IPAddress) -> HTTPClient {
         let key = "\(host)|\(address)"
-        let (client, evicted): (HTTPClient, HTTPClient?) = clients.withLock { clients in
-            if let existing = clients[key] { return (existing, nil) }
+        let (client, evicted): (HTTPClient, HTTPClient?) = pool.withLock { pool in
+            if let existing = pool.clients[key] { return (existing, nil) }
             var configuration = HTTPClient.Configuration(
                 redirectConfiguration: .disallow,
                 timeout: .init(connect: .milliseconds(Int64(connectTimeout.wholeMilliseconds)), read: .milliseconds(Int64(timeout.wholeMilliseconds))))
@@ -151,15 +151,10 @@ public final class OutboundClient: Sendable {
             configuration.connectionPool = .init(idleTimeout: .seconds(30))
             configuration.httpVersion = .http1Only
             let made = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-            clients[key] = made
+            pool.clients[key] = made
+            pool.order.append(key)
             var evicted: HTTPClient?
-            order.withLock { order in
-                order.append(key)
-                if order.count > Self.maximumClients {
-                    let oldest = order.removeFirst()
-                    evicted = clients.removeValue(forKey: oldest)
-                }
-            }
+            if pool.order.count > Self.maximumClients { evicted = pool.clients.removeValue(forKey: pool.order.removeFirst()) }
             return (made, evicted)
         }
         if let evicted { Task { try? await evicted.shutdown() } }
