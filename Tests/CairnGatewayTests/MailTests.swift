@@ -107,6 +107,19 @@ import Testing
             #expect(mail.contains(" commit 1\r\n") && mail.contains(" commit 2\r\n"))
             try await Task.sleep(for: .seconds(1))
             #expect(Self.read(maildir).count == 1)  // the pusher is not told about her own push
+
+            // A watcher who lost access to a private repository hears nothing of it.
+            let secret = try await stack.makeRepository(ada, "secret", isPrivate: true)
+            #expect(try await stack.api(.PUT, "/api/v3/repos/ada/secret/collaborators/bob", as: ada, json: #"{"permission": "pull"}"#).0 == 204)
+            let bobWeb = try await WebPagesTests.signIn(stack, bob)
+            try await bobWeb.get("/ada/secret")
+            #expect(try await bobWeb.post("/ada/secret/watch", [:]).status == 303)
+            #expect(try await stack.api(.DELETE, "/api/v3/repos/ada/secret/collaborators/bob", as: ada).0 == 204)
+            let hidden = try await stack.makeWorkingCopy("secret", commits: 1)
+            try await stack.git(["push", "--quiet", stack.cloneURL(secret.fullName, credentials: ada.tokenCredentials), "main"], in: hidden)
+            #expect(await eventually(timeout: .seconds(10)) { (try? await stack.repositories.find(id: secret.id))?.pushedAt != nil })
+            try await Task.sleep(for: .seconds(1))
+            #expect(Self.read(maildir).count == 1)
         }
     }
 
