@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "CairnProtocol", path: "Shared/CairnProtocol", swiftSettings: swiftSettings),
         .target(name: "CairnSigning", dependencies: [crypto], path: "Shared/CairnSigning", swiftSettings: swiftSettings),
         .target(
-            name: "CairnRedis", dependencies: ["CHiredis", "CairnProtocol", logging, metrics, .product(name: "NIOPosix", package: "swift-nio")],
+            name: "CairnRedis", dependencies: ["CHiredis", "CairnProtocol", logging, metrics, lifecycle, .product(name: "NIOPosix", package: "swift-nio")],
             path: "Shared/CairnRedis", swiftSettings: swiftSettings),
         .target(
             name: "CairnDatabase", dependencies: ["CairnProtocol", "CairnRedis", postgres, logging, lifecycle],
@@ -113,7 +113,7 @@ let package = Package(
                 "CairnModel", httpClient, crypto, .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ])
-        + daemon("CairnStream", folder: "Stream", executable: "cairn-stream")
+        + daemon("CairnStream", folder: "Stream", executable: "cairn-stream", extra: [postgres])
         + [
             .target(
                 name: "CairnCtl",
@@ -132,13 +132,18 @@ let package = Package(
                 name: "CairnSigningTests", dependencies: ["CairnSigning", "CairnProtocol"], swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnRedisTests", dependencies: ["CairnRedis", "CairnTestSupport"], swiftSettings: swiftSettings),
+            .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnStreamTests",
+                dependencies: ["CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol", "CairnRedis", "CairnDatabase", postgres, logging],
+                swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnDatabaseTests", dependencies: ["CairnDatabase", "CairnTestSupport", postgres],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnGatewayTests",
                 dependencies: [
-                    "CairnGateway", "CairnRepoStore", "CairnWorker", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
+                    "CairnGateway", "CairnRepoStore", "CairnWorker", "CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
                     "CairnDatabase", "CairnRedis", httpClient, postgres, logging, crypto,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),

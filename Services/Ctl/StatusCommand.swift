@@ -7,12 +7,14 @@ import CairnService
 import Foundation
 import Logging
 import NIOCore
+import PostgresNIO
 
-/// `cairnctl status`: each daemon's readiness, queue and dead-letter lengths, outbox backlog.
+/// `cairnctl status`: each daemon's readiness, queue and dead-letter lengths, outbox backlog,
+/// and the analytics stream's lag.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show each daemon's readiness, the queues, dead letters and the outbox backlog.",
+        abstract: "Show each daemon's readiness, the queues, dead letters, the outbox backlog and the analytics lag.",
         discussion: "Exits 1 when a daemon is not ready or a store does not answer.")
 
     @OptionGroup var options: GlobalOptions
@@ -47,8 +49,37 @@ struct StatusCommand: AsyncParsableCommand {
             healthy = false
             print("outbox backlog: unavailable: \(error)")
         }
+        do {
+            print(try await streamStatus(redis: redis, context: context))
+        } catch {
+            healthy = false
+            print("analytics stream: unavailable: \(error)")
+        }
         await redis.shutdown()
         if !healthy { throw ExitCode(1) }
+    }
+
+    /// Events waiting and how old the oldest is (the lag a new event would see), batches in
+    /// flight, dead letters, and when the last batch was folded with the lag it had.
+    private func streamStatus(redis: RedisClient, context: CtlContext) async throws -> String {
+        let batches = EventBatches(redis: redis, namespace: context.configuration.redisNamespace)
+        let waiting = try await batches.waitingCount()
+        let oldest = try await batches.oldestWaiting().flatMap { try? CairnJSON.decode(EventEnvelope.self, from: Data($0)) }
+        let lag = oldest.map { String(format: "%.1f s", max(0, Date().timeIntervalSince($0.at))) } ?? "0 s"
+        var lines = ["analytics stream: \(waiting) events waiting, lag \(lag), \(try await batches.inFlightCount()) batches in flight, \(try await batches.deadCount()) dead"]
+        let last = try await withPostgres(context.configuration.analytics, logger: context.logger) { client in
+            var found: (Date, Int)?
+            for try await row in try await client.query("SELECT processed_at, lag_ms FROM processed_batches ORDER BY processed_at DESC LIMIT 1", logger: context.logger).decode((Date, Int).self) {
+                found = row
+            }
+            return found
+        }
+        if let (at, lagMilliseconds) = last {
+            lines.append("  last batch folded \(String(format: "%.0f", Date().timeIntervalSince(at))) s ago, \(lagMilliseconds) ms after its oldest event")
+        } else {
+            lines.append("  no batch folded yet")
+        }
+        return lines.joined(separator: "\n")
     }
 
     private func readiness(of daemon: Daemon, configuration: CairnConfiguration) async -> (Bool, String) {

@@ -1,16 +1,18 @@
 import CairnDatabase
 import CairnModel
 import CairnProtocol
+import CairnRedis
 public import CairnService
 import CairnSigning
 public import Hummingbird
 
 /// Builds `cairn-gateway`: the public front door (the web pages, git over HTTP, the REST API).
-/// It needs the main database, Redis and the repository store.
+/// It needs the main database, Redis and the repository store; it reads traffic from the
+/// analytics database when that answers, and serves everything else when it does not.
 public func buildGateway(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
-    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis])
+    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis], optional: [.analyticsDatabase])
     let router = DaemonRouter.make(GatewayContext.self, daemon: .gateway, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let database = stores.main!
     let users = UserStore(client: database, logger: logger)
@@ -24,6 +26,9 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let baseURL = configuration.publicURL
     let content = RepositoryContent(repostore: repostore)
     let redis = stores.redis!
+    let events = EventPublisher(redis: redis, namespace: configuration.redisNamespace, logger: logger)
+    let trafficEvents = TrafficEvents(publisher: events, signingKey: configuration.signingKey)
+    let traffic = TrafficStore(client: stores.analytics!, logger: logger)
 
     let assets = StaticAssets()
     let sessions = PageSessions(
@@ -35,7 +40,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let browse = RepositoryPagesController(
         pages: pages, access: access, content: content,
         cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, logger: logger),
-        watches: WatchStore(redis: redis, namespace: configuration.redisNamespace), baseURL: baseURL)
+        watches: WatchStore(redis: redis, namespace: configuration.redisNamespace), traffic: trafficEvents, baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
         limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace), outbox: outbox).addRoutes(to: pageRoutes)
@@ -48,11 +53,13 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let hooks = WebhookStore(client: database, logger: logger)
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
     WebhookPagesController(pages: pages, browse: browse, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
+    TrafficPagesController(pages: pages, browse: browse, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
+    TrafficAPIController(access: access, traffic: traffic).addRoutes(to: router)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
     CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
     ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: router)
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
-    GitController(authenticator: authenticator, access: access, repostore: repostore).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner])
+    GitController(authenticator: authenticator, access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: router)
+    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events])
 }

@@ -21,8 +21,9 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
         BasicRequestContext.self, daemon: .repostore, signature: environment.internalSignature, registry: environment.registry,
         checks: stores.checks + [.writableDirectory("repositories", root)])
     let git = Git()
+    let events = EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger)
     let pushes = PushRecorder(
-        events: EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger),
+        events: events,
         tasks: ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace),
         maintenance: ReliableQueue(redis: stores.redis!, name: QueueName.maintenance.rawValue, namespace: configuration.redisNamespace),
         locator: locator, git: git)
@@ -34,7 +35,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes, pipeThreads: pipeThreads)
         .addRoutes(to: router)
     BrowseController(locator: locator, git: git).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [ThreadPoolService(pool: pipeThreads)])
+    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [events, ThreadPoolService(pool: pipeThreads)])
 }
 
 /// Shuts a thread pool down when the daemon stops.

@@ -1,10 +1,24 @@
 import CairnProtocol
+import CairnRedis
 public import CairnService
+import Foundation
 public import Hummingbird
 
-/// Builds `cairn-stream`: the analytics pipeline; needs Redis and the analytics database.
+/// Builds `cairn-stream`: the analytics pipeline. It folds the events of the Redis list
+/// `<namespace>:events` into the analytics database (see `StreamProcessor`) and prunes what
+/// the pages no longer need. Needs Redis and the analytics database.
 public func buildStream(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
+    let configuration = environment.configuration
     let stores = DaemonStores(environment, needs: [.analyticsDatabase, .redis])
     let router = DaemonRouter.make(BasicRequestContext.self, daemon: .stream, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores)
+    let analytics = stores.analytics!
+    let processor = StreamProcessor(
+        batches: EventBatches(redis: stores.redis!, namespace: configuration.redisNamespace),
+        writer: TrafficWriter(client: analytics, logger: environment.logger),
+        settings: configuration.stream,
+        pausesAfterCommit: ProcessInfo.processInfo.environment["CAIRN_STREAM_TEST_PAUSE_AFTER_COMMIT"] == "1",
+        logger: environment.logger)
+    return DaemonApplication.make(
+        environment, responder: router.buildResponder(), stores: stores,
+        services: [processor, TrafficRetention(client: analytics, logger: environment.logger)])
 }

@@ -10,5 +10,52 @@ enum AnalyticsMigrations {
             )
             """,
         ]),
+        Migration(2, "traffic aggregates", [
+            "ALTER TABLE processed_batches ADD COLUMN lag_ms bigint NOT NULL DEFAULT 0",
+            "CREATE INDEX processed_batches_processed_at ON processed_batches (processed_at)",
+            // Per repository (0: the whole site), per hour (span 1) and per day (span 2).
+            """
+            CREATE TABLE traffic (
+                repo_id bigint NOT NULL,
+                span smallint NOT NULL,
+                bucket timestamptz NOT NULL,
+                views bigint NOT NULL DEFAULT 0,
+                visitors bigint NOT NULL DEFAULT 0,
+                clones bigint NOT NULL DEFAULT 0,
+                cloners bigint NOT NULL DEFAULT 0,
+                pushes bigint NOT NULL DEFAULT 0,
+                commits bigint NOT NULL DEFAULT 0,
+                downloads bigint NOT NULL DEFAULT 0,
+                PRIMARY KEY (repo_id, span, bucket)
+            )
+            """,
+            """
+            CREATE TABLE path_traffic (
+                repo_id bigint NOT NULL,
+                day timestamptz NOT NULL,
+                path text NOT NULL,
+                title text NOT NULL DEFAULT '',
+                views bigint NOT NULL DEFAULT 0,
+                visitors bigint NOT NULL DEFAULT 0,
+                PRIMARY KEY (repo_id, day, path)
+            )
+            """,
+            // Who was counted already in a bucket, so that uniques stay exact across batches.
+            // Measure 1: views, 2: clones, 3: views of `path`. Kept only while a bucket can
+            // still grow: visitor ids rotate daily.
+            """
+            CREATE TABLE traffic_visitors (
+                repo_id bigint NOT NULL,
+                span smallint NOT NULL,
+                bucket timestamptz NOT NULL,
+                measure smallint NOT NULL,
+                path text NOT NULL,
+                visitor bigint NOT NULL,
+                PRIMARY KEY (repo_id, span, bucket, measure, path, visitor)
+            )
+            """,
+            "CREATE INDEX traffic_visitors_bucket ON traffic_visitors (bucket)",
+            "CREATE INDEX traffic_span_bucket ON traffic (span, bucket)",
+        ]),
     ]
 }

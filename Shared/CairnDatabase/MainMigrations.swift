@@ -138,5 +138,9 @@ enum MainMigrations {
             // The kinds of account mail (`MailKind`) the user unsubscribed from.
             "ALTER TABLE users ADD COLUMN mail_opt_out text[] NOT NULL DEFAULT '{}'",
         ]),
+        Migration(6, "site growth by day", [
+            "CREATE INDEX users_created_at ON users (created_at)",
+            "CREATE INDEX repositories_created_at ON repositories (created_at)",
+        ]),
     ]
 }

@@ -102,12 +102,13 @@ public enum CairnJSON {
 
     /// `2026-11-22T21:13:39.123Z`: millisecond precision, always UTC.
     public static func formatDate(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        ISO8601.format(date)
     }
 
     /// Reads ISO-8601 with or without fractional seconds.
     public static func parseDate(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        ISO8601.parse(text)
+            ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
             ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 }

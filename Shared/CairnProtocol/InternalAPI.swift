@@ -73,4 +73,6 @@ public struct RefUpdate: Sendable, Codable, Hashable {
 public enum ForwardedHeader {
     /// The id of the signed-in user on whose behalf the request is made, if any.
     public static let user = "X-Cairn-User"
+    /// The analytics visitor id of the person behind the request (see `EventEnvelope.visitor`).
+    public static let visitor = "X-Cairn-Visitor"
 }

@@ -15,6 +15,12 @@ public enum RedisValue: Sendable, Hashable {
         }
     }
 
+    /// A bulk reply's bytes; nil for anything else.
+    public var bytes: [UInt8]? {
+        if case .bulk(let bytes) = self { return bytes }
+        return nil
+    }
+
     /// An integer reply, or a bulk string that holds one.
     public var int: Int? {
         switch self {

@@ -45,6 +45,29 @@ public struct CairnConfiguration: Sendable {
 
     /// `mail.*`: where account mail goes.
     public var mail: MailSettings
+    /// `stream.*`: how `cairn-stream` takes and folds events.
+    public var stream: StreamSettings
+
+    /// How the stream processor batches events.
+    public struct StreamSettings: Sendable, Equatable {
+        /// `stream.batchSize`: most events folded in one transaction. Default 5,000.
+        public var batchSize: Int
+        /// `stream.batchWaitMilliseconds`: how long a processor waits for more events after a
+        /// batch smaller than `batchSize`. Default 200.
+        public var batchWait: Duration
+        /// `stream.leaseSeconds`: after this long without being finished, a taken batch is taken
+        /// again by any processor (its first taker died). Default 30.
+        public var lease: Duration
+        /// `stream.concurrency`: batches one processor folds at once. Default 2.
+        public var concurrency: Int
+
+        public init(batchSize: Int, batchWait: Duration, lease: Duration, concurrency: Int) {
+            self.batchSize = batchSize
+            self.batchWait = batchWait
+            self.lease = lease
+            self.concurrency = concurrency
+        }
+    }
 
     /// Account mail goes to an SMTP relay when `mail.smtpHost` is set, else into a maildir.
     public struct MailSettings: Sendable, Equatable {
@@ -98,6 +121,7 @@ public struct CairnConfiguration: Sendable {
             "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
+            "stream.batchSize", "stream.batchWaitMilliseconds", "stream.leaseSeconds", "stream.concurrency",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -152,7 +176,8 @@ public struct CairnConfiguration: Sendable {
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
             maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
-            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail())
+            workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail(),
+            stream: try reader.stream())
     }
 
     /// Where `daemon` listens.
@@ -195,6 +220,14 @@ private struct ConfigValues {
             connectTimeout: .seconds(try int("webhooks.connectTimeout", default: 5, range: 1...60)),
             timeout: .seconds(try int("webhooks.timeout", default: 10, range: 1...300)),
             maxAttempts: try int("webhooks.maxAttempts", default: 5, range: 1...50))
+    }
+
+    func stream() throws(ConfigError) -> CairnConfiguration.StreamSettings {
+        CairnConfiguration.StreamSettings(
+            batchSize: try int("stream.batchSize", default: 5000, range: 1...100_000),
+            batchWait: .milliseconds(try int("stream.batchWaitMilliseconds", default: 200, range: 0...60_000)),
+            lease: .seconds(try int("stream.leaseSeconds", default: 30, range: 2...3600)),
+            concurrency: try int("stream.concurrency", default: 2, range: 1...16))
     }
 
     func mail() throws(ConfigError) -> CairnConfiguration.MailSettings {

@@ -22,11 +22,16 @@ public struct DaemonStores: Sendable {
     public let analytics: PostgresClient?
     public let redis: RedisClient?
     public let logger: Logger
+    /// Stores the daemon opens but serves without: not probed for readiness, their schema
+    /// not required at start.
+    public let optional: Needs
 
     /// `blockingRedisCallers` are callers that hold a Redis connection while they wait (queue
     /// consumers blocked in `BLMOVE`); the pool grows by that many so that they never starve
-    /// ordinary commands.
-    public init(_ environment: DaemonEnvironment, needs: Needs, blockingRedisCallers: Int = 0) {
+    /// ordinary commands. `optional` stores are opened as well (see `optional`).
+    public init(_ environment: DaemonEnvironment, needs: Needs, optional: Needs = [], blockingRedisCallers: Int = 0) {
+        let needs = needs.union(optional)
+        self.optional = optional
         var configuration = environment.configuration
         configuration.redis.poolSize += blockingRedisCallers
         logger = environment.logger
@@ -47,15 +52,15 @@ public struct DaemonStores: Sendable {
     /// One readiness check per store.
     public var checks: [ReadinessCheck] {
         var checks: [ReadinessCheck] = []
-        if let main { checks.append(.postgres("database", main)) }
-        if let analytics { checks.append(.postgres("analytics", analytics)) }
-        if let redis { checks.append(.redis(redis)) }
+        if let main, !optional.contains(.mainDatabase) { checks.append(.postgres("database", main)) }
+        if let analytics, !optional.contains(.analyticsDatabase) { checks.append(.postgres("analytics", analytics)) }
+        if let redis, !optional.contains(.redis) { checks.append(.redis(redis)) }
         return checks
     }
 
     /// Throws `SchemaError.tooOld` when a database lacks a migration this build needs.
     public func requireSchemas() async throws {
-        if let main { try await Migrator(client: main, schema: .main, logger: logger).requireCurrent() }
-        if let analytics { try await Migrator(client: analytics, schema: .analytics, logger: logger).requireCurrent() }
+        if let main, !optional.contains(.mainDatabase) { try await Migrator(client: main, schema: .main, logger: logger).requireCurrent() }
+        if let analytics, !optional.contains(.analyticsDatabase) { try await Migrator(client: analytics, schema: .analytics, logger: logger).requireCurrent() }
     }
 }

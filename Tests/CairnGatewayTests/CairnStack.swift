@@ -4,6 +4,7 @@ import CairnWorker
 import CairnModel
 import CairnProtocol
 import CairnRepoStore
+import CairnStream
 import CairnService
 import CairnTestSupport
 import Foundation
@@ -23,6 +24,7 @@ import SystemPackage
 struct CairnStack: Sendable {
     let gatewayURL: String
     let database: PostgresClient
+    let analytics: PostgresClient
     let configuration: CairnConfiguration
     let folder: String
 
@@ -31,12 +33,17 @@ struct CairnStack: Sendable {
     var repositories: RepositoryStore { RepositoryStore(client: database, logger: TestEnvironment.logger) }
 
     /// Runs `body` with both daemons up; `repostoreUp: false` points the gateway at a closed port.
-    static func with<T: Sendable>(repostoreUp: Bool = true, worker: Bool = false, overrides: [String: String] = [:], _ body: @escaping @Sendable (CairnStack) async throws -> T) async throws -> T {
-        try await withTestDatabase(.main) { client, database in
+    /// `worker` and `stream` start those daemons too.
+    static func with<T: Sendable>(
+        repostoreUp: Bool = true, worker: Bool = false, stream: Bool = false, overrides: [String: String] = [:],
+        _ body: @escaping @Sendable (CairnStack) async throws -> T
+    ) async throws -> T {
+        try await withTestDatabase(.main) { client, database in try await withTestDatabase(.analytics) { analyticsClient, analytics in
             let namespace = TestEnvironment.uniqueName("stack")
             let configuration = try {
                 var loaded = try TestEnvironment.configuration(["CAIRN_REDIS_NAMESPACE": namespace, "CAIRN_REPOSTORE_HOST": "localhost"].merging(overrides) { $1 })
                 loaded.database = database
+                loaded.analytics = analytics
                 return loaded
             }()
             let folder = NSTemporaryDirectory() + TestEnvironment.uniqueName("git")
@@ -51,13 +58,20 @@ struct CairnStack: Sendable {
                 }()
                 let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
                 return try await gateway.test(.live) { gatewayClient in
-                    let stack = CairnStack(gatewayURL: "http://127.0.0.1:\(gatewayClient.port!)", database: client, configuration: gatewayConfiguration, folder: folder)
-                    guard worker else { return try await body(stack) }
+                    let stack = CairnStack(
+                        gatewayURL: "http://127.0.0.1:\(gatewayClient.port!)", database: client, analytics: analyticsClient,
+                        configuration: gatewayConfiguration, folder: folder)
+                    let withStream: @Sendable () async throws -> T = {
+                        guard stream else { return try await body(stack) }
+                        let app = try await buildStream(DaemonEnvironment(daemon: .stream, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
+                        return try await app.test(.live) { _ in try await body(stack) }
+                    }
+                    guard worker else { return try await withStream() }
                     let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
-                    return try await app.test(.live) { _ in try await body(stack) }
+                    return try await app.test(.live) { _ in try await withStream() }
                 }
             }
-        }
+        } }
     }
 
     /// Where repository `id` lives on disk.
@@ -82,6 +96,15 @@ struct CairnStack: Sendable {
     func api(_ method: HTTPMethod, _ path: String, as user: TestUser? = nil, token: String? = nil, json: String? = nil, headers: [(String, String)] = []) async throws -> (Int, String) {
         let (status, _, body) = try await apiWithHeaders(method, path, as: user, token: token, json: json, headers: headers)
         return (status, body)
+    }
+
+    /// A JSON object from a GET that must answer 200.
+    func apiJSON(_ path: String, as user: TestUser? = nil) async throws -> [String: Any] {
+        let (status, body) = try await api(.GET, path, as: user)
+        guard status == 200, let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+            throw TestFailure("GET \(path) answered \(status): \(body)")
+        }
+        return object
     }
 
     func apiWithHeaders(_ method: HTTPMethod, _ path: String, as user: TestUser? = nil, token: String? = nil, json: String? = nil, headers: [(String, String)] = []) async throws -> (Int, HTTPHeaders, String) {
@@ -179,9 +202,4 @@ struct GitResult: Sendable {
     let succeeded: Bool
     let output: String
     let error: String
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

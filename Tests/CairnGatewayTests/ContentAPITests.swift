@@ -95,8 +95,10 @@ import Testing
             let (_, repository, _) = try await pushed(stack)
             let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
             let namespace = stack.configuration.redisNamespace
-            let events = try await redis.send("LRANGE", "\(namespace):events", "0", "-1").array.compactMap(\.string)
-            let push = try #require(events.first { $0.contains("\"repo.push\"") })
+            // Events are published in the background, a few milliseconds later.
+            let published: @Sendable () async throws -> [String] = { try await redis.send("LRANGE", "\(namespace):events", "0", "-1").array.compactMap(\.string) }
+            #expect(await eventually { (try? await published().contains { $0.contains("\"repo.push\"") }) == true })
+            let push = try #require(try await published().first { $0.contains("\"repo.push\"") })
             let decoded = try CairnJSON.decode(EventEnvelope.self, from: Data(push.utf8))
             #expect(decoded.repoID == repository.id)
             #expect(decoded.data["refs"].map { "\($0)" }?.contains("refs/heads/topic") == true)
@@ -104,8 +106,11 @@ import Testing
             #expect(tasks.contains { $0.contains("\"push\"") && $0.contains("refs/tags/v1") })
 
             try await stack.git(["clone", "--quiet", stack.cloneURL(repository.fullName), "\(stack.folder)/cloned"])
-            let after = try await redis.send("LRANGE", "\(namespace):events", "0", "-1").array.compactMap(\.string)
-            #expect(after.filter { $0.contains("\"repo.clone\"") }.count == 1)
+            #expect(await eventually { (try? await published().contains { $0.contains("\"repo.clone\"") }) == true })
+            let clone = try #require(try await published().first { $0.contains("\"repo.clone\"") })
+            #expect(try await published().filter { $0.contains("\"repo.clone\"") }.count == 1)
+            // The gateway's visitor id rides along: the stream counts unique cloners by it.
+            #expect(try CairnJSON.decode(EventEnvelope.self, from: Data(clone.utf8)).visitor?.count == 16)
             await redis.shutdown()
         }
     }

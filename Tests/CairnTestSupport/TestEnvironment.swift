@@ -115,3 +115,9 @@ public func eventually(timeout: Duration = .seconds(5), _ condition: @Sendable (
     }
     return try await condition()
 }
+
+/// A test's own failure, saying what went wrong.
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

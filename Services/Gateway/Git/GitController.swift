@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CairnModel
+import CairnProtocol
 import CairnService
 import HTTPTypes
 import Hummingbird
@@ -13,6 +14,7 @@ struct GitController: Sendable {
     let authenticator: Authenticator
     let access: RepositoryAccess
     let repostore: InternalClient
+    let traffic: TrafficEvents
 
     func addRoutes(to router: Router<GatewayContext>) {
         router.get("/:owner/:repo/info/refs") { request, context in
@@ -42,6 +44,7 @@ struct GitController: Sendable {
         for field in [HTTPField.Name.contentType, .contentEncoding, .contentLength, HTTPField.Name("Git-Protocol")!] {
             if let value = request.headers[field] { headers.add(name: field.canonicalName, value: value) }
         }
+        headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.user?.id))
         let length = request.headers[.contentLength].flatMap { Int($0) }
         let body: HTTPClientRequest.Body? = request.method == .post
             ? .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown) : nil

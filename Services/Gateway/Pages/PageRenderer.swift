@@ -35,6 +35,8 @@ struct PageRenderer: Sendable {
         "webhook": PackageResources.webhook_mustache,
         "webhook_delivery": PackageResources.webhook_delivery_mustache,
         "unsubscribe": PackageResources.unsubscribe_mustache,
+        "traffic": PackageResources.traffic_mustache,
+        "site_activity": PackageResources.site_activity_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

@@ -11,15 +11,19 @@ struct RepositoryPage {
     let permission: Permission
     /// Whether the signed-in visitor watches the repository; nil for anonymous visitors.
     let watching: Bool?
+    /// The visitor's analytics id for today (see `TrafficEvents`).
+    let visitorID: String
+    /// The request's path, without the query.
+    let path: String
 
     /// The header's data, with tab `active` selected.
     func header(_ active: String, baseURL: String) -> RepositoryHeaderView {
         RepositoryHeaderView(
             owner: repository.ownerName, name: repository.name, fullName: repository.fullName,
             isPrivate: repository.isPrivate, description: repository.description,
-            cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin,
+            cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin, canWrite: permission >= .write,
             code: active == "code", commits: active == "commits", branches: active == "branches",
-            tags: active == "tags", settings: active == "settings", signedIn: watching != nil, watching: watching ?? false)
+            tags: active == "tags", traffic: active == "traffic", settings: active == "settings", signedIn: watching != nil, watching: watching ?? false)
     }
 }
 
@@ -31,13 +35,18 @@ struct RepositoryHeaderView {
     let description: String
     let cloneURL: String
     let canAdmin: Bool
+    let canWrite: Bool
     let code: Bool
     let commits: Bool
     let branches: Bool
     let tags: Bool
+    let traffic: Bool
     let settings: Bool
     let signedIn: Bool
     let watching: Bool
+
+    /// Whether the page shows the repository's content, and so counts as a view of it.
+    var isBrowsing: Bool { code || commits || branches || tags }
 }
 
 /// Where a repository page's catch-all path points: a ref (branch, tag or commit id) and

@@ -17,6 +17,7 @@ struct RepositoryPagesController: Sendable {
     let content: RepositoryContent
     let cache: FragmentCache
     let watches: WatchStore
+    let traffic: TrafficEvents
     let baseURL: String
     static let commitsPerPage = 30
     static let maxDiffLines = 2000
@@ -109,7 +110,9 @@ struct RepositoryPagesController: Sendable {
         let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
         var watching: Bool?
         if let user = visitor.user { watching = try await watches.isWatching(repository.id, userID: user.id) }
-        return RepositoryPage(visitor: visitor, repository: repository, permission: permission, watching: watching)
+        return RepositoryPage(
+            visitor: visitor, repository: repository, permission: permission, watching: watching,
+            visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
     }
 
     /// The repository page, if the visitor is one of the repository's admins; readers get 403,
@@ -123,9 +126,13 @@ struct RepositoryPagesController: Sendable {
         return page
     }
 
-    /// The repository header (tab `header` selected) above `body`, in the site layout.
+    /// The repository header (tab `header` selected) above `body`, in the site layout. A
+    /// page of the repository's content that is shown counts as a view of it.
     func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String, status: HTTPResponse.Status = .ok) -> Response {
-        pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
+        if status == .ok && header.isBrowsing {
+            traffic.view(repository: page.repository.id, visitor: page.visitorID, actor: page.visitor.user?.id, path: page.path, title: title)
+        }
+        return pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
     }
 
     static func catchAll(_ context: GatewayContext) -> String {

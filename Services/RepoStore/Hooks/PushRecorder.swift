@@ -27,7 +27,8 @@ struct PushRecorder: Sendable {
         } catch {
             logger.error("push.task_enqueue_failed", metadata: ["repo.id": "\(repository)", "error": "\(error)"])
         }
-        await events.publish(EventEnvelope(type: "repo.push", repoID: repository, actor: pusher, data: .object(["refs": refs])))
+        let commits = await commitsPushed(repository: repository, updates: updates) ?? 0
+        events.emit(EventEnvelope(type: "repo.push", repoID: repository, actor: pusher, data: .object(["refs": refs, "commits": .number(Double(commits))])))
         await scheduleMaintenance(repository, logger: logger)
         logger.info("repository.pushed", metadata: ["repo.id": "\(repository)", "push.refs": "\(updates.count)"])
     }
@@ -44,8 +45,20 @@ struct PushRecorder: Sendable {
         }
     }
 
-    func recordFetch(repository: Int64, user: Int64?) async {
-        await events.publish(EventEnvelope(type: "repo.clone", repoID: repository, actor: user))
+    /// A clone or fetch that transferred objects; `visitor` is the gateway's analytics id of the caller.
+    func recordFetch(repository: Int64, user: Int64?, visitor: String?) {
+        let valid = visitor.flatMap { $0.count <= 64 && $0.allSatisfy(\.isHexDigit) ? $0 : nil }
+        events.emit(EventEnvelope(type: "repo.clone", repoID: repository, actor: user, visitor: valid))
+    }
+
+    /// How many commits the push brought that no ref had before: reachable from the new tips,
+    /// not from the old tips nor from any ref the push left alone. Nil if git cannot say.
+    private func commitsPushed(repository: Int64, updates: [RefUpdate]) async -> Int? {
+        let tips = updates.map(\.new).filter { $0 != RefUpdate.zero }
+        guard !tips.isEmpty else { return 0 }
+        let olds = updates.map(\.old).filter { $0 != RefUpdate.zero }
+        let arguments = ["rev-list", "--count"] + tips + ["--not"] + olds + updates.map { "--exclude=\($0.ref)" } + ["--glob=refs/*"]
+        return (try? await git.run(arguments, in: locator.path(for: repository))).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     /// After the first push HEAD may name a branch that does not exist (`main` by default):

@@ -47,6 +47,7 @@ struct SmartHTTPController: Sendable {
         let advertisement = suffix == "info/refs"
         let isPush = service == "git-receive-pack" && !advertisement
         let user = request.headers[HTTPField.Name(ForwardedHeader.user)!]
+        let visitor = request.headers[HTTPField.Name(ForwardedHeader.visitor)!]
         let pushLog = isPush ? NSTemporaryDirectory() + "cairn-push-\(UUID().uuidString)" : nil
 
         var environment = [
@@ -136,7 +137,7 @@ struct SmartHTTPController: Sendable {
             // Recorded before the response ends, so the pusher's next request sees HEAD fixed and
             // the event and task are queued by the time git reports success.
             if let pushLog { await pushes.record(repository: number, pusher: user.flatMap { Int64($0) }, log: pushLog, logger: logger) }
-            if service == "git-upload-pack" && !advertisement && !listsRefsOnly.value { await pushes.recordFetch(repository: number, user: user.flatMap { Int64($0) }) }
+            if service == "git-upload-pack" && !advertisement && !listsRefsOnly.value { pushes.recordFetch(repository: number, user: user.flatMap { Int64($0) }, visitor: visitor) }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: contentType, .cacheControl: "no-cache"], body: body)

@@ -1,0 +1,40 @@
+import CairnProtocol
+import CairnRedis
+import Crypto
+import Foundation
+import Hummingbird
+
+/// The gateway's analytics events: `repo.view` for repository pages, and the visitor id
+/// that the repository store puts on `repo.clone`.
+///
+/// A visitor id is 16 hex digits of an HMAC, keyed by a key derived from the signing key,
+/// over the UTC day and either the signed-in user's id or the client's address and user
+/// agent. It is the same all day and unrelated the next; the raw address never leaves here.
+struct TrafficEvents: Sendable {
+    let publisher: EventPublisher
+    private let key: SymmetricKey
+
+    init(publisher: EventPublisher, signingKey: String) {
+        self.publisher = publisher
+        self.key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("cairn.visitor".utf8), using: SymmetricKey(data: Data(signingKey.utf8))))
+    }
+
+    /// The visitor id for today of a signed-in user, or of an address and user agent.
+    func visitorID(user: Int64?, address: String, userAgent: String?, now: Date = Date()) -> String {
+        let day = Int(now.timeIntervalSince1970 / 86_400)
+        let who = user.map { "user:\($0)" } ?? "client:\(address)|\(userAgent ?? "")"
+        let code = HMAC<SHA256>.authenticationCode(for: Data("\(day)|\(who)".utf8), using: key)
+        return code.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func visitorID(_ request: Request, _ context: GatewayContext, user: Int64?) -> String {
+        visitorID(user: user, address: context.clientAddress(request), userAgent: request.headers[.userAgent])
+    }
+
+    /// Records that a repository page was seen at `path` (the request path, no query).
+    func view(repository: Int64, visitor: String, actor: Int64?, path: String, title: String) {
+        publisher.emit(EventEnvelope(
+            type: "repo.view", repoID: repository, actor: actor, visitor: visitor,
+            data: .object(["path": .string(String(path.prefix(512))), "title": .string(String(title.prefix(256)))])))
+    }
+}

@@ -1,0 +1,81 @@
+import CairnRedis
+import CairnService
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Folds the analytics list into the analytics database, `settings.concurrency` batches at a
+/// time: take a batch (or one a dead processor left), fold it in memory, write it in one
+/// transaction that records its id, then remove it from Redis along with its dead letters.
+/// A crash anywhere in between leaves the batch leased; it is taken again when the lease
+/// ends and, if its transaction had committed, recognised and not counted twice.
+struct StreamProcessor: Service {
+    let batches: EventBatches
+    let writer: TrafficWriter
+    let settings: CairnConfiguration.StreamSettings
+    /// For the crash tests only: stop for good right after a commit, before Redis hears of it.
+    var pausesAfterCommit = false
+    let logger: Logger
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<settings.concurrency {
+                group.addTask { await loop() }
+            }
+        }
+    }
+
+    /// Folds batches until the daemon stops; the batch in hand is finished first.
+    private func loop() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let full = try await foldNext()
+                if !full { try? await Task.sleep(for: settings.batchWait) }
+            } catch {
+                logger.error("stream.batch_failed", metadata: ["error": "\(String(reflecting: error))"])
+                Counter(label: "cairn_stream_batch_failures_total").increment()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Folds one batch; whether it was full (so more are likely waiting).
+    func foldNext() async throws -> Bool {
+        guard let batch = try await batches.take(limit: settings.batchSize, lease: settings.lease) else { return false }
+        let started = ContinuousClock.now
+        let fold = TrafficFold(batch.events)
+        let lag = fold.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+        let outcome = try await writer.write(fold, batchID: batch.id, events: batch.events.count, lagMilliseconds: Int(lag * 1000))
+        if pausesAfterCommit {
+            logger.notice("stream.paused_after_commit", metadata: ["batch.id": "\(batch.id)"])
+            try await Task.sleep(for: .seconds(86_400))
+        }
+        try await batches.finish(batch, deadLetters: fold.deadLetters)
+
+        let committedLag = fold.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+        Gauge(label: "cairn_stream_lag_seconds").record(committedLag)
+        Recorder(label: "cairn_stream_batch_size", aggregate: true).record(batch.events.count)
+        Metrics.Timer(label: "cairn_stream_batch_duration_seconds").recordInterval(since: started)
+        Counter(label: "cairn_stream_batches_total", dimensions: [("outcome", outcome == .folded ? "folded" : "already_folded")]).increment()
+        if outcome == .folded {
+            Counter(label: "cairn_stream_events_total").increment(by: fold.counted)
+            Counter(label: "cairn_stream_events_dead_total").increment(by: fold.deadLetters.count)
+        }
+        if !fold.deadLetters.isEmpty {
+            logger.warning("stream.events_dead_lettered", metadata: ["batch.id": "\(batch.id)", "events.dead": "\(fold.deadLetters.count)", "reason": "\(fold.deadLetters[0].reason)"])
+        }
+        if batch.reclaimed {
+            logger.notice("stream.batch_reclaimed", metadata: ["batch.id": "\(batch.id)", "batch.outcome": "\(outcome)"])
+        }
+        return batch.events.count >= settings.batchSize
+    }
+}
+
+extension Metrics.Timer {
+    /// Records the time since `start`.
+    fileprivate func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,32 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Keeps the analytics database small, hourly: hourly rows older than 30 days go (the daily
+/// rows, written with them, hold the same totals), visitor sightings go once their buckets
+/// can no longer grow (ids rotate daily; three days allows for late events), and batch ids
+/// after a week, long past any lease.
+struct TrafficRetention: Service {
+    let client: PostgresClient
+    let logger: Logger
+    var interval: Duration = .seconds(3600)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await pruneOnce()
+                } catch {
+                    logger.warning("stream.retention_failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func pruneOnce() async throws {
+        try await client.query("DELETE FROM traffic WHERE span = 1 AND bucket < now() - interval '30 days'", logger: logger)
+        try await client.query("DELETE FROM traffic_visitors WHERE bucket < now() - interval '3 days'", logger: logger)
+        try await client.query("DELETE FROM processed_batches WHERE processed_at < now() - interval '7 days'", logger: logger)
+    }
+}

@@ -1,0 +1,108 @@
+import CairnDatabase
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Writes a `TrafficFold` to the analytics database in one transaction that first records
+/// the batch id, so a batch folded before (and taken again after a crash) adds nothing.
+struct TrafficWriter: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    enum Outcome: Equatable { case folded, alreadyFolded }
+
+    func write(_ fold: TrafficFold, batchID: String, events: Int, lagMilliseconds: Int) async throws -> Outcome {
+        // Two processors can touch the same rows; rows are written in one order (sorted) so
+        // they never wait on each other in a cycle, and a deadlock PostgreSQL still reports
+        // is retried: the transaction rolled back whole.
+        var attempt = 0
+        while true {
+            do {
+                return try await writeOnce(fold, batchID: batchID, events: events, lagMilliseconds: lagMilliseconds)
+            } catch let error as PSQLError where attempt < 3 && ["40P01", "40001"].contains(error.serverInfo?[.sqlState]) {
+                attempt += 1
+                logger.info("stream.batch_retried", metadata: ["batch.id": "\(batchID)", "error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    private func writeOnce(_ fold: TrafficFold, batchID: String, events: Int, lagMilliseconds: Int) async throws -> Outcome {
+        try await client.withUnwrappedTransaction(logger: logger) { connection in
+            let claimed = try await connection.query(
+                "INSERT INTO processed_batches (batch_id, events, lag_ms) VALUES (\(batchID), \(events), \(lagMilliseconds)) ON CONFLICT DO NOTHING RETURNING 1",
+                logger: logger)
+            var claimedRows = 0
+            for try await _ in claimed { claimedRows += 1 }
+            guard claimedRows == 1 else { return .alreadyFolded }
+            var fold = fold
+            try await countNewVisitors(&fold, on: connection)
+            try await addCounts(fold, on: connection)
+            try await addPaths(fold, on: connection)
+            return .folded
+        }
+    }
+
+    /// Inserts the batch's sightings; those the bucket had not seen before are its new uniques.
+    private func countNewVisitors(_ fold: inout TrafficFold, on connection: PostgresConnection) async throws {
+        guard !fold.sightings.isEmpty else { return }
+        let sorted = fold.sightings.sorted()
+        let repositories = sorted.map(\.bucket.repository), spans = sorted.map(\.bucket.span.rawValue), starts = sorted.map(\.bucket.start)
+        let measures = sorted.map(\.measure.rawValue), paths = sorted.map(\.path), visitors = sorted.map(\.visitor)
+        let rows = try await connection.query(
+            """
+            WITH new AS (
+                INSERT INTO traffic_visitors (repo_id, span, bucket, measure, path, visitor)
+                SELECT r, s, to_timestamp(b), m, p, v
+                FROM unnest(\(repositories)::int8[], \(spans)::int2[], \(starts)::int8[], \(measures)::int2[], \(paths)::text[], \(visitors)::int8[]) AS t (r, s, b, m, p, v)
+                ON CONFLICT DO NOTHING
+                RETURNING repo_id, span, bucket, measure, path
+            )
+            SELECT repo_id, span, extract(epoch FROM bucket)::int8, measure, path, count(*) FROM new GROUP BY 1, 2, 3, 4, 5
+            """, logger: logger)
+        for try await (repository, span, start, measure, path, count) in rows.decode((Int64, Int16, Int64, Int16, String, Int64).self) {
+            guard let span = TrafficFold.Span(rawValue: span), let measure = TrafficFold.Measure(rawValue: measure) else { continue }
+            let bucket = TrafficFold.Bucket(repository: repository, span: span, start: start)
+            fold.addNewVisitors(TrafficFold.Sighting(bucket: bucket, measure: measure, path: path, visitor: 0), count: count)
+        }
+    }
+
+    private func addCounts(_ fold: TrafficFold, on connection: PostgresConnection) async throws {
+        guard !fold.counts.isEmpty else { return }
+        let sorted = fold.counts.sorted { $0.key < $1.key }
+        func column(_ value: (TrafficFold.Counts) -> Int64) -> [Int64] { sorted.map { value($0.value) } }
+        let repositories = sorted.map(\.key.repository), spans = sorted.map(\.key.span.rawValue), starts = sorted.map(\.key.start)
+        let views = column(\.views), visitors = column(\.visitors), clones = column(\.clones), cloners = column(\.cloners)
+        let pushes = column(\.pushes), commits = column(\.commits), downloads = column(\.downloads)
+        try await connection.query(
+            """
+            INSERT INTO traffic AS t (repo_id, span, bucket, views, visitors, clones, cloners, pushes, commits, downloads)
+            SELECT r, s, to_timestamp(b), views, visitors, clones, cloners, pushes, commits, downloads
+            FROM unnest(
+                \(repositories)::int8[], \(spans)::int2[], \(starts)::int8[], \(views)::int8[], \(visitors)::int8[],
+                \(clones)::int8[], \(cloners)::int8[], \(pushes)::int8[], \(commits)::int8[], \(downloads)::int8[]
+            ) AS u (r, s, b, views, visitors, clones, cloners, pushes, commits, downloads)
+            ON CONFLICT (repo_id, span, bucket) DO UPDATE SET
+                views = t.views + EXCLUDED.views, visitors = t.visitors + EXCLUDED.visitors,
+                clones = t.clones + EXCLUDED.clones, cloners = t.cloners + EXCLUDED.cloners,
+                pushes = t.pushes + EXCLUDED.pushes, commits = t.commits + EXCLUDED.commits,
+                downloads = t.downloads + EXCLUDED.downloads
+            """, logger: logger)
+    }
+
+    private func addPaths(_ fold: TrafficFold, on connection: PostgresConnection) async throws {
+        guard !fold.paths.isEmpty else { return }
+        let sorted = fold.paths.sorted { $0.key < $1.key }
+        let repositories = sorted.map(\.key.repository), days = sorted.map(\.key.day), paths = sorted.map(\.key.path)
+        let titles = sorted.map(\.value.title), views = sorted.map(\.value.views), visitors = sorted.map(\.value.visitors)
+        try await connection.query(
+            """
+            INSERT INTO path_traffic AS t (repo_id, day, path, title, views, visitors)
+            SELECT r, to_timestamp(d), p, title, views, visitors
+            FROM unnest(\(repositories)::int8[], \(days)::int8[], \(paths)::text[], \(titles)::text[], \(views)::int8[], \(visitors)::int8[])
+                AS u (r, d, p, title, views, visitors)
+            ON CONFLICT (repo_id, day, path) DO UPDATE SET
+                title = CASE WHEN EXCLUDED.title = '' THEN t.title ELSE EXCLUDED.title END,
+                views = t.views + EXCLUDED.views, visitors = t.visitors + EXCLUDED.visitors
+            """, logger: logger)
+    }
+}
