@@ -14,6 +14,7 @@ public func buildStream(_ environment: DaemonEnvironment) async throws -> some A
     let analytics = stores.analytics!
     let processor = StreamProcessor(
         batches: EventBatches(redis: stores.redis!, namespace: configuration.redisNamespace),
+        visitors: VisitorSets(redis: stores.redis!, namespace: configuration.redisNamespace),
         writer: TrafficWriter(client: analytics, logger: environment.logger),
         settings: configuration.stream,
         pausesAfterCommit: ProcessInfo.processInfo.environment["CAIRN_STREAM_TEST_PAUSE_AFTER_COMMIT"] == "1",

@@ -6,12 +6,14 @@ import Metrics
 import ServiceLifecycle
 
 /// Folds the analytics list into the analytics database, `settings.concurrency` batches at a
-/// time: take a batch (or one a dead processor left), fold it in memory, write it in one
-/// transaction that records its id, then remove it from Redis along with its dead letters.
+/// time: take a batch (or one a dead processor left), fold it in memory, count its new
+/// unique visitors in Redis (`VisitorSets`), write it in one transaction that records its
+/// id, then remove it from Redis along with its dead letters.
 /// A crash anywhere in between leaves the batch leased; it is taken again when the lease
 /// ends and, if its transaction had committed, recognised and not counted twice.
 struct StreamProcessor: Service {
     let batches: EventBatches
+    let visitors: VisitorSets
     let writer: TrafficWriter
     let settings: CairnConfiguration.StreamSettings
     /// For the crash tests only: stop for good right after a commit, before Redis hears of it.
@@ -40,11 +42,18 @@ struct StreamProcessor: Service {
         }
     }
 
+    /// A batch's events folded, with their new unique visitors counted.
+    func fold(_ batch: EventBatch) async throws -> TrafficFold {
+        var fold = TrafficFold(batch.events)
+        try await fold.countNewVisitors(in: visitors, batchID: batch.id)
+        return fold
+    }
+
     /// Folds one batch; whether it was full (so more are likely waiting).
     func foldNext() async throws -> Bool {
         guard let batch = try await batches.take(limit: settings.batchSize, lease: settings.lease) else { return false }
         let started = ContinuousClock.now
-        let fold = TrafficFold(batch.events)
+        let fold = try await fold(batch)
         let lag = fold.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0
         let outcome = try await writer.write(fold, batchID: batch.id, events: batch.events.count, lagMilliseconds: Int(lag * 1000))
         if pausesAfterCommit {

@@ -37,16 +37,29 @@ struct TrafficFold {
         var visitors: Int64 = 0
     }
 
-    /// One visitor seen in a bucket for a measure (and a path, for path views).
-    struct Sighting: Hashable, Comparable {
+    /// What a set of unique visitors is kept for: a bucket, a measure and, for path views, the path.
+    struct Scope: Hashable {
         let bucket: Bucket
         let measure: Measure
         let path: String
-        let visitor: Int64
-        static func < (a: Sighting, b: Sighting) -> Bool {
-            if a.bucket != b.bucket { return a.bucket < b.bucket }
-            return (a.measure.rawValue, a.path, a.visitor) < (b.measure.rawValue, b.path, b.visitor)
+
+        /// A stable 64-bit digest, the same in every process, naming the scope's visitor set
+        /// (see `VisitorSets`).
+        var key: Int64 {
+            var hash = Digest()
+            hash.add(UInt64(bitPattern: bucket.repository))
+            hash.add(UInt64(UInt16(bitPattern: bucket.span.rawValue)) << 16 | UInt64(UInt16(bitPattern: measure.rawValue)))
+            hash.add(UInt64(bitPattern: bucket.start))
+            for byte in path.utf8 { hash.add(UInt64(byte)) }
+            return Int64(bitPattern: hash.value)
         }
+    }
+
+    /// One visitor seen in a scope.
+    struct Sighting: Hashable, Comparable {
+        let scope: Int64
+        let visitor: Int64
+        static func < (a: Sighting, b: Sighting) -> Bool { (a.scope, a.visitor) < (b.scope, b.visitor) }
     }
 
     static let maxPathLength = 512
@@ -55,6 +68,8 @@ struct TrafficFold {
     private(set) var counts: [Bucket: Counts] = [:]
     private(set) var paths: [PathDay: PathCounts] = [:]
     private(set) var sightings: Set<Sighting> = []
+    /// The scopes of `sightings`, by key.
+    private(set) var scopes: [Int64: Scope] = [:]
     private(set) var deadLetters: [DeadEvent] = []
     /// When the oldest counted event happened.
     private(set) var oldest: Date?
@@ -62,22 +77,23 @@ struct TrafficFold {
 
     /// Folds every event of a batch.
     init(_ events: [[UInt8]]) {
-        let decoder = CairnJSON.decoder()
-        for raw in events { add(raw, decoder: decoder) }
+        sightings.reserveCapacity(events.count * 4)
+        counts.reserveCapacity(events.count)
+        for raw in events { add(raw) }
     }
 
-    private mutating func add(_ raw: [UInt8], decoder: JSONDecoder) {
-        let event: EventEnvelope
+    private mutating func add(_ raw: [UInt8]) {
+        let event: StreamEvent
         do {
-            event = try decoder.decode(EventEnvelope.self, from: Data(raw))
+            event = try EnvelopeReader.read(raw)
         } catch {
-            return deadLetters.append(DeadEvent(reason: "not an event envelope: \(Self.describe(error))", event: raw))
+            return deadLetters.append(DeadEvent(reason: "not an event envelope: \(error)", event: raw))
         }
         if let reason = count(event) { deadLetters.append(DeadEvent(reason: reason, event: raw)) }
     }
 
     /// Counts `event`; a reason when it cannot be counted.
-    private mutating func count(_ event: EventEnvelope) -> String? {
+    private mutating func count(_ event: StreamEvent) -> String? {
         guard event.v == EventEnvelope.currentVersion else { return "unsupported envelope version \(event.v)" }
         guard let repository = event.repoID, repository > 0 else { return "\(event.type) needs a positive repo_id" }
         var visitor: Int64?
@@ -93,34 +109,31 @@ struct TrafficFold {
         switch event.type {
         case "repo.view":
             var path: String?
-            if case .string(let text)? = event.data["path"], !text.isEmpty {
+            if let text = event.path, !text.isEmpty {
                 guard text.utf8.count <= Self.maxPathLength, !text.contains("\0") else { return "data.path must be at most \(Self.maxPathLength) bytes without NUL" }
                 path = text
             }
             for bucket in buckets {
                 counts[bucket, default: Counts()].views += 1
-                if let visitor { sightings.insert(Sighting(bucket: bucket, measure: .views, path: "", visitor: visitor)) }
+                if let visitor { see(visitor, in: Scope(bucket: bucket, measure: .views, path: "")) }
             }
             if let path {
                 let key = PathDay(repository: repository, day: day.start, path: path)
                 paths[key, default: PathCounts()].views += 1
-                if case .string(let title)? = event.data["title"] { paths[key]!.title = String(title.prefix(Self.maxTitleLength)) }
-                if let visitor { sightings.insert(Sighting(bucket: day, measure: .pathViews, path: path, visitor: visitor)) }
+                if let title = event.title { paths[key]!.title = String(title.prefix(Self.maxTitleLength)) }
+                if let visitor { see(visitor, in: Scope(bucket: day, measure: .pathViews, path: path)) }
             }
         case "repo.clone":
             for bucket in buckets {
                 counts[bucket, default: Counts()].clones += 1
-                if let visitor { sightings.insert(Sighting(bucket: bucket, measure: .clones, path: "", visitor: visitor)) }
+                if let visitor { see(visitor, in: Scope(bucket: bucket, measure: .clones, path: "")) }
             }
         case "repo.push":
-            var commits: Int64 = 0
-            if let value = event.data["commits"] {
-                guard case .number(let number) = value, number >= 0, number < 1e12 else { return "data.commits must be a count" }
-                commits = Int64(number)
-            }
+            let commits = event.commits ?? 0
+            guard commits >= 0, commits < 1e12 else { return "data.commits must be a count" }
             for bucket in buckets {
                 counts[bucket, default: Counts()].pushes += 1
-                counts[bucket]!.commits += commits
+                counts[bucket]!.commits += Int64(commits)
             }
         case "repo.download":
             for bucket in buckets { counts[bucket, default: Counts()].downloads += 1 }
@@ -132,18 +145,47 @@ struct TrafficFold {
         return nil
     }
 
-    /// Adds the visitors that the database had not seen in their buckets before.
-    mutating func addNewVisitors(_ sighting: Sighting, count: Int64) {
-        switch sighting.measure {
-        case .views: counts[sighting.bucket, default: Counts()].visitors += count
-        case .clones: counts[sighting.bucket, default: Counts()].cloners += count
-        case .pathViews: paths[PathDay(repository: sighting.bucket.repository, day: sighting.bucket.start, path: sighting.path), default: PathCounts()].visitors += count
+    private mutating func see(_ visitor: Int64, in scope: Scope) {
+        let key = scope.key
+        if scopes[key] == nil { scopes[key] = scope }
+        sightings.insert(Sighting(scope: key, visitor: visitor))
+    }
+
+    /// Adds each sighting to its scope's visitor set and counts, as uniques, the visitors
+    /// the sets did not hold before (the same counts if the batch is counted again).
+    mutating func countNewVisitors(in sets: VisitorSets, batchID: String) async throws {
+        var byScope: [Int64: [String]] = [:]
+        for sighting in sightings { byScope[sighting.scope, default: []].append(String(sighting.visitor)) }
+        let groups = byScope.map { (key: $0.key, visitors: $0.value) }
+        let counts = try await sets.countNew(
+            batchID: batchID, visitorsByScope: groups.map { (String(UInt64(bitPattern: $0.key), radix: 16), $0.visitors) })
+        for (group, count) in zip(groups, counts) where count > 0 { addNewVisitors(scope: group.key, count: Int64(count)) }
+    }
+
+    /// Adds `count` visitors that scope `key` had not seen before.
+    private mutating func addNewVisitors(scope key: Int64, count: Int64) {
+        guard let scope = scopes[key] else { return }
+        switch scope.measure {
+        case .views: counts[scope.bucket, default: Counts()].visitors += count
+        case .clones: counts[scope.bucket, default: Counts()].cloners += count
+        case .pathViews: paths[PathDay(repository: scope.bucket.repository, day: scope.bucket.start, path: scope.path), default: PathCounts()].visitors += count
         }
     }
 
     /// A visitor id as a number: its first 16 hexadecimal digits.
     static func visitorNumber(_ text: String) -> Int64? {
-        guard (1...64).contains(text.utf8.count), text.allSatisfy(\.isHexDigit), let value = UInt64(text.prefix(16), radix: 16) else { return nil }
+        guard (1...64).contains(text.utf8.count) else { return nil }
+        var value: UInt64 = 0
+        for (index, byte) in text.utf8.enumerated() {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if index < 16 { value = value << 4 | UInt64(digit) }
+        }
         return Int64(bitPattern: value)
     }
 
@@ -151,14 +193,21 @@ struct TrafficFold {
         let remainder = value % divisor
         return remainder < 0 ? remainder + divisor : remainder
     }
+}
 
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): "missing \(key.stringValue)"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-        case DecodingError.dataCorrupted(let context): context.debugDescription
-        default: "\(error)"
-        }
+/// FNV-1a over 64-bit words, finished with a SplitMix64 mix: a stable digest (Swift's
+/// `Hasher` is seeded per process, and every processor must agree on a scope's key).
+struct Digest {
+    private(set) var state: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    mutating func add(_ word: UInt64) {
+        state = (state ^ word) &* 0x0000_0100_0000_01B3
+    }
+
+    var value: UInt64 {
+        var z = state &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

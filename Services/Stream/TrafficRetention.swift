@@ -3,9 +3,8 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Keeps the analytics database small, hourly: hourly rows older than 30 days go (the daily
-/// rows, written with them, hold the same totals), visitor sightings go once their buckets
-/// can no longer grow (ids rotate daily; three days allows for late events), and batch ids
-/// after a week, long past any lease.
+/// rows, written with them, hold the same totals), and batch ids after a week, long past any
+/// lease. (The visitor sets in Redis expire by themselves.)
 struct TrafficRetention: Service {
     let client: PostgresClient
     let logger: Logger
@@ -26,7 +25,6 @@ struct TrafficRetention: Service {
 
     func pruneOnce() async throws {
         try await client.query("DELETE FROM traffic WHERE span = 1 AND bucket < now() - interval '30 days'", logger: logger)
-        try await client.query("DELETE FROM traffic_visitors WHERE bucket < now() - interval '3 days'", logger: logger)
         try await client.query("DELETE FROM processed_batches WHERE processed_at < now() - interval '7 days'", logger: logger)
     }
 }

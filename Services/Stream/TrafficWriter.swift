@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Writes a `TrafficFold` to the analytics database in one transaction that first records
-/// the batch id, so a batch folded before (and taken again after a crash) adds nothing.
+/// Writes a `TrafficFold` (its uniques counted) to the analytics database in one transaction
+/// that first records the batch id, so a batch folded before (and taken again after a
+/// crash) adds nothing.
 struct TrafficWriter: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -34,35 +35,10 @@ struct TrafficWriter: Sendable {
             var claimedRows = 0
             for try await _ in claimed { claimedRows += 1 }
             guard claimedRows == 1 else { return .alreadyFolded }
-            var fold = fold
-            try await countNewVisitors(&fold, on: connection)
-            try await addCounts(fold, on: connection)
             try await addPaths(fold, on: connection)
+            // Last: every batch updates the site-wide row, so its lock is held only until the commit.
+            try await addCounts(fold, on: connection)
             return .folded
-        }
-    }
-
-    /// Inserts the batch's sightings; those the bucket had not seen before are its new uniques.
-    private func countNewVisitors(_ fold: inout TrafficFold, on connection: PostgresConnection) async throws {
-        guard !fold.sightings.isEmpty else { return }
-        let sorted = fold.sightings.sorted()
-        let repositories = sorted.map(\.bucket.repository), spans = sorted.map(\.bucket.span.rawValue), starts = sorted.map(\.bucket.start)
-        let measures = sorted.map(\.measure.rawValue), paths = sorted.map(\.path), visitors = sorted.map(\.visitor)
-        let rows = try await connection.query(
-            """
-            WITH new AS (
-                INSERT INTO traffic_visitors (repo_id, span, bucket, measure, path, visitor)
-                SELECT r, s, to_timestamp(b), m, p, v
-                FROM unnest(\(repositories)::int8[], \(spans)::int2[], \(starts)::int8[], \(measures)::int2[], \(paths)::text[], \(visitors)::int8[]) AS t (r, s, b, m, p, v)
-                ON CONFLICT DO NOTHING
-                RETURNING repo_id, span, bucket, measure, path
-            )
-            SELECT repo_id, span, extract(epoch FROM bucket)::int8, measure, path, count(*) FROM new GROUP BY 1, 2, 3, 4, 5
-            """, logger: logger)
-        for try await (repository, span, start, measure, path, count) in rows.decode((Int64, Int16, Int64, Int16, String, Int64).self) {
-            guard let span = TrafficFold.Span(rawValue: span), let measure = TrafficFold.Measure(rawValue: measure) else { continue }
-            let bucket = TrafficFold.Bucket(repository: repository, span: span, start: start)
-            fold.addNewVisitors(TrafficFold.Sighting(bucket: bucket, measure: measure, path: path, visitor: 0), count: count)
         }
     }
 

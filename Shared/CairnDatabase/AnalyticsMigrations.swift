@@ -40,21 +40,6 @@ enum AnalyticsMigrations {
                 PRIMARY KEY (repo_id, day, path)
             )
             """,
-            // Who was counted already in a bucket, so that uniques stay exact across batches.
-            // Measure 1: views, 2: clones, 3: views of `path`. Kept only while a bucket can
-            // still grow: visitor ids rotate daily.
-            """
-            CREATE TABLE traffic_visitors (
-                repo_id bigint NOT NULL,
-                span smallint NOT NULL,
-                bucket timestamptz NOT NULL,
-                measure smallint NOT NULL,
-                path text NOT NULL,
-                visitor bigint NOT NULL,
-                PRIMARY KEY (repo_id, span, bucket, measure, path, visitor)
-            )
-            """,
-            "CREATE INDEX traffic_visitors_bucket ON traffic_visitors (bucket)",
             "CREATE INDEX traffic_span_bucket ON traffic (span, bucket)",
         ]),
     ]

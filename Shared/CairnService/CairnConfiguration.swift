@@ -50,7 +50,7 @@ public struct CairnConfiguration: Sendable {
 
     /// How the stream processor batches events.
     public struct StreamSettings: Sendable, Equatable {
-        /// `stream.batchSize`: most events folded in one transaction. Default 5,000.
+        /// `stream.batchSize`: most events folded in one transaction. Default 10,000.
         public var batchSize: Int
         /// `stream.batchWaitMilliseconds`: how long a processor waits for more events after a
         /// batch smaller than `batchSize`. Default 200.
@@ -224,7 +224,7 @@ private struct ConfigValues {
 
     func stream() throws(ConfigError) -> CairnConfiguration.StreamSettings {
         CairnConfiguration.StreamSettings(
-            batchSize: try int("stream.batchSize", default: 5000, range: 1...100_000),
+            batchSize: try int("stream.batchSize", default: 10_000, range: 1...100_000),
             batchWait: .milliseconds(try int("stream.batchWaitMilliseconds", default: 200, range: 0...60_000)),
             lease: .seconds(try int("stream.leaseSeconds", default: 30, range: 2...3600)),
             concurrency: try int("stream.concurrency", default: 2, range: 1...16))

@@ -121,7 +121,10 @@ switch arguments.first {
 case "queue": try await benchQueue()
 case "outbox": try await benchOutbox()
 case "webhooks": try await benchWebhooks()
+case "stream-fill": try await benchStreamFill()
+case "stream-drain": try await benchStreamDrain()
+case "stream-steady": try await benchStreamSteady()
 default:
-    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | outbox [--rounds N] | webhooks [--deliveries N] [--pushes N]")
+    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | outbox [--rounds N] | webhooks [--deliveries N] [--pushes N] | stream-fill|stream-drain [--events N] [--since MS] | stream-steady [--rate N] [--seconds N]")
     exit(64)
 }
