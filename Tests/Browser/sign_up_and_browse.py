@@ -76,6 +76,19 @@ def run(browser, base, shots):
     check(browser.find_elements(By.CSS_SELECTOR, "tr.add"), "added lines marked")
     browser.save_screenshot(os.path.join(shots, "commit.png"))
 
+    # The pages just seen come back, through cairn-stream, on the Traffic tab.
+    browser.find_element(By.LINK_TEXT, "Traffic").click()
+    for _ in range(50):
+        heading = browser.find_element(By.CSS_SELECTOR, "#views h2").text
+        if not heading.startswith("Views 0 total"):
+            break
+        time.sleep(0.2)
+        browser.refresh()
+    check(not heading.startswith("Views 0 total"), "views counted on the Traffic page: " + heading)
+    check(browser.find_elements(By.CSS_SELECTOR, "#views svg.chart rect.count"), "views chart drawn")
+    check("/%s/first-project" % user in browser.find_element(By.ID, "popular-paths").text, "popular paths listed")
+    browser.save_screenshot(os.path.join(shots, "traffic.png"))
+
     browser.set_window_size(390, 844)
     browser.get(base + "/%s/first-project" % user)
     check(browser.find_element(By.ID, "clone-url").is_displayed(), "clone box on a phone")
