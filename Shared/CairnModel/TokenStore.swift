@@ -1,3 +1,4 @@
+import CairnProtocol
 import CairnSigning
 import Crypto
 public import Foundation
@@ -85,5 +86,5 @@ public struct TokenStore: Sendable {
         return tokens
     }
 
-    static func digest(_ secret: String) -> String { SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined() }
+    static func digest(_ secret: String) -> String { SHA256.hash(data: Data(secret.utf8)).hexString }
 }

@@ -34,7 +34,10 @@ import Testing
         #expect(status.status == 0, "\(status.output)")
         for daemon in Daemon.allCases { #expect(status.output.contains("\(daemon.executable)")) }
         #expect(!status.output.contains("NOT READY"))
-        #expect(status.output.contains("outbox backlog: 0"))
+        // Other process tests share this database and may have a task in the outbox just now.
+        #expect(status.output.contains("outbox backlog: "))
+        #expect(status.output.contains("analytics stream: "))
+        #expect(!status.output.contains("unavailable"))
 
         for (daemon, process) in daemons {
             let started = ContinuousClock.now

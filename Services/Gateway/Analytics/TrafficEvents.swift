@@ -24,7 +24,7 @@ struct TrafficEvents: Sendable {
         let day = Int(now.timeIntervalSince1970 / 86_400)
         let who = user.map { "user:\($0)" } ?? "client:\(address)|\(userAgent ?? "")"
         let code = HMAC<SHA256>.authenticationCode(for: Data("\(day)|\(who)".utf8), using: key)
-        return code.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return code.prefix(8).hexString
     }
 
     func visitorID(_ request: Request, _ context: GatewayContext, user: Int64?) -> String {

@@ -60,7 +60,7 @@ struct PageRenderer: Sendable {
     /// Renders template `name` with `object` (a struct read by its property names); `csrf`
     /// is the visitor's token, which forms put in their hidden `csrf` field.
     func render(_ name: String, _ object: Any, csrf: String = "") -> String {
-        guard let text = library.render(["csrf": csrf, "page": object] as [String: Any], withTemplate: name) else {
+        guard let text = library.render(["csrf": csrf, "page": MustacheFields.prepare(object)] as [String: Any], withTemplate: name) else {
             preconditionFailure("no template named \(name)")
         }
         return text

@@ -1,3 +1,4 @@
+import CairnProtocol
 import Crypto
 import Foundation
 import Hummingbird
@@ -18,7 +19,7 @@ struct StaticAssets: Sendable {
 
     init() {
         func named(_ base: String, _ ext: String, _ bytes: [UInt8]) -> String {
-            let digest = SHA256.hash(data: bytes).prefix(5).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: bytes).prefix(5).hexString
             return "\(base).\(digest).\(ext)"
         }
         let css = named("app", "css", PackageResources.app_css)

@@ -42,17 +42,10 @@ struct WebhookSender: Sendable {
             ("X-Cairn-Event", delivery.event), ("X-Cairn-Delivery", guid), ("X-Cairn-Hook-ID", String(hook.id)),
         ]
         if !hook.secret.isEmpty {
-            let signature = "sha256=" + hex(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(hook.secret.utf8))))
+            let signature = "sha256=" + HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(hook.secret.utf8))).hexString
             headers += [("X-Hub-Signature-256", signature), ("X-Cairn-Signature-256", signature)]
         }
         return headers
-    }
-
-    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
-        return String(decoding: text, as: UTF8.self)
     }
 
     private static let formSafe = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*")
