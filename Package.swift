@@ -106,7 +106,9 @@ let package = Package(
         + daemon(
             "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",
             extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
-        + daemon("CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore")
+        + daemon(
+            "CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore",
+            extra: [crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + daemon(
             "CairnWorker", folder: "Worker", executable: "cairn-worker",
             extra: [
@@ -154,7 +156,7 @@ let package = Package(
                 name: "CairnServiceTests",
                 dependencies: [
                     "CairnService", "CairnTestSupport", "CairnGateway", "CairnRepoStore", "CairnBlobStore",
-                    "CairnWorker", "CairnStream", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", "CairnModel", postgres, logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                    "CairnWorker", "CairnStream", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", "CairnModel", postgres, logging, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "HummingbirdTesting", package: "hummingbird"), httpClient,
                 ],
                 swiftSettings: swiftSettings),

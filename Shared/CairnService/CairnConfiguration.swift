@@ -27,6 +27,8 @@ public struct CairnConfiguration: Sendable {
     public var repositoryRoot: String
     /// `blobstore.root`: where blobs live. Default `/var/lib/cairn/blobs`.
     public var blobRoot: String
+    /// `blobstore.maxBytes`: the largest blob the store accepts. Default 10 GiB.
+    public var maxBlobBytes: Int
     /// `repostore.maxPushBytes`: the largest pack a push may send. Default 2 GiB.
     public var maxPushBytes: Int
     /// `gateway.publicURL`: the URL people use to reach Cairn (clone URLs, links).
@@ -117,7 +119,7 @@ public struct CairnConfiguration: Sendable {
         var keys: Set<String> = [
             "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
-            "repostore.root", "blobstore.root", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
+            "repostore.root", "blobstore.root", "blobstore.maxBytes", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
             "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
@@ -174,6 +176,7 @@ public struct CairnConfiguration: Sendable {
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
             repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
+            maxBlobBytes: try reader.int("blobstore.maxBytes", default: 10 << 30, range: 1...(1 << 42)),
             maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
             workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail(),

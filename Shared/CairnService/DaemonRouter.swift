@@ -6,7 +6,7 @@ public import Prometheus
 
 /// The routes and middleware every daemon has: request ids and request logging, metrics by
 /// route template, `/healthz`, `/readyz` and `/metrics`, and for internal daemons the
-/// internal-signature check.
+/// internal-signature check (except under `publicPrefixes`, whose routes check their own).
 public enum DaemonRouter {
     /// A router for `daemon` with the shared routes and middleware in place; the daemon adds its own.
     public static func make<Context: RequestContext>(
@@ -14,13 +14,14 @@ public enum DaemonRouter {
         daemon: Daemon,
         signature: InternalSignature,
         registry: PrometheusCollectorRegistry,
-        checks: [ReadinessCheck]
+        checks: [ReadinessCheck],
+        publicPrefixes: [String] = []
     ) -> Router<Context> {
         let router = Router(context: Context.self)
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(LogRequestsMiddleware(.info))
         router.middlewares.add(MetricsMiddleware())
-        if daemon.isInternal { router.middlewares.add(InternalSignatureMiddleware(signature: signature)) }
+        if daemon.isInternal { router.middlewares.add(InternalSignatureMiddleware(signature: signature, publicPrefixes: publicPrefixes)) }
         registry.makeGauge(
             descriptor: MetricNameDescriptor(namespace: "cairn", metricName: "build_info", unitName: "", helpText: "Always 1: the daemon is up."),
             labels: [("daemon", daemon.executable)]

@@ -35,11 +35,17 @@ public struct InternalSignatureMiddleware<Context: RequestContext>: RouterMiddle
     public static var openPaths: Set<String> { ["/healthz", "/readyz", "/metrics"] }
 
     let signature: InternalSignature
+    /// Paths under these prefixes check their own credentials (the blob store's signed links).
+    let publicPrefixes: [String]
 
-    public init(signature: InternalSignature) { self.signature = signature }
+    public init(signature: InternalSignature, publicPrefixes: [String] = []) {
+        self.signature = signature
+        self.publicPrefixes = publicPrefixes
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
+        let path = request.uri.path
+        if Self.openPaths.contains(path) || publicPrefixes.contains(where: { path.hasPrefix($0) }) { return try await next(request, context) }
         guard let token = request.headers[HTTPField.Name(InternalHeader.signature)!] else {
             throw HTTPError(.unauthorized, message: "internal request without an \(InternalHeader.signature) header")
         }

@@ -38,7 +38,9 @@ import Testing
 
     @Test func test_failedTaskIsRetriedLaterWithItsAttemptCounted() async throws {
         try await withTestRedis { redis, namespace in
-            let queue = queue(redis, namespace, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(200), maxDelay: .seconds(1)))
+            // A delay of 1–2 s (jitter): long enough that the first check below, even on a busy
+            // machine, comes before it is due.
+            let queue = queue(redis, namespace, retry: RetryPolicy(maxAttempts: 3, baseDelay: .seconds(2), maxDelay: .seconds(2)))
             let consumer = QueueConsumer(id: "c1")
             try await queue.enqueue(TaskEnvelope(kind: "webhook.deliver", id: "t1"))
             let first = try #require(try await queue.take(consumer: consumer, timeout: .seconds(1)))
@@ -48,7 +50,7 @@ import Testing
 
             try await consumer.heartbeat(queue)  // not due yet: stays delayed
             #expect(try await queue.readyCount() == 0)
-            try await Task.sleep(for: .milliseconds(250))
+            try await Task.sleep(for: .milliseconds(2050))
             try await consumer.heartbeat(queue)
             let second = try #require(try await queue.take(consumer: consumer, timeout: .seconds(1)))
             #expect(second.task.id == "t1")

@@ -1,0 +1,128 @@
+import CairnProtocol
+import CairnSigning
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The blob store's HTTP API. Internal (signed requests): `PUT /blobs/{sha256}` (the body
+/// must hash to it), `POST /blobs` (stored under whatever it hashes to), `GET`/`HEAD
+/// /blobs/{sha256}` (with `ETag`, `Content-Length` and one `Range`), `DELETE
+/// /blobs/{sha256}`. Public: `GET`/`HEAD`/`PUT /dl/{sha256}?token=…`, allowed by a link the
+/// gateway signed for that blob and method (`BlobLink`), and by nothing else.
+struct BlobController: Sendable {
+    let blobs: LocalBlobs
+    let signer: Signer
+    let files: FileIO
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.put("/blobs/:sha") { request, context in
+            try await store(request, expected: hash(context))
+        }
+        router.post("/blobs") { request, _ in
+            try await store(request, expected: nil)
+        }
+        router.get("/blobs/:sha") { request, context in try await serve(hash(context), request, context) }
+        router.head("/blobs/:sha") { request, context in try await serve(hash(context), request, context, bodyless: true) }
+        router.delete("/blobs/:sha") { _, context in
+            guard try await blobs.delete(try hash(context)) else { throw HTTPError(.notFound, message: "no such blob") }
+            return Response(status: .noContent)
+        }
+        router.get("/dl/:sha") { request, context in
+            let hash = try linked(request, context, method: "GET")
+            return try await serve(hash, request, context)
+        }
+        router.head("/dl/:sha") { request, context in
+            let hash = try linked(request, context, method: "HEAD")
+            return try await serve(hash, request, context, bodyless: true)
+        }
+        router.put("/dl/:sha") { request, context in
+            try await store(request, expected: linked(request, context, method: "PUT"))
+        }
+    }
+
+    private func hash(_ context: BasicRequestContext) throws -> String {
+        let text = try context.parameters.require("sha")
+        guard BlobError.isHash(text) else { throw HTTPError(.badRequest, message: "not a SHA-256 (64 lowercase hex digits): \(text.prefix(80))") }
+        return text
+    }
+
+    /// The blob a public link names, if its token allows `method` on it now.
+    private func linked(_ request: Request, _ context: BasicRequestContext, method: String) throws -> String {
+        let hash = try hash(context)
+        guard let token = request.uri.queryParameters["token"] else { throw HTTPError(.forbidden, message: "a download link needs its token") }
+        do {
+            _ = try BlobLink.verify(String(token), blob: hash, method: method, signer: signer)
+        } catch {
+            throw HTTPError(.forbidden, message: "\(error)")
+        }
+        return hash
+    }
+
+    private func store(_ request: Request, expected: String?) async throws -> Response {
+        let size = request.headers[.contentLength].flatMap { Int($0) }
+        do {
+            let stored = try await blobs.store(request.body, expected: expected, expectedSize: size)
+            return try Response(
+                status: stored.created ? .created : .ok, headers: [.contentType: "application/json", .eTag: "\"\(stored.sha256)\""],
+                body: .init(byteBuffer: ByteBuffer(bytes: CairnJSON.encode(stored))))
+        } catch let error as BlobError {
+            switch error {
+            case .tooLarge: throw HTTPError(.contentTooLarge, message: error.description)
+            case .hashMismatch, .sizeMismatch: throw HTTPError(.unprocessableContent, message: error.description)
+            case .diskFull: throw HTTPError(.init(code: 507, reasonPhrase: "Insufficient Storage"), message: error.description)
+            case .io: throw HTTPError(.serviceUnavailable, message: error.description)
+            }
+        }
+    }
+
+    private func serve(_ hash: String, _ request: Request, _ context: BasicRequestContext, bodyless: Bool = false) async throws -> Response {
+        guard let size = await blobs.size(hash) else { throw HTTPError(.notFound, message: "no such blob") }
+        var headers: HTTPFields = [
+            .contentType: "application/octet-stream", .eTag: "\"\(hash)\"", .acceptRanges: "bytes",
+            .cacheControl: "public, max-age=31536000, immutable",
+        ]
+        var range: ClosedRange<Int>?
+        if let header = request.headers[.range] {
+            switch ByteRange.parse(header, size: size) {
+            case .whole: break
+            case .unsatisfiable:
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            case .part(let part):
+                range = part
+                headers[.contentRange] = "bytes \(part.lowerBound)-\(part.upperBound)/\(size)"
+            }
+        }
+        let length = range.map(\.count) ?? size
+        headers[.contentLength] = String(length)
+        let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
+        guard !bodyless, length > 0 else { return Response(status: status, headers: headers) }
+        let body = try await files.loadFile(path: blobs.path(hash), range: range ?? 0...(size - 1), context: context, chunkLength: 1 << 20)
+        return Response(status: status, headers: headers, body: body)
+    }
+}
+
+/// One `Range: bytes=…` header, as RFC 9110 reads it for a single range; several ranges
+/// or another unit get the whole body.
+enum ByteRange: Equatable {
+    case whole
+    case part(ClosedRange<Int>)
+    case unsatisfiable
+
+    static func parse(_ header: String, size: Int) -> ByteRange {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return .whole }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return .whole }
+        if parts[0].isEmpty {
+            guard let suffix = Int(parts[1]), suffix > 0 else { return .unsatisfiable }
+            return size == 0 ? .unsatisfiable : .part(max(0, size - suffix)...(size - 1))
+        }
+        guard let first = Int(parts[0]), first >= 0 else { return .whole }
+        guard first < size else { return .unsatisfiable }
+        if parts[1].isEmpty { return .part(first...(size - 1)) }
+        guard let last = Int(parts[1]), last >= first else { return .whole }
+        return .part(first...min(last, size - 1))
+    }
+}

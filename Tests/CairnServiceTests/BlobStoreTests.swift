@@ -1,0 +1,233 @@
+import AsyncHTTPClient
+import CairnBlobStore
+import CairnProtocol
+import CairnService
+import CairnSigning
+import CairnTestSupport
+import Crypto
+import Foundation
+import Glibc
+import HummingbirdTesting
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The blob store over real HTTP and a real filesystem: content-addressed round trips,
+/// refusals that store nothing, an upload cut off half way, ranges, and the signed links
+/// public downloads use.
+@Suite struct BlobStoreTests {
+    @Test func test_roundTripByHashAndByContent_withETagLengthAndHEAD() async throws {
+        try await withBlobStore { store in
+            let body = Array("hello, blobs\n".utf8)
+            let hash = SHA256.hash(data: body).hexString
+            #expect(try await store.put(hash, body).status == 201)
+            #expect(try await store.put(hash, body).status == 200)
+            let response = try await store.client.send(.GET, "/blobs/\(hash)")
+            #expect(response.status == .ok)
+            #expect(response.headers.first(name: "ETag") == "\"\(hash)\"")
+            #expect(response.headers.first(name: "Content-Length") == String(body.count))
+            #expect(Array(buffer: try await response.body.collect(upTo: 1 << 20)) == body)
+            let head = try await store.client.send(.HEAD, "/blobs/\(hash)")
+            #expect(head.status == .ok && head.headers.first(name: "Content-Length") == String(body.count))
+            #expect(FileManager.default.fileExists(atPath: "\(store.root)/sha256/\(hash.prefix(2))/\(hash.dropFirst(2).prefix(2))/\(hash)"))
+
+            let other = Array("by content\n".utf8)
+            let posted = try await store.client.send(.POST, "/blobs", body: .bytes(ByteBuffer(bytes: other)))
+            #expect(posted.status == .created)
+            let answer = try JSONSerialization.jsonObject(with: Data(Array(buffer: try await posted.body.collect(upTo: 4096)))) as? [String: Any]
+            #expect(answer?["sha256"] as? String == SHA256.hash(data: other).hexString)
+            #expect(answer?["size"] as? Int == other.count)
+
+            #expect(try await store.client.send(.DELETE, "/blobs/\(hash)").status == .noContent)
+            #expect(try await store.client.send(.GET, "/blobs/\(hash)").status == .notFound)
+            #expect(try await store.client.send(.DELETE, "/blobs/\(hash)").status == .notFound)
+            #expect(try await store.client.send(.GET, "/blobs/not-a-hash").status == .badRequest)
+            #expect(try await store.client.send(.GET, "/blobs/\(String(repeating: "A", count: 64))").status == .badRequest)
+        }
+    }
+
+    @Test func test_aWrongExpectedHashOrSizeOrAnOversizedBodyIsRefusedAndNothingIsStored() async throws {
+        try await withBlobStore(maxBytes: 1000) { store in
+            let body = Array(repeating: UInt8(ascii: "x"), count: 100)
+            let wrong = String(repeating: "0", count: 64)
+            let refused = try await store.put(wrong, body)
+            #expect(refused.status == 422)
+            #expect(refused.text.contains("not the expected \(wrong)"))
+            #expect(try await store.put(SHA256.hash(data: body).hexString, Array(repeating: UInt8(ascii: "y"), count: 2000)).status == 413)
+            #expect(store.storedFiles().isEmpty)
+            #expect(store.temporaryFiles().isEmpty)
+        }
+    }
+
+    @Test func test_anUploadCutOffHalfWayLeavesNothing() async throws {
+        try await withBlobStore { store in
+            let hash = String(repeating: "a", count: 64)
+            let path = "/blobs/\(hash)"
+            let token = try store.signature.token(method: "PUT", path: path)
+            // Announce a megabyte, send a tenth of it, and hang up.
+            let socket = try RawSocket(port: store.port)
+            socket.send("PUT \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048576\r\n\(InternalHeader.signature): \(token)\r\n\r\n")
+            socket.send(String(repeating: "z", count: 100_000))
+            #expect(await eventually { store.temporaryFiles().count == 1 })
+            socket.close()
+            #expect(await eventually { store.temporaryFiles().isEmpty })
+            #expect(store.storedFiles().isEmpty)
+        }
+    }
+
+    @Test func test_singleRangesAnd416() async throws {
+        try await withBlobStore { store in
+            let body = Array((0..<50).map { UInt8($0) })
+            let hash = SHA256.hash(data: body).hexString
+            #expect(try await store.put(hash, body).status == 201)
+            for (range, expected, contentRange) in [
+                ("bytes=0-9", Array(body[0...9]), "bytes 0-9/50"), ("bytes=45-", Array(body[45...]), "bytes 45-49/50"),
+                ("bytes=-5", Array(body[45...]), "bytes 45-49/50"), ("bytes=40-100", Array(body[40...]), "bytes 40-49/50"),
+            ] {
+                let response = try await store.client.send(.GET, "/blobs/\(hash)", headers: ["Range": range])
+                #expect(response.status == .partialContent, "\(range)")
+                #expect(response.headers.first(name: "Content-Range") == contentRange)
+                #expect(Array(buffer: try await response.body.collect(upTo: 4096)) == expected, "\(range)")
+            }
+            let unsatisfiable = try await store.client.send(.GET, "/blobs/\(hash)", headers: ["Range": "bytes=50-60"])
+            #expect(unsatisfiable.status == .rangeNotSatisfiable)
+            #expect(unsatisfiable.headers.first(name: "Content-Range") == "bytes */50")
+            let several = try await store.client.send(.GET, "/blobs/\(hash)", headers: ["Range": "bytes=0-1,5-6"])
+            #expect(several.status == .ok)
+        }
+    }
+
+    @Test func test_signedLinksAllowOneMethodOnOneBlobUntilTheyExpire() async throws {
+        try await withBlobStore { store in
+            let body = Array("public download\n".utf8)
+            let hash = SHA256.hash(data: body).hexString
+            let other = String(repeating: "b", count: 64)
+            #expect(try await store.put(hash, body).status == 201)
+            func get(_ path: String, method: HTTPMethod = .GET) async throws -> Int {
+                var request = HTTPClientRequest(url: store.base + path)
+                request.method = method
+                return Int(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code)
+            }
+            let link = try BlobLink(blob: hash, method: "GET", expires: Date().addingTimeInterval(60)).path(signer: store.signer)
+            #expect(try await get(link) == 200)
+            #expect(try await get(link, method: .HEAD) == 200)
+            // Without the internal signature, the internal API is closed to the public.
+            #expect(try await get("/blobs/\(hash)") == 401)
+            #expect(try await get("/dl/\(hash)") == 403)
+            #expect(try await get(link.replacingOccurrences(of: "/dl/\(hash)", with: "/dl/\(other)")) == 403)
+            #expect(try await get(link, method: .PUT) == 403)
+            var tampered = link
+            tampered.removeLast()
+            tampered += link.hasSuffix("A") ? "B" : "A"
+            #expect(try await get(tampered) == 403)
+            let expired = try BlobLink(blob: hash, method: "GET", expires: Date().addingTimeInterval(-1)).path(signer: store.signer)
+            #expect(try await get(expired) == 403)
+            let otherKey = try Signer(key: "another-signing-key-0123456789-abcdefghij")
+            #expect(try await get(try BlobLink(blob: hash, method: "GET", expires: Date().addingTimeInterval(60)).path(signer: otherKey)) == 403)
+        }
+    }
+
+    @Test func test_aLargeBodyStreamsInAndOutWhole() async throws {
+        try await withBlobStore { store in
+            // 256 MiB of a repeating pattern, streamed up and hashed again on the way down.
+            let chunk = ByteBuffer(bytes: (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let count = 256
+            var hasher = SHA256()
+            for _ in 0..<count { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+            let hash = hasher.finalize().hexString
+            let body = HTTPClientRequest.Body.stream(Chunks(chunk: chunk, count: count), length: .known(Int64(count << 20)))
+            let stored = try await store.client.send(.PUT, "/blobs/\(hash)", body: body)
+            #expect(stored.status == .created)
+            let response = try await store.client.send(.GET, "/blobs/\(hash)")
+            var check = SHA256()
+            var received = 0
+            for try await part in response.body {
+                received += part.readableBytes
+                part.withUnsafeReadableBytes { check.update(bufferPointer: $0) }
+            }
+            #expect(received == count << 20)
+            #expect(check.finalize().hexString == hash)
+        }
+    }
+}
+
+/// `count` copies of `chunk`, as an upload body.
+struct Chunks: AsyncSequence, Sendable {
+    let chunk: ByteBuffer
+    let count: Int
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let chunk: ByteBuffer
+        var left: Int
+        mutating func next() async -> ByteBuffer? {
+            guard left > 0 else { return nil }
+            left -= 1
+            return chunk
+        }
+    }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunk: chunk, left: count) }
+}
+
+struct BlobStoreHarness: Sendable {
+    let client: InternalClient
+    let base: String
+    let port: Int
+    let root: String
+    let signer: Signer
+    let signature: InternalSignature
+
+    func put(_ hash: String, _ body: [UInt8]) async throws -> (status: Int, text: String) {
+        let response = try await client.send(.PUT, "/blobs/\(hash)", headers: ["Content-Length": String(body.count)], body: .bytes(ByteBuffer(bytes: body)))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+    }
+
+    func storedFiles() -> [String] {
+        (FileManager.default.enumerator(atPath: "\(root)/sha256")?.allObjects as? [String] ?? []).filter { $0.count > 64 }
+    }
+
+    func temporaryFiles() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/tmp")) ?? []
+    }
+}
+
+func withBlobStore(maxBytes: Int? = nil, _ body: @escaping @Sendable (BlobStoreHarness) async throws -> Void) async throws {
+    var overrides: [String: String] = [:]
+    if let maxBytes { overrides["CAIRN_BLOBSTORE_MAX_BYTES"] = String(maxBytes) }
+    let configuration = try TestEnvironment.configuration(overrides)
+    let environment = try DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: TestEnvironment.logger)
+    defer { try? FileManager.default.removeItem(atPath: configuration.blobRoot) }
+    try await buildBlobStore(environment).test(.live) { client in
+        let base = "http://127.0.0.1:\(client.port!)"
+        try await body(BlobStoreHarness(
+            client: InternalClient(baseURL: base, signature: environment.internalSignature), base: base, port: client.port!,
+            root: configuration.blobRoot, signer: environment.signer, signature: environment.internalSignature))
+    }
+}
+
+/// A plain TCP connection, for requests no HTTP client would send (a body cut off half way).
+final class RawSocket: Sendable {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, 0) }
+            guard sent > 0 else { return }
+            offset += sent
+        }
+    }
+
+    func close() { Glibc.close(fd) }
+}
