@@ -145,7 +145,7 @@ let package = Package(
             .testTarget(
                 name: "CairnGatewayTests",
                 dependencies: [
-                    "CairnGateway", "CairnRepoStore", "CairnWorker", "CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
+                    "CairnGateway", "CairnRepoStore", "CairnBlobStore", "CairnWorker", "CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
                     "CairnDatabase", "CairnRedis", httpClient, postgres, logging, crypto,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),

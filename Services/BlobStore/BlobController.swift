@@ -43,7 +43,7 @@ struct BlobController: Sendable {
 
     private func hash(_ context: BasicRequestContext) throws -> String {
         let text = try context.parameters.require("sha")
-        guard BlobError.isHash(text) else { throw HTTPError(.badRequest, message: "not a SHA-256 (64 lowercase hex digits): \(text.prefix(80))") }
+        guard text.isSHA256Hex else { throw HTTPError(.badRequest, message: "not a SHA-256 (64 lowercase hex digits): \(text.prefix(80))") }
         return text
     }
 

@@ -154,9 +154,4 @@ enum BlobError: Error, CustomStringConvertible {
         case .io(let message): "the blob store could not write: \(message)"
         }
     }
-
-    /// A SHA-256 written as 64 lowercase hex digits.
-    static func isHash(_ text: String) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-    }
 }

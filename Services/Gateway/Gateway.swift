@@ -61,5 +61,10 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: router)
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: router)
+    LFSController(
+        authenticator: authenticator, access: access, objects: LFSObjectStore(client: database, logger: logger),
+        blobstore: InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
+        signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
+    ).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events])
 }

@@ -142,5 +142,18 @@ enum MainMigrations {
             "CREATE INDEX users_created_at ON users (created_at)",
             "CREATE INDEX repositories_created_at ON repositories (created_at)",
         ]),
+        Migration(7, "Git LFS objects", [
+            // An LFS object a repository has (uploaded and verified); its body is the blob `oid`.
+            """
+            CREATE TABLE lfs_objects (
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                oid text NOT NULL,
+                size bigint NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (repository_id, oid)
+            )
+            """,
+            "CREATE INDEX lfs_objects_oid ON lfs_objects (oid)",
+        ]),
     ]
 }

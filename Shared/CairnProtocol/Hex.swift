@@ -11,3 +11,10 @@ extension Sequence where Element == UInt8 {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+extension String {
+    /// Whether this is a SHA-256 as blob names and LFS object ids write it: 64 lowercase hex digits.
+    public var isSHA256Hex: Bool {
+        utf8.count == 64 && utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+}

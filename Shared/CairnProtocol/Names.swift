@@ -10,7 +10,7 @@ public enum Names {
     public static let reserved: Set<String> = [
         "api", "admin", "static", "login", "logout", "signup", "sign-in", "sign-up", "sign-out", "settings",
         "explore", "new", "status", "healthz", "readyz", "metrics", "assets", "user", "users", "repos",
-        "git", "lfs", "download", "downloads", "archive", "raw", "blob", "tree", "commits", "help", "about",
+        "git", "lfs", "dl", "download", "downloads", "archive", "raw", "blob", "tree", "commits", "help", "about",
         "favicon.ico", "robots.txt",
     ]
 

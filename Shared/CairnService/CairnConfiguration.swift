@@ -29,6 +29,9 @@ public struct CairnConfiguration: Sendable {
     public var blobRoot: String
     /// `blobstore.maxBytes`: the largest blob the store accepts. Default 10 GiB.
     public var maxBlobBytes: Int
+    /// `blobstore.publicURL`: how clients reach the blob store's signed links (`/dl/…`), for
+    /// LFS and downloads. Default `http://<blobstore.host>:<blobstore.port>`.
+    public var blobPublicURL: String
     /// `repostore.maxPushBytes`: the largest pack a push may send. Default 2 GiB.
     public var maxPushBytes: Int
     /// `gateway.publicURL`: the URL people use to reach Cairn (clone URLs, links).
@@ -119,7 +122,7 @@ public struct CairnConfiguration: Sendable {
         var keys: Set<String> = [
             "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
-            "repostore.root", "blobstore.root", "blobstore.maxBytes", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
+            "repostore.root", "blobstore.root", "blobstore.maxBytes", "blobstore.publicURL", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
             "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
@@ -163,10 +166,7 @@ public struct CairnConfiguration: Sendable {
         }
         let grace = try reader.int("shutdown.gracePeriod", default: 8, range: 1...300)
         let maxPush = try reader.int("repostore.maxPushBytes", default: 2 << 30, range: 1024...(1 << 40))
-        let publicURL = reader.string("gateway.publicURL", default: listeners[.gateway]!.url)
-        guard publicURL.value.hasPrefix("http://") || publicURL.value.hasPrefix("https://") else {
-            throw reader.error("gateway.publicURL", publicURL, "must start with http:// or https://")
-        }
+        let publicURL = try reader.url("gateway.publicURL", default: listeners[.gateway]!.url)
         var concurrency: [QueueName: Int] = [:]
         for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 32), (.maintenance, 2)] {
             concurrency[queue] = try reader.int("worker.\(queue.rawValue)Concurrency", default: fallback, range: 1...256)
@@ -177,7 +177,8 @@ public struct CairnConfiguration: Sendable {
             repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
             maxBlobBytes: try reader.int("blobstore.maxBytes", default: 10 << 30, range: 1...(1 << 42)),
-            maxPushBytes: maxPush, publicURL: String(publicURL.value.reversed().drop(while: { $0 == "/" }).reversed()),
+            blobPublicURL: try reader.url("blobstore.publicURL", default: listeners[.blobstore]!.url),
+            maxPushBytes: maxPush, publicURL: publicURL,
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
             workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail(),
             stream: try reader.stream())
@@ -209,6 +210,13 @@ private struct ConfigValues {
             throw error("\(section).url", text, "must look like postgres://user[:password]@host[:port]/database")
         }
         return configuration
+    }
+
+    /// An http(s) URL, without a trailing slash.
+    func url(_ key: String, default value: String) throws(ConfigError) -> String {
+        let text = string(key, default: value)
+        guard text.value.hasPrefix("http://") || text.value.hasPrefix("https://") else { throw error(key, text, "must start with http:// or https://") }
+        return String(text.value.reversed().drop(while: { $0 == "/" }).reversed())
     }
 
     func webhooks() throws(ConfigError) -> CairnConfiguration.WebhookSettings {

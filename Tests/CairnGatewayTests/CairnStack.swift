@@ -3,14 +3,17 @@ import CairnGateway
 import CairnWorker
 import CairnModel
 import CairnProtocol
+import CairnBlobStore
 import CairnRepoStore
 import CairnStream
 import CairnService
 import CairnTestSupport
 import Foundation
+import Glibc
 import NIOHTTP1
 import CairnService
 import CairnDatabase
+import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
@@ -49,17 +52,26 @@ struct CairnStack: Sendable {
             let folder = NSTemporaryDirectory() + TestEnvironment.uniqueName("git")
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
+            defer { try? FileManager.default.removeItem(atPath: configuration.blobRoot) }
+            let blobstore = try await buildBlobStore(DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: TestEnvironment.logger))
             let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: TestEnvironment.logger))
-            return try await repostore.test(.live) { repostoreClient in
+            return try await blobstore.test(.live) { blobstoreClient in try await repostore.test(.live) { repostoreClient in
+                // The gateway listens where its configuration says, so that the links it writes
+                // (LFS verify, API URLs) point at it.
+                let gatewayPort = try freePort()
                 let gatewayConfiguration = {
                     var copy = configuration
                     copy.listeners[.repostore] = .init(host: "localhost", port: repostoreUp ? repostoreClient.port! : 1)
+                    copy.listeners[.blobstore] = .init(host: "127.0.0.1", port: blobstoreClient.port!)
+                    copy.blobPublicURL = "http://127.0.0.1:\(blobstoreClient.port!)"
+                    copy.listeners[.gateway] = .init(host: "127.0.0.1", port: gatewayPort)
+                    copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
                     return copy
                 }()
                 let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
-                return try await gateway.test(.live) { gatewayClient in
+                return try await runListening(gateway, url: gatewayConfiguration.publicURL) {
                     let stack = CairnStack(
-                        gatewayURL: "http://127.0.0.1:\(gatewayClient.port!)", database: client, analytics: analyticsClient,
+                        gatewayURL: gatewayConfiguration.publicURL, database: client, analytics: analyticsClient,
                         configuration: gatewayConfiguration, folder: folder)
                     let withStream: @Sendable () async throws -> T = {
                         guard stream else { return try await body(stack) }
@@ -70,7 +82,7 @@ struct CairnStack: Sendable {
                     let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
                     return try await app.test(.live) { _ in try await withStream() }
                 }
-            }
+            } }
         } }
     }
 
@@ -154,7 +166,7 @@ struct CairnStack: Sendable {
 
     /// Runs git with a clean environment (no prompts, no helpers, no user configuration).
     func tryGit(_ arguments: [String], in directory: String? = nil) async throws -> GitResult {
-        let environment: Environment = .inherit.updating([
+        let environment: Subprocess.Environment = .inherit.updating([
             "HOME": folder, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "",
             "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
             "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com",
@@ -203,3 +215,39 @@ struct GitResult: Sendable {
     let output: String
     let error: String
 }
+
+/// A TCP port nothing listens on just now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Runs `app` until `body` returns, once it answers at `url`.
+func runListening<App: ApplicationProtocol, T: Sendable>(_ app: App, url: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    let running = UnsafeTransfer(app)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await running.value.runService(gracefulShutdownSignals: []) }
+        defer { group.cancelAll() }
+        let up = await eventually(timeout: .seconds(10)) {
+            (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/healthz"), timeout: .seconds(1)).status) == .ok
+        }
+        guard up else { throw TestFailure("the daemon did not answer at \(url)") }
+        return try await body()
+    }
+}
+
+/// Hands a value to a child task that alone uses it from then on.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+

@@ -1,0 +1,165 @@
+import AsyncHTTPClient
+import CairnModel
+import CairnProtocol
+import CairnService
+import CairnSigning
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// The Git LFS API at `/<owner>/<repo>.git/info/lfs/…`, with the repository's permissions
+/// and git's credentials: the batch API (`basic` transfer) answers with links to the blob
+/// store that the gateway signed for one object and one method, so object bodies never
+/// pass through the gateway; `verify` records an uploaded object once the blob store has it
+/// whole. The locks API is not offered (404, which git-lfs takes as "no locking").
+struct LFSController: Sendable {
+    let authenticator: Authenticator
+    let access: RepositoryAccess
+    let objects: LFSObjectStore
+    let blobstore: InternalClient
+    let signer: Signer
+    /// Where clients reach the blob store (`blobstore.publicURL`).
+    let blobURL: String
+    let baseURL: String
+    let maxObjectSize: Int
+    static let linkLifetime: TimeInterval = 3600
+    static let maxObjectsPerBatch = 1000
+    static let contentType = "application/vnd.git-lfs+json"
+
+    func addRoutes(to router: Router<GatewayContext>) {
+        router.post("/:owner/:repo/info/lfs/objects/batch") { request, context in
+            let batch: LFSBatchRequest = try await Self.decode(request, context)
+            let upload = batch.operation == "upload"
+            guard upload || batch.operation == "download" else { throw GatewayError.invalid("operation must be upload or download, got \(batch.operation)") }
+            guard batch.transfers?.contains("basic") ?? true else { throw GatewayError.invalid("only the basic transfer is offered") }
+            guard batch.objects.count <= Self.maxObjectsPerBatch else { throw GatewayError.invalid("at most \(Self.maxObjectsPerBatch) objects per batch") }
+            let repository = try await self.repository(request, context, needed: upload ? .write : .read)
+            let known = try await objects.sizes(repositoryID: repository.id, oids: batch.objects.map(\.oid).filter(\.isSHA256Hex))
+            let expires = Date().addingTimeInterval(Self.linkLifetime)
+            var answered: [LFSObjectAnswer] = []
+            for object in batch.objects {
+                guard object.oid.isSHA256Hex, object.size >= 0 else {
+                    answered.append(.init(object, error: .init(code: 422, message: "oid must be a SHA-256 (64 lowercase hex digits) and size not negative")))
+                    continue
+                }
+                guard object.size <= maxObjectSize else {
+                    answered.append(.init(object, error: .init(code: 422, message: "larger than the \(maxObjectSize) bytes this server accepts")))
+                    continue
+                }
+                if upload {
+                    if known[object.oid] != nil { answered.append(.init(object)); continue }
+                    var verifyHeader: [String: String] = [:]
+                    if let authorization = request.headers[.authorization] { verifyHeader["Authorization"] = authorization }
+                    answered.append(.init(object, actions: [
+                        "upload": .init(href: blobURL + (try BlobLink(blob: object.oid, method: "PUT", expires: expires).path(signer: signer)), expiresIn: Int(Self.linkLifetime)),
+                        "verify": .init(href: "\(baseURL)/\(repository.fullName).git/info/lfs/objects/verify", header: verifyHeader, expiresIn: Int(Self.linkLifetime)),
+                    ]))
+                } else if known[object.oid] != nil {
+                    answered.append(.init(object, actions: [
+                        "download": .init(href: blobURL + (try BlobLink(blob: object.oid, method: "GET", expires: expires).path(signer: signer)), expiresIn: Int(Self.linkLifetime)),
+                    ]))
+                } else {
+                    answered.append(.init(object, error: .init(code: 404, message: "Object does not exist")))
+                }
+            }
+            return try Self.response(LFSBatchResponse(objects: answered))
+        }
+        router.post("/:owner/:repo/info/lfs/objects/verify") { request, context in
+            let object: LFSObject = try await Self.decode(request, context)
+            guard object.oid.isSHA256Hex else { throw GatewayError.invalid("oid must be a SHA-256 (64 lowercase hex digits)") }
+            let repository = try await self.repository(request, context, needed: .write)
+            let response = try await blobstore.send(.HEAD, "/blobs/\(object.oid)", timeout: .seconds(30))
+            guard response.status == .ok else { throw GatewayError.notFound }
+            guard let stored = response.headers.first(name: "Content-Length").flatMap(Int64.init), stored == object.size else {
+                throw GatewayError.invalid("the stored object's size is not \(object.size)")
+            }
+            try await objects.record(repositoryID: repository.id, oid: object.oid, size: object.size)
+            return try Self.response([String: String]())
+        }
+        router.on("/:owner/:repo/info/lfs/locks/**", method: .get) { _, _ -> Response in throw GatewayError.notFound }
+        router.on("/:owner/:repo/info/lfs/locks/**", method: .post) { _, _ -> Response in throw GatewayError.notFound }
+        router.get("/:owner/:repo/info/lfs/locks") { _, _ -> Response in throw GatewayError.notFound }
+        router.post("/:owner/:repo/info/lfs/locks") { _, _ -> Response in throw GatewayError.notFound }
+    }
+
+    /// The repository of the route, if the caller has `needed` on it; anonymous callers are
+    /// asked for credentials (401) so that git-lfs prompts, as git does.
+    private func repository(_ request: Request, _ context: GatewayContext, needed: Permission) async throws -> Repository {
+        let caller = try await authenticator.authenticate(request)
+        var name = try context.parameters.require("repo")
+        guard name.hasSuffix(".git") else { throw GatewayError.notFound }
+        name.removeLast(4)
+        return try await access.require(needed, owner: context.parameters.require("owner"), name: name, caller: caller, challengeAnonymous: true).0
+    }
+
+    private static func decode<T: Decodable>(_ request: Request, _ context: GatewayContext) async throws -> T {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: 1 << 20) } catch { throw GatewayError.tooLarge("an LFS request body is at most 1 MiB") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw GatewayError.invalid("malformed LFS request: \(error)")
+        }
+    }
+
+    private static func response(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+struct LFSObject: Codable {
+    let oid: String
+    let size: Int64
+}
+
+struct LFSBatchRequest: Decodable {
+    let operation: String
+    let transfers: [String]?
+    let objects: [LFSObject]
+}
+
+struct LFSBatchResponse: Encodable {
+    var transfer = "basic"
+    let objects: [LFSObjectAnswer]
+    var hashAlgo = "sha256"
+
+    enum CodingKeys: String, CodingKey {
+        case transfer, objects
+        case hashAlgo = "hash_algo"
+    }
+}
+
+struct LFSObjectAnswer: Encodable {
+    let oid: String
+    let size: Int64
+    var authenticated = true
+    var actions: [String: LFSAction]?
+    var error: LFSObjectError?
+
+    init(_ object: LFSObject, actions: [String: LFSAction]? = nil, error: LFSObjectError? = nil) {
+        oid = object.oid
+        size = object.size
+        self.actions = actions
+        self.error = error
+    }
+}
+
+struct LFSAction: Encodable {
+    let href: String
+    var header: [String: String]?
+    let expiresIn: Int
+
+    enum CodingKeys: String, CodingKey {
+        case href, header
+        case expiresIn = "expires_in"
+    }
+}
+
+struct LFSObjectError: Encodable {
+    let code: Int
+    let message: String
+}

@@ -1,0 +1,87 @@
+import CairnModel
+import CairnProtocol
+import CairnTestSupport
+import Crypto
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// Git LFS end to end with the stock `git lfs` client: objects go to the blob store through
+/// links the gateway signed, come back on another clone, and a private repository's
+/// objects are refused to anyone who may not read it.
+@Suite struct LFSTests {
+    @Test func test_gitLFSPushesAndPullsFilesOfSeveralSizes() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let repository = try await stack.makeRepository(ada, "media", isPrivate: true)
+            let remote = stack.cloneURL("ada/media", credentials: ada.tokenCredentials)
+            let work = "\(stack.folder)/media"
+            try await stack.git(["init", "--quiet", work])
+            try await stack.git(["lfs", "install", "--local"], in: work)
+            try await stack.git(["lfs", "track", "*.bin"], in: work)
+            var contents: [String: [UInt8]] = [:]
+            for (name, size) in [("empty.bin", 0), ("small.bin", 1000), ("medium.bin", 1 << 20), ("large.bin", 12 << 20)] {
+                let bytes = (0..<size).map { _ in UInt8.random(in: 0...255) }
+                contents[name] = bytes
+                try Data(bytes).write(to: URL(fileURLWithPath: "\(work)/\(name)"))
+            }
+            try await stack.git(["add", "."], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "media"], in: work)
+            try await stack.git(["push", "--quiet", remote, "main"], in: work)
+
+            // The repository holds pointers; the objects are recorded and in the blob store.
+            let recorded = try await LFSObjectStore(client: stack.database, logger: TestEnvironment.logger)
+                .sizes(repositoryID: repository.id, oids: contents.values.map { SHA256.hash(data: $0).hexString })
+            #expect(recorded.count == 3)  // the empty file is stored in git as it is
+            #expect(recorded.values.sorted() == [1000, 1 << 20, 12 << 20])
+
+            // A fresh clone gets pointers, and `git lfs pull` the contents, through the links.
+            let copy = "\(stack.folder)/copy"
+            try await stack.git(["clone", "--quiet", remote, copy])
+            try await stack.git(["lfs", "install", "--local"], in: copy)
+            try await stack.git(["lfs", "pull"], in: copy)
+            for (name, bytes) in contents {
+                #expect(try Data(contentsOf: URL(fileURLWithPath: "\(copy)/\(name)")) == Data(bytes), "\(name)")
+            }
+            // Pushing the same objects again uploads nothing: the batch answers without actions.
+            try "more\n".write(toFile: "\(work)/notes.txt", atomically: true, encoding: .utf8)
+            try await stack.git(["add", "."], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "notes"], in: work)
+            try await stack.git(["push", "--quiet", remote, "main"], in: work)
+        }
+    }
+
+    @Test func test_theBatchAPIChecksPermissionsAndInput() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let reader = try await stack.makeUser("reader")
+            let outsider = try await stack.makeUser("outsider")
+            let secret = try await stack.makeRepository(ada, "secret", isPrivate: true)
+            try await stack.makeRepository(ada, "open")
+            try await stack.repositories.setCollaborator(repositoryID: secret.id, userID: reader.user.id, permission: .read)
+            let oid = String(repeating: "ab", count: 32)
+            func batch(_ repository: String, _ operation: String, as user: TestUser?, objects: String? = nil) async throws -> (Int, String) {
+                try await stack.api(
+                    .POST, "/ada/\(repository).git/info/lfs/objects/batch", as: user,
+                    json: #"{"operation": "\#(operation)", "transfers": ["basic"], "objects": \#(objects ?? #"[{"oid": "\#(oid)", "size": 10}]"#)}"#)
+            }
+            #expect(try await batch("secret", "download", as: outsider).0 == 404)
+            #expect(try await batch("secret", "download", as: nil).0 == 401)
+            #expect(try await batch("secret", "upload", as: reader).0 == 403)
+            #expect(try await batch("open", "upload", as: nil).0 == 401)
+            let (status, body) = try await batch("secret", "download", as: reader)
+            #expect(status == 200)
+            #expect(body.contains("Object does not exist"))
+            let (_, upload) = try await batch("secret", "upload", as: ada)
+            #expect(upload.contains("/dl/\(oid)?token="))
+            #expect(upload.contains("/ada/secret.git/info/lfs/objects/verify"))
+            let (_, bad) = try await batch("secret", "upload", as: ada, objects: #"[{"oid": "../../etc/passwd", "size": 1}]"#)
+            #expect(bad.contains("oid must be a SHA-256"))
+            #expect(try await batch("secret", "delete", as: ada).0 == 422)
+            #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/objects/batch", as: ada, json: "{not json").0 == 422)
+            // Verifying an object the blob store does not have records nothing.
+            #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/objects/verify", as: ada, json: #"{"oid": "\#(oid)", "size": 10}"#).0 == 404)
+            #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/locks/verify", as: ada, json: "{}").0 == 404)
+        }
+    }
+}
