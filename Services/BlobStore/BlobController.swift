@@ -98,7 +98,7 @@ struct BlobController: Sendable {
         headers[.contentLength] = String(length)
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         guard !bodyless, length > 0 else { return Response(status: status, headers: headers) }
-        let body = try await files.loadFile(path: blobs.path(hash), range: range ?? 0...(size - 1), context: context, chunkLength: 1 << 20)
+        let body = try await files.loadFile(path: blobs.path(hash), range: range ?? 0...(size - 1), context: context, chunkLength: 128 << 10)
         return Response(status: status, headers: headers, body: body)
     }
 }

@@ -1,6 +1,7 @@
 import CairnDatabase
 import CairnProtocol
 import CairnRedis
+import CairnSigning
 import Foundation
 import Logging
 import PostgresNIO
@@ -121,6 +122,10 @@ switch arguments.first {
 case "queue": try await benchQueue()
 case "outbox": try await benchOutbox()
 case "webhooks": try await benchWebhooks()
+case "blob-link":
+    // Prints the path of a signed blob-store link: blob-link SHA256 METHOD.
+    let signer = try Signer(key: environment["CAIRN_BENCH_SIGNING_KEY"]!)
+    print(try BlobLink(blob: arguments.dropFirst().first!, method: arguments.dropFirst(2).first!, expires: Date().addingTimeInterval(3600)).path(signer: signer))
 case "stream-fill": try await benchStreamFill()
 case "stream-drain": try await benchStreamDrain()
 case "stream-steady": try await benchStreamSteady()
