@@ -13,7 +13,6 @@ import NIOCore
 struct BlobController: Sendable {
     let blobs: LocalBlobs
     let signer: Signer
-    let files: FileIO
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.put("/blobs/:sha") { request, context in
@@ -98,8 +97,11 @@ struct BlobController: Sendable {
         headers[.contentLength] = String(length)
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         guard !bodyless, length > 0 else { return Response(status: status, headers: headers) }
-        let body = try await files.loadFile(path: blobs.path(hash), range: range ?? 0...(size - 1), context: context, chunkLength: 128 << 10)
-        return Response(status: status, headers: headers, body: body)
+        let part = range ?? 0...(size - 1)
+        return Response(status: status, headers: headers, body: ResponseBody { [blobs] writer in
+            try await blobs.read(hash, range: part, to: &writer)
+            try await writer.finish(nil)
+        })
     }
 }
 

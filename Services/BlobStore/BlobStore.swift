@@ -20,7 +20,7 @@ public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> som
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .blobstore, signature: environment.internalSignature, registry: environment.registry,
         checks: [.writableDirectory("blobs", root)], publicPrefixes: ["/dl/"])
-    BlobController(blobs: blobs, signer: environment.signer, files: FileIO(threadPool: threads)).addRoutes(to: router)
+    BlobController(blobs: blobs, signer: environment.signer).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [BlobThreads(pool: threads)])
 }
 

@@ -2,6 +2,7 @@ import CairnProtocol
 import Crypto
 import Foundation
 import Glibc
+import Hummingbird
 import NIOCore
 import NIOPosix
 
@@ -40,6 +41,39 @@ struct LocalBlobs: Sendable {
         return try? await threads.runIfActive {
             var status = stat()
             return stat(path, &status) == 0 ? Int(status.st_size) : nil
+        }
+    }
+
+    /// Bytes read from disk per chunk when serving.
+    static let readChunk = 256 << 10
+
+    /// Streams `range` of blob `hash` to `writer`, one chunk read at a time: each is read
+    /// only once the previous one was taken by the connection, so memory stays at a chunk
+    /// or two however large the blob and however slow the client.
+    func read(_ hash: String, range: ClosedRange<Int>, to writer: inout some ResponseBodyWriter) async throws {
+        let path = path(hash)
+        let file = try await threads.runIfActive { () throws -> Int32 in
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw BlobError.io("cannot open the blob: \(String(cString: strerror(errno)))") }
+            return descriptor
+        }
+        defer { close(file) }
+        var offset = range.lowerBound
+        while offset <= range.upperBound {
+            let length = min(Self.readChunk, range.upperBound - offset + 1)
+            let start = offset
+            let chunk = try await threads.runIfActive { () throws -> ByteBuffer in
+                var buffer = ByteBufferAllocator().buffer(capacity: length)
+                let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+                    let count = pread(file, bytes.baseAddress!, length, off_t(start))
+                    guard count > 0 else { throw BlobError.io("the blob ended early or could not be read") }
+                    return count
+                }
+                _ = count
+                return buffer
+            }
+            offset += chunk.readableBytes
+            try await writer.write(chunk)
         }
     }
 
