@@ -21,7 +21,8 @@ import Testing
             try await stack.git(["lfs", "track", "*.bin"], in: work)
             var contents: [String: [UInt8]] = [:]
             for (name, size) in [("empty.bin", 0), ("small.bin", 1000), ("medium.bin", 1 << 20), ("large.bin", 12 << 20)] {
-                let bytes = (0..<size).map { _ in UInt8.random(in: 0...255) }
+                // From /dev/urandom: generating 12 MiB byte by byte in a debug build would hog a core.
+                let bytes = [UInt8](FileHandle(forReadingAtPath: "/dev/urandom")!.readData(ofLength: size))
                 contents[name] = bytes
                 try Data(bytes).write(to: URL(fileURLWithPath: "\(work)/\(name)"))
             }
