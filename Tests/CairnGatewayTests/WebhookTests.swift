@@ -134,8 +134,10 @@ import Testing
                 #expect(await eventually(timeout: .seconds(10)) {
                     (try? await stack.hookDeliveries(ada, "ada/edges", slow).first?["status"] as? String)?.contains("no complete answer") == true
                 })
-                let duration = try #require(try await stack.hookDeliveries(ada, "ada/edges", slow).first?["duration"] as? Double)
-                #expect(duration < 3)
+                // `/slow` answers after 5 s, so had the worker waited, the delivery would show the 200;
+                // "no complete answer" is the 1 s time-out cutting it off (no clock read here: the
+                // tests share two cores and their timings say little).
+                #expect(try await stack.hookDeliveries(ada, "ada/edges", slow).first?["status_code"] as? Int != 200)
             }
         }
     }
