@@ -64,12 +64,11 @@ struct LocalBlobs: Sendable {
             let start = offset
             let chunk = try await threads.runIfActive { () throws -> ByteBuffer in
                 var buffer = ByteBufferAllocator().buffer(capacity: length)
-                let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
                     let count = pread(file, bytes.baseAddress!, length, off_t(start))
                     guard count > 0 else { throw BlobError.io("the blob ended early or could not be read") }
                     return count
                 }
-                _ = count
                 return buffer
             }
             offset += chunk.readableBytes

@@ -177,28 +177,19 @@ struct EnvelopeReader {
         guard bytes.count - index >= 4 else { throw EnvelopeError("\(what): short \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let digit = Self.hexValue(bytes[index]) else { throw EnvelopeError("\(what): bad \\u escape") }
-            value = value << 4 | digit
+            guard let digit = bytes[index].hexDigitValue else { throw EnvelopeError("\(what): bad \\u escape") }
+            value = value << 4 | UInt32(digit)
             index += 1
         }
         return value
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt32? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
-        default: nil
-        }
-    }
-
     /// The text of a JSON number at `index`.
-    private mutating func numberText(_ what: String) throws(EnvelopeError) -> Substring {
+    private mutating func numberText(_ what: String) throws(EnvelopeError) -> String {
         let start = index
         while index < bytes.count, Self.mayBeInNumber(bytes[index]) { index += 1 }
         guard index > start else { throw EnvelopeError("\(what) must be a number") }
-        return Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
     private static func mayBeInNumber(_ byte: UInt8) -> Bool {

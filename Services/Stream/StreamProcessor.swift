@@ -1,3 +1,4 @@
+import CairnProtocol
 import CairnRedis
 import CairnService
 import Foundation
@@ -54,6 +55,7 @@ struct StreamProcessor: Service {
         guard let batch = try await batches.take(limit: settings.batchSize, lease: settings.lease) else { return false }
         let started = ContinuousClock.now
         let fold = try await fold(batch)
+        // The lag recorded with the batch: from its oldest event to the start of its transaction.
         let lag = fold.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0
         let outcome = try await writer.write(fold, batchID: batch.id, events: batch.events.count, lagMilliseconds: Int(lag * 1000))
         if pausesAfterCommit {
@@ -62,10 +64,9 @@ struct StreamProcessor: Service {
         }
         try await batches.finish(batch, deadLetters: fold.deadLetters)
 
-        let committedLag = fold.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0
-        Gauge(label: "cairn_stream_lag_seconds").record(committedLag)
+        Gauge(label: "cairn_stream_lag_seconds").record(lag)
         Recorder(label: "cairn_stream_batch_size", aggregate: true).record(batch.events.count)
-        Metrics.Timer(label: "cairn_stream_batch_duration_seconds").recordInterval(since: started)
+        Metrics.Timer(label: "cairn_stream_batch_duration_seconds").recordSeconds((ContinuousClock.now - started).seconds)
         Counter(label: "cairn_stream_batches_total", dimensions: [("outcome", outcome == .folded ? "folded" : "already_folded")]).increment()
         if outcome == .folded {
             Counter(label: "cairn_stream_events_total").increment(by: fold.counted)
@@ -78,13 +79,5 @@ struct StreamProcessor: Service {
             logger.notice("stream.batch_reclaimed", metadata: ["batch.id": "\(batch.id)", "batch.outcome": "\(outcome)"])
         }
         return batch.events.count >= settings.batchSize
-    }
-}
-
-extension Metrics.Timer {
-    /// Records the time since `start`.
-    fileprivate func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 }

@@ -62,6 +62,7 @@ struct TrafficFold {
         static func < (a: Sighting, b: Sighting) -> Bool { (a.scope, a.visitor) < (b.scope, b.visitor) }
     }
 
+    /// Bytes of a path and a title kept (longer ones are cut).
     static let maxPathLength = 512
     static let maxTitleLength = 256
 
@@ -110,8 +111,8 @@ struct TrafficFold {
         case "repo.view":
             var path: String?
             if let text = event.path, !text.isEmpty {
-                guard text.utf8.count <= Self.maxPathLength, !text.contains("\0") else { return "data.path must be at most \(Self.maxPathLength) bytes without NUL" }
-                path = text
+                guard !text.contains("\0") else { return "data.path must not hold NUL" }
+                path = text.prefix(utf8Bytes: Self.maxPathLength)
             }
             for bucket in buckets {
                 counts[bucket, default: Counts()].views += 1
@@ -120,7 +121,7 @@ struct TrafficFold {
             if let path {
                 let key = PathDay(repository: repository, day: day.start, path: path)
                 paths[key, default: PathCounts()].views += 1
-                if let title = event.title { paths[key]!.title = String(title.prefix(Self.maxTitleLength)) }
+                if let title = event.title { paths[key]!.title = title.prefix(utf8Bytes: Self.maxTitleLength) }
                 if let visitor { see(visitor, in: Scope(bucket: day, measure: .pathViews, path: path)) }
             }
         case "repo.clone":
@@ -177,13 +178,7 @@ struct TrafficFold {
         guard (1...64).contains(text.utf8.count) else { return nil }
         var value: UInt64 = 0
         for (index, byte) in text.utf8.enumerated() {
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
+            guard let digit = byte.hexDigitValue else { return nil }
             if index < 16 { value = value << 4 | UInt64(digit) }
         }
         return Int64(bitPattern: value)

@@ -14,8 +14,6 @@ public struct TrafficStore: Sendable {
         self.logger = logger
     }
 
-    /// Views or clones.
-    public enum Measure: Sendable { case views, clones }
     /// How `series` groups days: by day, or by week starting on Monday.
     public enum Period: String, Sendable { case day, week }
 
@@ -32,30 +30,24 @@ public struct TrafficStore: Sendable {
         }
     }
 
-    /// `measure` for the `days` days up to and including today, one point per period,
-    /// periods without traffic included as zeros.
-    public func series(_ measure: Measure, repository: Int64, per period: Period = .day, days: Int = 14, now: Date = Date()) async throws -> [Point] {
-        let first = Self.dayStart(now).addingTimeInterval(-Double(days - 1) * 86_400)
-        var byDay: [Int64: (Int64, Int64)] = [:]
-        let rows = try await client.query(
-            measure == .views
-                ? "SELECT extract(epoch FROM bucket)::int8, views, visitors FROM traffic WHERE repo_id = \(repository) AND span = 2 AND bucket >= \(first)"
-                : "SELECT extract(epoch FROM bucket)::int8, clones, cloners FROM traffic WHERE repo_id = \(repository) AND span = 2 AND bucket >= \(first)",
-            logger: logger)
-        for try await (start, count, uniques) in rows.decode((Int64, Int64, Int64).self) { byDay[start] = (count, uniques) }
-        var points: [Point] = []
-        for offset in 0..<days {
-            let day = first.addingTimeInterval(Double(offset) * 86_400)
-            let (count, uniques) = byDay[Int64(day.timeIntervalSince1970)] ?? (0, 0)
-            let start = period == .day ? day : Self.weekStart(day)
-            if let last = points.last, last.start == start {
-                points[points.count - 1].count += count
-                points[points.count - 1].uniques += uniques
-            } else {
-                points.append(Point(start: start, count: count, uniques: uniques))
+    /// Views and clones of `repository` for the `days` days up to and including today, one
+    /// point per period, periods without traffic included as zeros; one query for both.
+    public func series(repository: Int64, per period: Period = .day, days: Int = 14, now: Date = Date()) async throws -> (views: [Point], clones: [Point]) {
+        let daily = try await self.days(repository: repository, days: days, now: now)
+        func points(_ count: KeyPath<Day, Int64>, _ uniques: KeyPath<Day, Int64>) -> [Point] {
+            var points: [Point] = []
+            for day in daily {
+                let start = period == .day ? day.day : Self.weekStart(day.day)
+                if let last = points.last, last.start == start {
+                    points[points.count - 1].count += day[keyPath: count]
+                    points[points.count - 1].uniques += day[keyPath: uniques]
+                } else {
+                    points.append(Point(start: start, count: day[keyPath: count], uniques: day[keyPath: uniques]))
+                }
             }
+            return points
         }
-        return points
+        return (points(\.views, \.visitors), points(\.clones, \.cloners))
     }
 
     /// A path of the repository and how it was viewed.
@@ -82,30 +74,36 @@ public struct TrafficStore: Sendable {
         return paths
     }
 
-    /// The whole site's traffic on one day.
-    public struct SiteDay: Sendable, Equatable {
+    /// One day's traffic of a repository, or of the whole site.
+    public struct Day: Sendable, Equatable {
         public var day: Date
         public var views: Int64 = 0
         public var visitors: Int64 = 0
         public var clones: Int64 = 0
+        public var cloners: Int64 = 0
         public var pushes: Int64 = 0
         public var commits: Int64 = 0
         public var downloads: Int64 = 0
     }
 
-    /// Site-wide totals for the `days` days up to today, oldest first, zeros included.
-    public func siteDays(days: Int = 14, now: Date = Date()) async throws -> [SiteDay] {
+    /// The daily rows of `repository` (0: the whole site) for the `days` days up to today,
+    /// oldest first, days without traffic included as zeros.
+    public func days(repository: Int64 = 0, days: Int = 14, now: Date = Date()) async throws -> [Day] {
         let first = Self.dayStart(now).addingTimeInterval(-Double(days - 1) * 86_400)
-        var found: [Int64: SiteDay] = [:]
+        var found: [Int64: Day] = [:]
         let rows = try await client.query(
-            "SELECT extract(epoch FROM bucket)::int8, views, visitors, clones, pushes, commits, downloads FROM traffic WHERE repo_id = 0 AND span = 2 AND bucket >= \(first)",
-            logger: logger)
-        for try await (start, views, visitors, clones, pushes, commits, downloads) in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            found[start] = SiteDay(day: Date(timeIntervalSince1970: Double(start)), views: views, visitors: visitors, clones: clones, pushes: pushes, commits: commits, downloads: downloads)
+            """
+            SELECT extract(epoch FROM bucket)::int8, views, visitors, clones, cloners, pushes, commits, downloads
+            FROM traffic WHERE repo_id = \(repository) AND span = 2 AND bucket >= \(first)
+            """, logger: logger)
+        for try await (start, views, visitors, clones, cloners, pushes, commits, downloads) in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            found[start] = Day(
+                day: Date(timeIntervalSince1970: Double(start)), views: views, visitors: visitors, clones: clones, cloners: cloners,
+                pushes: pushes, commits: commits, downloads: downloads)
         }
         return (0..<days).map { offset in
             let day = first.addingTimeInterval(Double(offset) * 86_400)
-            return found[Int64(day.timeIntervalSince1970)] ?? SiteDay(day: day)
+            return found[Int64(day.timeIntervalSince1970)] ?? Day(day: day)
         }
     }
 

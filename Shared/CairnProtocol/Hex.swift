@@ -18,3 +18,30 @@ extension String {
         utf8.count == 64 && utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 }
+
+extension UInt8 {
+    /// The value of this byte as a hexadecimal digit (either case), or nil.
+    public var hexDigitValue: UInt8? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+extension String {
+    /// The longest run of whole characters from the start that fits in `maxBytes` UTF-8 bytes.
+    public func prefix(utf8Bytes maxBytes: Int) -> String {
+        guard utf8.count > maxBytes else { return self }
+        var kept = ""
+        var bytes = 0
+        for character in self {
+            bytes += character.utf8.count
+            if bytes > maxBytes { break }
+            kept.append(character)
+        }
+        return kept
+    }
+}

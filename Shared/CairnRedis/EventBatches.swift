@@ -30,7 +30,7 @@ public struct EventBatches: Sendable {
         let milliseconds = Int(now.timeIntervalSince1970 * 1000)
         let id = UUID().uuidString.lowercased()
         let reply = try await redis.send([
-            "EVAL", Self.takeScript, "2", events, leases, "\(namespace):events:batch:", String(max(1, limit)),
+            "EVAL", Self.takeScript, "2", events, leases, batchKey(""), String(max(1, limit)),
             String(milliseconds), String(lease.wholeMilliseconds), id,
         ])
         let parts = reply.array
@@ -40,7 +40,7 @@ public struct EventBatches: Sendable {
 
     /// Removes a folded batch and dead-letters what could not be folded, in one step.
     public func finish(_ batch: EventBatch, deadLetters: [DeadEvent] = []) async throws {
-        let records = try deadLetters.map { Array(try JSONEncoder().encode($0)) }
+        let records = try deadLetters.map { Array(try CairnJSON.encode($0)) }
         try await redis.send(
             [Array("EVAL".utf8), Array(Self.finishScript.utf8), Array("3".utf8), Array(leases.utf8), Array(batchKey(batch.id).utf8), Array(dead.utf8), Array(batch.id.utf8)]
                 + records)
@@ -58,7 +58,7 @@ public struct EventBatches: Sendable {
     /// The newest dead letters first.
     public func deadLetters(limit: Int = 100) async throws -> [DeadEvent] {
         try await redis.send("LRANGE", dead, "0", String(limit - 1)).array.compactMap(\.bytes).compactMap {
-            try? JSONDecoder().decode(DeadEvent.self, from: Data($0))
+            try? CairnJSON.decode(DeadEvent.self, from: Data($0))
         }
     }
 

@@ -1,6 +1,7 @@
 /// The sets of visitors already counted per scope (a repository's hour or day, for views,
-/// clones or one path), kept in Redis as `<ns>:uniq:<scope>` for a few days, so that unique
-/// counts stay exact across batches and processors at the cost of one `SADD` per sighting.
+/// clones or one path), kept in Redis as `<ns>:uniq:<scope>` for `setLifetime` from their
+/// creation, so that unique counts stay exact across batches and processors at the cost of
+/// one `SADD` per scope and batch.
 ///
 /// `countNew` runs once per batch, atomically, and remembers its answer under the batch id
 /// (`<ns>:events:uniq-memo:<batch>`, for a day): a batch folded again after a crash gets the
@@ -9,7 +10,8 @@
 public struct VisitorSets: Sendable {
     public let redis: RedisClient
     public let namespace: String
-    /// How long a scope's set lives after its last sighting.
+    /// How long a scope's set lives after it was made: its bucket (an hour or a day) is long
+    /// over by then, with room for late events.
     public var setLifetime: Duration = .seconds(3 * 86_400)
 
     public init(redis: RedisClient, namespace: String) {

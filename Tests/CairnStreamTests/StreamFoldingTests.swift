@@ -45,11 +45,11 @@ import Testing
             #expect(try await stream.row(0, span: 2, t1) == Row(views: 6, visitors: 3, clones: 3, cloners: 2, pushes: 2, commits: 5, downloads: 1))
 
             let traffic = TrafficStore(client: stream.database, logger: TestEnvironment.logger)
-            let views = try await traffic.series(.views, repository: 7, days: 14, now: t3)
+            let views = try await traffic.series(repository: 7, days: 14, now: t3).views
             #expect(views.count == 14)
             #expect(views.suffix(2).map(\.count) == [5, 1])
             #expect(views.suffix(2).map(\.uniques) == [3, 1])
-            let weeks = try await traffic.series(.views, repository: 7, per: .week, days: 14, now: t3)
+            let weeks = try await traffic.series(repository: 7, per: .week, days: 14, now: t3).views
             #expect(weeks.map(\.count).reduce(0, +) == 6)
             #expect(weeks.allSatisfy { Calendar(identifier: .gregorian).component(.weekday, from: $0.start) == 2 || $0 == weeks.first })
             let paths = try await traffic.popularPaths(repository: 7, now: t3)
@@ -85,6 +85,17 @@ import Testing
             #expect(try await stream.row(7, span: 2, Self.tenFifteen).views == 1)
             #expect(try await stream.batches.waitingCount() == 0)
             #expect(try await stream.batches.inFlightCount() == 0)
+        }
+    }
+
+    @Test func test_aLongPathIsCutToItsLimitAndStillCounted() async throws {
+        try await withStream { stream in
+            let long = "/ada/tool/blob/main/" + String(repeating: "é", count: 400)
+            try await stream.publish([view(7, "aa", Self.tenFifteen, path: long)])
+            try await stream.foldAll(batchSize: 10)
+            #expect(try await stream.batches.deadCount() == 0)
+            let paths = try await TrafficStore(client: stream.database, logger: TestEnvironment.logger).popularPaths(repository: 7, now: Self.tenFifteen)
+            #expect(paths.map(\.path) == [long.prefix(utf8Bytes: TrafficFold.maxPathLength)])
         }
     }
 

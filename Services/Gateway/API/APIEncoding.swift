@@ -9,10 +9,10 @@ enum APIEncoding {
 
     static func decoder() -> JSONDecoder { GitHubJSON.decoder() }
 
-    /// A JSON response of `value`.
+    /// A JSON response of `value` (`application/json` unless `headers` name another JSON type).
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         var headers = headers
-        headers[.contentType] = "application/json; charset=utf-8"
+        if headers[.contentType] == nil { headers[.contentType] = "application/json; charset=utf-8" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: try encoder().encode(value))))
     }
 

@@ -13,12 +13,12 @@ struct TrafficAPIController: Sendable {
         let group = router.group("/api/v3/repos/:owner/:repo/traffic")
         group.get("views") { request, context in
             let (repository, _) = try await access.require(.write, request, context)
-            let points = try await traffic.series(.views, repository: repository.id, per: try period(request))
+            let points = try await traffic.series(repository: repository.id, per: try period(request)).views
             return try APIEncoding.response(APITrafficViews(count: points.total, uniques: points.uniques, views: points.map(APITrafficPoint.init)))
         }
         group.get("clones") { request, context in
             let (repository, _) = try await access.require(.write, request, context)
-            let points = try await traffic.series(.clones, repository: repository.id, per: try period(request))
+            let points = try await traffic.series(repository: repository.id, per: try period(request)).clones
             return try APIEncoding.response(APITrafficClones(count: points.total, uniques: points.uniques, clones: points.map(APITrafficPoint.init)))
         }
         group.get("popular/paths") { request, context in

@@ -31,10 +31,11 @@ struct TrafficEvents: Sendable {
         visitorID(user: user, address: context.clientAddress(request), userAgent: request.headers[.userAgent])
     }
 
-    /// Records that a repository page was seen at `path` (the request path, no query).
+    /// Records that a repository page was seen at `path` (the request path, no query); the
+    /// path and title are cut to the sizes the stream keeps (512 and 256 bytes).
     func view(repository: Int64, visitor: String, actor: Int64?, path: String, title: String) {
         publisher.emit(EventEnvelope(
             type: "repo.view", repoID: repository, actor: actor, visitor: visitor,
-            data: .object(["path": .string(String(path.prefix(512))), "title": .string(String(title.prefix(256)))])))
+            data: .object(["path": .string(path.prefix(utf8Bytes: 512)), "title": .string(title.prefix(utf8Bytes: 256))])))
     }
 }

@@ -30,7 +30,7 @@ struct LFSController: Sendable {
 
     func addRoutes(to router: Router<GatewayContext>) {
         router.post("/:owner/:repo/info/lfs/objects/batch") { request, context in
-            let batch: LFSBatchRequest = try await Self.decode(request, context)
+            let batch = try await APIEncoding.decode(LFSBatchRequest.self, from: request, context: context)
             let upload = batch.operation == "upload"
             guard upload || batch.operation == "download" else { throw GatewayError.invalid("operation must be upload or download, got \(batch.operation)") }
             guard batch.transfers?.contains("basic") ?? true else { throw GatewayError.invalid("only the basic transfer is offered") }
@@ -67,7 +67,7 @@ struct LFSController: Sendable {
             return try Self.response(LFSBatchResponse(objects: answered))
         }
         router.post("/:owner/:repo/info/lfs/objects/verify") { request, context in
-            let object: LFSObject = try await Self.decode(request, context)
+            let object = try await APIEncoding.decode(LFSObject.self, from: request, context: context)
             guard object.oid.isSHA256Hex else { throw GatewayError.invalid("oid must be a SHA-256 (64 lowercase hex digits)") }
             let repository = try await self.repository(request, context, needed: .write)
             let response = try await blobstore.send(.HEAD, "/blobs/\(object.oid)", timeout: .seconds(30))
@@ -94,20 +94,8 @@ struct LFSController: Sendable {
         return try await access.require(needed, owner: context.parameters.require("owner"), name: name, caller: caller, challengeAnonymous: true).0
     }
 
-    private static func decode<T: Decodable>(_ request: Request, _ context: GatewayContext) async throws -> T {
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: 1 << 20) } catch { throw GatewayError.tooLarge("an LFS request body is at most 1 MiB") }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw GatewayError.invalid("malformed LFS request: \(error)")
-        }
-    }
-
     private static func response(_ value: some Encodable) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        try APIEncoding.response(value, headers: [.contentType: contentType])
     }
 }
 
@@ -126,11 +114,6 @@ struct LFSBatchResponse: Encodable {
     var transfer = "basic"
     let objects: [LFSObjectAnswer]
     var hashAlgo = "sha256"
-
-    enum CodingKeys: String, CodingKey {
-        case transfer, objects
-        case hashAlgo = "hash_algo"
-    }
 }
 
 struct LFSObjectAnswer: Encodable {
@@ -152,11 +135,6 @@ struct LFSAction: Encodable {
     let href: String
     var header: [String: String]?
     let expiresIn: Int
-
-    enum CodingKeys: String, CodingKey {
-        case href, header
-        case expiresIn = "expires_in"
-    }
 }
 
 struct LFSObjectError: Encodable {

@@ -115,13 +115,19 @@ struct RepositoryPagesController: Sendable {
             visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
     }
 
-    /// The repository page, if the visitor is one of the repository's admins; readers get 403,
-    /// everyone else 404; anonymous visitors of a public repository are asked to sign in.
+    /// The repository page, if the visitor is one of the repository's admins (see `load(_:_:requiring:_:)`).
     func loadForAdmin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
+        try await load(request, context, requiring: .admin, "Only the repository's admins can change its settings.")
+    }
+
+    /// The repository page, if the visitor has `permission` on it: readers without it get 403
+    /// saying `refusal`, everyone else 404; anonymous visitors of a public repository are asked
+    /// to sign in.
+    func load(_ request: Request, _ context: GatewayContext, requiring permission: Permission, _ refusal: String) async throws -> RepositoryPage {
         let page = try await load(request, context)
-        guard page.permission >= .admin else {
+        guard page.permission >= permission else {
             if page.visitor.user == nil { throw GatewayError.authenticationRequired }
-            throw GatewayError.forbidden("Only the repository's admins can change its settings.")
+            throw GatewayError.forbidden(refusal)
         }
         return page
     }

@@ -13,15 +13,9 @@ struct TrafficPagesController: Sendable {
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/traffic") { request, context in
-            let page = try await browse.load(request, context)
-            guard page.permission >= .write else {
-                if page.visitor.user == nil { throw GatewayError.authenticationRequired }
-                throw GatewayError.forbidden("Only people who can push to \(page.repository.fullName) see its traffic.")
-            }
-            let id = page.repository.id
-            let views = try await traffic.series(.views, repository: id)
-            let clones = try await traffic.series(.clones, repository: id)
-            let paths = try await traffic.popularPaths(repository: id)
+            let page = try await browse.load(request, context, requiring: .write, "Only people who can push to a repository see its traffic.")
+            let (views, clones) = try await traffic.series(repository: page.repository.id)
+            let paths = try await traffic.popularPaths(repository: page.repository.id)
             let view = TrafficView(
                 views: views.map(TrafficRow.init), viewsTotal: views.total, viewsUniques: views.uniques,
                 viewsChart: TrafficChart.svg(views, label: "Views and unique visitors per day"),
@@ -34,7 +28,7 @@ struct TrafficPagesController: Sendable {
             let visitor = try await pages.visitor(request)
             guard let user = visitor.user else { throw GatewayError.authenticationRequired }
             guard user.isAdmin else { throw GatewayError.notFound }
-            let days = try await traffic.siteDays()
+            let days = try await traffic.days()
             let since = days.first?.day ?? Date()
             let users = try await growth.newUsers(since: since)
             let repositories = try await growth.newRepositories(since: since)
