@@ -108,7 +108,7 @@ let package = Package(
             extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + daemon(
             "CairnBlobStore", folder: "BlobStore", executable: "cairn-blobstore",
-            extra: [crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
+            extra: [crypto, httpClient, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + daemon(
             "CairnWorker", folder: "Worker", executable: "cairn-worker",
             extra: [
@@ -121,6 +121,7 @@ let package = Package(
                 name: "CairnCtl",
                 dependencies: daemonCore + [
                     "CairnModel", argumentParser, httpClient, postgres, .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
                 ],
                 path: "Services/Ctl", exclude: ["Main"], swiftSettings: swiftSettings),
             .executableTarget(

@@ -8,10 +8,11 @@ import NIOCore
 /// The blob store's HTTP API. Internal (signed requests): `PUT /blobs/{sha256}` (the body
 /// must hash to it), `POST /blobs` (stored under whatever it hashes to), `GET`/`HEAD
 /// /blobs/{sha256}` (with `ETag`, `Content-Length` and one `Range`), `DELETE
-/// /blobs/{sha256}`. Public: `GET`/`HEAD`/`PUT /dl/{sha256}?token=…`, allowed by a link the
+/// /blobs/{sha256}`, `GET /blobs?after=…&limit=…` (the listing the garbage collector and the
+/// scrub walk), `POST /blobs/{sha256}/verify` (re-hashes the stored body). Public: `GET`/`HEAD`/`PUT /dl/{sha256}?token=…`, allowed by a link the
 /// gateway signed for that blob and method (`BlobLink`), and by nothing else.
 struct BlobController: Sendable {
-    let blobs: LocalBlobs
+    let blobs: any BlobBackend
     let signer: Signer
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -21,10 +22,24 @@ struct BlobController: Sendable {
         router.post("/blobs") { request, _ in
             try await store(request, expected: nil)
         }
+        router.get("/blobs") { request, _ in
+            let after = request.uri.queryParameters["after"].map(String.init)
+            if let after, !after.isSHA256Hex { throw HTTPError(.badRequest, message: "after must be a SHA-256 (64 lowercase hex digits)") }
+            let limit = request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 1000
+            guard (1...10_000).contains(limit) else { throw HTTPError(.badRequest, message: "limit must be between 1 and 10000") }
+            let listed = try await backendCall { try await blobs.list(after: after, limit: limit) }
+            return try json(BlobListing(blobs: listed))
+        }
+        router.post("/blobs/:sha/verify") { _, context in
+            let hash = try hash(context)
+            guard let actual = try await backendCall({ try await blobs.digest(hash) }) else { throw HTTPError(.notFound, message: "no such blob") }
+            return try json(BlobVerification(sha256: hash, actual: actual, intact: actual == hash))
+        }
         router.get("/blobs/:sha") { request, context in try await serve(hash(context), request, context) }
         router.head("/blobs/:sha") { request, context in try await serve(hash(context), request, context, bodyless: true) }
         router.delete("/blobs/:sha") { _, context in
-            guard try await blobs.delete(try hash(context)) else { throw HTTPError(.notFound, message: "no such blob") }
+            let hash = try hash(context)
+            guard try await backendCall({ try await blobs.delete(hash) }) else { throw HTTPError(.notFound, message: "no such blob") }
             return Response(status: .noContent)
         }
         router.get("/dl/:sha") { request, context in
@@ -60,23 +75,32 @@ struct BlobController: Sendable {
 
     private func store(_ request: Request, expected: String?) async throws -> Response {
         let size = request.headers[.contentLength].flatMap { Int($0) }
+        let stored = try await backendCall { try await blobs.store(request.body, expected: expected, expectedSize: size) }
+        var response = try json(stored, status: stored.created ? .created : .ok)
+        response.headers[.eTag] = "\"\(stored.sha256)\""
+        return response
+    }
+
+    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        try Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CairnJSON.encode(value))))
+    }
+
+    /// Runs a backend call, turning its `BlobError` into the HTTP error that says what went wrong.
+    private func backendCall<T>(_ call: () async throws -> T) async throws -> T {
         do {
-            let stored = try await blobs.store(request.body, expected: expected, expectedSize: size)
-            return try Response(
-                status: stored.created ? .created : .ok, headers: [.contentType: "application/json", .eTag: "\"\(stored.sha256)\""],
-                body: .init(byteBuffer: ByteBuffer(bytes: CairnJSON.encode(stored))))
+            return try await call()
         } catch let error as BlobError {
             switch error {
             case .tooLarge: throw HTTPError(.contentTooLarge, message: error.description)
             case .hashMismatch, .sizeMismatch: throw HTTPError(.unprocessableContent, message: error.description)
             case .diskFull: throw HTTPError(.init(code: 507, reasonPhrase: "Insufficient Storage"), message: error.description)
-            case .io: throw HTTPError(.serviceUnavailable, message: error.description)
+            case .io, .backend: throw HTTPError(.serviceUnavailable, message: error.description)
             }
         }
     }
 
     private func serve(_ hash: String, _ request: Request, _ context: BasicRequestContext, bodyless: Bool = false) async throws -> Response {
-        guard let size = await blobs.size(hash) else { throw HTTPError(.notFound, message: "no such blob") }
+        guard let size = try await backendCall({ try await blobs.size(hash) }) else { throw HTTPError(.notFound, message: "no such blob") }
         var headers: HTTPFields = [
             .contentType: "application/octet-stream", .eTag: "\"\(hash)\"", .acceptRanges: "bytes",
             .cacheControl: "public, max-age=31536000, immutable",
@@ -103,6 +127,18 @@ struct BlobController: Sendable {
             try await writer.finish(nil)
         })
     }
+}
+
+/// A page of the blob listing.
+struct BlobListing: Codable {
+    let blobs: [ListedBlob]
+}
+
+/// What re-hashing a stored blob found.
+struct BlobVerification: Codable {
+    let sha256: String
+    let actual: String
+    let intact: Bool
 }
 
 /// One `Range: bytes=…` header, as RFC 9110 reads it for a single range; several ranges

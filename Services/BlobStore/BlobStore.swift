@@ -3,24 +3,45 @@ public import CairnService
 import CairnSigning
 import Foundation
 public import Hummingbird
+import Logging
 import NIOPosix
 import ServiceLifecycle
 
-/// Builds `cairn-blobstore`: content-addressed blobs under `blobstore.root` (see
-/// `LocalBlobs`), served over signed internal requests and, for downloads, links the
-/// gateway signed (see `BlobController`); needs no other store.
+/// Builds `cairn-blobstore`: content-addressed blobs on local disk (`LocalBlobs`) or in an
+/// S3-compatible object store (`S3Blobs`), as `blobstore.backend` says, served over signed
+/// internal requests and, for downloads, links the gateway signed (see `BlobController`);
+/// needs no other store.
 public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let root = configuration.blobRoot
     let threads = NIOThreadPool(numberOfThreads: 8)
     threads.start()
-    let blobs = LocalBlobs(root: root, threads: threads, maxSize: configuration.maxBlobBytes)
-    try blobs.prepare()
+    let backend: any BlobBackend
+    var checks: [ReadinessCheck] = [.writableDirectory("blobs", root)]
+    switch configuration.blobBackend {
+    case .local:
+        backend = LocalBlobs(root: root, threads: threads, maxSize: configuration.maxBlobBytes)
+    case .s3(let settings):
+        let s3 = S3Blobs(
+            endpoint: settings.endpoint, bucket: settings.bucket,
+            signer: SigV4(accessKeyID: settings.accessKeyID, secretAccessKey: settings.secretAccessKey, region: settings.region),
+            http: InternalClient.sharedHTTPClient, spool: BlobSpool(folder: "\(root)/tmp", threads: threads, maxSize: configuration.maxBlobBytes),
+            threads: threads, partSize: settings.partBytes)
+        do {
+            try await s3.createBucketIfMissing()
+        } catch {
+            // The store may come up later; readiness says so until then.
+            environment.logger.warning("cannot check or create the bucket", metadata: ["bucket": "\(settings.bucket)", "error": "\(error)"])
+        }
+        checks.append(ReadinessCheck(name: "s3") { try await s3.check() })
+        backend = s3
+    }
+    try await backend.prepare()
     let stores = DaemonStores(environment, needs: [])
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .blobstore, signature: environment.internalSignature, registry: environment.registry,
-        checks: [.writableDirectory("blobs", root)], publicPrefixes: ["/dl/"])
-    BlobController(blobs: blobs, signer: environment.signer).addRoutes(to: router)
+        checks: checks, publicPrefixes: ["/dl/"])
+    BlobController(blobs: backend, signer: environment.signer).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [BlobThreads(pool: threads)])
 }
 

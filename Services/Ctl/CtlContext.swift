@@ -1,5 +1,7 @@
 import CairnDatabase
+import CairnProtocol
 import CairnService
+import CairnSigning
 import Foundation
 import Logging
 import PostgresNIO
@@ -14,6 +16,15 @@ struct CtlContext {
         var logger = Logger(label: "cairnctl")
         logger.logLevel = .error
         self.logger = logger
+    }
+}
+
+extension CtlContext {
+    /// A client for signed requests to `daemon`.
+    func internalClient(_ daemon: Daemon) throws -> InternalClient {
+        InternalClient(
+            baseURL: configuration.listener(daemon).url,
+            signature: InternalSignature(signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys)))
     }
 }
 

@@ -62,7 +62,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: router)
     LFSController(
-        authenticator: authenticator, access: access, objects: LFSObjectStore(client: database, logger: logger),
+        authenticator: authenticator, access: access, objects: RepositoryBlobStore(client: database, logger: logger),
         blobstore: InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
     ).addRoutes(to: router)

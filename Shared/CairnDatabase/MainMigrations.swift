@@ -155,5 +155,26 @@ enum MainMigrations {
             """,
             "CREATE INDEX lfs_objects_oid ON lfs_objects (oid)",
         ]),
+        Migration(8, "blob references", [
+            // Every use of a blob by a repository: LFS objects (name = oid), downloads
+            // (name = file name) and archives (name = `<commit>/<file name>`). The garbage
+            // collector removes blobs no live repository uses.
+            """
+            CREATE TABLE repository_blobs (
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                kind text NOT NULL CHECK (kind IN ('lfs', 'download', 'archive')),
+                name text NOT NULL,
+                sha256 text NOT NULL,
+                size bigint NOT NULL,
+                uploader_id bigint REFERENCES users (id) ON DELETE SET NULL,
+                download_count bigint NOT NULL DEFAULT 0,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (repository_id, kind, name)
+            )
+            """,
+            "CREATE INDEX repository_blobs_sha256 ON repository_blobs (sha256)",
+            "INSERT INTO repository_blobs (repository_id, kind, name, sha256, size, created_at) SELECT repository_id, 'lfs', oid, oid, size, created_at FROM lfs_objects",
+            "DROP TABLE lfs_objects",
+        ]),
     ]
 }

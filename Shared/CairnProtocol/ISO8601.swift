@@ -1,11 +1,11 @@
-import Foundation
+public import Foundation
 
 /// Cairn's one timestamp shape, `2026-11-22T21:13:39.123Z`, written and read without
 /// Foundation's general ISO-8601 machinery, which costs microseconds per date: the event
 /// stream reads tens of thousands of them a second. Anything else falls back to Foundation.
-enum ISO8601 {
+public enum ISO8601 {
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, UTC, milliseconds.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let days = floorDivide(totalMilliseconds, 86_400_000)
         let inDay = totalMilliseconds - days * 86_400_000
@@ -29,7 +29,7 @@ enum ISO8601 {
     }
 
     /// Reads `YYYY-MM-DDTHH:MM:SS[.f…]Z`; nil for any other shape.
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         var text = text
         return text.withUTF8 { parse(bytes: $0) }
     }

@@ -32,6 +32,10 @@ public struct CairnConfiguration: Sendable {
     /// `blobstore.publicURL`: how clients reach the blob store's signed links (`/dl/…`), for
     /// LFS and downloads. Default `http://<blobstore.host>:<blobstore.port>`.
     public var blobPublicURL: String
+    /// `blobstore.backend`: `local` (files under `blobstore.root`, the default) or `s3`
+    /// (an S3-compatible object store, `blobstore.s3.*`; `blobstore.root` then holds only
+    /// uploads being received).
+    public var blobBackend: BlobBackendSettings
     /// `repostore.maxPushBytes`: the largest pack a push may send. Default 2 GiB.
     public var maxPushBytes: Int
     /// `gateway.publicURL`: the URL people use to reach Cairn (clone URLs, links).
@@ -87,6 +91,38 @@ public struct CairnConfiguration: Sendable {
         public var maildir: String
     }
 
+    /// Where the blob store keeps bodies.
+    public enum BlobBackendSettings: Sendable, Equatable {
+        case local
+        case s3(S3Settings)
+    }
+
+    /// An S3-compatible object store, addressed path-style.
+    public struct S3Settings: Sendable, Equatable {
+        /// `blobstore.s3.endpoint`: `https://s3.eu-west-1.amazonaws.com`, `http://minio:9000`, ….
+        public var endpoint: String
+        /// `blobstore.s3.bucket`: created if missing.
+        public var bucket: String
+        /// `blobstore.s3.region`. Default `us-east-1`.
+        public var region: String
+        /// `blobstore.s3.accessKeyId`.
+        public var accessKeyID: String
+        /// `blobstore.s3.secretAccessKey` (secret).
+        public var secretAccessKey: String
+        /// `blobstore.s3.partBytes`: bodies above this go up as multipart uploads in parts of
+        /// this size (S3 takes at most 5 GiB in one PUT). Default 256 MiB.
+        public var partBytes: Int
+
+        public init(endpoint: String, bucket: String, region: String, accessKeyID: String, secretAccessKey: String, partBytes: Int) {
+            self.endpoint = endpoint
+            self.bucket = bucket
+            self.region = region
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.partBytes = partBytes
+        }
+    }
+
     /// The outbound client's limits and the networks it may reach despite being internal.
     public struct WebhookSettings: Sendable, Equatable {
         /// `webhooks.allowedNetworks`: comma-separated addresses or CIDR networks (`10.1.0.0/16`,
@@ -122,7 +158,9 @@ public struct CairnConfiguration: Sendable {
         var keys: Set<String> = [
             "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
-            "repostore.root", "blobstore.root", "blobstore.maxBytes", "blobstore.publicURL", "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
+            "repostore.root", "blobstore.root", "blobstore.maxBytes", "blobstore.publicURL", "blobstore.backend",
+            "blobstore.s3.endpoint", "blobstore.s3.bucket", "blobstore.s3.region", "blobstore.s3.accessKeyId", "blobstore.s3.secretAccessKey", "blobstore.s3.partBytes",
+            "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
             "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
@@ -178,6 +216,7 @@ public struct CairnConfiguration: Sendable {
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
             maxBlobBytes: try reader.int("blobstore.maxBytes", default: 10 << 30, range: 1...(1 << 42)),
             blobPublicURL: try reader.url("blobstore.publicURL", default: listeners[.blobstore]!.url),
+            blobBackend: try reader.blobBackend(),
             maxPushBytes: maxPush, publicURL: publicURL,
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
             workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail(),
@@ -231,6 +270,31 @@ private struct ConfigValues {
             connectTimeout: .seconds(try int("webhooks.connectTimeout", default: 5, range: 1...60)),
             timeout: .seconds(try int("webhooks.timeout", default: 10, range: 1...300)),
             maxAttempts: try int("webhooks.maxAttempts", default: 5, range: 1...50))
+    }
+
+    func blobBackend() throws(ConfigError) -> CairnConfiguration.BlobBackendSettings {
+        let backend = string("blobstore.backend", default: "local")
+        switch backend.value {
+        case "local": return .local
+        case "s3":
+            func required(_ key: String) throws(ConfigError) -> String {
+                let text = string(key, default: "")
+                guard !text.value.isEmpty else { throw error(key, text, "is required when blobstore.backend is s3") }
+                return text.value
+            }
+            let bucket = try required("blobstore.s3.bucket")
+            guard bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }), (3...63).contains(bucket.count) else {
+                throw error("blobstore.s3.bucket", string("blobstore.s3.bucket", default: ""), "must be 3 to 63 lowercase letters, digits, `-` or `.`")
+            }
+            _ = try required("blobstore.s3.endpoint")
+            return .s3(CairnConfiguration.S3Settings(
+                endpoint: try url("blobstore.s3.endpoint", default: ""), bucket: bucket,
+                region: string("blobstore.s3.region", default: "us-east-1").value,
+                accessKeyID: try required("blobstore.s3.accessKeyId"), secretAccessKey: try required("blobstore.s3.secretAccessKey"),
+                partBytes: try int("blobstore.s3.partBytes", default: 256 << 20, range: (5 << 20)...(5 << 30))))
+        default:
+            throw error("blobstore.backend", backend, "must be local or s3, got \"\(backend.value)\"")
+        }
     }
 
     func stream() throws(ConfigError) -> CairnConfiguration.StreamSettings {

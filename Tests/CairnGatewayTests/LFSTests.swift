@@ -31,8 +31,8 @@ import Testing
             try await stack.git(["push", "--quiet", remote, "main"], in: work)
 
             // The repository holds pointers; the objects are recorded and in the blob store.
-            let recorded = try await LFSObjectStore(client: stack.database, logger: TestEnvironment.logger)
-                .sizes(repositoryID: repository.id, oids: contents.values.map { SHA256.hash(data: $0).hexString })
+            let recorded = try await RepositoryBlobStore(client: stack.database, logger: TestEnvironment.logger)
+                .sizes(repositoryID: repository.id, use: .lfs, names: contents.values.map { SHA256.hash(data: $0).hexString })
             #expect(recorded.count == 3)  // the empty file is stored in git as it is
             #expect(recorded.values.sorted() == [1000, 1 << 20, 12 << 20])
 

@@ -91,6 +91,26 @@ import Testing
         #expect(configuration.listener(.repostore).port == 8081)
     }
 
+    @Test func test_theS3BackendNeedsItsSettingsAndNamesTheMissingOne() throws {
+        let key = ["CAIRN_SIGNING_KEY": String(repeating: "k", count: 40)]
+        let s3 = key.merging([
+            "CAIRN_BLOBSTORE_BACKEND": "s3", "CAIRN_BLOBSTORE_S3_ENDPOINT": "http://127.0.0.1:9000", "CAIRN_BLOBSTORE_S3_BUCKET": "blobs",
+            "CAIRN_BLOBSTORE_S3_ACCESS_KEY_ID": "id", "CAIRN_BLOBSTORE_S3_SECRET_ACCESS_KEY": "secret",
+        ]) { $1 }
+        let loaded = try CairnConfiguration.load(file: nil, environment: s3)
+        #expect(loaded.blobBackend == .s3(.init(endpoint: "http://127.0.0.1:9000", bucket: "blobs", region: "us-east-1", accessKeyID: "id", secretAccessKey: "secret", partBytes: 256 << 20)))
+        #expect(try CairnConfiguration.load(file: nil, environment: key).blobBackend == .local)
+        for (name, value, complaint) in [
+            ("CAIRN_BLOBSTORE_S3_BUCKET", "", "blobstore.s3.bucket"), ("CAIRN_BLOBSTORE_S3_BUCKET", "Not_A_Bucket", "lowercase"),
+            ("CAIRN_BLOBSTORE_S3_SECRET_ACCESS_KEY", "", "blobstore.s3.secretAccessKey"), ("CAIRN_BLOBSTORE_S3_ENDPOINT", "ftp://x", "http://"),
+            ("CAIRN_BLOBSTORE_BACKEND", "ftp", "must be local or s3"),
+        ] {
+            #expect { try CairnConfiguration.load(file: nil, environment: s3.merging([name: value]) { $1 }) } throws: { error in
+                String(describing: error).contains(complaint)
+            }
+        }
+    }
+
     private func writeFile(_ text: String) throws -> String {
         let path = NSTemporaryDirectory() + TestEnvironment.uniqueName("config") + ".json"
         try text.write(toFile: path, atomically: true, encoding: .utf8)

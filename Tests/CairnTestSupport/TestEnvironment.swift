@@ -38,6 +38,17 @@ public enum TestEnvironment {
     /// Redis for tests; every test uses its own key namespace on it.
     public static var redis: RedisConfiguration { RedisConfiguration(url: required("REDIS_URL"), poolSize: 16)! }
 
+    /// The `CAIRN_*` settings that put the blob store on the S3-compatible server
+    /// `deploy/local/test` started (moto), in a bucket of its own.
+    public static func s3Settings(partBytes: Int = 16 << 20) -> [String: String] {
+        [
+            "CAIRN_BLOBSTORE_BACKEND": "s3", "CAIRN_BLOBSTORE_S3_ENDPOINT": required("S3_URL"),
+            "CAIRN_BLOBSTORE_S3_BUCKET": "cairn-" + uniqueName("test").replacingOccurrences(of: "_", with: "-"),
+            "CAIRN_BLOBSTORE_S3_ACCESS_KEY_ID": "cairn-test", "CAIRN_BLOBSTORE_S3_SECRET_ACCESS_KEY": "cairn-test-secret",
+            "CAIRN_BLOBSTORE_S3_PART_BYTES": String(partBytes),
+        ]
+    }
+
     /// A whole configuration pointing at the test stores, as a daemon would load it,
     /// with `overrides` as further `CAIRN_*` variables.
     public static func configuration(_ overrides: [String: String] = [:]) throws -> CairnConfiguration {

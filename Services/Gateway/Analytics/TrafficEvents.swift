@@ -39,3 +39,12 @@ struct TrafficEvents: Sendable {
             data: .object(["path": .string(path.prefix(utf8Bytes: 512)), "title": .string(title.prefix(utf8Bytes: 256))])))
     }
 }
+
+extension TrafficEvents {
+    /// Records a download of a repository's file or archive, by its file name.
+    func download(repository: Int64, visitor: String, actor: Int64?, name: String) {
+        publisher.emit(EventEnvelope(
+            type: "repo.download", repoID: repository, actor: actor, visitor: visitor,
+            data: .object(["name": .string(name.prefix(utf8Bytes: 512))])))
+    }
+}

@@ -17,7 +17,7 @@ import NIOHTTP1
 struct LFSController: Sendable {
     let authenticator: Authenticator
     let access: RepositoryAccess
-    let objects: LFSObjectStore
+    let objects: RepositoryBlobStore
     let blobstore: InternalClient
     let signer: Signer
     /// Where clients reach the blob store (`blobstore.publicURL`).
@@ -36,7 +36,7 @@ struct LFSController: Sendable {
             guard batch.transfers?.contains("basic") ?? true else { throw GatewayError.invalid("only the basic transfer is offered") }
             guard batch.objects.count <= Self.maxObjectsPerBatch else { throw GatewayError.invalid("at most \(Self.maxObjectsPerBatch) objects per batch") }
             let repository = try await self.repository(request, context, needed: upload ? .write : .read)
-            let known = try await objects.sizes(repositoryID: repository.id, oids: batch.objects.map(\.oid).filter(\.isSHA256Hex))
+            let known = try await objects.sizes(repositoryID: repository.id, use: .lfs, names: batch.objects.map(\.oid).filter(\.isSHA256Hex))
             let expires = Date().addingTimeInterval(Self.linkLifetime)
             var answered: [LFSObjectAnswer] = []
             for object in batch.objects {
@@ -75,7 +75,7 @@ struct LFSController: Sendable {
             guard let stored = response.headers.first(name: "Content-Length").flatMap(Int64.init), stored == object.size else {
                 throw GatewayError.invalid("the stored object's size is not \(object.size)")
             }
-            try await objects.record(repositoryID: repository.id, oid: object.oid, size: object.size)
+            try await objects.record(repositoryID: repository.id, use: .lfs, name: object.oid, sha256: object.oid, size: object.size)
             return try Self.response([String: String]())
         }
         router.on("/:owner/:repo/info/lfs/locks/**", method: .get) { _, _ -> Response in throw GatewayError.notFound }

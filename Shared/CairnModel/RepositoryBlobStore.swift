@@ -1,0 +1,119 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// What a repository uses a blob for.
+public enum BlobUse: String, Sendable, CaseIterable {
+    /// A Git LFS object; its name is its oid (the blob's hash).
+    case lfs
+    /// A file on the repository's Downloads page; its name is the file name.
+    case download
+    /// A `git archive` of one commit; its name is `<commit>/<file name>`.
+    case archive
+}
+
+/// One use of a blob by a repository.
+public struct RepositoryBlob: Sendable, Equatable {
+    public let repositoryID: Int64
+    public let use: BlobUse
+    public let name: String
+    public let sha256: String
+    public let size: Int64
+    /// Who uploaded it (downloads), by username.
+    public let uploader: String?
+    public let downloadCount: Int64
+    public let createdAt: Date
+}
+
+/// The reference table of the blob store: which repository uses which blob, and for what
+/// (`repository_blobs`). A blob that no live repository uses is garbage, removed by
+/// `cairnctl gc` once it is older than the grace period.
+public struct RepositoryBlobStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Records that `repositoryID` uses blob `sha256` as `use` under `name`; false when that
+    /// name is taken already (the existing row is kept).
+    @discardableResult
+    public func record(repositoryID: Int64, use: BlobUse, name: String, sha256: String, size: Int64, uploaderID: Int64? = nil) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            INSERT INTO repository_blobs (repository_id, kind, name, sha256, size, uploader_id)
+            VALUES (\(repositoryID), \(use.rawValue), \(name), \(sha256), \(size), \(uploaderID))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// The blob `repositoryID` uses as `use` under `name`.
+    public func find(repositoryID: Int64, use: BlobUse, name: String) async throws -> RepositoryBlob? {
+        try await decode(client.query(
+            "\(unescaped: Self.columns) WHERE b.repository_id = \(repositoryID) AND b.kind = \(use.rawValue) AND b.name = \(name)", logger: logger)).first
+    }
+
+    /// Everything `repositoryID` uses as `use`, newest first.
+    public func list(repositoryID: Int64, use: BlobUse, limit: Int = 500) async throws -> [RepositoryBlob] {
+        try await decode(client.query(
+            "\(unescaped: Self.columns) WHERE b.repository_id = \(repositoryID) AND b.kind = \(use.rawValue) ORDER BY b.created_at DESC, b.name LIMIT \(limit)",
+            logger: logger))
+    }
+
+    /// Drops one use; whether it existed. The blob itself goes with the next `cairnctl gc`.
+    @discardableResult
+    public func remove(repositoryID: Int64, use: BlobUse, name: String) async throws -> Bool {
+        let rows = try await client.query(
+            "DELETE FROM repository_blobs WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name) RETURNING 1", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// Counts one download of a use.
+    public func countDownload(repositoryID: Int64, use: BlobUse, name: String) async throws {
+        try await client.query(
+            "UPDATE repository_blobs SET download_count = download_count + 1 WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name)",
+            logger: logger)
+    }
+
+    /// The sizes of those of `names` that `repositoryID` uses as `use`, by name (LFS: which
+    /// objects a repository has).
+    public func sizes(repositoryID: Int64, use: BlobUse, names: [String]) async throws -> [String: Int64] {
+        var found: [String: Int64] = [:]
+        let rows = try await client.query(
+            "SELECT name, size FROM repository_blobs WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = ANY(\(names))", logger: logger)
+        for try await (name, size) in rows.decode((String, Int64).self) { found[name] = size }
+        return found
+    }
+
+    /// Those of `hashes` that a repository not deleted uses.
+    public func referenced(among hashes: [String]) async throws -> Set<String> {
+        var found: Set<String> = []
+        let rows = try await client.query(
+            """
+            SELECT DISTINCT b.sha256 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id
+            WHERE b.sha256 = ANY(\(hashes)) AND r.deleted_at IS NULL
+            """, logger: logger)
+        for try await hash in rows.decode(String.self) { found.insert(hash) }
+        return found
+    }
+
+    private static let columns = """
+        SELECT b.repository_id, b.kind, b.name, b.sha256, b.size, u.username, b.download_count, b.created_at
+        FROM repository_blobs b LEFT JOIN users u ON u.id = b.uploader_id
+        """
+
+    private func decode(_ rows: PostgresRowSequence) async throws -> [RepositoryBlob] {
+        var found: [RepositoryBlob] = []
+        for try await (repository, kind, name, sha256, size, uploader, count, created) in rows.decode((Int64, String, String, String, Int64, String?, Int64, Date).self) {
+            guard let use = BlobUse(rawValue: kind) else { continue }
+            found.append(RepositoryBlob(
+                repositoryID: repository, use: use, name: name, sha256: sha256, size: size, uploader: uploader, downloadCount: count, createdAt: created))
+        }
+        return found
+    }
+}
