@@ -66,6 +66,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         .systemLibrary(
@@ -100,6 +101,7 @@ let package = Package(
             extra: [
                 "CairnModel", httpClient, postgres, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"), .product(name: "Ink", package: "Ink"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
             ],
             // Templates and the stylesheet are compiled into the binary: one file to deploy.
             resources: [.embedInCode("Pages/Templates"), .embedInCode("Pages/Static")])
@@ -147,7 +149,7 @@ let package = Package(
                 name: "CairnGatewayTests",
                 dependencies: [
                     "CairnGateway", "CairnRepoStore", "CairnBlobStore", "CairnWorker", "CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
-                    "CairnDatabase", "CairnRedis", httpClient, postgres, logging, crypto,
+                    "CairnDatabase", "CairnRedis", "CairnSigning", httpClient, postgres, logging, crypto,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),

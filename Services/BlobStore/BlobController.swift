@@ -43,15 +43,15 @@ struct BlobController: Sendable {
             return Response(status: .noContent)
         }
         router.get("/dl/:sha") { request, context in
-            let hash = try linked(request, context, method: "GET")
-            return try await serve(hash, request, context)
+            let link = try linked(request, context, method: "GET")
+            return try await serve(link.blob, request, context, savedAs: link.filename)
         }
         router.head("/dl/:sha") { request, context in
-            let hash = try linked(request, context, method: "HEAD")
-            return try await serve(hash, request, context, bodyless: true)
+            let link = try linked(request, context, method: "HEAD")
+            return try await serve(link.blob, request, context, bodyless: true, savedAs: link.filename)
         }
         router.put("/dl/:sha") { request, context in
-            try await store(request, expected: linked(request, context, method: "PUT"))
+            try await store(request, expected: linked(request, context, method: "PUT").blob)
         }
     }
 
@@ -61,16 +61,15 @@ struct BlobController: Sendable {
         return text
     }
 
-    /// The blob a public link names, if its token allows `method` on it now.
-    private func linked(_ request: Request, _ context: BasicRequestContext, method: String) throws -> String {
+    /// The grant of a public link, if its token allows `method` on the blob it names now.
+    private func linked(_ request: Request, _ context: BasicRequestContext, method: String) throws -> BlobLink {
         let hash = try hash(context)
         guard let token = request.uri.queryParameters["token"] else { throw HTTPError(.forbidden, message: "a download link needs its token") }
         do {
-            _ = try BlobLink.verify(String(token), blob: hash, method: method, signer: signer)
+            return try BlobLink.verify(String(token), blob: hash, method: method, signer: signer)
         } catch {
             throw HTTPError(.forbidden, message: "\(error)")
         }
-        return hash
     }
 
     private func store(_ request: Request, expected: String?) async throws -> Response {
@@ -99,12 +98,17 @@ struct BlobController: Sendable {
         }
     }
 
-    private func serve(_ hash: String, _ request: Request, _ context: BasicRequestContext, bodyless: Bool = false) async throws -> Response {
+    /// Serves a blob; `savedAs`, from a download link, names the file the browser saves.
+    private func serve(_ hash: String, _ request: Request, _ context: BasicRequestContext, bodyless: Bool = false, savedAs filename: String? = nil) async throws -> Response {
         guard let size = try await backendCall({ try await blobs.size(hash) }) else { throw HTTPError(.notFound, message: "no such blob") }
         var headers: HTTPFields = [
             .contentType: "application/octet-stream", .eTag: "\"\(hash)\"", .acceptRanges: "bytes",
             .cacheControl: "public, max-age=31536000, immutable",
         ]
+        if let filename {
+            headers[.contentDisposition] = ContentDisposition.attachment(filename)
+            if let (_, format) = ArchiveFormat.split(filename) { headers[.contentType] = format.contentType }
+        }
         var range: ClosedRange<Int>?
         if let header = request.headers[.range] {
             switch ByteRange.parse(header, size: size) {
@@ -126,6 +130,21 @@ struct BlobController: Sendable {
             try await blobs.read(hash, range: part, to: &writer)
             try await writer.finish(nil)
         })
+    }
+}
+
+/// `Content-Disposition: attachment` for a file name (RFC 6266): a plain ASCII fallback for
+/// old clients and the exact name percent-encoded as UTF-8.
+enum ContentDisposition {
+    static func attachment(_ filename: String) -> String {
+        let fallback = String(filename.unicodeScalars.map { scalar -> Character in
+            scalar.isASCII && scalar.value >= 0x20 && scalar != "\"" && scalar != "\\" && scalar.value != 0x7F ? Character(scalar) : "_"
+        })
+        let encoded = filename.utf8.map { byte -> String in
+            let character = Character(UnicodeScalar(byte))
+            return byte < 0x80 && (character.isLetter || character.isNumber || "-._~".contains(character)) ? String(character) : String(format: "%%%02X", byte)
+        }.joined()
+        return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(encoded)"
     }
 }
 

@@ -54,6 +54,14 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
     WebhookPagesController(pages: pages, browse: browse, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     TrafficPagesController(pages: pages, browse: browse, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
+    let blobstore = InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature)
+    let repositoryBlobs = RepositoryBlobStore(client: database, logger: logger)
+    let downloads = BlobDownloads(blobs: repositoryBlobs, signer: environment.signer, blobURL: configuration.blobPublicURL, traffic: trafficEvents)
+    DownloadsPagesController(pages: pages, browse: browse, downloads: downloads, blobstore: blobstore, baseURL: baseURL).addRoutes(to: pageRoutes)
+    ArchiveController(
+        browse: browse, content: content, downloads: downloads, outbox: outbox, redis: redis, namespace: configuration.redisNamespace,
+        pages: pages, baseURL: baseURL
+    ).addRoutes(to: pageRoutes)
     TrafficAPIController(access: access, traffic: traffic).addRoutes(to: router)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
@@ -62,8 +70,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: router)
     LFSController(
-        authenticator: authenticator, access: access, objects: RepositoryBlobStore(client: database, logger: logger),
-        blobstore: InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
+        authenticator: authenticator, access: access, objects: repositoryBlobs, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
     ).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events])

@@ -9,8 +9,9 @@ import ServiceLifecycle
 /// Builds `cairn-worker`: background work. It relays the task outbox, reaps the tasks of
 /// consumers that died, and runs each queue with its configured concurrency: `default`
 /// (what follows a push), `webhooks` (deliveries, through the guarded outbound client) and
-/// `maintenance` (repository maintenance and deletion). Needs the main database, Redis and
-/// the repository store.
+/// `maintenance` (repository maintenance and deletion) and `archives` (`git archive`
+/// into the blob store). Needs the main database, Redis and
+/// the repository and blob stores.
 public func buildWorker(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
@@ -49,6 +50,11 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
             WebhookDeliveryTask(hooks: hooks, sender: WebhookSender(client: outbound), maxAttempts: configuration.webhooks.maxAttempts, logger: logger),
         ]),
         runner(.maintenance, [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)]),
+        runner(.archives, [
+            ArchiveTask(
+                repostore: repostore, blobstore: InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
+                blobs: RepositoryBlobStore(client: database, logger: logger)),
+        ]),
     ]
     return DaemonApplication.make(
         environment, responder: router.buildResponder(), stores: stores,

@@ -44,7 +44,7 @@ public enum InternalHeader {
 
 /// The task queues of DESIGN.md.
 public enum QueueName: String, Sendable, CaseIterable, Codable {
-    case `default`, webhooks, maintenance
+    case `default`, webhooks, maintenance, archives
 }
 
 /// One ref changed by a push, as git's hooks report it (all zeros for a created or deleted ref).

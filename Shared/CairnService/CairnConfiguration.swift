@@ -44,7 +44,7 @@ public struct CairnConfiguration: Sendable {
     /// `shutdown.gracePeriod`: seconds in-flight work may take after SIGTERM. Default 8.
     public var gracePeriod: Duration
     /// `worker.<queue>Concurrency`: tasks the worker runs at once per queue.
-    /// Defaults: default 4, webhooks 32, maintenance 2.
+    /// Defaults: default 4, webhooks 32, maintenance 2, archives 2.
     public var workerConcurrency: [QueueName: Int]
     /// `worker.heartbeatSeconds`: seconds a worker counts as alive after its last heartbeat; the
     /// tasks of one that died go back to their queue this long after. Default 30.
@@ -161,7 +161,7 @@ public struct CairnConfiguration: Sendable {
             "repostore.root", "blobstore.root", "blobstore.maxBytes", "blobstore.publicURL", "blobstore.backend",
             "blobstore.s3.endpoint", "blobstore.s3.bucket", "blobstore.s3.region", "blobstore.s3.accessKeyId", "blobstore.s3.secretAccessKey", "blobstore.s3.partBytes",
             "shutdown.gracePeriod", "repostore.maxPushBytes", "gateway.publicURL",
-            "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.heartbeatSeconds",
+            "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.archivesConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
             "stream.batchSize", "stream.batchWaitMilliseconds", "stream.leaseSeconds", "stream.concurrency",
@@ -206,7 +206,7 @@ public struct CairnConfiguration: Sendable {
         let maxPush = try reader.int("repostore.maxPushBytes", default: 2 << 30, range: 1024...(1 << 40))
         let publicURL = try reader.url("gateway.publicURL", default: listeners[.gateway]!.url)
         var concurrency: [QueueName: Int] = [:]
-        for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 32), (.maintenance, 2)] {
+        for (queue, fallback) in [(QueueName.default, 4), (.webhooks, 32), (.maintenance, 2), (.archives, 2)] {
             concurrency[queue] = try reader.int("worker.\(queue.rawValue)Concurrency", default: fallback, range: 1...256)
         }
         return CairnConfiguration(

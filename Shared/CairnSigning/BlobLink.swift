@@ -11,11 +11,14 @@ public struct BlobLink: Sendable, Codable, Equatable {
     public var method: String
     /// Seconds since 1970 after which the link is refused.
     public var expires: Int64
+    /// The name a download is saved under (`Content-Disposition`), when the link is for one.
+    public var filename: String?
 
-    public init(blob: String, method: String, expires: Date) {
+    public init(blob: String, method: String, expires: Date, filename: String? = nil) {
         self.blob = blob
         self.method = method
         self.expires = Int64(expires.timeIntervalSince1970)
+        self.filename = filename
     }
 
     /// The link's path and query, for the blob store's public URL.

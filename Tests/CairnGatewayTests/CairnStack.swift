@@ -6,7 +6,9 @@ import CairnProtocol
 import CairnBlobStore
 import CairnRepoStore
 import CairnStream
+import CairnRedis
 import CairnService
+import CairnSigning
 import CairnTestSupport
 import Foundation
 import Glibc
@@ -84,6 +86,22 @@ struct CairnStack: Sendable {
                 }
             } }
         } }
+    }
+
+    /// The hashes of every blob in the blob store, from its listing.
+    func storedBlobs() async throws -> [String] {
+        struct Listing: Decodable { struct Blob: Decodable { let sha256: String }; let blobs: [Blob] }
+        let client = InternalClient(baseURL: configuration.listener(.blobstore).url, signature: InternalSignature(signer: try Signer(key: configuration.signingKey)))
+        return try await client.getJSON(Listing.self, "/blobs")?.blobs.map(\.sha256) ?? []
+    }
+
+    /// The items of Redis list `key`, oldest first.
+    func redisList(_ key: String) async throws -> [String] {
+        let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+        let value = try? await redis.send("LRANGE", key, "0", "-1")
+        await redis.shutdown()
+        guard case .array(let items)? = value else { return [] }
+        return items.compactMap(\.string).reversed()
     }
 
     /// Where repository `id` lives on disk.

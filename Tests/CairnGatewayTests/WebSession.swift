@@ -37,19 +37,36 @@ actor WebSession {
         var all = fields
         all["csrf"] = override ?? csrf
         let body = all.map { "\(Self.encode($0.key))=\(Self.encode($0.value))" }.joined(separator: "&")
-        return try await send(.POST, path, body: body)
+        return try await send(.POST, path, body: ByteBuffer(string: body))
+    }
+
+    /// Posts a `multipart/form-data` form with one file, as a browser's upload form does: the
+    /// CSRF token first (or after the file, with `csrfLast`), then the file.
+    @discardableResult
+    func upload(_ path: String, filename: String, _ bytes: [UInt8], csrf override: String? = nil, csrfLast: Bool = false) async throws -> Page {
+        let boundary = "----CairnTest\(UUID().uuidString)"
+        let token = "--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(override ?? csrf)\r\n"
+        let fileHead = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        var body = ByteBuffer()
+        if !csrfLast { body.writeString(token) }
+        body.writeString(fileHead)
+        body.writeBytes(bytes)
+        body.writeString("\r\n")
+        if csrfLast { body.writeString(token) }
+        body.writeString("--\(boundary)--\r\n")
+        return try await send(.POST, path, body: body, contentType: "multipart/form-data; boundary=\(boundary)")
     }
 
     func setCookie(_ name: String, _ value: String) { cookies[name] = value }
     func clearCookies() { cookies = [:] }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: String?) async throws -> Page {
+    private func send(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, contentType: String = "application/x-www-form-urlencoded") async throws -> Page {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: body))
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(body)
         }
         let response = try await Self.client.execute(request, timeout: .seconds(30))
         let text = String(buffer: try await response.body.collect(upTo: 16 << 20))

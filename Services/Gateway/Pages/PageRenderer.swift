@@ -37,6 +37,8 @@ struct PageRenderer: Sendable {
         "unsubscribe": PackageResources.unsubscribe_mustache,
         "traffic": PackageResources.traffic_mustache,
         "site_activity": PackageResources.site_activity_mustache,
+        "downloads": PackageResources.downloads_mustache,
+        "archive_pending": PackageResources.archive_pending_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

@@ -23,7 +23,7 @@ struct RepositoryPage {
             isPrivate: repository.isPrivate, description: repository.description,
             cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin, canWrite: permission >= .write,
             code: active == "code", commits: active == "commits", branches: active == "branches",
-            tags: active == "tags", traffic: active == "traffic", settings: active == "settings", signedIn: watching != nil, watching: watching ?? false)
+            tags: active == "tags", downloads: active == "downloads", traffic: active == "traffic", settings: active == "settings", signedIn: watching != nil, watching: watching ?? false)
     }
 }
 
@@ -40,6 +40,7 @@ struct RepositoryHeaderView {
     let commits: Bool
     let branches: Bool
     let tags: Bool
+    let downloads: Bool
     let traffic: Bool
     let settings: Bool
     let signedIn: Bool

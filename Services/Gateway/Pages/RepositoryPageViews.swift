@@ -47,6 +47,8 @@ struct RefItem {
     let url: String
     let shortSHA: String
     let selected: Bool
+    /// The ref's archive link without its ending (`.zip`, `.tar.gz`).
+    let archive: String
 }
 
 struct RepositoryHomeView {
@@ -62,6 +64,8 @@ struct RepositoryHomeView {
     let commitCount: String
     let size: String
     let commitsURL: String
+    /// The default branch's archive link without its ending.
+    let archive: String
 }
 
 struct TreeView {

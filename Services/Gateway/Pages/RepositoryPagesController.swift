@@ -160,7 +160,7 @@ struct RepositoryPagesController: Sendable {
         let branch = repository.defaultBranch.flatMap { name in refs.branches.first { $0.name == name } }
             ?? refs.head.flatMap { name in refs.branches.first { $0.name == name } } ?? refs.branches.first
         guard let branch else {
-            let view = RepositoryHomeView(empty: true, cloneURL: cloneURL, defaultBranch: "main", branches: [], tags: [], entries: [], lastCommit: nil, readme: nil, readmeName: nil, commitCount: "", size: "", commitsURL: "")
+            let view = RepositoryHomeView(empty: true, cloneURL: cloneURL, defaultBranch: "main", branches: [], tags: [], entries: [], lastCommit: nil, readme: nil, readmeName: nil, commitCount: "", size: "", commitsURL: "", archive: "")
             return pages.renderer.render("repository_home", view)
         }
         async let entries = content.tree(repository, ref: branch.name, path: "")
@@ -183,7 +183,8 @@ struct RepositoryPagesController: Sendable {
             lastCommit: try await last.first.map { CommitItem($0, repository: repository) },
             readme: readme, readmeName: readmeEntry?.path,
             commitCount: PageFormat.plural(counted.commits, "commit"), size: PageFormat.size(counted.sizeBytes),
-            commitsURL: "/\(repository.fullName)/commits/\(PageFormat.pathLink(branch.name))")
+            commitsURL: "/\(repository.fullName)/commits/\(PageFormat.pathLink(branch.name))",
+            archive: "/\(repository.fullName)/archive/\(PageFormat.pathLink(branch.name))")
         return pages.renderer.render("repository_home", view)
     }
 
@@ -289,7 +290,9 @@ struct RepositoryPagesController: Sendable {
     private func refItems(_ refs: [GitRef], _ repository: Repository, selected: String, sorted: Bool = true) -> [RefItem] {
         let ordered = sorted ? refs.sorted { $0.name < $1.name } : refs
         return ordered.map { ref in
-            RefItem(name: ref.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)), selected: ref.name == selected)
+            RefItem(
+                name: ref.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)),
+                selected: ref.name == selected, archive: "/\(repository.fullName)/archive/\(PageFormat.pathLink(ref.name))")
         }
     }
 }

@@ -7,7 +7,7 @@ import SystemPackage
 
 /// The repository store's JSON API for reading a repository: refs, history, one commit with
 /// its diff, the commits a push brought, trees, object info, commit count, size and
-/// languages, and raw blobs (streamed).
+/// languages, raw blobs and `git archive` of a commit (both streamed).
 struct BrowseController: Sendable {
     let locator: RepositoryLocator
     let git: Git
@@ -86,6 +86,22 @@ struct BrowseController: Sendable {
             }
             return try json(info)
         }
+        repo.get("archive") { request, context in
+            let query = request.uri.queryParameters
+            guard let commit = query["commit"].map(String.init), commit.count == 40, commit.allSatisfy(\.isHexDigit) else {
+                throw HTTPError(.badRequest, message: "commit must be 40 hexadecimal digits")
+            }
+            guard let format = query["format"].map(String.init), ArchiveFormat(rawValue: format) != nil else {
+                throw HTTPError(.badRequest, message: "format must be tar.gz or zip")
+            }
+            let prefix = String(query["prefix"] ?? "")
+            if let problem = ArchiveFormat.prefixProblem(prefix) { throw HTTPError(.badRequest, message: problem) }
+            let reader = try reader(context)
+            guard try await reader.object(revision: commit, file: "") != nil else {
+                throw HTTPError(.notFound, message: "No commit \(commit)")
+            }
+            return try stream(["archive", "--format=\(format)", "--prefix=\(prefix)/", commit], in: reader.path)
+        }
         repo.get("blob/:sha") { _, context in
             let sha = try context.parameters.require("sha")
             guard sha.count == 40, sha.allSatisfy(\.isHexDigit) else { throw HTTPError(.badRequest, message: "blob id must be 40 hexadecimal digits") }
@@ -118,7 +134,9 @@ struct BrowseController: Sendable {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: try CairnJSON.encode(value))))
     }
 
-    /// Streams a git command's standard output as the response body.
+    /// Streams a git command's standard output as the response body. If git fails after the
+    /// answer began, the body is cut off (no clean end), so the reader cannot take a partial
+    /// body for a whole one.
     private func stream(_ arguments: [String], in directory: String) throws -> Response {
         let executable = git.executable
         let environment = git.environment()
@@ -134,7 +152,7 @@ struct BrowseController: Sendable {
                     }
                 }
             }
-            _ = result
+            guard result.terminationStatus.isSuccess else { throw RepoStoreError.gitFailed(command: "git \(arguments.first ?? "")", status: "\(result.terminationStatus)", stderr: "") }
             try await writer.finish(nil)
         })
     }
