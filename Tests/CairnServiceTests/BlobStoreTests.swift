@@ -172,6 +172,23 @@ import Testing
         }
     }
 
+    @Test(arguments: TestBlobBackend.allCases)
+    func test_concurrentUploadsOfTheSameContentAllSucceedAndLeaveOneWholeBlob(backend: TestBlobBackend) async throws {
+        try await withBlobStore(backend) { store in
+            let body = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let hash = SHA256.hash(data: body).hexString
+            let answers = try await withThrowingTaskGroup(of: (status: Int, text: String).self) { group in
+                for _ in 0..<8 { group.addTask { try await store.put(hash, body) } }
+                return try await group.reduce(into: [(status: Int, text: String)]()) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.status == 200 || $0.status == 201 }, "\(answers)")
+            #expect(try await store.listed() == [hash])
+            let response = try await store.client.send(.GET, "/blobs/\(hash)")
+            #expect(Array(buffer: try await response.body.collect(upTo: 2 << 20)) == body)
+            #expect(store.temporaryFiles().isEmpty)
+        }
+    }
+
     @Test func test_anUnreachableObjectStoreIsA503ThatSaysSo() async throws {
         let settings = TestEnvironment.s3Settings().merging(["CAIRN_BLOBSTORE_S3_ENDPOINT": "http://127.0.0.1:1"]) { $1 }
         try await withBlobStore(overrides: settings) { store in

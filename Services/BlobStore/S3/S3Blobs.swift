@@ -26,6 +26,8 @@ struct S3Blobs: BlobBackend {
     let threads: NIOThreadPool
     /// Bodies larger than this go up in parts of this size.
     let partSize: Int
+    /// Uploads under way, by hash.
+    let uploads = SingleFlight()
 
     private var hostHeader: String { String(endpoint.split(separator: "://", maxSplits: 1).last ?? "") }
 
@@ -72,7 +74,7 @@ struct S3Blobs: BlobBackend {
     func store<Body: AsyncSequence>(_ body: Body, expected: String?, expectedSize: Int?) async throws -> StoredBlob where Body.Element == ByteBuffer {
         let spooled = try await spool.spool(body, expected: expected, expectedSize: expectedSize)
         do {
-            let created = try await upload(spooled)
+            let created = try await uploads.run(spooled.sha256) { try await upload(spooled) }
             await spool.discard(spooled)
             return StoredBlob(sha256: spooled.sha256, size: spooled.size, created: created)
         } catch {
@@ -81,17 +83,26 @@ struct S3Blobs: BlobBackend {
         }
     }
 
-    /// Sends a spooled body up unless the object is there already; whether it was sent.
+    /// Sends a spooled body up unless the object is there already; whether it was sent. A
+    /// failed send after which the object is there whole (another blob store sent the same
+    /// content at the same time) is a success.
     private func upload(_ spooled: BlobSpool.Spooled) async throws -> Bool {
         if try await size(spooled.sha256) == spooled.size { return false }
-        if spooled.size > partSize {
-            try await uploadInParts(spooled)
-        } else {
-            let chunks = FileChunks(path: spooled.path, range: 0...max(0, spooled.size - 1), threads: threads, chunkSize: 1 << 20)
-            let body: HTTPClientRequest.Body = spooled.size == 0 ? .bytes(ByteBuffer()) : .stream(chunks, length: .known(Int64(spooled.size)))
-            try await expect(send(.PUT, key: key(spooled.sha256), headers: ["Content-Length": String(spooled.size)], body: body, payloadHash: spooled.sha256), "PUT \(spooled.sha256)")
+        do {
+            if spooled.size > partSize {
+                try await uploadInParts(spooled)
+            } else {
+                let chunks = FileChunks(path: spooled.path, range: 0...max(0, spooled.size - 1), threads: threads, chunkSize: 1 << 20)
+                let body: HTTPClientRequest.Body = spooled.size == 0 ? .bytes(ByteBuffer()) : .stream(chunks, length: .known(Int64(spooled.size)))
+                try await expect(
+                    send(.PUT, key: key(spooled.sha256), headers: ["Content-Length": String(spooled.size)], body: body, payloadHash: spooled.sha256),
+                    "PUT \(spooled.sha256)")
+            }
+            return true
+        } catch {
+            if (try? await size(spooled.sha256)) == spooled.size { return false }
+            throw error
         }
-        return true
     }
 
     /// CreateMultipartUpload, one UploadPart per `partSize` bytes, CompleteMultipartUpload;
