@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A real headless Chromium (Debian's chromium and chromium-driver, driven by Debian's
-python3-selenium) signs up, creates a repository, and views its file tree, a file and a
-commit, saving a screenshot of each page.
+python3-selenium) signs up, creates a repository, views its file tree, a file, a commit
+and its traffic, and publishes a download, saving a screenshot of each page.
 
     sign_up_and_browse.py GATEWAY_URL SCREENSHOT_FOLDER
 """
@@ -88,6 +88,18 @@ def run(browser, base, shots):
     check(browser.find_elements(By.CSS_SELECTOR, "#views svg.chart rect.count"), "views chart drawn")
     check("/%s/first-project" % user in browser.find_element(By.ID, "popular-paths").text, "popular paths listed")
     browser.save_screenshot(os.path.join(shots, "traffic.png"))
+
+    # A file published on the Downloads tab through the upload form.
+    browser.find_element(By.LINK_TEXT, "Downloads").click()
+    upload = os.path.join(shots, "release-notes.txt")
+    with open(upload, "w") as handle:
+        handle.write("First release.\n" * 100)
+    browser.find_element(By.ID, "upload-file").send_keys(upload)
+    browser.find_element(By.ID, "upload").click()
+    wait_for_url(browser, "/%s/first-project/downloads" % user)
+    listed = browser.find_element(By.ID, "downloads").text
+    check("release-notes.txt" in listed and "1.5 KB" in listed, "download listed: " + listed)
+    browser.save_screenshot(os.path.join(shots, "downloads.png"))
 
     browser.set_window_size(390, 844)
     browser.get(base + "/%s/first-project" % user)
