@@ -75,7 +75,7 @@ import Testing
                 let relay = OutboxRelay(outbox: outbox, interval: .milliseconds(500))
                 let delivered = try await withThrowingTaskGroup(of: Bool.self) { group in
                     group.addTask { try await relay.run(); return false }
-                    group.addTask { try await eventually(timeout: .seconds(2)) { try await queuedIDs(queue).count == 3 } }
+                    group.addTask { try await eventually(timeout: .seconds(15)) { try await queuedIDs(queue).count == 3 } }
                     let result = try await group.next()!
                     group.cancelAll()
                     return result

@@ -17,7 +17,7 @@ import Testing
         #expect(configuration.redis.port == 6379)
         #expect(configuration.database.database == "cairn")
         #expect(configuration.gracePeriod == .seconds(8))
-        #expect(configuration.workerConcurrency == [.default: 4, .webhooks: 32, .maintenance: 2])
+        #expect(configuration.workerConcurrency == [.default: 4, .webhooks: 32, .maintenance: 2, .archives: 2])
         #expect(configuration.webhooks.allowedNetworks.isEmpty && configuration.webhooks.timeout == .seconds(10))
         #expect(configuration.mail.smtpHost == nil && configuration.mail.maildir == "/var/lib/cairn/mail")
     }
