@@ -34,8 +34,11 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let sessions = PageSessions(
         signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys),
         users: users, secure: baseURL.lowercased().hasPrefix("https:"))
-    let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions)
+    let readOnly = ReadOnlySwitch(redis: redis, namespace: configuration.redisNamespace)
+    let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions, readOnly: readOnly)
+    router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
     let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages))
+    SwitchesPagesController(pages: pages, readOnly: readOnly).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
     let browse = RepositoryPagesController(
         pages: pages, access: access, content: content,
@@ -70,7 +73,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
     GitController(authenticator: authenticator, access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: router)
     LFSController(
-        authenticator: authenticator, access: access, objects: repositoryBlobs, blobstore: blobstore,
+        authenticator: authenticator, access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
     ).addRoutes(to: router)
     return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events])

@@ -88,6 +88,24 @@ struct CairnStack: Sendable {
         } }
     }
 
+    /// Runs the real `cairnctl` against this stack's stores; its status and output.
+    func cairnctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestEnvironment.required("BIN") + "/cairnctl")
+        process.arguments = arguments
+        process.environment = [
+            "CAIRN_SIGNING_KEY": configuration.signingKey, "CAIRN_REDIS_URL": TestEnvironment.required("REDIS_URL"),
+            "CAIRN_REDIS_NAMESPACE": configuration.redisNamespace, "CAIRN_DATABASE_URL": TestEnvironment.required("DATABASE_URL"),
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// The hashes of every blob in the blob store, from its listing.
     func storedBlobs() async throws -> [String] {
         struct Listing: Decodable { struct Blob: Decodable { let sha256: String }; let blobs: [Blob] }

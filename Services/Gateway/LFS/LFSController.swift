@@ -18,6 +18,7 @@ struct LFSController: Sendable {
     let authenticator: Authenticator
     let access: RepositoryAccess
     let objects: RepositoryBlobStore
+    let readOnly: ReadOnlySwitch
     let blobstore: InternalClient
     let signer: Signer
     /// Where clients reach the blob store (`blobstore.publicURL`).
@@ -33,6 +34,7 @@ struct LFSController: Sendable {
             let batch = try await APIEncoding.decode(LFSBatchRequest.self, from: request, context: context)
             let upload = batch.operation == "upload"
             guard upload || batch.operation == "download" else { throw GatewayError.invalid("operation must be upload or download, got \(batch.operation)") }
+            if upload, let message = await readOnly.message() { throw GatewayError.unavailable(message) }
             guard batch.transfers?.contains("basic") ?? true else { throw GatewayError.invalid("only the basic transfer is offered") }
             guard batch.objects.count <= Self.maxObjectsPerBatch else { throw GatewayError.invalid("at most \(Self.maxObjectsPerBatch) objects per batch") }
             let repository = try await self.repository(request, context, needed: upload ? .write : .read)

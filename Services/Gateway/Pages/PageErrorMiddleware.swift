@@ -21,21 +21,24 @@ struct PageErrorMiddleware: RouterMiddleware {
             case let http as HTTPError: http.body ?? http.status.reasonPhrase
             default: error.status.reasonPhrase
             }
-            return try await errorPage(request, context, status: error.status, message: message)
+            return try await pages.errorPage(request, context, status: error.status, message: message)
         } catch {
             context.logger.error("page.unhandled_error", metadata: ["error": "\(String(reflecting: error))"])
-            return try await errorPage(request, context, status: .internalServerError, message: "Something went wrong on our side.")
+            return try await pages.errorPage(request, context, status: .internalServerError, message: "Something went wrong on our side.")
         }
     }
+}
 
-    private func errorPage(_ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String) async throws -> Response {
-        let visitor = try? await pages.visitor(request)
-        let shown = try visitor ?? pages.sessions.anonymous()
+extension Pages {
+    /// The friendly error page: `message`, and the request id for a failure of ours.
+    func errorPage(_ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String) async throws -> Response {
+        let visitor = try? await self.visitor(request)
+        let shown = try visitor ?? sessions.anonymous()
         let view = ErrorView(
             status: Int(status.code), reason: status.reasonPhrase, message: message,
             requestID: status.code >= 500 ? context.id : nil, notFound: status == .notFound,
             signIn: status == .forbidden && shown.user == nil ? request.uri.path : nil)
-        return pages.page("error", title: "\(status.code) \(status.reasonPhrase)", shown, view, status: status)
+        return page("error", title: "\(status.code) \(status.reasonPhrase)", shown, view, status: status)
     }
 }
 

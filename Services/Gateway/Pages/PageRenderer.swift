@@ -39,6 +39,7 @@ struct PageRenderer: Sendable {
         "site_activity": PackageResources.site_activity_mustache,
         "downloads": PackageResources.downloads_mustache,
         "archive_pending": PackageResources.archive_pending_mustache,
+        "switches": PackageResources.switches_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

@@ -8,6 +8,8 @@ import Hummingbird
 struct Pages: Sendable {
     let renderer: PageRenderer
     let sessions: PageSessions
+    /// Read-only mode, whose message every page shows while it is on.
+    let readOnly: ReadOnlySwitch
 
     /// The signed-in user (or nobody) of `request`, with a CSRF token for its forms.
     func visitor(_ request: Request) async throws -> Visitor {
@@ -32,7 +34,7 @@ struct Pages: Sendable {
     func html(_ body: String, title: String, _ visitor: Visitor, status: HTTPResponse.Status = .ok) -> Response {
         let layout = LayoutView(
             title: title, body: body, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: visitor.csrfToken,
-            user: visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) })
+            user: visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) }, notice: readOnly.lastKnownMessage)
         var response = Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("X-Frame-Options")!: "DENY"],
@@ -62,4 +64,6 @@ struct LayoutView {
     let script: String
     let csrf: String
     let user: SignedIn?
+    /// The site-wide notice (read-only mode's message).
+    let notice: String?
 }
