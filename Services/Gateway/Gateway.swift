@@ -35,14 +35,15 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys),
         users: users, secure: baseURL.lowercased().hasPrefix("https:"))
     let readOnly = ReadOnlySwitch(redis: redis, namespace: configuration.redisNamespace)
+    let flags = FeatureFlags(redis: redis, namespace: configuration.redisNamespace)
     let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions, readOnly: readOnly)
     router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
     let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages))
-    SwitchesPagesController(pages: pages, readOnly: readOnly).addRoutes(to: pageRoutes)
+    SwitchesPagesController(pages: pages, readOnly: readOnly, flags: flags).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
     let browse = RepositoryPagesController(
         pages: pages, access: access, content: content,
-        cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, logger: logger),
+        cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, flags: flags, logger: logger),
         watches: WatchStore(redis: redis, namespace: configuration.redisNamespace), traffic: trafficEvents, baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),

@@ -85,3 +85,37 @@ import Testing
         }
     }
 }
+
+/// The `fragment-cache` flag switched by `cairnctl flags` and the admin page changes how the
+/// real gateway renders repository pages.
+@Suite struct FeatureFlagPagesTests {
+    @Test func test_turningTheFragmentCacheOffRendersPagesAfresh() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada", admin: true)
+            try await stack.makeRepository(ada, "site")
+            let work = try await stack.makeWorkingCopy("site", commits: 1)
+            try await stack.git(["push", "--quiet", stack.cloneURL("ada/site", credentials: "ada:\(ada.token)"), "main"], in: work)
+            let repository = try #require(try await stack.repositories.find(owner: "ada", name: "site"))
+            // A fragment planted under the page's key shows while the cache is on.
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:home:\(repository.id):\(repository.cacheVersion)", "<p id=planted>from the cache</p>")
+            let web = try await WebPagesTests.signIn(stack, ada)
+            #expect(try await web.get("/ada/site").body.contains("from the cache"))
+
+            let off = try stack.cairnctl(["flags", "set", "fragment-cache", "--off"])
+            #expect(off.status == 0 && off.output.contains("fragment-cache") && off.output.contains("off"), "\(off.output)")
+            #expect(try await eventually { !(try await web.get("/ada/site").body.contains("from the cache")) })
+            #expect(try await web.get("/ada/site").body.contains("file1.txt"))
+            #expect(try stack.cairnctl(["flags", "set", "no-such-flag", "--on"]).output.contains("no flag named no-such-flag"))
+
+            // The admin page shows the state and sets it back.
+            let page = try await web.get("/admin/switches")
+            #expect(page.body.contains("fragment-cache") && page.body.contains(">off<"))
+            #expect(try await web.post("/admin/switches/flags/fragment-cache", ["mode": "default"]).status == 303)
+            #expect(try stack.cairnctl(["flags"]).output.contains("default (on)"))
+            #expect(try await web.post("/admin/switches/flags/fragment-cache", ["mode": "off", "percent": "250"]).status == 422)
+            #expect(try await eventually { try await web.get("/ada/site").body.contains("from the cache") })
+        }
+    }
+}

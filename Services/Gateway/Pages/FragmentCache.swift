@@ -1,18 +1,22 @@
+import CairnModel
 import CairnRedis
 import Logging
 
 /// Rendered page fragments in Redis, keyed by what they show and the cache version of the
 /// repository they come from; a bump of the version retires them all. A Redis failure only
-/// means rendering again: it never fails the page.
+/// means rendering again: it never fails the page. With the `fragment-cache` flag off,
+/// every fragment is rendered afresh.
 struct FragmentCache: Sendable {
     let redis: RedisClient
     let namespace: String
+    let flags: FeatureFlags
     let logger: Logger
     /// How long an unused fragment stays.
     var lifetime = 86_400
 
     /// The fragment under `key`, rendering and storing it when missing.
     func fetch(_ key: String, render: () async throws -> String) async throws -> String {
+        guard await flags.isOn(.fragmentCache) else { return try await render() }
         let fullKey = "\(namespace):fragment:\(key)"
         do {
             if let hit = try await redis.send("GET", fullKey).string { return hit }
