@@ -37,8 +37,12 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let readOnly = ReadOnlySwitch(redis: redis, namespace: configuration.redisNamespace)
     let flags = FeatureFlags(redis: redis, namespace: configuration.redisNamespace)
     let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions, readOnly: readOnly)
+    let errorReports = ErrorReportStore(client: database, logger: logger)
+    let reporter = ErrorReporter(reports: errorReports)
+    router.add(middleware: ErrorReportMiddleware(reporter: reporter))
     router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
-    let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages))
+    let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages, reporter: reporter))
+    ErrorPagesController(pages: pages, reports: errorReports).addRoutes(to: pageRoutes)
     SwitchesPagesController(pages: pages, readOnly: readOnly, flags: flags).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
     let browse = RepositoryPagesController(

@@ -176,5 +176,26 @@ enum MainMigrations {
             "INSERT INTO repository_blobs (repository_id, kind, name, sha256, size, created_at) SELECT repository_id, 'lfs', oid, oid, size, created_at FROM lfs_objects",
             "DROP TABLE lfs_objects",
         ]),
+        Migration(9, "error reports", [
+            // Unhandled errors, one row per fingerprint (the error's type and the route it
+            // came from), with the most recent occurrence's request.
+            """
+            CREATE TABLE error_reports (
+                id bigserial PRIMARY KEY,
+                fingerprint text NOT NULL UNIQUE,
+                error_type text NOT NULL,
+                site text NOT NULL,
+                message text NOT NULL,
+                details text NOT NULL,
+                count bigint NOT NULL DEFAULT 1,
+                first_seen timestamptz NOT NULL DEFAULT now(),
+                last_seen timestamptz NOT NULL DEFAULT now(),
+                last_request text NOT NULL,
+                last_user_id bigint,
+                last_request_id text NOT NULL
+            )
+            """,
+            "CREATE INDEX error_reports_last_seen ON error_reports (last_seen DESC)",
+        ]),
     ]
 }

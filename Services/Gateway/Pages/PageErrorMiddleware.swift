@@ -1,3 +1,4 @@
+import CairnModel
 import CairnService
 import Hummingbird
 import HTTPTypes
@@ -9,6 +10,7 @@ import Logging
 struct PageErrorMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let pages: Pages
+    let reporter: ErrorReporter
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws -> Response {
         do {
@@ -23,20 +25,23 @@ struct PageErrorMiddleware: RouterMiddleware {
             }
             return try await pages.errorPage(request, context, status: error.status, message: message)
         } catch {
-            context.logger.error("page.unhandled_error", metadata: ["error": "\(String(reflecting: error))"])
-            return try await pages.errorPage(request, context, status: .internalServerError, message: "Something went wrong on our side.")
+            let visitor = try? await pages.visitor(request)
+            await reporter.report(error, request, context, userID: visitor?.user?.id)
+            // Site admins see what went wrong; everyone else the request id.
+            let details = visitor?.user?.isAdmin == true ? String(reflecting: error) : nil
+            return try await pages.errorPage(request, context, status: .internalServerError, message: "Something went wrong on our side.", details: details)
         }
     }
 }
 
 extension Pages {
     /// The friendly error page: `message`, and the request id for a failure of ours.
-    func errorPage(_ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String) async throws -> Response {
+    func errorPage(_ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String, details: String? = nil) async throws -> Response {
         let visitor = try? await self.visitor(request)
         let shown = try visitor ?? sessions.anonymous()
         let view = ErrorView(
             status: Int(status.code), reason: status.reasonPhrase, message: message,
-            requestID: status.code >= 500 ? context.id : nil, notFound: status == .notFound,
+            requestID: status.code >= 500 ? context.id : nil, details: details, notFound: status == .notFound,
             signIn: status == .forbidden && shown.user == nil ? request.uri.path : nil)
         return page("error", title: "\(status.code) \(status.reasonPhrase)", shown, view, status: status)
     }
@@ -47,6 +52,8 @@ struct ErrorView {
     let reason: String
     let message: String
     let requestID: String?
+    /// The error in full, for site admins.
+    let details: String?
     let notFound: Bool
     /// Where to come back to after signing in, when signing in might help.
     let signIn: String?

@@ -40,6 +40,8 @@ struct PageRenderer: Sendable {
         "downloads": PackageResources.downloads_mustache,
         "archive_pending": PackageResources.archive_pending_mustache,
         "switches": PackageResources.switches_mustache,
+        "error_reports": PackageResources.error_reports_mustache,
+        "error_report": PackageResources.error_report_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

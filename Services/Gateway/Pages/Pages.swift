@@ -16,6 +16,15 @@ struct Pages: Sendable {
         try await sessions.visitor(request)
     }
 
+    /// The visitor, if a site admin: anonymous visitors are asked to sign in, everyone else
+    /// gets 404, as for every admin page.
+    func admin(_ request: Request) async throws -> Visitor {
+        let visitor = try await visitor(request)
+        guard let user = visitor.user else { throw GatewayError.authenticationRequired }
+        guard user.isAdmin else { throw GatewayError.notFound }
+        return visitor
+    }
+
     /// Reads a submitted form and refuses it (403) unless it carries the session's CSRF token.
     func form(_ request: Request, _ visitor: Visitor) async throws -> PageForm {
         let form = try await PageForm.read(request)

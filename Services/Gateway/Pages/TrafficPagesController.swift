@@ -25,9 +25,7 @@ struct TrafficPagesController: Sendable {
             return browse.repositoryPage(page, header: page.header("traffic", baseURL: browse.baseURL), body: pages.renderer.render("traffic", view), title: "Traffic · \(page.repository.fullName)")
         }
         router.get("/admin/activity") { request, _ in
-            let visitor = try await pages.visitor(request)
-            guard let user = visitor.user else { throw GatewayError.authenticationRequired }
-            guard user.isAdmin else { throw GatewayError.notFound }
+            let visitor = try await pages.admin(request)
             let days = try await traffic.days()
             let since = days.first?.day ?? Date()
             let users = try await growth.newUsers(since: since)

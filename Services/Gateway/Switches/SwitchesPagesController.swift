@@ -11,7 +11,7 @@ struct SwitchesPagesController: Sendable {
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/admin/switches") { request, _ in
-            let visitor = try await admin(request)
+            let visitor = try await pages.admin(request)
             let message = await readOnly.message()
             let settings = try await flags.currentSettings()
             let view = SwitchesView(
@@ -20,7 +20,7 @@ struct SwitchesPagesController: Sendable {
             return pages.page("switches", title: "Switches", visitor, view)
         }
         router.post("/admin/switches/readonly") { request, _ in
-            let visitor = try await admin(request)
+            let visitor = try await pages.admin(request)
             let form = try await pages.form(request, visitor)
             if form["state"] == "on" {
                 try await readOnly.turnOn(message: form["message"])
@@ -30,7 +30,7 @@ struct SwitchesPagesController: Sendable {
             return pages.redirect("/admin/switches", visitor)
         }
         router.post("/admin/switches/flags/:name") { request, context in
-            let visitor = try await admin(request)
+            let visitor = try await pages.admin(request)
             let form = try await pages.form(request, visitor)
             guard let flag = FeatureFlag.named(try context.parameters.require("name")) else { throw GatewayError.notFound }
             switch form["mode"] {
@@ -48,12 +48,6 @@ struct SwitchesPagesController: Sendable {
         }
     }
 
-    private func admin(_ request: Request) async throws -> Visitor {
-        let visitor = try await pages.visitor(request)
-        guard let user = visitor.user else { throw GatewayError.authenticationRequired }
-        guard user.isAdmin else { throw GatewayError.notFound }
-        return visitor
-    }
 }
 
 struct SwitchesView {
