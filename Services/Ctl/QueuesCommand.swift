@@ -65,8 +65,11 @@ func withRedis<T: Sendable>(_ context: CtlContext, _ body: @Sendable (RedisClien
         let result = try await body(redis)
         await redis.shutdown()
         return result
-    } catch {
+    } catch let error as RedisError {
         await redis.shutdown()
         throw CtlError("Redis at \(context.configuration.redis.host):\(context.configuration.redis.port): \(error)")
+    } catch {
+        await redis.shutdown()
+        throw error
     }
 }

@@ -30,6 +30,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let trafficEvents = TrafficEvents(publisher: events, signingKey: configuration.signingKey)
     let traffic = TrafficStore(client: stores.analytics!, logger: logger)
 
+    let social = SocialGraph(client: database, redis: redis, namespace: configuration.redisNamespace, logger: logger)
     let assets = StaticAssets()
     let sessions = PageSessions(
         signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys),
@@ -48,12 +49,12 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let browse = RepositoryPagesController(
         pages: pages, access: access, content: content,
         cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, flags: flags, logger: logger),
-        watches: WatchStore(redis: redis, namespace: configuration.redisNamespace), traffic: trafficEvents, baseURL: baseURL)
+        social: social, users: users, traffic: trafficEvents, baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
         limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace), outbox: outbox).addRoutes(to: pageRoutes)
     UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
-    HomePagesController(pages: pages, users: users, repositories: repositories, service: service).addRoutes(to: pageRoutes)
+    HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social).addRoutes(to: pageRoutes)
     browse.addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
         pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, browse: browse
@@ -73,6 +74,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     TrafficAPIController(access: access, traffic: traffic).addRoutes(to: router)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
+    SocialAPIController(access: access, authenticator: authenticator, users: users, social: social, baseURL: baseURL).addRoutes(to: router)
     CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
     ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: router)
     WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)

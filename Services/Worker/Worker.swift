@@ -40,7 +40,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         runner(.default, [
             PushTask(
                 repositories: RepositoryStore(client: database, logger: logger), users: UserStore(client: database, logger: logger),
-                hooks: hooks, watches: WatchStore(redis: redis, namespace: namespace), outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
+                hooks: hooks, social: SocialGraph(client: database, redis: redis, namespace: namespace, logger: logger), outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
             MailTask(
                 users: UserStore(client: database, logger: logger), repositories: RepositoryStore(client: database, logger: logger),
                 signer: environment.signer,

@@ -23,14 +23,16 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         self.searchPath = searchPath
     }
 
-    /// Reads `postgres://user[:password]@host[:port]/database`; nil when it is not one.
+    /// Reads `postgres://user[:password]@host[:port]/database[?search_path=schema]`; nil
+    /// when it is not one.
     public init?(url: String, poolSize: Int = 10) {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme),
               let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty
         else { return nil }
         let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard !database.isEmpty, !database.contains("/") else { return nil }
-        self.init(host: host, port: components.port ?? 5432, username: user, password: components.password, database: database, poolSize: poolSize)
+        let searchPath = components.queryItems?.first { $0.name == "search_path" }?.value
+        self.init(host: host, port: components.port ?? 5432, username: user, password: components.password, database: database, poolSize: poolSize, searchPath: searchPath)
     }
 
     /// The postgres-nio client configuration (no TLS on loopback; the operator's proxy or

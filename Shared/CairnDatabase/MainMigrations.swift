@@ -197,5 +197,36 @@ enum MainMigrations {
             """,
             "CREATE INDEX error_reports_last_seen ON error_reports (last_seen DESC)",
         ]),
+        Migration(10, "social sets", [
+            // The source of truth of the social sets that Redis mirrors (`SocialGraph`).
+            """
+            CREATE TABLE stars (
+                user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (repository_id, user_id)
+            )
+            """,
+            "CREATE INDEX stars_user ON stars (user_id)",
+            """
+            CREATE TABLE watches (
+                user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (repository_id, user_id)
+            )
+            """,
+            "CREATE INDEX watches_user ON watches (user_id)",
+            """
+            CREATE TABLE follows (
+                follower_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                followee_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (followee_id, follower_id),
+                CHECK (follower_id <> followee_id)
+            )
+            """,
+            "CREATE INDEX follows_follower ON follows (follower_id)",
+        ]),
     ]
 }

@@ -42,6 +42,16 @@ public struct UserStore: Sendable {
         try await first(client.query("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = \(id)", logger: logger))
     }
 
+    /// The users with these ids, by username.
+    public func find(ids: [Int64]) async throws -> [User] {
+        guard !ids.isEmpty else { return [] }
+        var found: [User] = []
+        let rows = try await client.query(
+            "SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = ANY(\(ids)) ORDER BY lower(username)", logger: logger)
+        for try await row in rows.decode((Int64, String, String, Bool, Int, Date).self) { found.append(User(row)) }
+        return found
+    }
+
     /// The user whose name (or email) and password match, or nil; the same nil for both mistakes.
     public func authenticate(login: String, password: String) async throws -> User? {
         let rows = try await client.query("""

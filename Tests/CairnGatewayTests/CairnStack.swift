@@ -95,7 +95,8 @@ struct CairnStack: Sendable {
         process.arguments = arguments
         process.environment = [
             "CAIRN_SIGNING_KEY": configuration.signingKey, "CAIRN_REDIS_URL": TestEnvironment.required("REDIS_URL"),
-            "CAIRN_REDIS_NAMESPACE": configuration.redisNamespace, "CAIRN_DATABASE_URL": TestEnvironment.required("DATABASE_URL"),
+            "CAIRN_REDIS_NAMESPACE": configuration.redisNamespace,
+            "CAIRN_DATABASE_URL": TestEnvironment.required("DATABASE_URL") + (configuration.database.searchPath.map { "?search_path=\($0)" } ?? ""),
         ]
         let output = Pipe()
         process.standardOutput = output

@@ -92,9 +92,9 @@ import Testing
             let repository = try await stack.makeRepository(ada, "watched")
             for user in [ada, bob] {
                 let web = try await WebPagesTests.signIn(stack, user)
-                #expect(try await web.get("/ada/watched").body.contains(">Watch</button>"))
+                #expect(try await web.get("/ada/watched").body.contains(#"id="watch">Watch <"#))
                 #expect(try await web.post("/ada/watched/watch", [:]).status == 303)
-                #expect(try await web.get("/ada/watched").body.contains(">Unwatch</button>"))
+                #expect(try await web.get("/ada/watched").body.contains(#"id="watch">Unwatch <"#))
             }
             // Signed out, watching asks for a sign-in.
             #expect(try await WebSession(stack.gatewayURL).post("/ada/watched/watch", [:]).location?.hasPrefix("/login") == true)

@@ -9,6 +9,7 @@ struct HomePagesController: Sendable {
     let users: UserStore
     let repositories: RepositoryStore
     let service: RepositoryService
+    let social: SocialGraph
     static let perPage = 30
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
@@ -58,9 +59,30 @@ struct HomePagesController: Sendable {
             let visitor = try await pages.visitor(request)
             guard let owner = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }
             let shown = try await repositories.list(ownerID: owner.id, viewer: visitor.user, limit: 200, offset: 0)
-            let view = ProfileView(username: owner.username, joined: PageFormat.date(owner.createdAt), repositories: shown.map(RepositoryItem.init))
+            let view = ProfileView(
+                username: owner.username, joined: PageFormat.date(owner.createdAt), repositories: shown.map(RepositoryItem.init),
+                followers: try await social.count(.follow, of: owner.id), following: try await social.countOwn(.follow, of: owner.id),
+                canFollow: visitor.user.map { $0.id != owner.id } ?? false,
+                isFollowing: try await visitor.user.asyncMap { try await social.contains(.follow, subject: $0.id, object: owner.id) } ?? false)
             return pages.page("profile", title: owner.username, visitor, view)
         }
+        router.post("/:owner/follow") { request, context in try await setFollowing(true, request, context) }
+        router.post("/:owner/unfollow") { request, context in try await setFollowing(false, request, context) }
+    }
+
+    /// Follow or unfollow a user (signed-in visitors, not themselves).
+    private func setFollowing(_ on: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
+        let visitor = try await pages.visitor(request)
+        guard let user = visitor.user else { throw GatewayError.authenticationRequired }
+        _ = try await pages.form(request, visitor)
+        guard let other = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }
+        guard other.id != user.id else { throw GatewayError.invalid("You cannot follow yourself.") }
+        if on {
+            try await social.add(.follow, subject: user.id, object: other.id)
+        } else {
+            try await social.remove(.follow, subject: user.id, object: other.id)
+        }
+        return pages.redirect("/\(other.username)")
     }
 }
 
@@ -99,6 +121,18 @@ struct ProfileView {
     let username: String
     let joined: String
     let repositories: [RepositoryItem]
+    let followers: Int
+    let following: Int
+    let canFollow: Bool
+    let isFollowing: Bool
+}
+
+extension Optional {
+    /// The wrapped value transformed by an async function, or nil.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
 }
 
 struct NewRepositoryView {

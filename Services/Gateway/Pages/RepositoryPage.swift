@@ -9,8 +9,10 @@ struct RepositoryPage {
     let visitor: Visitor
     let repository: Repository
     let permission: Permission
-    /// Whether the signed-in visitor watches the repository; nil for anonymous visitors.
-    let watching: Bool?
+    /// Stars, watchers, and the visitor's own star and watch.
+    let social: RepositorySocial
+    /// The people the visitor follows who starred the repository, by username.
+    let followedStargazers: [String]
     /// The visitor's analytics id for today (see `TrafficEvents`).
     let visitorID: String
     /// The request's path, without the query.
@@ -23,7 +25,9 @@ struct RepositoryPage {
             isPrivate: repository.isPrivate, description: repository.description,
             cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin, canWrite: permission >= .write,
             code: active == "code", commits: active == "commits", branches: active == "branches",
-            tags: active == "tags", downloads: active == "downloads", traffic: active == "traffic", settings: active == "settings", signedIn: watching != nil, watching: watching ?? false)
+            tags: active == "tags", downloads: active == "downloads", traffic: active == "traffic", settings: active == "settings",
+            signedIn: visitor.user != nil, watching: social.watching, starred: social.starred, stars: social.stars, watchers: social.watchers,
+            followedStargazers: followedStargazers.joined(separator: ", "))
     }
 }
 
@@ -45,6 +49,11 @@ struct RepositoryHeaderView {
     let settings: Bool
     let signedIn: Bool
     let watching: Bool
+    let starred: Bool
+    let stars: Int
+    let watchers: Int
+    /// "ada, bob": people the visitor follows who starred it; empty for none.
+    let followedStargazers: String
 
     /// Whether the page shows the repository's content, and so counts as a view of it.
     var isBrowsing: Bool { code || commits || branches || tags }

@@ -16,7 +16,8 @@ struct RepositoryPagesController: Sendable {
     let access: RepositoryAccess
     let content: RepositoryContent
     let cache: FragmentCache
-    let watches: WatchStore
+    let social: SocialGraph
+    let users: UserStore
     let traffic: TrafficEvents
     let baseURL: String
     static let commitsPerPage = 30
@@ -24,8 +25,10 @@ struct RepositoryPagesController: Sendable {
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.post("/:owner/:repo/watch") { request, context in try await setWatching(true, request, context) }
-        router.post("/:owner/:repo/unwatch") { request, context in try await setWatching(false, request, context) }
+        router.post("/:owner/:repo/watch") { request, context in try await set(.watch, true, request, context) }
+        router.post("/:owner/:repo/unwatch") { request, context in try await set(.watch, false, request, context) }
+        router.post("/:owner/:repo/star") { request, context in try await set(.star, true, request, context) }
+        router.post("/:owner/:repo/unstar") { request, context in try await set(.star, false, request, context) }
         router.get("/:owner/:repo") { request, context in
             let page = try await load(request, context)
             let header = page.header("code", baseURL: baseURL)
@@ -108,10 +111,10 @@ struct RepositoryPagesController: Sendable {
         var name = try context.parameters.require("repo")
         if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
         let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
-        var watching: Bool?
-        if let user = visitor.user { watching = try await watches.isWatching(repository.id, userID: user.id) }
+        let figures = try await social.summary(repository: repository.id, visitor: visitor.user?.id)
+        let followed = figures.followedStargazers.isEmpty ? [] : try await users.find(ids: figures.followedStargazers).map(\.username)
         return RepositoryPage(
-            visitor: visitor, repository: repository, permission: permission, watching: watching,
+            visitor: visitor, repository: repository, permission: permission, social: figures, followedStargazers: followed,
             visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
     }
 
@@ -298,15 +301,15 @@ struct RepositoryPagesController: Sendable {
 }
 
 extension RepositoryPagesController {
-    /// Watch or unwatch the repository (signed-in readers): watchers get mail about pushes.
-    func setWatching(_ watching: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
+    /// Star or watch the repository, or stop (signed-in readers): watchers get mail about pushes.
+    func set(_ relation: SocialRelation, _ on: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
         let page = try await load(request, context)
         guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
         _ = try await pages.form(request, page.visitor)
-        if watching {
-            try await watches.watch(page.repository.id, userID: user.id)
+        if on {
+            try await social.add(relation, subject: user.id, object: page.repository.id)
         } else {
-            try await watches.unwatch(page.repository.id, userID: user.id)
+            try await social.remove(relation, subject: user.id, object: page.repository.id)
         }
         return pages.redirect("/\(page.repository.fullName)")
     }

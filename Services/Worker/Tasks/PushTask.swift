@@ -17,7 +17,7 @@ struct PushTask: TaskHandler {
     let repositories: RepositoryStore
     let users: UserStore
     let hooks: WebhookStore
-    let watches: WatchStore
+    let social: SocialGraph
     let outbox: Outbox
     let repostore: InternalClient
     let baseURL: String
@@ -55,7 +55,7 @@ struct PushTask: TaskHandler {
     /// read the repository) and updated branch; all of a ref's work is queued in one transaction.
     private func notify(_ task: TaskEnvelope, repository: Repository) async throws {
         let active = try await hooks.active(repositoryID: repository.id, event: "push")
-        let watcherIDs = try await watches.watchers(of: repository.id)
+        let watcherIDs = try await social.subjects(.watch, of: repository.id)
         guard !active.isEmpty || !watcherIDs.isEmpty else { return }
         guard let pusherID = task.args["pusher_id"]?.numberValue, let pusher = try await users.find(id: Int64(pusherID)) else {
             logger.warning("push.no_pusher", metadata: ["task.id": "\(task.id)", "repo.id": "\(repository.id)"])
