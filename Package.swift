@@ -143,7 +143,7 @@ let package = Package(
                 dependencies: ["CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol", "CairnRedis", "CairnDatabase", postgres, logging],
                 swiftSettings: swiftSettings),
             .testTarget(
-                name: "CairnDatabaseTests", dependencies: ["CairnDatabase", "CairnTestSupport", postgres],
+                name: "CairnDatabaseTests", dependencies: ["CairnDatabase", "CairnProtocol", "CairnTestSupport", postgres, logging],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnGatewayTests",

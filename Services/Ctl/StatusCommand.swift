@@ -69,7 +69,7 @@ struct StatusCommand: AsyncParsableCommand {
         var lines = ["analytics stream: \(waiting) events waiting, lag \(lag), \(try await batches.inFlightCount()) batches in flight, \(try await batches.deadCount()) dead"]
         let last = try await withPostgres(context.configuration.analytics, logger: context.logger) { client in
             var found: (Date, Int)?
-            for try await row in try await client.query("SELECT processed_at, lag_ms FROM processed_batches ORDER BY processed_at DESC LIMIT 1", logger: context.logger).decode((Date, Int).self) {
+            for try await row in try await client.run("SELECT processed_at, lag_ms FROM processed_batches ORDER BY processed_at DESC LIMIT 1", logger: context.logger).decode((Date, Int).self) {
                 found = row
             }
             return found

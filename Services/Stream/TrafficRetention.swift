@@ -1,3 +1,4 @@
+import CairnDatabase
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -24,7 +25,7 @@ struct TrafficRetention: Service {
     }
 
     func pruneOnce() async throws {
-        try await client.query("DELETE FROM traffic WHERE span = 1 AND bucket < now() - interval '30 days'", logger: logger)
-        try await client.query("DELETE FROM processed_batches WHERE processed_at < now() - interval '7 days'", logger: logger)
+        try await client.run("DELETE FROM traffic WHERE span = 1 AND bucket < now() - interval '30 days'", logger: logger)
+        try await client.run("DELETE FROM processed_batches WHERE processed_at < now() - interval '7 days'", logger: logger)
     }
 }

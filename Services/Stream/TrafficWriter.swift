@@ -29,7 +29,7 @@ struct TrafficWriter: Sendable {
 
     private func writeOnce(_ fold: TrafficFold, batchID: String, events: Int, lagMilliseconds: Int) async throws -> Outcome {
         try await client.withUnwrappedTransaction(logger: logger) { connection in
-            let claimed = try await connection.query(
+            let claimed = try await connection.run(
                 "INSERT INTO processed_batches (batch_id, events, lag_ms) VALUES (\(batchID), \(events), \(lagMilliseconds)) ON CONFLICT DO NOTHING RETURNING 1",
                 logger: logger)
             var claimedRows = 0
@@ -49,7 +49,7 @@ struct TrafficWriter: Sendable {
         let repositories = sorted.map(\.key.repository), spans = sorted.map(\.key.span.rawValue), starts = sorted.map(\.key.start)
         let views = column(\.views), visitors = column(\.visitors), clones = column(\.clones), cloners = column(\.cloners)
         let pushes = column(\.pushes), commits = column(\.commits), downloads = column(\.downloads)
-        try await connection.query(
+        try await connection.run(
             """
             INSERT INTO traffic AS t (repo_id, span, bucket, views, visitors, clones, cloners, pushes, commits, downloads)
             SELECT r, s, to_timestamp(b), views, visitors, clones, cloners, pushes, commits, downloads
@@ -70,7 +70,7 @@ struct TrafficWriter: Sendable {
         let sorted = fold.paths.sorted { $0.key < $1.key }
         let repositories = sorted.map(\.key.repository), days = sorted.map(\.key.day), paths = sorted.map(\.key.path)
         let titles = sorted.map(\.value.title), views = sorted.map(\.value.views), visitors = sorted.map(\.value.visitors)
-        try await connection.query(
+        try await connection.run(
             """
             INSERT INTO path_traffic AS t (repo_id, day, path, title, views, visitors)
             SELECT r, to_timestamp(d), p, title, views, visitors

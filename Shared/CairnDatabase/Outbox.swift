@@ -57,7 +57,7 @@ public struct Outbox: Sendable {
             return
         }
         do {
-            _ = try await client.query("DELETE FROM task_outbox WHERE id = ANY(\(pending.map(\.id)))", logger: logger)
+            _ = try await client.run("DELETE FROM task_outbox WHERE id = ANY(\(pending.map(\.id)))", logger: logger)
         } catch {
             logger.warning("outbox.delete_after_push_failed", metadata: ["error": "\(error)", "outbox.count": "\(pending.count)"])
         }
@@ -77,7 +77,7 @@ public struct Outbox: Sendable {
 
     /// Rows waiting to be sent.
     public func backlog() async throws -> Int {
-        for try await count in try await client.query("SELECT count(*)::int8 FROM task_outbox", logger: logger).decode(Int.self) {
+        for try await count in try await client.run("SELECT count(*)::int8 FROM task_outbox", logger: logger).decode(Int.self) {
             return count
         }
         return 0
@@ -87,7 +87,7 @@ public struct Outbox: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             var byQueue: [String: [[UInt8]]] = [:]
             var ids: [UUID] = []
-            for try await (id, queue, payload) in try await connection.query(select, logger: logger).decode((UUID, String, String).self) {
+            for try await (id, queue, payload) in try await connection.run(select, logger: logger).decode((UUID, String, String).self) {
                 byQueue[queue, default: []].append(Array(payload.utf8))
                 ids.append(id)
             }
@@ -95,7 +95,7 @@ public struct Outbox: Sendable {
             for (queue, payloads) in byQueue {
                 try await ReliableQueue(redis: redis, name: queue, namespace: namespace).enqueue(encoded: payloads)
             }
-            _ = try await connection.query("DELETE FROM task_outbox WHERE id = ANY(\(ids))", logger: logger)
+            _ = try await connection.run("DELETE FROM task_outbox WHERE id = ANY(\(ids))", logger: logger)
             return ids.count
         }
     }
@@ -126,7 +126,7 @@ public final class OutboxTransaction: @unchecked Sendable {
         let ids = tasks.map { _ in UUID() }
         let payloads = try tasks.map { Array(try CairnJSON.encode($0)) }
         let texts = payloads.map { String(decoding: $0, as: UTF8.self) }
-        _ = try await connection.query("""
+        _ = try await connection.run("""
             INSERT INTO task_outbox (id, queue, payload) SELECT id, \(queue), payload FROM unnest(\(ids)::uuid[], \(texts)::text[]) AS t (id, payload)
             """, logger: logger)
         pending += zip(ids, payloads).map { PendingTask(id: $0, queue: queue, payload: $1) }

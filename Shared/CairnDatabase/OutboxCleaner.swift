@@ -41,7 +41,7 @@ public final class OutboxCleaner: Service, Sendable {
         let ids = pending.withLock { ids in defer { ids.removeAll() }; return ids }
         guard !ids.isEmpty else { return }
         do {
-            _ = try await client.query("DELETE FROM task_outbox WHERE id = ANY(\(ids))", logger: logger)
+            _ = try await client.run("DELETE FROM task_outbox WHERE id = ANY(\(ids))", logger: logger)
         } catch {
             logger.warning("outbox.cleanup_failed", metadata: ["error": "\(error)", "outbox.count": "\(ids.count)"])
         }

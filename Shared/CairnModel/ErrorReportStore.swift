@@ -1,3 +1,4 @@
+import CairnDatabase
 import CairnProtocol
 import Crypto
 public import Foundation
@@ -45,7 +46,7 @@ public struct ErrorReportStore: Sendable {
     @discardableResult
     public func record(type: String, site: String, message: String, details: String, request: String, userID: Int64?, requestID: String) async throws -> Int64 {
         let fingerprint = Self.fingerprint(type: type, site: site)
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             INSERT INTO error_reports (fingerprint, error_type, site, message, details, last_request, last_user_id, last_request_id)
             VALUES (\(fingerprint), \(type), \(site), \(String(message.prefix(2000))), \(String(details.prefix(20000))), \(String(request.prefix(600))), \(userID), \(requestID))
@@ -60,11 +61,11 @@ public struct ErrorReportStore: Sendable {
 
     /// The most recently seen reports.
     public func recent(limit: Int = 100) async throws -> [ErrorReport] {
-        try await decode(client.query("\(unescaped: Self.columns) ORDER BY last_seen DESC LIMIT \(limit)", logger: logger))
+        try await decode(client.run("\(unescaped: Self.columns) ORDER BY last_seen DESC LIMIT \(limit)", logger: logger))
     }
 
     public func find(id: Int64) async throws -> ErrorReport? {
-        try await decode(client.query("\(unescaped: Self.columns) WHERE id = \(id)", logger: logger)).first
+        try await decode(client.run("\(unescaped: Self.columns) WHERE id = \(id)", logger: logger)).first
     }
 
     private static let columns = """

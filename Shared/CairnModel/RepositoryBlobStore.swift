@@ -1,3 +1,4 @@
+import CairnDatabase
 public import Foundation
 public import Logging
 public import PostgresNIO
@@ -41,7 +42,7 @@ public struct RepositoryBlobStore: Sendable {
     /// name is taken already (the existing row is kept).
     @discardableResult
     public func record(repositoryID: Int64, use: BlobUse, name: String, sha256: String, size: Int64, uploaderID: Int64? = nil) async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             INSERT INTO repository_blobs (repository_id, kind, name, sha256, size, uploader_id)
             VALUES (\(repositoryID), \(use.rawValue), \(name), \(sha256), \(size), \(uploaderID))
@@ -53,13 +54,13 @@ public struct RepositoryBlobStore: Sendable {
 
     /// The blob `repositoryID` uses as `use` under `name`.
     public func find(repositoryID: Int64, use: BlobUse, name: String) async throws -> RepositoryBlob? {
-        try await decode(client.query(
+        try await decode(client.run(
             "\(unescaped: Self.columns) WHERE b.repository_id = \(repositoryID) AND b.kind = \(use.rawValue) AND b.name = \(name)", logger: logger)).first
     }
 
     /// Everything `repositoryID` uses as `use`, newest first.
     public func list(repositoryID: Int64, use: BlobUse, limit: Int = 500) async throws -> [RepositoryBlob] {
-        try await decode(client.query(
+        try await decode(client.run(
             "\(unescaped: Self.columns) WHERE b.repository_id = \(repositoryID) AND b.kind = \(use.rawValue) ORDER BY b.created_at DESC, b.name LIMIT \(limit)",
             logger: logger))
     }
@@ -67,7 +68,7 @@ public struct RepositoryBlobStore: Sendable {
     /// Drops one use; whether it existed. The blob itself goes with the next `cairnctl gc`.
     @discardableResult
     public func remove(repositoryID: Int64, use: BlobUse, name: String) async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await client.run(
             "DELETE FROM repository_blobs WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name) RETURNING 1", logger: logger)
         for try await _ in rows { return true }
         return false
@@ -75,7 +76,7 @@ public struct RepositoryBlobStore: Sendable {
 
     /// Counts one download of a use.
     public func countDownload(repositoryID: Int64, use: BlobUse, name: String) async throws {
-        try await client.query(
+        try await client.run(
             "UPDATE repository_blobs SET download_count = download_count + 1 WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name)",
             logger: logger)
     }
@@ -84,7 +85,7 @@ public struct RepositoryBlobStore: Sendable {
     /// objects a repository has).
     public func sizes(repositoryID: Int64, use: BlobUse, names: [String]) async throws -> [String: Int64] {
         var found: [String: Int64] = [:]
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT name, size FROM repository_blobs WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = ANY(\(names))", logger: logger)
         for try await (name, size) in rows.decode((String, Int64).self) { found[name] = size }
         return found
@@ -93,7 +94,7 @@ public struct RepositoryBlobStore: Sendable {
     /// Those of `hashes` that a repository not deleted uses.
     public func referenced(among hashes: [String]) async throws -> Set<String> {
         var found: Set<String> = []
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             SELECT DISTINCT b.sha256 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id
             WHERE b.sha256 = ANY(\(hashes)) AND r.deleted_at IS NULL

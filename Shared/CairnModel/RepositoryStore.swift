@@ -21,18 +21,18 @@ public struct RepositoryStore: Sendable {
 
     /// The live repository `owner/name` (case-insensitive), or nil.
     public func find(owner: String, name: String) async throws -> Repository? {
-        try await first(client.query(PostgresQuery(unsafeSQL: Self.select + " WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2) AND r.deleted_at IS NULL", binds: try binds(owner, name)), logger: logger))
+        try await first(client.run(PostgresQuery(unsafeSQL: Self.select + " WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2) AND r.deleted_at IS NULL", binds: try binds(owner, name)), logger: logger))
     }
 
     public func find(id: Int64) async throws -> Repository? {
-        try await first(client.query(PostgresQuery(unsafeSQL: Self.select + " WHERE r.id = $1 AND r.deleted_at IS NULL", binds: try binds(id)), logger: logger))
+        try await first(client.run(PostgresQuery(unsafeSQL: Self.select + " WHERE r.id = $1 AND r.deleted_at IS NULL", binds: try binds(id)), logger: logger))
     }
 
     /// `owner`'s repositories that `viewer` may see, by name, one page at a time.
     public func list(ownerID: Int64, viewer: User?, limit: Int, offset: Int) async throws -> [Repository] {
         let viewerID = viewer?.id ?? 0
         let all = viewer?.isAdmin == true || viewerID == ownerID
-        return try await collect(client.query(PostgresQuery(unsafeSQL: Self.select + """
+        return try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + """
              WHERE r.owner_id = $1 AND r.deleted_at IS NULL
              AND ($2 OR NOT r.is_private OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $3))
              ORDER BY lower(r.name) LIMIT $4 OFFSET $5
@@ -41,7 +41,7 @@ public struct RepositoryStore: Sendable {
 
     /// Repositories `user` owns or collaborates on, by name, one page at a time.
     public func list(member user: User, limit: Int, offset: Int) async throws -> [Repository] {
-        try await collect(client.query(PostgresQuery(unsafeSQL: Self.select + """
+        try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + """
              WHERE r.deleted_at IS NULL
              AND (r.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $1))
              ORDER BY lower(u.username), lower(r.name) LIMIT $2 OFFSET $3
@@ -51,7 +51,7 @@ public struct RepositoryStore: Sendable {
     /// Public repositories, newest first or most recently pushed first, one page at a time.
     public func listPublic(order: PublicOrder, limit: Int, offset: Int) async throws -> [Repository] {
         let orderBy = order == .newest ? "r.created_at DESC" : "r.pushed_at DESC NULLS LAST"
-        return try await collect(client.query(PostgresQuery(unsafeSQL: Self.select + """
+        return try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + """
              WHERE r.deleted_at IS NULL AND NOT r.is_private ORDER BY \(orderBy), r.id DESC LIMIT $1 OFFSET $2
             """, binds: try binds(limit, offset)), logger: logger))
     }
@@ -63,7 +63,7 @@ public struct RepositoryStore: Sendable {
 
     /// Records a push: sets the last-pushed time and retires cached pages.
     public func recordPush(_ id: Int64, at time: Date) async throws {
-        _ = try await client.query("""
+        _ = try await client.run("""
             UPDATE repositories SET pushed_at = greatest(pushed_at, \(time)), cache_version = cache_version + 1 WHERE id = \(id)
             """, logger: logger)
     }
@@ -72,14 +72,14 @@ public struct RepositoryStore: Sendable {
     /// the default branch, and bytes per language (as JSON).
     public func recordFigures(_ id: Int64, sizeBytes: Int, commitCount: Int, languages: [String: Int]) async throws {
         let json = String(decoding: try CairnJSON.encode(languages), as: UTF8.self)
-        _ = try await client.query("""
+        _ = try await client.run("""
             UPDATE repositories SET size_bytes = \(sizeBytes), commit_count = \(commitCount), languages = \(json) WHERE id = \(id)
             """, logger: logger)
     }
 
     /// Size, commit count and bytes per language as last recorded.
     public func figures(_ id: Int64) async throws -> (sizeBytes: Int, commitCount: Int, languages: [String: Int])? {
-        let rows = try await client.query("SELECT size_bytes, commit_count, languages FROM repositories WHERE id = \(id)", logger: logger)
+        let rows = try await client.run("SELECT size_bytes, commit_count, languages FROM repositories WHERE id = \(id)", logger: logger)
         for try await (size, count, languages) in rows.decode((Int, Int, String).self) {
             return (size, count, (try? CairnJSON.decode([String: Int].self, from: Data(languages.utf8))) ?? [:])
         }
@@ -88,7 +88,7 @@ public struct RepositoryStore: Sendable {
 
     /// Retires the cached pages of a repository.
     public func bumpCacheVersion(_ id: Int64) async throws {
-        _ = try await client.query("UPDATE repositories SET cache_version = cache_version + 1 WHERE id = \(id)", logger: logger)
+        _ = try await client.run("UPDATE repositories SET cache_version = cache_version + 1 WHERE id = \(id)", logger: logger)
     }
 
     /// Inserts the row inside `connection`'s transaction; the caller creates the files.
@@ -96,7 +96,7 @@ public struct RepositoryStore: Sendable {
         if let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
         guard description.count <= 1000 else { throw ModelError.invalid(field: "description", reason: "must be at most 1000 characters") }
         do {
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 INSERT INTO repositories (owner_id, name, description, is_private) VALUES (\(owner.id), \(name), \(description), \(isPrivate))
                 RETURNING id, created_at
                 """, logger: logger)
@@ -113,7 +113,7 @@ public struct RepositoryStore: Sendable {
     public func update(_ id: Int64, name: String?, description: String?, isPrivate: Bool?, defaultBranch: String?) async throws {
         if let name, let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
         do {
-            _ = try await client.query("""
+            _ = try await client.run("""
                 UPDATE repositories SET name = coalesce(\(name), name), description = coalesce(\(description), description),
                 is_private = coalesce(\(isPrivate), is_private), default_branch = coalesce(\(defaultBranch), default_branch), updated_at = now(),
                 cache_version = cache_version + 1
@@ -126,13 +126,13 @@ public struct RepositoryStore: Sendable {
 
     /// Sets the default branch inside `connection`'s transaction (a new repository's first commit).
     public func setDefaultBranch(_ id: Int64, _ branch: String, on connection: PostgresConnection) async throws {
-        _ = try await connection.query("UPDATE repositories SET default_branch = \(branch) WHERE id = \(id)", logger: logger)
+        _ = try await connection.run("UPDATE repositories SET default_branch = \(branch) WHERE id = \(id)", logger: logger)
     }
 
     /// Marks the repository deleted inside `transaction` and enqueues the removal of its
     /// files, which the worker does only once the transaction has committed.
     public func markDeleted(_ repository: Repository, in transaction: OutboxTransaction) async throws {
-        _ = try await transaction.connection.query("UPDATE repositories SET deleted_at = now() WHERE id = \(repository.id) AND deleted_at IS NULL", logger: logger)
+        _ = try await transaction.connection.run("UPDATE repositories SET deleted_at = now() WHERE id = \(repository.id) AND deleted_at IS NULL", logger: logger)
         try await transaction.enqueue(TaskEnvelope(kind: "repo.delete", args: .object(["repository_id": .number(Double(repository.id))])), queue: QueueName.maintenance.rawValue)
     }
 
@@ -141,7 +141,7 @@ public struct RepositoryStore: Sendable {
         guard let user else { return repository.isPrivate ? .none : .read }
         if user.isAdmin || user.id == repository.ownerID { return .admin }
         var granted = repository.isPrivate ? Permission.none : .read
-        let rows = try await client.query("SELECT permission FROM collaborators WHERE repository_id = \(repository.id) AND user_id = \(user.id)", logger: logger)
+        let rows = try await client.run("SELECT permission FROM collaborators WHERE repository_id = \(repository.id) AND user_id = \(user.id)", logger: logger)
         for try await name in rows.decode(String.self) { granted = max(granted, Permission(name: name) ?? .none) }
         return granted
     }
@@ -149,7 +149,7 @@ public struct RepositoryStore: Sendable {
     /// Those of `userIDs` who may read `repository`, in one query (the same rule as `permission`).
     public func readers(among userIDs: [Int64], of repository: Repository) async throws -> [Int64] {
         guard !userIDs.isEmpty else { return [] }
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT u.id FROM users u WHERE u.id = ANY(\(userIDs))
             AND (NOT \(repository.isPrivate) OR u.is_admin OR u.id = \(repository.ownerID)
                  OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = \(repository.id) AND c.user_id = u.id))
@@ -162,7 +162,7 @@ public struct RepositoryStore: Sendable {
 
     /// Adds or changes a collaborator.
     public func setCollaborator(repositoryID: Int64, userID: Int64, permission: Permission) async throws {
-        _ = try await client.query("""
+        _ = try await client.run("""
             INSERT INTO collaborators (repository_id, user_id, permission) VALUES (\(repositoryID), \(userID), \(permission.name))
             ON CONFLICT (repository_id, user_id) DO UPDATE SET permission = excluded.permission
             """, logger: logger)
@@ -172,7 +172,7 @@ public struct RepositoryStore: Sendable {
     /// Removes a collaborator; false when there was none.
     @discardableResult
     public func removeCollaborator(repositoryID: Int64, userID: Int64) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM collaborators WHERE repository_id = \(repositoryID) AND user_id = \(userID) RETURNING user_id", logger: logger)
+        let rows = try await client.run("DELETE FROM collaborators WHERE repository_id = \(repositoryID) AND user_id = \(userID) RETURNING user_id", logger: logger)
         var removed = false
         for try await _ in rows.decode(Int64.self) { removed = true }
         if removed { try await bumpCacheVersion(repositoryID) }
@@ -181,7 +181,7 @@ public struct RepositoryStore: Sendable {
 
     /// The collaborators of a repository with their permission, by name.
     public func collaborators(repositoryID: Int64) async throws -> [(User, Permission)] {
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, c.permission
             FROM collaborators c JOIN users u ON u.id = c.user_id WHERE c.repository_id = \(repositoryID) ORDER BY lower(u.username)
             """, logger: logger)

@@ -1,3 +1,4 @@
+import CairnDatabase
 public import Foundation
 public import Logging
 public import PostgresNIO
@@ -14,14 +15,14 @@ public struct SiteGrowthStore: Sendable {
 
     /// Sign-ups per day since `since`, keyed by the day's midnight.
     public func newUsers(since: Date) async throws -> [Date: Int64] {
-        try await perDay(client.query(
+        try await perDay(client.run(
             "SELECT extract(epoch FROM date_trunc('day', created_at AT TIME ZONE 'UTC'))::int8, count(*) FROM users WHERE created_at >= \(since) GROUP BY 1",
             logger: logger))
     }
 
     /// Repositories created per day since `since` (deleted ones included: they were made).
     public func newRepositories(since: Date) async throws -> [Date: Int64] {
-        try await perDay(client.query(
+        try await perDay(client.run(
             "SELECT extract(epoch FROM date_trunc('day', created_at AT TIME ZONE 'UTC'))::int8, count(*) FROM repositories WHERE created_at >= \(since) GROUP BY 1",
             logger: logger))
     }

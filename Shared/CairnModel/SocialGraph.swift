@@ -1,3 +1,4 @@
+import CairnDatabase
 public import CairnRedis
 import Foundation
 public import Logging
@@ -64,7 +65,7 @@ public struct SocialGraph: Sendable {
     /// Records that `subject` stars/watches/follows `object`.
     public func add(_ relation: SocialRelation, subject: Int64, object: Int64) async throws {
         let table = relation.table
-        try await client.query(
+        try await client.run(
             "INSERT INTO \(unescaped: table.name) (\(unescaped: table.subject), \(unescaped: table.object)) VALUES (\(subject), \(object)) ON CONFLICT DO NOTHING",
             logger: logger)
         await mirror("SADD", relation, subject: subject, object: object)
@@ -72,7 +73,7 @@ public struct SocialGraph: Sendable {
 
     public func remove(_ relation: SocialRelation, subject: Int64, object: Int64) async throws {
         let table = relation.table
-        try await client.query(
+        try await client.run(
             "DELETE FROM \(unescaped: table.name) WHERE \(unescaped: table.subject) = \(subject) AND \(unescaped: table.object) = \(object)", logger: logger)
         await mirror("SREM", relation, subject: subject, object: object)
     }
@@ -136,7 +137,7 @@ public struct SocialGraph: Sendable {
             let keys = relation.keys(namespace)
             for pattern in [keys.bySubjects, keys.byObjects] { try await deleteKeys(matching: "\(pattern):*") }
             let table = relation.table
-            let rows = try await client.query(
+            let rows = try await client.run(
                 "SELECT \(unescaped: table.subject), \(unescaped: table.object) FROM \(unescaped: table.name) ORDER BY 1, 2", logger: logger)
             var pairs: [(Int64, Int64)] = []
             for try await pair in rows.decode((Int64, Int64).self) { pairs.append(pair) }
@@ -155,7 +156,7 @@ public struct SocialGraph: Sendable {
     /// missing from Redis, and in Redis only.
     public func differences(_ relation: SocialRelation) async throws -> (missing: Int, extra: Int) {
         let table = relation.table
-        let rows = try await client.query("SELECT \(unescaped: table.subject), \(unescaped: table.object) FROM \(unescaped: table.name)", logger: logger)
+        let rows = try await client.run("SELECT \(unescaped: table.subject), \(unescaped: table.object) FROM \(unescaped: table.name)", logger: logger)
         var truth: Set<String> = []
         for try await (subject, object) in rows.decode((Int64, Int64).self) { truth.insert("\(subject):\(object)") }
         var mirrored: Set<String> = []

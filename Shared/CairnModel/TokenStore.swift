@@ -1,3 +1,4 @@
+import CairnDatabase
 import CairnProtocol
 import CairnSigning
 import Crypto
@@ -38,7 +39,7 @@ public struct TokenStore: Sendable {
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         let secret = Self.prefix + Base64URL.encode(Data(bytes))
         let scopeNames = scopes.sorted().map(\.rawValue)
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             INSERT INTO access_tokens (user_id, name, token_hash, scopes) VALUES (\(userID), \(trimmed), \(Self.digest(secret)), \(scopeNames))
             RETURNING id, created_at
             """, logger: logger)
@@ -52,7 +53,7 @@ public struct TokenStore: Sendable {
     /// use (to the minute).
     public func authenticate(secret: String) async throws -> (User, Set<TokenScope>)? {
         guard secret.hasPrefix(Self.prefix), secret.count < 200 else { return nil }
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, t.scopes, t.id,
                    t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'
             FROM access_tokens t JOIN users u ON u.id = t.user_id
@@ -60,7 +61,7 @@ public struct TokenStore: Sendable {
             """, logger: logger)
         for try await row in rows.decode((Int64, String, String, Bool, Int, Date, [String], Int64, Bool).self) {
             // The last-used time is kept to the minute, so most requests write nothing.
-            if row.8 { _ = try await client.query("UPDATE access_tokens SET last_used_at = now() WHERE id = \(row.7)", logger: logger) }
+            if row.8 { _ = try await client.run("UPDATE access_tokens SET last_used_at = now() WHERE id = \(row.7)", logger: logger) }
             return (User((row.0, row.1, row.2, row.3, row.4, row.5)), Set(row.6.compactMap(TokenScope.init(rawValue:))))
         }
         return nil
@@ -69,14 +70,14 @@ public struct TokenStore: Sendable {
     /// Revokes token `id` of `userID`; false when there is no such live token.
     @discardableResult
     public func revoke(id: Int64, userID: Int64) async throws -> Bool {
-        let rows = try await client.query("UPDATE access_tokens SET revoked_at = now() WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL RETURNING id", logger: logger)
+        let rows = try await client.run("UPDATE access_tokens SET revoked_at = now() WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL RETURNING id", logger: logger)
         for try await _ in rows.decode(Int64.self) { return true }
         return false
     }
 
     /// A user's tokens, newest first.
     public func list(userID: Int64) async throws -> [AccessToken] {
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM access_tokens WHERE user_id = \(userID) ORDER BY id DESC
             """, logger: logger)
         var tokens: [AccessToken] = []

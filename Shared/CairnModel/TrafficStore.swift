@@ -1,3 +1,4 @@
+import CairnDatabase
 public import Foundation
 public import Logging
 public import PostgresNIO
@@ -61,7 +62,7 @@ public struct TrafficStore: Sendable {
     /// The most viewed paths over the last `days` days.
     public func popularPaths(repository: Int64, days: Int = 14, limit: Int = 10, now: Date = Date()) async throws -> [PopularPath] {
         let first = Self.dayStart(now).addingTimeInterval(-Double(days - 1) * 86_400)
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             SELECT path, (array_agg(title ORDER BY day DESC))[1], sum(views)::int8, sum(visitors)::int8
             FROM path_traffic WHERE repo_id = \(repository) AND day >= \(first)
@@ -91,7 +92,7 @@ public struct TrafficStore: Sendable {
     public func days(repository: Int64 = 0, days: Int = 14, now: Date = Date()) async throws -> [Day] {
         let first = Self.dayStart(now).addingTimeInterval(-Double(days - 1) * 86_400)
         var found: [Int64: Day] = [:]
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             SELECT extract(epoch FROM bucket)::int8, views, visitors, clones, cloners, pushes, commits, downloads
             FROM traffic WHERE repo_id = \(repository) AND span = 2 AND bucket >= \(first)

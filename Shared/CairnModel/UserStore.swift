@@ -1,3 +1,4 @@
+import CairnDatabase
 public import CairnProtocol
 import Foundation
 public import Logging
@@ -22,7 +23,7 @@ public struct UserStore: Sendable {
         if let problem = Passwords.problem(with: password) { throw ModelError.invalid(field: "password", reason: problem) }
         let hash = try await Passwords.hash(password)
         do {
-            let rows = try await client.query("""
+            let rows = try await client.run("""
                 INSERT INTO users (username, email, password_hash, is_admin) VALUES (\(username), \(email), \(hash), \(isAdmin))
                 RETURNING id, username, email, is_admin, session_version, created_at
                 """, logger: logger)
@@ -35,18 +36,18 @@ public struct UserStore: Sendable {
     }
 
     public func find(username: String) async throws -> User? {
-        try await first(client.query("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE lower(username) = lower(\(username))", logger: logger))
+        try await first(client.run("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE lower(username) = lower(\(username))", logger: logger))
     }
 
     public func find(id: Int64) async throws -> User? {
-        try await first(client.query("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = \(id)", logger: logger))
+        try await first(client.run("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = \(id)", logger: logger))
     }
 
     /// The users with these ids, by username.
     public func find(ids: [Int64]) async throws -> [User] {
         guard !ids.isEmpty else { return [] }
         var found: [User] = []
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = ANY(\(ids)) ORDER BY lower(username)", logger: logger)
         for try await row in rows.decode((Int64, String, String, Bool, Int, Date).self) { found.append(User(row)) }
         return found
@@ -54,7 +55,7 @@ public struct UserStore: Sendable {
 
     /// The user whose name (or email) and password match, or nil; the same nil for both mistakes.
     public func authenticate(login: String, password: String) async throws -> User? {
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT id, username, email, is_admin, session_version, created_at, password_hash FROM users
             WHERE lower(username) = lower(\(login)) OR lower(email) = lower(\(login)) LIMIT 1
             """, logger: logger)
@@ -67,7 +68,7 @@ public struct UserStore: Sendable {
 
     /// The kinds of mail (`MailKind` raw values) the user switched off.
     public func mailOptOuts(userID: Int64) async throws -> Set<String> {
-        for try await kinds in try await client.query("SELECT mail_opt_out FROM users WHERE id = \(userID)", logger: logger).decode([String].self) {
+        for try await kinds in try await client.run("SELECT mail_opt_out FROM users WHERE id = \(userID)", logger: logger).decode([String].self) {
             return Set(kinds)
         }
         return []
@@ -75,7 +76,7 @@ public struct UserStore: Sendable {
 
     /// Stops one kind of mail for the user; doing it twice changes nothing.
     public func optOut(userID: Int64, kind: String) async throws {
-        _ = try await client.query("""
+        _ = try await client.run("""
             UPDATE users SET mail_opt_out = array_append(mail_opt_out, \(kind)) WHERE id = \(userID) AND NOT (\(kind) = ANY(mail_opt_out))
             """, logger: logger)
     }
@@ -84,7 +85,7 @@ public struct UserStore: Sendable {
     public func changeEmail(userID: Int64, to email: String) async throws {
         try Self.checkEmail(email)
         do {
-            _ = try await client.query("UPDATE users SET email = \(email), updated_at = now() WHERE id = \(userID)", logger: logger)
+            _ = try await client.run("UPDATE users SET email = \(email), updated_at = now() WHERE id = \(userID)", logger: logger)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw ModelError.taken(field: "email", value: email)
         }
@@ -93,7 +94,7 @@ public struct UserStore: Sendable {
     /// Changes the password when `old` is the current one, and signs the user out everywhere
     /// (every session made before carries the old session version).
     public func changePassword(userID: Int64, old: String, new: String) async throws {
-        let rows = try await client.query("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)
+        let rows = try await client.run("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)
         var current: String?
         for try await hash in rows.decode(String.self) { current = hash }
         guard let current, try await Passwords.verify(old, hash: current) else {
@@ -101,14 +102,14 @@ public struct UserStore: Sendable {
         }
         if let problem = Passwords.problem(with: new) { throw ModelError.invalid(field: "password", reason: problem) }
         let hash = try await Passwords.hash(new)
-        _ = try await client.query("""
+        _ = try await client.run("""
             UPDATE users SET password_hash = \(hash), session_version = session_version + 1, updated_at = now() WHERE id = \(userID)
             """, logger: logger)
     }
 
     /// Ends every session of the user, this one included.
     public func signOutEverywhere(userID: Int64) async throws {
-        _ = try await client.query("UPDATE users SET session_version = session_version + 1 WHERE id = \(userID)", logger: logger)
+        _ = try await client.run("UPDATE users SET session_version = session_version + 1 WHERE id = \(userID)", logger: logger)
     }
 
     static func checkEmail(_ email: String) throws {

@@ -74,7 +74,7 @@ public struct WebhookStore: Sendable {
         guard try await count(repositoryID: repositoryID) < Self.maximumPerRepository else {
             throw ModelError.invalid(field: "hooks", reason: "a repository may have at most \(Self.maximumPerRepository) hooks")
         }
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             INSERT INTO webhooks (repository_id, url, secret, content_type, events, active)
             VALUES (\(repositoryID), \(url), \(checked.secret ?? ""), \((checked.contentType ?? .json).rawValue), \(checked.events ?? ["push"]), \(checked.active ?? true))
             RETURNING \(unescaped: Self.columns)
@@ -86,7 +86,7 @@ public struct WebhookStore: Sendable {
     /// Changes what `settings` names; nil when the hook is not the repository's.
     public func update(_ id: Int64, repositoryID: Int64, _ settings: Settings) async throws -> Webhook? {
         let checked = try settings.validated()
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             UPDATE webhooks SET url = coalesce(\(checked.url), url), secret = coalesce(\(checked.secret), secret),
             content_type = coalesce(\(checked.contentType?.rawValue), content_type), events = coalesce(\(checked.events), events),
             active = coalesce(\(checked.active), active), updated_at = now()
@@ -98,30 +98,30 @@ public struct WebhookStore: Sendable {
 
     /// Removes a hook and its deliveries; false when it was not the repository's.
     public func delete(_ id: Int64, repositoryID: Int64) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID) RETURNING id", logger: logger)
+        let rows = try await client.run("DELETE FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID) RETURNING id", logger: logger)
         for try await _ in rows.decode(Int64.self) { return true }
         return false
     }
 
     /// The repository's hook `id`, or nil.
     public func find(_ id: Int64, repositoryID: Int64) async throws -> Webhook? {
-        try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID)", logger: logger)).first
+        try await Self.hooks(client.run("SELECT \(unescaped: Self.columns) FROM webhooks WHERE id = \(id) AND repository_id = \(repositoryID)", logger: logger)).first
     }
 
     /// A repository's hooks, oldest first.
     public func list(repositoryID: Int64) async throws -> [Webhook] {
-        try await Self.hooks(client.query("SELECT \(unescaped: Self.columns) FROM webhooks WHERE repository_id = \(repositoryID) ORDER BY id", logger: logger))
+        try await Self.hooks(client.run("SELECT \(unescaped: Self.columns) FROM webhooks WHERE repository_id = \(repositoryID) ORDER BY id", logger: logger))
     }
 
     /// The active hooks of a repository that take `event`.
     public func active(repositoryID: Int64, event: String) async throws -> [Webhook] {
-        try await Self.hooks(client.query("""
+        try await Self.hooks(client.run("""
             SELECT \(unescaped: Self.columns) FROM webhooks WHERE repository_id = \(repositoryID) AND active AND \(event) = ANY(events) ORDER BY id
             """, logger: logger))
     }
 
     private func count(repositoryID: Int64) async throws -> Int {
-        for try await count in try await client.query("SELECT count(*)::int8 FROM webhooks WHERE repository_id = \(repositoryID)", logger: logger).decode(Int.self) {
+        for try await count in try await client.run("SELECT count(*)::int8 FROM webhooks WHERE repository_id = \(repositoryID)", logger: logger).decode(Int.self) {
             return count
         }
         return 0
@@ -142,7 +142,7 @@ public struct WebhookStore: Sendable {
     @discardableResult
     public func enqueueDeliveries(_ targets: [(hookID: Int64, guid: UUID)], event: String, payload: String, redelivery: Bool = false, in transaction: OutboxTransaction) async throws -> [Int64] {
         guard !targets.isEmpty else { return [] }
-        let rows = try await transaction.connection.query("""
+        let rows = try await transaction.connection.run("""
             INSERT INTO webhook_deliveries (guid, hook_id, event, payload, redelivery)
             SELECT guid, hook_id, \(event), \(payload), \(redelivery) FROM unnest(\(targets.map(\.guid))::uuid[], \(targets.map(\.hookID))::int8[]) AS t (guid, hook_id)
             ON CONFLICT (guid) DO NOTHING RETURNING id, guid
@@ -158,7 +158,7 @@ public struct WebhookStore: Sendable {
 
     /// A delivery that is not yet done, with its hook, in one query; nil when either is gone.
     public func pendingDelivery(_ id: Int64) async throws -> (WebhookDelivery, Webhook)? {
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT \(unescaped: Self.prefixed(Self.deliveryColumns, "d")), \(unescaped: Self.prefixed(Self.columns, "h"))
             FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id WHERE d.id = \(id) AND d.status <> 'ok'
             """, logger: logger)
@@ -187,7 +187,7 @@ public struct WebhookStore: Sendable {
 
     /// The newest delivery of each of a repository's hooks.
     public func lastDeliveries(repositoryID: Int64) async throws -> [Int64: WebhookDelivery] {
-        let list = try await Self.deliveries(client.query("""
+        let list = try await Self.deliveries(client.run("""
             SELECT DISTINCT ON (d.hook_id) \(unescaped: Self.prefixed(Self.deliveryColumns, "d"))
             FROM webhooks h JOIN webhook_deliveries d ON d.hook_id = h.id
             WHERE h.repository_id = \(repositoryID) ORDER BY d.hook_id, d.id DESC
@@ -197,14 +197,14 @@ public struct WebhookStore: Sendable {
 
     /// Delivery `id` (of hook `hookID` when given), or nil.
     public func delivery(_ id: Int64, hookID: Int64? = nil) async throws -> WebhookDelivery? {
-        try await Self.deliveries(client.query("""
+        try await Self.deliveries(client.run("""
             SELECT \(unescaped: Self.deliveryColumns) FROM webhook_deliveries WHERE id = \(id) AND (\(hookID)::int8 IS NULL OR hook_id = \(hookID))
             """, logger: logger)).first
     }
 
     /// A hook's deliveries, newest first, older than `before` when given.
     public func deliveries(hookID: Int64, limit: Int = 30, before: Int64? = nil) async throws -> [WebhookDelivery] {
-        try await Self.deliveries(client.query("""
+        try await Self.deliveries(client.run("""
             SELECT \(unescaped: Self.deliveryColumns) FROM webhook_deliveries
             WHERE hook_id = \(hookID) AND (\(before)::int8 IS NULL OR id < \(before)) ORDER BY id DESC LIMIT \(limit)
             """, logger: logger))
@@ -212,7 +212,7 @@ public struct WebhookStore: Sendable {
 
     /// The tries of a delivery, first first.
     public func attempts(deliveryID: Int64) async throws -> [WebhookAttempt] {
-        let rows = try await client.query("""
+        let rows = try await client.run("""
             SELECT attempt, started_at, duration_ms, status_code, response_headers, response_body, error
             FROM webhook_attempts WHERE delivery_id = \(deliveryID) ORDER BY attempt
             """, logger: logger)
@@ -231,7 +231,7 @@ public struct WebhookStore: Sendable {
         let requestHeaders = Self.encode(attempt.requestHeaders)
         let responseHeaders = Self.encode(attempt.responseHeaders)
         // One statement (so one round trip, and atomic): the attempt row, then the delivery's summary.
-        _ = try await client.query("""
+        _ = try await client.run("""
             WITH attempt AS (
                 INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, response_headers, response_body, error)
                 VALUES (\(deliveryID), \(attempt.attempt), \(attempt.startedAt), \(attempt.durationMilliseconds), \(attempt.statusCode), \(responseHeaders), \(attempt.responseBody), \(attempt.error))

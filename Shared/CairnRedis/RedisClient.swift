@@ -1,3 +1,4 @@
+import CairnProtocol
 public import Logging
 import NIOPosix
 import Synchronization
@@ -44,6 +45,8 @@ public final class RedisClient: Sendable {
     /// like `BLMOVE` that wait on the server.
     @discardableResult
     public func send(_ arguments: [[UInt8]], blocking: Duration? = nil) async throws(RedisError) -> RedisValue {
+        let start = ContinuousClock.now
+        defer { RequestTimings.current?.add(.redis, ContinuousClock.now - start) }
         var (connection, reused) = try await checkOut()
         do {
             let value = try await run(arguments, on: connection, blocking: blocking)

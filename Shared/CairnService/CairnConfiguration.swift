@@ -15,6 +15,8 @@ public struct CairnConfiguration: Sendable {
     public var signingFallbackKeys: [String]
     /// `database.url` (the password is a secret), `database.poolSize`: the main database.
     public var database: DatabaseConfiguration
+    /// `database.slowQueryMilliseconds`: queries slower than this are logged with their SQL. Default 500.
+    public var slowQuery: Duration
     /// `analytics.url`, `analytics.poolSize`: the analytics database.
     public var analytics: DatabaseConfiguration
     /// `redis.url`, `redis.poolSize`: queues, events, switches and caches.
@@ -156,7 +158,7 @@ public struct CairnConfiguration: Sendable {
     /// Every key this build understands.
     public static let keys: Set<String> = {
         var keys: Set<String> = [
-            "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize",
+            "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize", "database.slowQueryMilliseconds",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
             "repostore.root", "blobstore.root", "blobstore.maxBytes", "blobstore.publicURL", "blobstore.backend",
             "blobstore.s3.endpoint", "blobstore.s3.bucket", "blobstore.s3.region", "blobstore.s3.accessKeyId", "blobstore.s3.secretAccessKey", "blobstore.s3.partBytes",
@@ -210,7 +212,8 @@ public struct CairnConfiguration: Sendable {
             concurrency[queue] = try reader.int("worker.\(queue.rawValue)Concurrency", default: fallback, range: 1...256)
         }
         return CairnConfiguration(
-            logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database, analytics: analytics,
+            logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database,
+            slowQuery: .milliseconds(try reader.int("database.slowQueryMilliseconds", default: 500, range: 1...600_000)), analytics: analytics,
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
             repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),

@@ -22,6 +22,8 @@ public struct DaemonStores: Sendable {
     public let analytics: PostgresClient?
     public let redis: RedisClient?
     public let logger: Logger
+    /// The Redis key prefix (for the debug-sql switch).
+    let namespace: String
     /// Stores the daemon opens but serves without: not probed for readiness, their schema
     /// not required at start.
     public let optional: Needs
@@ -35,6 +37,8 @@ public struct DaemonStores: Sendable {
         var configuration = environment.configuration
         configuration.redis.poolSize += blockingRedisCallers
         logger = environment.logger
+        namespace = configuration.redisNamespace
+        SQLLog.configure(slowThreshold: configuration.slowQuery)
         main = needs.contains(.mainDatabase) ? PostgresClient(configuration: configuration.database.client, backgroundLogger: environment.logger) : nil
         analytics = needs.contains(.analyticsDatabase) ? PostgresClient(configuration: configuration.analytics.client, backgroundLogger: environment.logger) : nil
         redis = needs.contains(.redis) ? RedisClient(configuration: configuration.redis, logger: environment.logger) : nil
@@ -46,6 +50,7 @@ public struct DaemonStores: Sendable {
         if let redis { services.append(RedisClientService(client: redis)) }
         if let main { services.append(main) }
         if let analytics { services.append(analytics) }
+        if let redis, main != nil || analytics != nil { services.append(DebugSQLWatcher(redis: redis, namespace: namespace)) }
         return services
     }
 

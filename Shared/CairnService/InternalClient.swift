@@ -10,11 +10,14 @@ public struct InternalClient: Sendable {
     public let baseURL: String
     public let signature: InternalSignature
     public let http: HTTPClient
+    /// Under which store a request's time with this peer is counted (`Server-Timing`).
+    public let timing: RequestTimings.Store
 
-    public init(baseURL: String, signature: InternalSignature, http: HTTPClient = InternalClient.sharedHTTPClient) {
+    public init(baseURL: String, signature: InternalSignature, http: HTTPClient = InternalClient.sharedHTTPClient, timing: RequestTimings.Store = .repostore) {
         self.baseURL = baseURL
         self.signature = signature
         self.http = http
+        self.timing = timing
     }
 
     /// One process-wide client for calls between daemons: a peer that is down fails at once
@@ -39,7 +42,7 @@ public struct InternalClient: Sendable {
         if let user { request.headers.replaceOrAdd(name: ForwardedHeader.user, value: String(user)) }
         if let body { request.body = body }
         do {
-            return try await http.execute(request, timeout: timeout)
+            return try await RequestTimings.measure(timing) { try await http.execute(request, timeout: timeout) }
         } catch {
             throw InternalCallError.unreachable(url: baseURL, reason: String(describing: error))
         }

@@ -119,3 +119,16 @@ import Testing
         }
     }
 }
+
+/// `cairnctl debug-sql` sets a switch that ends by itself.
+@Suite struct DebugSQLCommandTests {
+    @Test func test_debugSQLTurnsOnForABoundedTimeAndOff() async throws {
+        try await CairnStack.with { stack in
+            let on = try stack.cairnctl(["debug-sql", "on", "--minutes", "2"])
+            #expect(on.status == 0 && on.output.contains("SQL statements are logged for 1"), "\(on.output)")
+            #expect(try stack.cairnctl(["debug-sql", "on", "--minutes", "0"]).output.contains("--minutes must be from 1 to 60"))
+            let off = try stack.cairnctl(["debug-sql", "off"])
+            #expect(off.status == 0 && off.output.contains("not being logged"))
+        }
+    }
+}

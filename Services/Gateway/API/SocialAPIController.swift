@@ -48,10 +48,12 @@ struct SocialAPIController: Sendable {
             return Response(status: .noContent)
         }
         api.get("/users/:user/followers") { request, context in
+            _ = try await authenticator.authenticate(request)
             let user = try await named(context)
             return try await userList(social.subjects(.follow, of: user.id), request)
         }
         api.get("/users/:user/following") { request, context in
+            _ = try await authenticator.authenticate(request)
             let user = try await named(context)
             return try await userList(social.objects(.follow, of: user.id), request)
         }

@@ -1,3 +1,4 @@
+import CairnProtocol
 import CairnModel
 import Foundation
 import HTTPTypes
@@ -11,6 +12,12 @@ struct Authenticator: Sendable {
 
     /// The caller; anonymous without credentials. Wrong credentials throw 401.
     func authenticate(_ request: Request) async throws -> Caller {
+        let caller = try await credentials(request)
+        if caller.user?.isAdmin == true { RequestTimings.current?.reveal() }
+        return caller
+    }
+
+    private func credentials(_ request: Request) async throws -> Caller {
         guard let header = request.headers[.authorization] else { return .anonymous }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { throw GatewayError.badCredentials }

@@ -1,0 +1,63 @@
+public import Logging
+public import PostgresNIO
+import CairnProtocol
+import Synchronization
+
+/// Every query Cairn's stores run goes through `run` (on a client or a connection): it is
+/// counted and timed for the request it serves (`RequestTimings`), logged with its SQL when
+/// it takes longer than the slow-query threshold, logged always while `cairnctl debug-sql`
+/// is on, and captured for the query-plan test when capturing is on.
+public enum SQLLog {
+    private static let settings = Mutex<(slow: Duration, debugUntil: ContinuousClock.Instant?)>((.milliseconds(500), nil))
+    private static let captured = Mutex<[PostgresQuery]?>(nil)
+
+    /// Queries slower than `threshold` are logged as warnings with their SQL.
+    public static func configure(slowThreshold threshold: Duration) {
+        settings.withLock { $0.slow = threshold }
+    }
+
+    /// Logs every query until `until` (nil: stop now).
+    public static func debug(until: ContinuousClock.Instant?) {
+        settings.withLock { $0.debugUntil = until }
+    }
+
+    /// Starts keeping every query run in this process (for tests).
+    public static func startCapturing() { captured.withLock { $0 = [] } }
+
+    /// Stops keeping queries and hands over those kept.
+    public static func stopCapturing() -> [PostgresQuery] { captured.withLock { queries in defer { queries = nil }; return queries ?? [] } }
+
+    static func observe(_ query: PostgresQuery, _ logger: Logger, _ run: () async throws -> PostgresRowSequence) async throws -> PostgresRowSequence {
+        captured.withLock { $0?.append(query) }
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            RequestTimings.current?.add(.database, elapsed)
+            let (slow, debugUntil) = settings.withLock { ($0.slow, $0.debugUntil) }
+            let debugging = debugUntil.map { ContinuousClock.now < $0 } ?? false
+            if elapsed > slow || debugging {
+                let level: Logger.Level = elapsed > slow ? .warning : .notice
+                logger.log(level: level, elapsed > slow ? "sql.slow" : "sql.debug", metadata: [
+                    "sql": "\(query.sql)", "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                ])
+            }
+        }
+        return try await run()
+    }
+}
+
+extension PostgresClient {
+    /// `query`, counted, timed and logged as `SQLLog` says.
+    @discardableResult
+    public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await SQLLog.observe(query, logger) { try await self.query(query, logger: logger, file: file, line: line) }
+    }
+}
+
+extension PostgresConnection {
+    /// `query`, counted, timed and logged as `SQLLog` says.
+    @discardableResult
+    public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await SQLLog.observe(query, logger) { try await self.query(query, logger: logger, file: file, line: line) }
+    }
+}

@@ -1,0 +1,24 @@
+import CairnDatabase
+import CairnRedis
+import ServiceLifecycle
+
+/// Follows the `cairnctl debug-sql` switch (`<namespace>:switch:debug-sql`, which expires by
+/// itself): while it is set, every query this daemon runs is logged with its duration. It
+/// checks every two seconds, so the logging starts and stops within that time everywhere.
+struct DebugSQLWatcher: Service {
+    let redis: RedisClient
+    let namespace: String
+
+    static func key(_ namespace: String) -> String { "\(namespace):switch:debug-sql" }
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let remaining = try? await redis.send("PTTL", Self.key(namespace)).int, remaining > 0 {
+                SQLLog.debug(until: .now + .milliseconds(remaining))
+            } else {
+                SQLLog.debug(until: nil)
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import CairnDatabase
+import CairnProtocol
+import CairnTestSupport
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// The query wrapper every store uses: it counts and times queries for the request they
+/// serve, logs slow ones with their SQL, and logs all of them while debug-sql is on.
+@Suite(.serialized) struct SQLLogTests {
+    @Test func test_queriesAreCountedForTheirRequestAndSlowOnesLoggedWithTheirSQL() async throws {
+        try await withTestDatabase { client, _ in
+            let lines = CapturedLines()
+            let logger = Logger(label: "sql-test") { _ in CapturingHandler(lines: lines) }
+            // A first query opens the connection, which may take longer than the threshold.
+            for try await _ in try await client.query("SELECT 0", logger: logger) {}
+            SQLLog.configure(slowThreshold: .milliseconds(40))
+            defer { SQLLog.configure(slowThreshold: .milliseconds(500)) }
+            let timings = RequestTimings()
+            try await RequestTimings.$current.withValue(timings) {
+                for try await _ in try await client.run("SELECT 1", logger: logger) {}
+                for try await _ in try await client.run("SELECT pg_sleep(0.08)", logger: logger) {}
+            }
+            #expect(timings.count(.database) == 2)
+            #expect(timings.serverTiming.hasPrefix(#"db;desc="2 queries";dur="#))
+            let slow = lines.all.filter { $0.message == "sql.slow" }
+            #expect(slow.count == 1 && slow.first?.sql == "SELECT pg_sleep(0.08)" && slow.first?.level == .warning)
+
+            // While debug-sql is on, every statement is logged; after it ends, none but slow ones.
+            SQLLog.debug(until: .now + .seconds(30))
+            for try await _ in try await client.run("SELECT 2", logger: logger) {}
+            SQLLog.debug(until: nil)
+            for try await _ in try await client.run("SELECT 3", logger: logger) {}
+            let debug = lines.all.filter { $0.message == "sql.debug" }.map(\.sql)
+            #expect(debug == ["SELECT 2"])
+        }
+    }
+}
+
+final class CapturedLines: Sendable {
+    struct Line: Sendable {
+        let level: Logger.Level
+        let message: String
+        let sql: String?
+    }
+    private let lines = Mutex<[Line]>([])
+    func append(_ line: Line) { lines.withLock { $0.append(line) } }
+    var all: [Line] { lines.withLock { $0 } }
+}
+
+struct CapturingHandler: LogHandler {
+    let lines: CapturedLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        lines.append(.init(level: level, message: message.description, sql: metadata?["sql"].map { "\($0)" }))
+    }
+}
