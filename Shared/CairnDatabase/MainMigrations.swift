@@ -228,5 +228,13 @@ enum MainMigrations {
             """,
             "CREATE INDEX follows_follower ON follows (follower_id)",
         ]),
+        Migration(11, "explore ordered by the full sort key", [
+            // Explore sorts by time and then id; indexes on the time alone made PostgreSQL sort
+            // every public repository (found by the query-plan test).
+            "CREATE INDEX repositories_public_created_id ON repositories (created_at DESC, id DESC) WHERE deleted_at IS NULL AND NOT is_private",
+            "CREATE INDEX repositories_public_pushed_id ON repositories (pushed_at DESC NULLS LAST, id DESC) WHERE deleted_at IS NULL AND NOT is_private",
+            "DROP INDEX repositories_public_created",
+            "DROP INDEX repositories_public_pushed",
+        ]),
     ]
 }
