@@ -40,11 +40,14 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions, readOnly: readOnly)
     let errorReports = ErrorReportStore(client: database, logger: logger)
     let reporter = ErrorReporter(reports: errorReports)
+    let routeStats = RouteStats(redis: redis, namespace: configuration.redisNamespace, logger: logger)
+    router.add(middleware: RouteStatsMiddleware(stats: routeStats))
     router.add(middleware: ServerTimingMiddleware())
     router.add(middleware: ErrorReportMiddleware(reporter: reporter))
     router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
     let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages, reporter: reporter))
     ErrorPagesController(pages: pages, reports: errorReports).addRoutes(to: pageRoutes)
+    RoutePagesController(pages: pages, stats: routeStats).addRoutes(to: pageRoutes)
     SwitchesPagesController(pages: pages, readOnly: readOnly, flags: flags).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
     let browse = RepositoryPagesController(
@@ -84,5 +87,5 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         authenticator: authenticator, access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
     ).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events])
+    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events, routeStats, RouteStatsGauges(stats: routeStats)])
 }

@@ -53,3 +53,22 @@ import Testing
         }
     }
 }
+
+/// The admin routes page shows what the gateway served in the last minutes.
+@Suite struct RoutePagesTests {
+    @Test func test_theRoutesPageShowsEachRoutesRequests() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada", admin: true)
+            try await stack.makeRepository(ada, "kit")
+            let web = try await WebPagesTests.signIn(stack, ada)
+            for _ in 0..<3 { #expect(try await web.get("/ada/kit").status == 200) }
+            #expect(try await web.get("/ada/nothing-here").status == 404)
+            #expect(try await eventually(timeout: .seconds(10)) {
+                let page = try await web.get("/admin/routes").body
+                return page.contains("<code>GET /{owner}/{repo}</code></td><td>4</td>")
+            })
+            let bob = try await WebPagesTests.signIn(stack, try await stack.makeUser("bob"))
+            #expect(try await bob.get("/admin/routes").status == 404)
+        }
+    }
+}

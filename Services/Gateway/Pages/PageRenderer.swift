@@ -42,6 +42,7 @@ struct PageRenderer: Sendable {
         "switches": PackageResources.switches_mustache,
         "error_reports": PackageResources.error_reports_mustache,
         "error_report": PackageResources.error_report_mustache,
+        "routes": PackageResources.routes_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"
