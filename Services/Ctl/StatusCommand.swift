@@ -83,15 +83,12 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     private func readiness(of daemon: Daemon, configuration: CairnConfiguration) async -> (Bool, String) {
-        let url = configuration.listener(daemon).url + "/readyz"
-        do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(3))
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            let report = try CairnJSON.decode(ReadinessReport.self, from: Data(String(buffer: body).utf8))
-            let checks = report.checks.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            return (report.ready, "\(url)  \(checks)")
-        } catch {
-            return (false, "\(url)  unreachable: \(error)")
+        let base = configuration.listener(daemon).url
+        switch await ReadinessProbe.ask(base) {
+        case .success(let report):
+            return (report.ready, "\(base)/readyz  " + report.checks.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        case .failure(let failure):
+            return (false, "\(base)/readyz  \(failure)")
         }
     }
 }

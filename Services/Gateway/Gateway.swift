@@ -48,6 +48,9 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages, reporter: reporter))
     ErrorPagesController(pages: pages, reports: errorReports).addRoutes(to: pageRoutes)
     RoutePagesController(pages: pages, stats: routeStats).addRoutes(to: pageRoutes)
+    StatusPagesController(
+        pages: pages, readOnly: readOnly, incidents: IncidentStore(client: database, logger: logger), configuration: configuration, checks: stores.checks
+    ).addRoutes(to: pageRoutes)
     SwitchesPagesController(pages: pages, readOnly: readOnly, flags: flags).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
     let browse = RepositoryPagesController(

@@ -236,5 +236,18 @@ enum MainMigrations {
             "DROP INDEX repositories_public_created",
             "DROP INDEX repositories_public_pushed",
         ]),
+        Migration(12, "incidents", [
+            // Notes for the public status page, posted by operators (`cairnctl incident`).
+            """
+            CREATE TABLE incidents (
+                id bigserial PRIMARY KEY,
+                message text NOT NULL,
+                level text NOT NULL CHECK (level IN ('minor', 'major')),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                resolved_at timestamptz
+            )
+            """,
+            "CREATE INDEX incidents_created_at ON incidents (created_at DESC)",
+        ]),
     ]
 }

@@ -2,6 +2,8 @@ public import CairnDatabase
 public import CairnProtocol
 public import CairnRedis
 import Foundation
+import AsyncHTTPClient
+import NIOCore
 public import PostgresNIO
 
 /// One thing a daemon needs to do its work, and how to ask whether it answers.
@@ -64,4 +66,19 @@ public struct ReadinessCheck: Sendable {
 public struct ReadinessFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Asks a daemon over HTTP whether it is ready (its `/readyz`), as `cairnctl status` and the
+/// public status page do.
+public enum ReadinessProbe {
+    /// The daemon's report, or why it could not be had.
+    public static func ask(_ baseURL: String, timeout: TimeAmount = .seconds(3)) async -> Result<ReadinessReport, ReadinessFailure> {
+        do {
+            let response = try await InternalClient.sharedHTTPClient.execute(HTTPClientRequest(url: baseURL + "/readyz"), timeout: timeout)
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            return .success(try CairnJSON.decode(ReadinessReport.self, from: Data(body.readableBytesView)))
+        } catch {
+            return .failure(ReadinessFailure("unreachable: \(error)"))
+        }
+    }
 }

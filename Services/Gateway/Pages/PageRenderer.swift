@@ -43,6 +43,7 @@ struct PageRenderer: Sendable {
         "error_reports": PackageResources.error_reports_mustache,
         "error_report": PackageResources.error_report_mustache,
         "routes": PackageResources.routes_mustache,
+        "status": PackageResources.status_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

@@ -1,0 +1,100 @@
+import CairnModel
+import CairnProtocol
+import CairnService
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// The public `/status` page: each daemon's health as this gateway sees it, the read-only
+/// message while that mode is on, and the incidents operators posted (`cairnctl incident`).
+/// The daemons are asked at most every `freshFor`, however often the page is loaded.
+struct StatusPagesController: Sendable {
+    let pages: Pages
+    let readOnly: ReadOnlySwitch
+    let incidents: IncidentStore
+    let configuration: CairnConfiguration
+    /// This gateway's own readiness checks.
+    let checks: [ReadinessCheck]
+    let health = HealthCache()
+    static let freshFor: Duration = .seconds(5)
+
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        router.get("/status") { request, _ in
+            let visitor = try await pages.visitor(request)
+            let daemons = await daemonHealth()
+            let view = StatusView(
+                allUp: daemons.allSatisfy(\.up), daemons: daemons, readOnly: await readOnly.message(),
+                incidents: try await incidents.recent().map(IncidentItem.init))
+            return pages.page("status", title: "Status", visitor, view)
+        }
+    }
+
+    private func daemonHealth() async -> [DaemonHealth] {
+        if let cached = health.fresh(within: Self.freshFor) { return cached }
+        let asked = await withTaskGroup(of: DaemonHealth.self) { group in
+            group.addTask {
+                let report = await ReadinessCheck.report(daemon: .gateway, checks: checks)
+                return DaemonHealth(.gateway, up: report.ready)
+            }
+            for daemon in Daemon.allCases where daemon != .gateway {
+                group.addTask {
+                    let ready = if case .success(let report) = await ReadinessProbe.ask(configuration.listener(daemon).url, timeout: .seconds(1)) { report.ready } else { false }
+                    return DaemonHealth(daemon, up: ready)
+                }
+            }
+            return await group.reduce(into: [DaemonHealth]()) { $0.append($1) }
+        }.sorted { $0.name < $1.name }
+        health.store(asked)
+        return asked
+    }
+}
+
+/// The last answers of the daemons and when they were had.
+final class HealthCache: Sendable {
+    private let state = Mutex<(at: ContinuousClock.Instant, health: [DaemonHealth])?>(nil)
+
+    func fresh(within age: Duration) -> [DaemonHealth]? {
+        state.withLock { state in state.flatMap { ContinuousClock.now - $0.at < age ? $0.health : nil } }
+    }
+
+    func store(_ health: [DaemonHealth]) { state.withLock { $0 = (.now, health) } }
+}
+
+struct DaemonHealth: Sendable {
+    let name: String
+    let role: String
+    let up: Bool
+
+    init(_ daemon: Daemon, up: Bool) {
+        name = daemon.executable
+        role = switch daemon {
+        case .gateway: "web pages, API, git over HTTP"
+        case .repostore: "repositories"
+        case .blobstore: "LFS objects, downloads, archives"
+        case .worker: "background work, webhooks, mail"
+        case .stream: "traffic figures"
+        }
+        self.up = up
+    }
+}
+
+struct StatusView {
+    let allUp: Bool
+    let daemons: [DaemonHealth]
+    let readOnly: String?
+    let incidents: [IncidentItem]
+}
+
+struct IncidentItem {
+    let message: String
+    let major: Bool
+    let posted: String
+    let resolved: String?
+
+    init(_ incident: Incident) {
+        message = incident.message
+        major = incident.level == .major
+        posted = PageFormat.age(incident.createdAt)
+        resolved = incident.resolvedAt.map { PageFormat.age($0) }
+    }
+}
