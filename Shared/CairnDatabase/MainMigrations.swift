@@ -249,5 +249,9 @@ enum MainMigrations {
             """,
             "CREATE INDEX incidents_created_at ON incidents (created_at DESC)",
         ]),
+        Migration(13, "repository settings versions", [
+            // Carried by the settings form so that a stale save is refused (no lost updates).
+            "ALTER TABLE repositories ADD COLUMN settings_version bigint NOT NULL DEFAULT 1",
+        ]),
     ]
 }

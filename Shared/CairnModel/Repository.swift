@@ -15,6 +15,9 @@ public struct Repository: Sendable, Hashable {
     public var pushedAt: Date?
     /// Bumped whenever something a page shows changes; keys cached fragments.
     public var cacheVersion: Int64 = 1
+    /// Bumped by every change of settings; a settings form carries it, so a save made from
+    /// an older page is refused instead of overwriting someone else's change.
+    public var settingsVersion: Int64 = 1
 
     /// `owner/name`.
     public var fullName: String { "\(ownerName)/\(name)" }

@@ -15,7 +15,7 @@ public struct RepositoryStore: Sendable {
     }
 
     static let select = """
-        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.cache_version
+        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.cache_version, r.settings_version
         FROM repositories r JOIN users u ON u.id = r.owner_id
         """
 
@@ -110,15 +110,21 @@ public struct RepositoryStore: Sendable {
     }
 
     /// Changes name, description, visibility or default branch; nil leaves a field as it is.
-    public func update(_ id: Int64, name: String?, description: String?, isPrivate: Bool?, defaultBranch: String?) async throws {
+    /// With `expectedVersion` (a settings form's), the change is made only if the settings are
+    /// still at that version, else `ModelError.stale`.
+    public func update(_ id: Int64, name: String?, description: String?, isPrivate: Bool?, defaultBranch: String?, expectedVersion: Int64? = nil) async throws {
         if let name, let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
         do {
-            _ = try await client.run("""
+            let rows = try await client.run("""
                 UPDATE repositories SET name = coalesce(\(name), name), description = coalesce(\(description), description),
                 is_private = coalesce(\(isPrivate), is_private), default_branch = coalesce(\(defaultBranch), default_branch), updated_at = now(),
-                cache_version = cache_version + 1
-                WHERE id = \(id) AND deleted_at IS NULL
+                cache_version = cache_version + 1, settings_version = settings_version + 1
+                WHERE id = \(id) AND deleted_at IS NULL AND (\(expectedVersion)::int8 IS NULL OR settings_version = \(expectedVersion))
+                RETURNING 1
                 """, logger: logger)
+            var updated = false
+            for try await _ in rows { updated = true }
+            if !updated, expectedVersion != nil { throw ModelError.stale("the repository's settings") }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw ModelError.taken(field: "name", value: name ?? "")
         }
@@ -196,8 +202,10 @@ public struct RepositoryStore: Sendable {
 
     private func collect(_ rows: PostgresRowSequence) async throws -> [Repository] {
         var result: [Repository] = []
-        for try await r in rows.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64).self) {
-            result.append(Repository(id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8, pushedAt: r.9, cacheVersion: r.10))
+        for try await r in rows.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64, Int64).self) {
+            result.append(Repository(
+                id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8,
+                pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11))
         }
         return result
     }

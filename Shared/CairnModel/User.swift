@@ -38,12 +38,15 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     /// The name (or email) is taken.
     case taken(field: String, value: String)
     case notFound(String)
+    /// Someone else changed the record since the form being saved was shown.
+    case stale(String)
 
     public var description: String {
         switch self {
         case .invalid(let field, let reason): "\(field): \(reason)"
         case .taken(let field, let value): "\(field) \"\(value)\" is already taken"
         case .notFound(let what): "\(what) not found"
+        case .stale(let what): "\(what) changed since you opened it"
         }
     }
 }

@@ -132,3 +132,31 @@ import Testing
         }
     }
 }
+
+/// Two admins editing a repository's settings at once: the second save, made from a page
+/// shown before the first, is refused with a clear message instead of undoing it.
+@Suite struct StaleSettingsTests {
+    @Test func test_aSaveFromAnOutdatedSettingsPageIsRefused() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let repository = try await stack.makeRepository(ada, "kit")
+            try await stack.repositories.setCollaborator(repositoryID: repository.id, userID: bob.user.id, permission: .admin)
+            let first = try await WebPagesTests.signIn(stack, ada)
+            let second = try await WebPagesTests.signIn(stack, bob)
+            let adaPage = try await first.get("/ada/kit/settings")
+            let bobPage = try await second.get("/ada/kit/settings")
+            #expect(adaPage.body.contains(#"name="version" value="1""#) && bobPage.body.contains(#"name="version" value="1""#))
+
+            #expect(try await first.post("/ada/kit/settings", ["name": "kit", "description": "Ada's words", "visibility": "public", "version": "1"]).status == 303)
+            let refused = try await second.post("/ada/kit/settings", ["name": "kit", "description": "Bob's words", "visibility": "private", "version": "1"])
+            #expect(refused.status == 409 && refused.body.contains("Someone else saved the repository&#39;s settings after you opened this page"), "\(refused.body.prefix(2000))")
+            let now = try #require(try await stack.repositories.find(owner: "ada", name: "kit"))
+            #expect(now.description == "Ada's words" && !now.isPrivate && now.settingsVersion == 2)
+            // From the fresh page, the save goes through.
+            #expect(refused.body.contains(#"name="version" value="2""#))
+            #expect(try await second.post("/ada/kit/settings", ["name": "kit", "description": "Bob's words", "visibility": "public", "version": "2"]).status == 303)
+            #expect(try await stack.repositories.find(owner: "ada", name: "kit")?.description == "Bob's words")
+        }
+    }
+}

@@ -81,6 +81,7 @@ extension GatewayError {
         switch error {
         case .invalid, .taken: self = .invalid(error.description)
         case .notFound: self = .notFound
+        case .stale: self = .conflict(error.description)
         }
     }
 }

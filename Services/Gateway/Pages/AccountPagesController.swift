@@ -135,6 +135,7 @@ struct AccountPagesController: Sendable {
         case .invalid(let field, let reason): "\(field.replacingOccurrences(of: "_", with: " ").capitalizedFirst) \(reason)."
         case .taken(let field, let value): "The \(field) \(value) is already taken."
         case .notFound(let what): "\(what.capitalizedFirst) was not found."
+        case .stale(let what): "Someone else saved \(what) after you opened this page. Reload to see their changes, then make yours again."
         }
     }
 }

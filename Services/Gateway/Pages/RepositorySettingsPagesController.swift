@@ -29,14 +29,18 @@ struct RepositorySettingsPagesController: Sendable {
             let name = form.text("name")
             let branch = form.text("default_branch")
             do {
+                // A form shown before someone else's save would undo it: refuse it whole.
+                let version = Int64(form.text("version"))
+                guard version == nil || version == repository.settingsVersion else { throw ModelError.stale("the repository's settings") }
                 if !branch.isEmpty, branch != repository.defaultBranch {
                     try await content.setDefaultBranch(repository, branch)
                 }
                 try await repositories.update(
                     repository.id, name: name.isEmpty ? nil : name, description: form["description"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
-                    isPrivate: form["visibility"].map { $0 == "private" }, defaultBranch: branch.isEmpty ? nil : branch)
+                    isPrivate: form["visibility"].map { $0 == "private" }, defaultBranch: branch.isEmpty ? nil : branch, expectedVersion: version)
             } catch let error as ModelError {
-                return try await settings(page, error: AccountPagesController.message(error), status: .unprocessableContent)
+                let status: HTTPResponse.Status = if case .stale = error { .conflict } else { .unprocessableContent }
+                return try await settings(page, error: AccountPagesController.message(error), status: status)
             } catch GatewayError.invalid(let message) {
                 return try await settings(page, error: message, status: .unprocessableContent)
             }
@@ -84,6 +88,7 @@ struct RepositorySettingsPagesController: Sendable {
         }
         let view = RepositorySettingsView(
             name: repository.name, fullName: repository.fullName, description: repository.description, isPrivate: repository.isPrivate,
+            version: repository.settingsVersion,
             branches: branches.map { .init(name: $0, selected: $0 == repository.defaultBranch) }, collaborators: collaborators, error: error)
         return browse.repositoryPage(
             page, header: page.header("settings", baseURL: browse.baseURL), body: pages.renderer.render("repository_settings", view, csrf: page.visitor.csrfToken),
@@ -109,6 +114,8 @@ struct RepositorySettingsView {
     let fullName: String
     let description: String
     let isPrivate: Bool
+    /// The settings version the form was made from (see `Repository.settingsVersion`).
+    let version: Int64
     let branches: [Branch]
     let collaborators: [Collaborator]
     let error: String?
