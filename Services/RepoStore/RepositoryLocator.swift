@@ -23,6 +23,15 @@ struct RepositoryLocator: Sendable {
         return FileManager.default.fileExists(atPath: path(for: id) + "/HEAD", isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
+    /// The ids of every repository on disk, in order.
+    func all() -> [Int64] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return names.compactMap { name -> Int64? in
+            guard name.hasSuffix(".git"), let id = Int64(name.dropLast(4)), id > 0, exists(id) else { return nil }
+            return id
+        }.sorted()
+    }
+
     /// The folder for the hooks every repository shares.
     var hooksPath: String { "\(root)/.hooks" }
 }

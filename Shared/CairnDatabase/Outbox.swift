@@ -75,9 +75,12 @@ public struct Outbox: Sendable {
             """)
     }
 
-    /// Rows waiting to be sent.
-    public func backlog() async throws -> Int {
-        for try await count in try await client.run("SELECT count(*)::int8 FROM task_outbox", logger: logger).decode(Int.self) {
+    /// Rows waiting to be sent; with `olderThan`, only those written longer ago than that.
+    public func backlog(olderThan age: Duration = .zero) async throws -> Int {
+        let seconds = Double(age.components.seconds)
+        for try await count in try await client.run(
+            "SELECT count(*)::int8 FROM task_outbox WHERE created_at <= clock_timestamp() - \(seconds) * interval '1 second'", logger: logger
+        ).decode(Int.self) {
             return count
         }
         return 0

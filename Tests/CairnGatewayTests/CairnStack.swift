@@ -97,6 +97,8 @@ struct CairnStack: Sendable {
             "CAIRN_SIGNING_KEY": configuration.signingKey, "CAIRN_REDIS_URL": TestEnvironment.required("REDIS_URL"),
             "CAIRN_REDIS_NAMESPACE": configuration.redisNamespace,
             "CAIRN_DATABASE_URL": TestEnvironment.required("DATABASE_URL") + (configuration.database.searchPath.map { "?search_path=\($0)" } ?? ""),
+            "CAIRN_REPOSTORE_HOST": configuration.listener(.repostore).host, "CAIRN_REPOSTORE_PORT": String(configuration.listener(.repostore).port),
+            "CAIRN_BLOBSTORE_HOST": configuration.listener(.blobstore).host, "CAIRN_BLOBSTORE_PORT": String(configuration.listener(.blobstore).port),
         ]
         let output = Pipe()
         process.standardOutput = output

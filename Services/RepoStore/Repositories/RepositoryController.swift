@@ -3,7 +3,12 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// Creates and deletes bare repositories on disk, by id.
+/// What `GET /repos` answers: the id of every repository on disk.
+struct RepositoryListing: Codable {
+    let ids: [Int64]
+}
+
+/// Creates, lists and deletes bare repositories on disk, by id.
 struct RepositoryController: Sendable {
     let locator: RepositoryLocator
     let git: Git
@@ -13,6 +18,11 @@ struct RepositoryController: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             let initial = body.readableBytes == 0 ? nil : try CairnJSON.decode(InitialCommit.self, from: Data(body.readableBytesView))
             return try await create(context.parameters.require("id"), initial: initial, context: context)
+        }
+        router.get("/repos") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: .init(bytes: try CairnJSON.encode(RepositoryListing(ids: locator.all())))))
         }
         router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
         router.get("/repos/:id") { _, context in try await show(context.parameters.require("id")) }
