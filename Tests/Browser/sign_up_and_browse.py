@@ -42,6 +42,14 @@ def wait_for_url(browser, ending):
     WebDriverWait(browser, 10).until(lambda b: b.current_url.split("#")[0].split("?")[0].endswith(ending))
 
 
+def listing_text(browser):
+    """The downloads list's text, or "" while the page is being replaced."""
+    try:
+        return browser.find_element(By.ID, "downloads").text
+    except Exception:
+        return ""
+
+
 def run(browser, base, shots):
     user = "browser%d" % (int(time.time() * 1000) % 10_000_000)
     browser.get(base + "/signup")
@@ -96,8 +104,9 @@ def run(browser, base, shots):
         handle.write("First release.\n" * 100)
     browser.find_element(By.ID, "upload-file").send_keys(upload)
     browser.find_element(By.ID, "upload").click()
-    wait_for_url(browser, "/%s/first-project/downloads" % user)
-    listed = browser.find_element(By.ID, "downloads").text
+    # The form posts to the page it is on, so wait for the new page's list, not the URL.
+    WebDriverWait(browser, 15).until(lambda b: "release-notes.txt" in listing_text(b))
+    listed = listing_text(browser)
     check("release-notes.txt" in listed and "1.5 KB" in listed, "download listed: " + listed)
     browser.save_screenshot(os.path.join(shots, "downloads.png"))
 

@@ -276,7 +276,7 @@ func runListening<App: ApplicationProtocol, T: Sendable>(_ app: App, url: String
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await running.value.runService(gracefulShutdownSignals: []) }
         defer { group.cancelAll() }
-        let up = await eventually(timeout: .seconds(10)) {
+        let up = await eventually(timeout: .seconds(60)) {
             (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/healthz"), timeout: .seconds(1)).status) == .ok
         }
         guard up else { throw TestFailure("the daemon did not answer at \(url)") }
