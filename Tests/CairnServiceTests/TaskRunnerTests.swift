@@ -46,12 +46,12 @@ import Testing
                 #expect(recorder.count("once") == 1)
 
                 try await queue.enqueue(TaskEnvelope(kind: "test.count", args: .object(["fail": .number(2)]), id: "flaky"))
-                #expect(await eventually(timeout: .seconds(10)) { recorder.count("flaky") == 3 })
+                #expect(await eventually(timeout: .seconds(30)) { recorder.count("flaky") == 3 })
                 try await queue.enqueue(TaskEnvelope(kind: "test.count", args: .object(["fail": .number(5)]), id: "doomed"))
-                #expect(await eventually(timeout: .seconds(10)) { (try? await queue.deadCount()) == 1 })
+                #expect(await eventually(timeout: .seconds(30)) { (try? await queue.deadCount()) == 1 })
                 #expect(recorder.count("doomed") == 3)
                 #expect(try await queue.requeueDead(kind: "test.count") == 1)
-                #expect(await eventually(timeout: .seconds(10)) { recorder.count("doomed") == 4 })
+                #expect(await eventually(timeout: .seconds(30)) { recorder.count("doomed") == 4 })
             }
         }
     }
