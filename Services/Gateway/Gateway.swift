@@ -12,12 +12,15 @@ public import Hummingbird
 public func buildGateway(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
-    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis], optional: [.analyticsDatabase])
+    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis, .replicas], optional: [.analyticsDatabase])
     let router = DaemonRouter.make(GatewayContext.self, daemon: .gateway, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let database = stores.main!
     let users = UserStore(client: database, logger: logger)
     let repositories = RepositoryStore(client: database, logger: logger)
-    let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger))
+    let readYourWrites = stores.replicaSet.map {
+        ReadYourWrites(replicas: $0, redis: stores.redis!, namespace: configuration.redisNamespace, window: configuration.readYourWrites)
+    }
+    let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger), readYourWrites: readYourWrites)
     let access = RepositoryAccess(repositories: repositories, authenticator: authenticator)
     let repostore = InternalClient(baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)
@@ -34,7 +37,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let assets = StaticAssets()
     let sessions = PageSessions(
         signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys),
-        users: users, secure: baseURL.lowercased().hasPrefix("https:"))
+        users: users, secure: baseURL.lowercased().hasPrefix("https:"), readYourWrites: readYourWrites)
     let readOnly = ReadOnlySwitch(redis: redis, namespace: configuration.redisNamespace)
     let flags = FeatureFlags(redis: redis, namespace: configuration.redisNamespace)
     let pages = Pages(renderer: try PageRenderer(assets: assets), sessions: sessions, readOnly: readOnly)
@@ -43,6 +46,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let routeStats = RouteStats(redis: redis, namespace: configuration.redisNamespace, logger: logger)
     router.add(middleware: RouteStatsMiddleware(stats: routeStats))
     router.add(middleware: ServerTimingMiddleware())
+    if let readYourWrites { router.add(middleware: ReplicaRoutingMiddleware(readYourWrites: readYourWrites)) }
     router.add(middleware: ErrorReportMiddleware(reporter: reporter))
     router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
     let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages, reporter: reporter))

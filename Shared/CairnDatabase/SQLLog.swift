@@ -50,7 +50,7 @@ extension PostgresClient {
     /// `query`, counted, timed and logged as `SQLLog` says.
     @discardableResult
     public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await SQLLog.observe(query, logger) { try await self.query(query, logger: logger, file: file, line: line) }
+        try await SQLLog.observe(query, logger) { try await DatabaseRouting.run(query, on: self, logger: logger, file: file, line: line) }
     }
 }
 

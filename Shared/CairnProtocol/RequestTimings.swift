@@ -9,7 +9,11 @@ public final class RequestTimings: Sendable {
 
     /// The stores a request waits on.
     public enum Store: String, CaseIterable, Sendable {
-        case database = "db", redis, repostore, blobstore
+        /// Every query, on the primary or a replica.
+        case database = "db"
+        /// The queries of `database` that a read replica answered.
+        case replica
+        case redis, repostore, blobstore
     }
 
     private let totals = Mutex<[Store: (count: Int, time: Duration)]>([:])
@@ -37,7 +41,7 @@ public final class RequestTimings: Sendable {
             Store.allCases.compactMap { store -> String? in
                 guard let (count, time) = totals[store] else { return nil }
                 let milliseconds = Double(time.components.seconds) * 1000 + Double(time.components.attoseconds) / 1e15
-                let noun = store == .database ? (count == 1 ? "query" : "queries") : (count == 1 ? "call" : "calls")
+                let noun = [.database, .replica].contains(store) ? (count == 1 ? "query" : "queries") : (count == 1 ? "call" : "calls")
                 return "\(store.rawValue);desc=\"\(count) \(noun)\";dur=\((milliseconds * 100).rounded() / 100)"
             }.joined(separator: ", ")
         }

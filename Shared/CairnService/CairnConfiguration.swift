@@ -17,6 +17,15 @@ public struct CairnConfiguration: Sendable {
     public var database: DatabaseConfiguration
     /// `database.slowQueryMilliseconds`: queries slower than this are logged with their SQL. Default 500.
     public var slowQuery: Duration
+    /// `database.replicaURLs`: comma-separated read replicas of the main database (streaming
+    /// replication) that the gateway reads from. Default none.
+    public var replicas: [DatabaseConfiguration]
+    /// `database.replicaMaxLagMilliseconds`: a replica further behind than this serves no
+    /// reads until it catches up. Default 2000.
+    public var replicaMaxLag: Duration
+    /// `database.readYourWritesSeconds`: after a caller writes, their reads go to the primary
+    /// for this long. Default 5.
+    public var readYourWrites: Duration
     /// `analytics.url`, `analytics.poolSize`: the analytics database.
     public var analytics: DatabaseConfiguration
     /// `redis.url`, `redis.poolSize`: queues, events, switches and caches.
@@ -159,6 +168,7 @@ public struct CairnConfiguration: Sendable {
     public static let keys: Set<String> = {
         var keys: Set<String> = [
             "log.level", "signing.key", "signing.fallbackKeys", "database.url", "database.poolSize", "database.slowQueryMilliseconds",
+            "database.replicaURLs", "database.replicaMaxLagMilliseconds", "database.readYourWritesSeconds",
             "analytics.url", "analytics.poolSize", "redis.url", "redis.poolSize", "redis.namespace",
             "repostore.root", "blobstore.root", "blobstore.maxBytes", "blobstore.publicURL", "blobstore.backend",
             "blobstore.s3.endpoint", "blobstore.s3.bucket", "blobstore.s3.region", "blobstore.s3.accessKeyId", "blobstore.s3.secretAccessKey", "blobstore.s3.partBytes",
@@ -213,7 +223,10 @@ public struct CairnConfiguration: Sendable {
         }
         return CairnConfiguration(
             logLevel: level, signingKey: key.value, signingFallbackKeys: fallbacks, database: database,
-            slowQuery: .milliseconds(try reader.int("database.slowQueryMilliseconds", default: 500, range: 1...600_000)), analytics: analytics,
+            slowQuery: .milliseconds(try reader.int("database.slowQueryMilliseconds", default: 500, range: 1...600_000)),
+            replicas: try reader.replicas(poolSize: database.poolSize),
+            replicaMaxLag: .milliseconds(try reader.int("database.replicaMaxLagMilliseconds", default: 2000, range: 0...3_600_000)),
+            readYourWrites: .seconds(try reader.int("database.readYourWritesSeconds", default: 5, range: 0...3600)), analytics: analytics,
             redis: redis, redisNamespace: namespace.value, listeners: listeners,
             repositoryRoot: try reader.path("repostore.root", default: "/var/lib/cairn/repos"),
             blobRoot: try reader.path("blobstore.root", default: "/var/lib/cairn/blobs"),
@@ -252,6 +265,19 @@ private struct ConfigValues {
             throw error("\(section).url", text, "must look like postgres://user[:password]@host[:port]/database")
         }
         return configuration
+    }
+
+    /// `database.replicaURLs`: comma-separated PostgreSQL URLs.
+    func replicas(poolSize: Int) throws(ConfigError) -> [DatabaseConfiguration] {
+        let text = string("database.replicaURLs", default: "")
+        var replicas: [DatabaseConfiguration] = []
+        for item in text.value.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !item.isEmpty {
+            guard let replica = DatabaseConfiguration(url: item, poolSize: poolSize) else {
+                throw error("database.replicaURLs", text, "each must look like postgres://user[:password]@host[:port]/database")
+            }
+            replicas.append(replica)
+        }
+        return replicas
     }
 
     /// An http(s) URL, without a trailing slash.

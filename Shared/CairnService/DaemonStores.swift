@@ -16,11 +16,16 @@ public struct DaemonStores: Sendable {
         public static let mainDatabase = Needs(rawValue: 1)
         public static let analyticsDatabase = Needs(rawValue: 2)
         public static let redis = Needs(rawValue: 4)
+        /// The main database's read replicas, when configured (with `mainDatabase`).
+        public static let replicas = Needs(rawValue: 8)
     }
 
     public let main: PostgresClient?
     public let analytics: PostgresClient?
     public let redis: RedisClient?
+    /// The main database's replicas, when the daemon reads from them and some are configured.
+    public let replicaSet: ReplicaSet?
+    let replicaMaxLag: Duration
     public let logger: Logger
     /// The Redis key prefix (for the debug-sql switch).
     let namespace: String
@@ -42,6 +47,12 @@ public struct DaemonStores: Sendable {
         main = needs.contains(.mainDatabase) ? PostgresClient(configuration: configuration.database.client, backgroundLogger: environment.logger) : nil
         analytics = needs.contains(.analyticsDatabase) ? PostgresClient(configuration: configuration.analytics.client, backgroundLogger: environment.logger) : nil
         redis = needs.contains(.redis) ? RedisClient(configuration: configuration.redis, logger: environment.logger) : nil
+        replicaMaxLag = configuration.replicaMaxLag
+        if let main, needs.contains(.replicas), !configuration.replicas.isEmpty {
+            replicaSet = ReplicaSet(primary: main, replicas: configuration.replicas.map { PostgresClient(configuration: $0.client, backgroundLogger: environment.logger) })
+        } else {
+            replicaSet = nil
+        }
     }
 
     /// Services that keep the clients running, in start order.
@@ -50,6 +61,10 @@ public struct DaemonStores: Sendable {
         if let redis { services.append(RedisClientService(client: redis)) }
         if let main { services.append(main) }
         if let analytics { services.append(analytics) }
+        if let replicaSet {
+            services += replicaSet.replicas as [any Service]
+            services.append(ReplicaMonitorService(monitor: ReplicaMonitor(replicas: replicaSet, maxLag: replicaMaxLag, logger: logger)))
+        }
         if let redis, main != nil || analytics != nil { services.append(DebugSQLWatcher(redis: redis, namespace: namespace)) }
         return services
     }
@@ -67,5 +82,14 @@ public struct DaemonStores: Sendable {
     public func requireSchemas() async throws {
         if let main, !optional.contains(.mainDatabase) { try await Migrator(client: main, schema: .main, logger: logger).requireCurrent() }
         if let analytics, !optional.contains(.analyticsDatabase) { try await Migrator(client: analytics, schema: .analytics, logger: logger).requireCurrent() }
+    }
+}
+
+/// Runs the replica monitor for as long as the daemon runs.
+struct ReplicaMonitorService: Service {
+    let monitor: ReplicaMonitor
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await monitor.run() }
     }
 }

@@ -40,7 +40,7 @@ struct CairnStack: Sendable {
     /// Runs `body` with both daemons up; `repostoreUp: false` points the gateway at a closed port.
     /// `worker` and `stream` start those daemons too.
     static func with<T: Sendable>(
-        repostoreUp: Bool = true, worker: Bool = false, stream: Bool = false, overrides: [String: String] = [:],
+        repostoreUp: Bool = true, worker: Bool = false, stream: Bool = false, replica: Bool = false, overrides: [String: String] = [:],
         _ body: @escaping @Sendable (CairnStack) async throws -> T
     ) async throws -> T {
         try await withTestDatabase(.main) { client, database in try await withTestDatabase(.analytics) { analyticsClient, analytics in
@@ -49,6 +49,12 @@ struct CairnStack: Sendable {
                 var loaded = try TestEnvironment.configuration(["CAIRN_REDIS_NAMESPACE": namespace, "CAIRN_REPOSTORE_HOST": "localhost"].merging(overrides) { $1 })
                 loaded.database = database
                 loaded.analytics = analytics
+                if replica {
+                    // The test database's streaming replica, seeing this test's schema.
+                    var copy = DatabaseConfiguration(url: TestEnvironment.required("REPLICA_URL"), poolSize: 4)!
+                    copy.searchPath = database.searchPath
+                    loaded.replicas = [copy]
+                }
                 return loaded
             }()
             let folder = NSTemporaryDirectory() + TestEnvironment.uniqueName("git")

@@ -66,6 +66,24 @@ start_postgres() {
   done
 }
 
+# start_replica PRIMARY_PORT DIR PORT: a streaming read replica of the cluster on
+# PRIMARY_PORT, copied with pg_basebackup into DIR and serving on 127.0.0.1:PORT.
+start_replica() {
+  local primary="$1" dir="$2" port="$3" bin
+  bin=$(pg_bindir)
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir" && chmod 700 "$dir"
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir" -R -X stream >/dev/null \
+      || die "pg_basebackup from port $primary failed"
+  fi
+  if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    as_pg "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
+      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c hot_standby=on -c max_connections=200" start >/dev/null \
+      || { tail -n 20 "$dir/server.log" >&2; die "the PostgreSQL replica did not start"; }
+  fi
+}
+
 stop_postgres() {
   local dir="$1"
   [ -f "$dir/postmaster.pid" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true

@@ -9,11 +9,16 @@ import Hummingbird
 struct Authenticator: Sendable {
     let users: UserStore
     let tokens: TokenStore
+    /// Keeps callers who just wrote on the primary, when the gateway reads from replicas.
+    var readYourWrites: ReadYourWrites? = nil
 
     /// The caller; anonymous without credentials. Wrong credentials throw 401.
     func authenticate(_ request: Request) async throws -> Caller {
         let caller = try await credentials(request)
-        if caller.user?.isAdmin == true { RequestTimings.current?.reveal() }
+        if let user = caller.user {
+            if user.isAdmin { RequestTimings.current?.reveal() }
+            await readYourWrites?.identify(user.id)
+        }
         return caller
     }
 

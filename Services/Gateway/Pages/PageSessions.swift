@@ -22,6 +22,8 @@ struct PageSessions: Sendable {
     let signer: Signer
     let users: UserStore
     let secure: Bool
+    /// Keeps visitors who just wrote on the primary, when the gateway reads from replicas.
+    var readYourWrites: ReadYourWrites? = nil
 
     static let cookieName = "cairn_session"
     static let sessionSalt = "cairn.session"
@@ -44,6 +46,7 @@ struct PageSessions: Sendable {
             if let user = try await users.find(id: id), user.sessionVersion == payload.version {
                 // Site admins see where the time of their pages went (`Server-Timing`).
                 if user.isAdmin { RequestTimings.current?.reveal() }
+                await readYourWrites?.identify(user.id)
                 return Visitor(user: user, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil)
             }
         }
