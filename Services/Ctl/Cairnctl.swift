@@ -6,7 +6,7 @@ public struct Cairnctl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cairnctl",
         abstract: "Operate a Cairn site: migrate its databases, see how its daemons are doing, manage users and tokens, inspect and requeue tasks, collect and scrub blobs.",
-        subcommands: [MigrateCommand.self, StatusCommand.self, QueuesCommand.self, RequeueCommand.self, UserCommand.self, TokenCommand.self, GCCommand.self, ScrubCommand.self, ReadOnlyCommand.self, FlagsCommand.self, RebuildSetsCommand.self, DebugSQLCommand.self, IncidentCommand.self, CheckCommand.self])
+        subcommands: [MigrateCommand.self, StatusCommand.self, QueuesCommand.self, RequeueCommand.self, UserCommand.self, TokenCommand.self, GCCommand.self, ScrubCommand.self, ReadOnlyCommand.self, FlagsCommand.self, RebuildSetsCommand.self, DebugSQLCommand.self, IncidentCommand.self, CheckCommand.self, CacheBumpCommand.self])
 
     public init() {}
 }

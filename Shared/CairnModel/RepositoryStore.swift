@@ -91,6 +91,26 @@ public struct RepositoryStore: Sendable {
         _ = try await client.run("UPDATE repositories SET cache_version = cache_version + 1 WHERE id = \(id)", logger: logger)
     }
 
+    /// Retires the cached pages of every repository of `ownerID` at once (after a change
+    /// that shows on all of them); how many were bumped.
+    public func bumpCacheVersions(ownerID: Int64) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.run(
+            "UPDATE repositories SET cache_version = cache_version + 1 WHERE owner_id = \(ownerID) AND deleted_at IS NULL RETURNING 1", logger: logger) {
+            count += 1
+        }
+        return count
+    }
+
+    /// Retires the cached pages of every repository (after a change of how pages render).
+    public func bumpAllCacheVersions() async throws -> Int {
+        var count = 0
+        for try await _ in try await client.run("UPDATE repositories SET cache_version = cache_version + 1 WHERE deleted_at IS NULL RETURNING 1", logger: logger) {
+            count += 1
+        }
+        return count
+    }
+
     /// Inserts the row inside `connection`'s transaction; the caller creates the files.
     public func insert(owner: User, name: String, description: String, isPrivate: Bool, on connection: PostgresConnection) async throws -> Repository {
         if let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }

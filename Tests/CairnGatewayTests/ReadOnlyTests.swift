@@ -160,3 +160,32 @@ import Testing
         }
     }
 }
+
+/// `cairnctl cache-bump --user` retires the cached pages of all of one user's repositories.
+@Suite struct CacheBumpTests {
+    @Test func test_aMassBumpRetiresEveryCachedPageOfOneUser() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            var planted: [String] = []
+            for (owner, name) in [(ada, "one"), (ada, "two"), (bob, "three")] {
+                let repository = try await stack.makeRepository(owner, name)
+                try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:home:\(repository.id):\(repository.cacheVersion)", "<p>stale \(name)</p>")
+                planted.append("/\(repository.fullName)")
+            }
+            let web = WebSession(stack.gatewayURL)
+            for path in planted { #expect(try await web.get(path).body.contains("<p>stale "), "\(path)") }
+            let bumped = try stack.cairnctl(["cache-bump", "--user", "ada"])
+            #expect(bumped.status == 0 && bumped.output.contains("retired the cached pages of 2 repositories"), "\(bumped.output)")
+            for path in ["/ada/one", "/ada/two"] {
+                let page = try await web.get(path)
+                #expect(page.status == 200 && !page.body.contains("<p>stale "), "\(path)")
+            }
+            #expect(try await web.get("/bob/three").body.contains("<p>stale three</p>"))
+            #expect(try stack.cairnctl(["cache-bump"]).output.contains("say --user NAME or --all"))
+            #expect(try stack.cairnctl(["cache-bump", "--user", "nobody"]).output.contains("no user named nobody"))
+        }
+    }
+}
