@@ -36,8 +36,7 @@ struct LocalBlobs: BlobBackend {
     func size(_ hash: String) async throws -> Int? {
         let path = path(hash)
         return try await threads.runIfActive {
-            var status = stat()
-            return stat(path, &status) == 0 ? Int(status.st_size) : nil
+            (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
         }
     }
 
@@ -85,9 +84,10 @@ struct LocalBlobs: BlobBackend {
             for first in names(base) where first >= String(cursor.prefix(2)) {
                 for second in names("\(base)/\(first)") where first + second >= String(cursor.prefix(4)) {
                     for name in names("\(base)/\(first)/\(second)") where name > cursor && name.isSHA256Hex {
-                        var status = stat()
-                        guard stat("\(base)/\(first)/\(second)/\(name)", &status) == 0 else { continue }
-                        found.append(ListedBlob(sha256: name, size: Int(status.st_size), storedAt: Date(timeIntervalSince1970: TimeInterval(status.st_mtim.tv_sec))))
+                        guard let attributes = try? FileManager.default.attributesOfItem(atPath: "\(base)/\(first)/\(second)/\(name)"),
+                              let size = (attributes[.size] as? NSNumber)?.intValue, let modified = attributes[.modificationDate] as? Date
+                        else { continue }
+                        found.append(ListedBlob(sha256: name, size: size, storedAt: modified))
                         if found.count == limit { return found }
                     }
                 }
