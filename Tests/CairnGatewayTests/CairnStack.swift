@@ -94,25 +94,22 @@ struct CairnStack: Sendable {
         } }
     }
 
-    /// Runs the real `cairnctl` against this stack's stores; its status and output.
-    func cairnctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.required("BIN") + "/cairnctl")
-        process.arguments = arguments
-        process.environment = [
+    /// Runs the real `cairnctl` against this stack's stores; its status and output
+    /// (Awaited, not waited for: a blocking wait would hold one of the few threads the
+    /// daemons in this process need to answer the command.)
+    func cairnctl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let environment: Subprocess.Environment = .custom([
             "CAIRN_SIGNING_KEY": configuration.signingKey, "CAIRN_REDIS_URL": TestEnvironment.required("REDIS_URL"),
             "CAIRN_REDIS_NAMESPACE": configuration.redisNamespace,
             "CAIRN_DATABASE_URL": TestEnvironment.required("DATABASE_URL") + (configuration.database.searchPath.map { "?search_path=\($0)" } ?? ""),
             "CAIRN_REPOSTORE_HOST": configuration.listener(.repostore).host, "CAIRN_REPOSTORE_PORT": String(configuration.listener(.repostore).port),
             "CAIRN_BLOBSTORE_HOST": configuration.listener(.blobstore).host, "CAIRN_BLOBSTORE_PORT": String(configuration.listener(.blobstore).port),
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        ])
+        let result = try await Subprocess.run(
+            .path(FilePath(TestEnvironment.required("BIN") + "/cairnctl")), arguments: Arguments(arguments), environment: environment,
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let status: Int32 = if case .exited(let code) = result.terminationStatus { code } else { -1 }
+        return (status, result.standardOutput + result.standardError)
     }
 
     /// The hashes of every blob in the blob store, from its listing.

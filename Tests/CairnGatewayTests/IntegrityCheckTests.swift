@@ -23,7 +23,7 @@ import Testing
             try await web.get("/ada/kept/downloads")
             #expect(try await web.upload("/ada/kept/downloads", filename: "tool.zip", Array("tool\n".utf8)).status == 303)
             #expect(try await stack.api(.PUT, "/api/v3/user/starred/ada/kept", as: bob).0 == 204)
-            let clean = try stack.cairnctl(["check"])
+            let clean = try await stack.cairnctl(["check"])
             #expect(clean.status == 0 && clean.output.contains("everything is in order"), "\(clean.output)")
 
             // The damage: files gone and files left over, a blob gone, a task stuck in the
@@ -43,7 +43,7 @@ import Testing
             try await redis.send("LPUSH", ReliableQueue(redis: redis, name: "webhooks", namespace: namespace).keys.dead, "{}")
             try await redis.send("DEL", "\(namespace):social:stargazers:\(kept.id)")
 
-            let found = try stack.cairnctl(["check"])
+            let found = try await stack.cairnctl(["check"])
             #expect(found.status == 1)
             for expected in [
                 "PROBLEM  repository not on disk: ada/lost (id \(lost.id))", "PROBLEM  repository on disk without a record: 987654.git",
@@ -53,11 +53,11 @@ import Testing
                 #expect(found.output.contains(expected), "\(expected)\n\(found.output)")
             }
 
-            let repaired = try stack.cairnctl(["check", "--repair"])
+            let repaired = try await stack.cairnctl(["check", "--repair"])
             #expect(repaired.status == 1)
             #expect(repaired.output.contains("REPAIRED outbox rows older than a minute") && repaired.output.contains("REPAIRED social sets out of step"), "\(repaired.output)")
             #expect(repaired.output.contains("4 problems found"))
-            let after = try stack.cairnctl(["check"])
+            let after = try await stack.cairnctl(["check"])
             #expect(!after.output.contains("outbox") && !after.output.contains("social sets") && after.output.contains("4 problems found"), "\(after.output)")
             #expect(try await stack.api(.GET, "/api/v3/user/starred/ada/kept", as: bob).0 == 204)
         }

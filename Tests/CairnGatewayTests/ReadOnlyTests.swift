@@ -25,7 +25,7 @@ import Testing
             try await web.get("/new")
 
             let message = "Upgrading the database until 14:00 UTC"
-            let turnedOn = try stack.cairnctl(["readonly", "on", "--message", message])
+            let turnedOn = try await stack.cairnctl(["readonly", "on", "--message", message])
             #expect(turnedOn.status == 0 && turnedOn.output.contains("read-only mode is on: \(message)"))
             #expect(try await eventually { try await web.get("/").body.contains(message) })
 
@@ -61,7 +61,7 @@ import Testing
             let switches = try await web.get("/admin/switches")
             #expect(switches.status == 200 && switches.body.contains(message))
             #expect(try await web.post("/admin/switches/readonly", ["state": "off"]).status == 303)
-            #expect(try stack.cairnctl(["readonly"]).output.contains("read-only mode is off"))
+            #expect(try await stack.cairnctl(["readonly"]).output.contains("read-only mode is off"))
             #expect(try await eventually { try await stack.api(.POST, "/api/v3/user/repos", as: ada, json: #"{"name": "other"}"#).0 == 201 })
             try await stack.git(["push", "--quiet", remote, "main"], in: work)
             #expect(!(try await web.get("/").body.contains(#"id="site-notice""#)))
@@ -76,12 +76,12 @@ import Testing
             try await web.get("/")
             #expect(try await web.post("/admin/switches/readonly", ["state": "on"]).status == 404)
             #expect(try await WebSession(stack.gatewayURL).get("/admin/switches").status == 303)
-            #expect(try stack.cairnctl(["readonly"]).output.contains("read-only mode is off"))
+            #expect(try await stack.cairnctl(["readonly"]).output.contains("read-only mode is off"))
             let admin = try await WebPagesTests.signIn(stack, try await stack.makeUser("root", admin: true))
             try await admin.get("/admin/switches")
             #expect(try await admin.post("/admin/switches/readonly", ["state": "on", "message": ""], csrf: "forged").status == 403)
             #expect(try await admin.post("/admin/switches/readonly", ["state": "on", "message": ""]).status == 303)
-            #expect(try stack.cairnctl(["readonly"]).output.contains(ReadOnlySwitch.defaultMessage))
+            #expect(try await stack.cairnctl(["readonly"]).output.contains(ReadOnlySwitch.defaultMessage))
         }
     }
 }
@@ -103,17 +103,17 @@ import Testing
             let web = try await WebPagesTests.signIn(stack, ada)
             #expect(try await web.get("/ada/site").body.contains("from the cache"))
 
-            let off = try stack.cairnctl(["flags", "set", "fragment-cache", "--off"])
+            let off = try await stack.cairnctl(["flags", "set", "fragment-cache", "--off"])
             #expect(off.status == 0 && off.output.contains("fragment-cache") && off.output.contains("off"), "\(off.output)")
             #expect(try await eventually { !(try await web.get("/ada/site").body.contains("from the cache")) })
             #expect(try await web.get("/ada/site").body.contains("file1.txt"))
-            #expect(try stack.cairnctl(["flags", "set", "no-such-flag", "--on"]).output.contains("no flag named no-such-flag"))
+            #expect(try await stack.cairnctl(["flags", "set", "no-such-flag", "--on"]).output.contains("no flag named no-such-flag"))
 
             // The admin page shows the state and sets it back.
             let page = try await web.get("/admin/switches")
             #expect(page.body.contains("fragment-cache") && page.body.contains(">off<"))
             #expect(try await web.post("/admin/switches/flags/fragment-cache", ["mode": "default"]).status == 303)
-            #expect(try stack.cairnctl(["flags"]).output.contains("default (on)"))
+            #expect(try await stack.cairnctl(["flags"]).output.contains("default (on)"))
             #expect(try await web.post("/admin/switches/flags/fragment-cache", ["mode": "off", "percent": "250"]).status == 422)
             #expect(try await eventually { try await web.get("/ada/site").body.contains("from the cache") })
         }
@@ -124,10 +124,10 @@ import Testing
 @Suite struct DebugSQLCommandTests {
     @Test func test_debugSQLTurnsOnForABoundedTimeAndOff() async throws {
         try await CairnStack.with { stack in
-            let on = try stack.cairnctl(["debug-sql", "on", "--minutes", "2"])
+            let on = try await stack.cairnctl(["debug-sql", "on", "--minutes", "2"])
             #expect(on.status == 0 && on.output.contains("SQL statements are logged for 1"), "\(on.output)")
-            #expect(try stack.cairnctl(["debug-sql", "on", "--minutes", "0"]).output.contains("--minutes must be from 1 to 60"))
-            let off = try stack.cairnctl(["debug-sql", "off"])
+            #expect(try await stack.cairnctl(["debug-sql", "on", "--minutes", "0"]).output.contains("--minutes must be from 1 to 60"))
+            let off = try await stack.cairnctl(["debug-sql", "off"])
             #expect(off.status == 0 && off.output.contains("not being logged"))
         }
     }
@@ -177,15 +177,15 @@ import Testing
             }
             let web = WebSession(stack.gatewayURL)
             for path in planted { #expect(try await web.get(path).body.contains("<p>stale "), "\(path)") }
-            let bumped = try stack.cairnctl(["cache-bump", "--user", "ada"])
+            let bumped = try await stack.cairnctl(["cache-bump", "--user", "ada"])
             #expect(bumped.status == 0 && bumped.output.contains("retired the cached pages of 2 repositories"), "\(bumped.output)")
             for path in ["/ada/one", "/ada/two"] {
                 let page = try await web.get(path)
                 #expect(page.status == 200 && !page.body.contains("<p>stale "), "\(path)")
             }
             #expect(try await web.get("/bob/three").body.contains("<p>stale three</p>"))
-            #expect(try stack.cairnctl(["cache-bump"]).output.contains("say --user NAME or --all"))
-            #expect(try stack.cairnctl(["cache-bump", "--user", "nobody"]).output.contains("no user named nobody"))
+            #expect(try await stack.cairnctl(["cache-bump"]).output.contains("say --user NAME or --all"))
+            #expect(try await stack.cairnctl(["cache-bump", "--user", "nobody"]).output.contains("no user named nobody"))
         }
     }
 }

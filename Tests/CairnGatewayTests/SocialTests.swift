@@ -81,7 +81,7 @@ import Testing
             try await redis.send("DEL", "\(stack.configuration.redisNamespace):social:stargazers:\(repository.id)")
             #expect(try await social.count(.star, of: repository.id) == 0)
             #expect(try await social.differences(.star).missing == 2)
-            let rebuilt = try stack.cairnctl(["rebuild-sets"])
+            let rebuilt = try await stack.cairnctl(["rebuild-sets"])
             #expect(rebuilt.status == 0 && rebuilt.output.contains("3 stars, watches and follows"), "\(rebuilt.output)")
             #expect(try await social.count(.star, of: repository.id) == 2)
             #expect(try await social.differences(.star) == (0, 0))

@@ -18,19 +18,19 @@ import Testing
             #expect(StatusPageTests.state(of: "cairn-worker", in: first.body) == "Down")
             #expect(first.body.contains("Some parts of Cairn are down"))
 
-            let posted = try stack.cairnctl(["incident", "post", "Pushes are slow <for now>", "--major"])
+            let posted = try await stack.cairnctl(["incident", "post", "Pushes are slow <for now>", "--major"])
             #expect(posted.status == 0 && posted.output.contains("posted incident"), "\(posted.output)")
             let id = try #require(posted.output.split(separator: " ").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
-            #expect(try stack.cairnctl(["readonly", "on", "--message", "Moving to new disks"]).status == 0)
+            #expect(try await stack.cairnctl(["readonly", "on", "--message", "Moving to new disks"]).status == 0)
             let during = try await visitor.get("/status")
             #expect(during.body.contains("Pushes are slow &lt;for now&gt;") && during.body.contains("ongoing") && during.body.contains("incident major"))
             #expect(try await eventually { try await visitor.get("/status").body.contains("Read-only mode: Moving to new disks") })
 
-            #expect(try stack.cairnctl(["incident", "resolve", String(id)]).output.contains("resolved incident \(id)"))
-            #expect(try stack.cairnctl(["incident", "resolve", String(id)]).output.contains("no open incident"))
-            #expect(try stack.cairnctl(["incident", "post", ""]).output.contains("say what to post"))
+            #expect(try await stack.cairnctl(["incident", "resolve", String(id)]).output.contains("resolved incident \(id)"))
+            #expect(try await stack.cairnctl(["incident", "resolve", String(id)]).output.contains("no open incident"))
+            #expect(try await stack.cairnctl(["incident", "post", ""]).output.contains("say what to post"))
             #expect(try await visitor.get("/status").body.contains("resolved just now"))
-            #expect(try stack.cairnctl(["incident"]).output.contains("resolved  Pushes are slow"))
+            #expect(try await stack.cairnctl(["incident"]).output.contains("resolved  Pushes are slow"))
         }
     }
 
