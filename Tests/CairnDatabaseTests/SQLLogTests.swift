@@ -25,7 +25,8 @@ import Testing
             #expect(timings.count(.database) == 2)
             #expect(timings.serverTiming.hasPrefix(#"db;desc="2 queries";dur="#))
             let slow = lines.all.filter { $0.message == "sql.slow" }
-            #expect(slow.count == 1 && slow.first?.sql == "SELECT pg_sleep(0.08)" && slow.first?.level == .warning)
+            // (On a loaded machine even `SELECT 1` may be slow; the sleep must be among the slow ones.)
+            #expect(slow.contains { $0.sql == "SELECT pg_sleep(0.08)" && $0.level == .warning })
 
             // While debug-sql is on, every statement is logged; after it ends, none but slow ones.
             SQLLog.debug(until: .now + .seconds(30))

@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized) struct ProcessTests {
     @Test func test_allDaemonsStartReportReadyAndStopOnSIGTERM() async throws {
         let stack = try LocalStack(portBase: 18180)
-        let migrate = try stack.run("cairnctl", ["migrate"])
+        let migrate = try await stack.run("cairnctl", ["migrate"])
         #expect(migrate.status == 0, "\(migrate.output)")
         #expect(migrate.output.contains("main"))
 
@@ -30,7 +30,7 @@ import Testing
         #expect(notify.receive(timeout: .seconds(5))?.contains("READY=1") == true)
         #expect(await stack.get(.repostore, "/anything") == 401)
 
-        let status = try stack.run("cairnctl", ["status"])
+        let status = try await stack.run("cairnctl", ["status"])
         #expect(status.status == 0, "\(status.output)")
         for daemon in Daemon.allCases { #expect(status.output.contains("\(daemon.executable)")) }
         #expect(!status.output.contains("NOT READY"))
@@ -42,16 +42,16 @@ import Testing
         for (daemon, process) in daemons {
             let started = ContinuousClock.now
             kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            await exited(process)
             #expect(process.terminationStatus == 0, "\(daemon.executable): \(stack.log(daemon))")
             #expect(ContinuousClock.now - started < .seconds(10))
         }
         #expect(notify.receive(timeout: .seconds(1))?.contains("STOPPING=1") == true)
     }
 
-    @Test func test_badConfigurationStopsTheDaemonNamingTheKey() throws {
+    @Test func test_badConfigurationStopsTheDaemonNamingTheKey() async throws {
         let stack = try LocalStack(portBase: 18190)
-        let result = try stack.run("cairn-worker", [], environment: ["CAIRN_REDIS_URL": "not-a-url"])
+        let result = try await stack.run("cairn-worker", [], environment: ["CAIRN_REDIS_URL": "not-a-url"])
         #expect(result.status == 78)
         #expect(result.output.contains("`redis.url`"))
     }
@@ -104,18 +104,21 @@ struct LocalStack {
         return process
     }
 
-    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(bin)/\(executable)")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": config].merging(environment) { $1 }) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let (bin, config) = (bin, config)
+        return try await offThePool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "\(bin)/\(executable)")
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(["CAIRN_CONFIG": config].merging(environment) { $1 }) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
     }
 
     func get(_ daemon: Daemon, _ path: String) async -> Int? {

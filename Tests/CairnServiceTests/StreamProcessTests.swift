@@ -15,7 +15,7 @@ import Testing
         let stack = try LocalStack(portBase: 18220, extra: [
             "stream": ["leaseSeconds": "2", "batchSize": "400", "batchWaitMilliseconds": "20", "concurrency": "1"],
         ])
-        #expect(try stack.run("cairnctl", ["migrate"]).status == 0)
+        #expect(try await stack.run("cairnctl", ["migrate"]).status == 0)
         let logger = TestEnvironment.logger
         let redis = RedisClient(configuration: TestEnvironment.redis, logger: logger)
         let analytics = PostgresClient(configuration: TestEnvironment.database(.analytics).client, backgroundLogger: logger)
@@ -43,7 +43,7 @@ import Testing
             #expect(try await views().0 == 400)
             #expect(try await batches.inFlightCount() == 1)
             kill(stream.processIdentifier, SIGKILL)
-            stream.waitUntilExit()
+            await exited(stream)
 
             stream = try stack.start(.stream)
             defer { if stream.isRunning { kill(stream.processIdentifier, SIGKILL) } }
@@ -54,7 +54,7 @@ import Testing
             #expect(visitors == 100)
             #expect(stack.log(.stream).contains("stream.batch_reclaimed"))
 
-            let status = try stack.run("cairnctl", ["status"])
+            let status = try await stack.run("cairnctl", ["status"])
             #expect(status.output.contains("analytics stream: 0 events waiting"), "\(status.output)")
             #expect(status.output.contains("last batch folded"), "\(status.output)")
         }

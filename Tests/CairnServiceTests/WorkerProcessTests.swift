@@ -21,14 +21,14 @@ import Testing
 
     @Test func test_killedMidDeliveryDeliversAgainAfterRestart_andSIGTERMFinishesTheRunningDelivery() async throws {
         let stack = try Self.makeStack(18200)
-        #expect(try stack.run("cairnctl", ["migrate"]).status == 0)
+        #expect(try await stack.run("cairnctl", ["migrate"]).status == 0)
         try await HookReceiver.with { receiver, base in
             try await withStores(stack) { hooks, enqueue in
                 let held = try await enqueue(base + "/hold/3")
                 var worker = try stack.start(.worker)
                 #expect(await eventually(timeout: .seconds(20)) { await receiver.requests(path: "/hold/3").count == 1 }, "\(stack.log(.worker))")
                 kill(worker.processIdentifier, SIGKILL)
-                worker.waitUntilExit()
+                await exited(worker)
                 #expect(try await hooks.delivery(held)?.status == .pending)
 
                 worker = try stack.start(.worker)
@@ -41,7 +41,7 @@ import Testing
                 let drained = try await enqueue(base + "/hold/2")
                 #expect(await eventually(timeout: .seconds(20)) { await receiver.requests(path: "/hold/2").count == 1 })
                 kill(worker.processIdentifier, SIGTERM)
-                worker.waitUntilExit()
+                await exited(worker)
                 #expect(worker.terminationStatus == 0, "\(stack.log(.worker))")
                 #expect(try await hooks.delivery(drained)?.status == .ok)
                 #expect(await receiver.requests(path: "/hold/2").count == 1)
@@ -58,21 +58,21 @@ import Testing
             let taken = try #require(try await queue.take(consumer: QueueConsumer(), timeout: .seconds(1)))
             try await queue.deadLetter(taken, reason: "unknown task kind mystery.kind")
         }
-        let listing = try stack.run("cairnctl", ["queues"])
+        let listing = try await stack.run("cairnctl", ["queues"])
         #expect(listing.status == 0, "\(listing.output)")
         #expect(listing.output.contains("webhooks: 0 ready, 0 waiting for a retry, 2 dead"))
         #expect(listing.output.contains("first  mystery.kind"))
         #expect(listing.output.contains("unknown task kind mystery.kind"))
 
-        let one = try stack.run("cairnctl", ["requeue", "--queue", "webhooks", "--id", "first"])
+        let one = try await stack.run("cairnctl", ["requeue", "--queue", "webhooks", "--id", "first"])
         #expect(one.output.contains("requeued 1 task to webhooks"), "\(one.output)")
         #expect(try await queue.readyCount() == 1)
         #expect(try await queue.deadCount() == 1)
-        let missing = try stack.run("cairnctl", ["requeue", "--queue", "webhooks", "--id", "nope"])
+        let missing = try await stack.run("cairnctl", ["requeue", "--queue", "webhooks", "--id", "nope"])
         #expect(missing.status != 0 && missing.output.contains("no dead letter with task id nope"))
-        let bad = try stack.run("cairnctl", ["requeue", "--queue", "elsewhere", "--all"])
+        let bad = try await stack.run("cairnctl", ["requeue", "--queue", "elsewhere", "--all"])
         #expect(bad.status != 0 && bad.output.contains("unknown queue elsewhere"))
-        let rest = try stack.run("cairnctl", ["requeue", "--queue", "webhooks", "--kind", "mystery.kind"])
+        let rest = try await stack.run("cairnctl", ["requeue", "--queue", "webhooks", "--kind", "mystery.kind"])
         #expect(rest.output.contains("requeued 1 task to webhooks"))
         #expect(try await queue.readyCount() == 2)
         #expect(try await queue.deadCount() == 0)

@@ -1,7 +1,7 @@
 public import CairnDatabase
 public import CairnRedis
 public import CairnService
-import Foundation
+public import Foundation
 public import Logging
 public import PostgresNIO
 
@@ -131,4 +131,17 @@ public func eventually(timeout: Duration = .seconds(5), _ condition: @Sendable (
 public struct TestFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Waits for `process` to end without holding one of the few cooperative threads that the
+/// daemons running in the test process need (`waitUntilExit` would block one).
+public func exited(_ process: Process) async {
+    while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+}
+
+/// Runs blocking `work` on a Dispatch thread, off the cooperative pool.
+public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
 }
