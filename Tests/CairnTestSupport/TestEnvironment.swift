@@ -60,6 +60,8 @@ public enum TestEnvironment {
             "CAIRN_REPOSTORE_ROOT": NSTemporaryDirectory() + uniqueName("repos"),
             "CAIRN_BLOBSTORE_ROOT": NSTemporaryDirectory() + uniqueName("blobs"),
             "CAIRN_LOG_LEVEL": "warning",
+            // Many stacks run at once; small pools keep them within the server's connections.
+            "CAIRN_DATABASE_POOL_SIZE": "4", "CAIRN_ANALYTICS_POOL_SIZE": "2",
         ]
         environment.merge(overrides) { $1 }
         return try CairnConfiguration.load(file: nil, environment: environment)

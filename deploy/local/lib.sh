@@ -54,7 +54,7 @@ start_postgres() {
   fi
   if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_pg "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
-      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=${CAIRN_PG_FSYNC:-on} -c max_connections=200" start >/dev/null \
+      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=${CAIRN_PG_FSYNC:-on} -c max_connections=${CAIRN_PG_MAX_CONNECTIONS:-200}" start >/dev/null \
       || { tail -n 20 "$dir/server.log" >&2; die "PostgreSQL did not start"; }
   fi
   local psql=(psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
@@ -79,7 +79,7 @@ start_replica() {
   fi
   if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_pg "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
-      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c hot_standby=on -c max_connections=200" start >/dev/null \
+      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c hot_standby=on -c max_connections=${CAIRN_PG_MAX_CONNECTIONS:-200}" start >/dev/null \
       || { tail -n 20 "$dir/server.log" >&2; die "the PostgreSQL replica did not start"; }
   fi
 }
