@@ -46,27 +46,6 @@ private struct HashingWriter: ResponseBodyWriter {
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
 
-/// What a store did.
-struct StoredBlob: Codable, Equatable {
-    let sha256: String
-    let size: Int
-    /// False when the blob was there already.
-    let created: Bool
-}
-
-/// One blob of a listing.
-struct ListedBlob: Codable, Equatable {
-    let sha256: String
-    let size: Int
-    /// When the blob was stored (its file's or object's modification time).
-    let storedAt: Date
-
-    enum CodingKeys: String, CodingKey {
-        case sha256, size
-        case storedAt = "stored_at"
-    }
-}
-
 /// Why a blob could not be stored or read; each says what was wrong.
 enum BlobError: Error, CustomStringConvertible {
     case tooLarge(limit: Int)

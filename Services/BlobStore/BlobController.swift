@@ -148,18 +148,6 @@ enum ContentDisposition {
     }
 }
 
-/// A page of the blob listing.
-struct BlobListing: Codable {
-    let blobs: [ListedBlob]
-}
-
-/// What re-hashing a stored blob found.
-struct BlobVerification: Codable {
-    let sha256: String
-    let actual: String
-    let intact: Bool
-}
-
 /// One `Range: bytes=…` header, as RFC 9110 reads it for a single range; several ranges
 /// or another unit get the whole body.
 enum ByteRange: Equatable {

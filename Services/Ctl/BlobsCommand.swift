@@ -105,7 +105,7 @@ struct BlobCollector: Sendable {
                 let body = try await response.body.collect(upTo: 1 << 16)
                 if response.status == .notFound { continue }  // deleted since it was listed
                 guard response.status == .ok else { throw CtlError("verifying \(blob.sha256) failed: \(response.status.code) \(String(buffer: body))") }
-                let verification = try CairnJSON.decode(Verification.self, from: Data(body.readableBytesView))
+                let verification = try CairnJSON.decode(BlobVerification.self, from: Data(body.readableBytesView))
                 report.checked += 1
                 if !verification.intact { report.damaged.append((blob.sha256, verification.actual)) }
             }
@@ -113,25 +113,12 @@ struct BlobCollector: Sendable {
         return report
     }
 
-    struct Listed: Decodable, Sendable {
-        let sha256: String
-        let size: Int
-        let storedAt: Date
-        enum CodingKeys: String, CodingKey {
-            case sha256, size
-            case storedAt = "stored_at"
-        }
-    }
-
-    private struct Listing: Decodable { let blobs: [Listed] }
-    private struct Verification: Decodable { let actual: String; let intact: Bool }
-
     /// Calls `body` with each page of the blob store's listing, in hash order.
-    static func walk(_ blobstore: InternalClient, pageSize: Int = 1000, _ body: ([Listed]) async throws -> Void) async throws {
+    static func walk(_ blobstore: InternalClient, pageSize: Int = 1000, _ body: ([ListedBlob]) async throws -> Void) async throws {
         var after: String?
         while true {
             let path = "/blobs?limit=\(pageSize)" + (after.map { "&after=\($0)" } ?? "")
-            guard let page = try await blobstore.getJSON(Listing.self, path)?.blobs else { throw CtlError("the blob store has no listing at \(path)") }
+            guard let page = try await blobstore.getJSON(BlobListing.self, path)?.blobs else { throw CtlError("the blob store has no listing at \(path)") }
             try await body(page)
             guard page.count == pageSize, let last = page.last else { return }
             after = last.sha256

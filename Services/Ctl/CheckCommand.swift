@@ -77,10 +77,8 @@ struct IntegrityCheck: Sendable {
         return findings
     }
 
-    private struct Listing: Decodable { let ids: [Int64] }
-
     func repositories() async throws -> [Finding] {
-        guard let onDisk = try await repostore.getJSON(Listing.self, "/repos")?.ids else { throw CtlError("the repository store has no listing at /repos") }
+        guard let onDisk = try await repostore.getJSON(RepositoryListing.self, "/repos")?.ids else { throw CtlError("the repository store has no listing at /repos") }
         var live: [Int64: String] = [:]
         var recentlyDeleted: Set<Int64> = []
         let rows = try await database.run(

@@ -105,8 +105,9 @@ extension DatabaseRouting {
     static func run(_ query: PostgresQuery, on client: PostgresClient, logger: Logger, file: String, line: Int) async throws -> PostgresRowSequence {
         if let routing = current, let replica = routing.replica(for: query, on: client) {
             do {
+                let start = ContinuousClock.now
                 let rows = try await replica.query(query, logger: logger, file: file, line: line)
-                RequestTimings.current?.add(.replica, .zero)
+                RequestTimings.current?.add(.replica, ContinuousClock.now - start)
                 return rows
             } catch let error as PSQLError where error.code != .server {
                 routing.replicas.failed(replica)

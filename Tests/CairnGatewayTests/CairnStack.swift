@@ -114,9 +114,8 @@ struct CairnStack: Sendable {
 
     /// The hashes of every blob in the blob store, from its listing.
     func storedBlobs() async throws -> [String] {
-        struct Listing: Decodable { struct Blob: Decodable { let sha256: String }; let blobs: [Blob] }
         let client = InternalClient(baseURL: configuration.listener(.blobstore).url, signature: InternalSignature(signer: try Signer(key: configuration.signingKey)))
-        return try await client.getJSON(Listing.self, "/blobs")?.blobs.map(\.sha256) ?? []
+        return try await client.getJSON(BlobListing.self, "/blobs")?.blobs.map(\.sha256) ?? []
     }
 
     /// The items of Redis list `key`, oldest first.

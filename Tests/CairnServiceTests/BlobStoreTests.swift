@@ -153,9 +153,9 @@ import Testing
             }
             hashes.sort()
             #expect(try await store.listed() == hashes)
-            let page = try await store.client.getJSON(Listing.self, "/blobs?limit=2&after=\(hashes[1])")
+            let page = try await store.client.getJSON(BlobListing.self, "/blobs?limit=2&after=\(hashes[1])")
             #expect(page?.blobs.map(\.sha256) == Array(hashes[2...3]))
-            #expect(page?.blobs.allSatisfy { abs($0.stored_at.timeIntervalSinceNow) < 300 } == true)
+            #expect(page?.blobs.allSatisfy { abs($0.storedAt.timeIntervalSinceNow) < 300 } == true)
             #expect(try await store.client.send(.GET, "/blobs?after=zz").status == .badRequest)
 
             let verified = try await store.client.send(.POST, "/blobs/\(hashes[0])/verify")
@@ -221,14 +221,6 @@ enum TestBlobBackend: String, CaseIterable, Sendable, CustomTestStringConvertibl
     var testDescription: String { rawValue }
 }
 
-private struct Listing: Decodable {
-    struct Blob: Decodable {
-        let sha256: String
-        let stored_at: Date
-    }
-    let blobs: [Blob]
-}
-
 /// `count` copies of `chunk`, as an upload body.
 struct Chunks: AsyncSequence, Sendable {
     let chunk: ByteBuffer
@@ -260,7 +252,7 @@ struct BlobStoreHarness: Sendable {
 
     /// Every stored blob's hash, from the store's own listing.
     func listed() async throws -> [String] {
-        try await client.getJSON(Listing.self, "/blobs")?.blobs.map(\.sha256) ?? []
+        try await client.getJSON(BlobListing.self, "/blobs")?.blobs.map(\.sha256) ?? []
     }
 
     /// Streams `mebibytes` MiB of a repeating pattern up by hash and hashes it again on the way down.

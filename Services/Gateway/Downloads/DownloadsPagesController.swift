@@ -90,9 +90,9 @@ struct DownloadsPagesController: Sendable {
             return try await list(page, problem: "The file could not be stored: \(message)", status: status)
         }
         try await form.drain()
-        let blob = try CairnJSON.decode(StoredFile.self, from: Data(answer.readableBytesView))
+        let blob = try CairnJSON.decode(StoredBlob.self, from: Data(answer.readableBytesView))
         guard try await downloads.blobs.record(
-            repositoryID: page.repository.id, use: .download, name: name, sha256: blob.sha256, size: blob.size, uploaderID: page.visitor.user?.id)
+            repositoryID: page.repository.id, use: .download, name: name, sha256: blob.sha256, size: Int64(blob.size), uploaderID: page.visitor.user?.id)
         else {
             return try await list(page, problem: "There is already a download named \(name). Delete it first to replace it.", status: .unprocessableContent)
         }
@@ -103,11 +103,6 @@ struct DownloadsPagesController: Sendable {
         let raw = try context.parameters.require("name")
         guard let name = raw.removingPercentEncoding, DownloadName.problem(name) == nil else { throw GatewayError.notFound }
         return name
-    }
-
-    private struct StoredFile: Decodable {
-        let sha256: String
-        let size: Int64
     }
 
     private struct BlobStoreError: Decodable {

@@ -3,11 +3,6 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// What `GET /repos` answers: the id of every repository on disk.
-struct RepositoryListing: Codable {
-    let ids: [Int64]
-}
-
 /// Creates, lists and deletes bare repositories on disk, by id.
 struct RepositoryController: Sendable {
     let locator: RepositoryLocator

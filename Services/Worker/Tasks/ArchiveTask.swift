@@ -56,12 +56,7 @@ struct ArchiveTask: TaskHandler {
         guard stored.status == .created || stored.status == .ok else {
             throw InternalCallError.refused(url: blobstore.baseURL, status: Int(stored.status.code), message: String(buffer: answer))
         }
-        let blob = try CairnJSON.decode(StoredArchive.self, from: Data(answer.readableBytesView))
-        try await blobs.record(repositoryID: archive.repositoryID, use: .archive, name: archive.name, sha256: blob.sha256, size: blob.size)
-    }
-
-    private struct StoredArchive: Decodable {
-        let sha256: String
-        let size: Int64
+        let blob = try CairnJSON.decode(StoredBlob.self, from: Data(answer.readableBytesView))
+        try await blobs.record(repositoryID: archive.repositoryID, use: .archive, name: archive.name, sha256: blob.sha256, size: Int64(blob.size))
     }
 }
