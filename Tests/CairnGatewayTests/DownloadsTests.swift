@@ -67,6 +67,8 @@ import Testing
             try await web.get("/ada/tools/downloads")
             let body = Array("payload\n".utf8)
             #expect(try await web.upload("/ada/tools/downloads", filename: "a.bin", body, csrf: "forged").status == 403)
+            let long = try await web.upload("/ada/tools/downloads", filename: "a.bin", body, csrf: String(repeating: "x", count: 70_000))
+            #expect(long.status == 422 && long.body.contains("a form field is longer than 65536 bytes"))
             // The token must come before the file: a form that sends it after is refused unread.
             #expect(try await web.upload("/ada/tools/downloads", filename: "a.bin", body, csrfLast: true).status == 403)
             let hidden = try await web.upload("/ada/tools/downloads", filename: ".profile", body)

@@ -27,6 +27,8 @@ final class MultipartFormReader: @unchecked Sendable {
     private var fieldValue: [UInt8] = []
     private var inFile = false
     private var finished = false
+    /// Set when a text field ran past `maxFieldBytes` (only that much plus one byte is kept).
+    private var fieldTooLong = false
     /// The most a text field may hold.
     static let maxFieldBytes = 64 << 10
 
@@ -48,6 +50,7 @@ final class MultipartFormReader: @unchecked Sendable {
             if startFileIfNeeded() {
                 ready.append(.fileEnd)
             } else if let name = partName {
+                if fieldValue.count > Self.maxFieldBytes { fieldTooLong = true }
                 ready.append(.field(name: name, value: String(decoding: fieldValue, as: UTF8.self)))
             }
             headers = [:]
@@ -69,7 +72,7 @@ final class MultipartFormReader: @unchecked Sendable {
             } catch {
                 throw GatewayError.invalid("the upload is not valid multipart/form-data")
             }
-            if ready.contains(where: { if case .field(_, let value) = $0 { value.utf8.count > Self.maxFieldBytes } else { false } }) {
+            if fieldTooLong {
                 throw GatewayError.invalid("a form field is longer than \(Self.maxFieldBytes) bytes")
             }
         }
