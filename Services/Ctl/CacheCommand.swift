@@ -3,12 +3,12 @@ import CairnModel
 import CairnService
 import Foundation
 
-/// `cairnctl cache-bump --user NAME | --all`: retires the cached pages of every repository
-/// of a user, or of the whole site, by bumping their cache versions.
+/// `cairnctl cache-bump --user NAME | --all`: retires the cached pages of a user and every
+/// repository of theirs, or of the whole site, by bumping their cache versions.
 struct CacheBumpCommand: AsyncParsableCommand, CairnctlCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache-bump",
-        abstract: "Retire the cached pages of all of a user's repositories (--user NAME) or of every repository (--all).",
+        abstract: "Retire the cached pages of a user and all their repositories (--user NAME) or of everything (--all).",
         discussion: "Pages are rendered afresh on their next view; nothing else changes.")
 
     @OptionGroup var options: GlobalOptions
@@ -21,8 +21,13 @@ struct CacheBumpCommand: AsyncParsableCommand, CairnctlCommand {
         let (name, all) = (user, all)
         let bumped = try await withPostgres(context.configuration.database, logger: context.logger) { client -> Int in
             let repositories = RepositoryStore(client: client, logger: context.logger)
-            if all { return try await repositories.bumpAllCacheVersions() }
-            guard let owner = try await UserStore(client: client, logger: context.logger).find(username: name!) else { throw CtlError("no user named \(name!)") }
+            let users = UserStore(client: client, logger: context.logger)
+            if all {
+                _ = try await users.bumpAllCacheVersions()
+                return try await repositories.bumpAllCacheVersions()
+            }
+            guard let owner = try await users.find(username: name!) else { throw CtlError("no user named \(name!)") }
+            try await users.bumpCacheVersion(owner.id)
             return try await repositories.bumpCacheVersions(ownerID: owner.id)
         }
         print("retired the cached pages of \(bumped) repositor\(bumped == 1 ? "y" : "ies")")

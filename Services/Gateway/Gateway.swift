@@ -57,15 +57,15 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     ).addRoutes(to: pageRoutes)
     SwitchesPagesController(pages: pages, readOnly: readOnly, flags: flags).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
+    let fragments = FragmentCache(redis: redis, namespace: configuration.redisNamespace, flags: flags, logger: logger)
     let browse = RepositoryPagesController(
-        pages: pages, access: access, content: content,
-        cache: FragmentCache(redis: redis, namespace: configuration.redisNamespace, flags: flags, logger: logger),
+        pages: pages, access: access, content: content, cache: fragments,
         social: social, users: users, traffic: trafficEvents, baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
         limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace), outbox: outbox).addRoutes(to: pageRoutes)
     UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
-    HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social).addRoutes(to: pageRoutes)
+    HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
     browse.addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
         pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, browse: browse

@@ -253,5 +253,27 @@ enum MainMigrations {
             // Carried by the settings form so that a stale save is refused (no lost updates).
             "ALTER TABLE repositories ADD COLUMN settings_version bigint NOT NULL DEFAULT 1",
         ]),
+        Migration(14, "user cache versions", [
+            // Bumped whenever one of the user's repositories appears, goes, or changes how it
+            // shows in a list (name, description, visibility, last push): the fragments of the
+            // user's own pages are keyed by it. A trigger, so that no write can forget it.
+            "ALTER TABLE users ADD COLUMN cache_version bigint NOT NULL DEFAULT 1",
+            """
+            CREATE FUNCTION bump_owner_cache_version() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE users SET cache_version = cache_version + 1 WHERE id = NEW.owner_id;
+                IF TG_OP = 'UPDATE' AND OLD.owner_id <> NEW.owner_id THEN
+                    UPDATE users SET cache_version = cache_version + 1 WHERE id = OLD.owner_id;
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER repositories_bump_owner_cache_version
+            AFTER INSERT OR UPDATE OF owner_id, name, description, is_private, pushed_at, deleted_at, cache_version ON repositories
+            FOR EACH ROW EXECUTE FUNCTION bump_owner_cache_version()
+            """,
+        ]),
     ]
 }

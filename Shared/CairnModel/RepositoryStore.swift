@@ -208,12 +208,12 @@ public struct RepositoryStore: Sendable {
     /// The collaborators of a repository with their permission, by name.
     public func collaborators(repositoryID: Int64) async throws -> [(User, Permission)] {
         let rows = try await client.run("""
-            SELECT u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, c.permission
+            SELECT \(unescaped: UserStore.columns("u")), c.permission
             FROM collaborators c JOIN users u ON u.id = c.user_id WHERE c.repository_id = \(repositoryID) ORDER BY lower(u.username)
             """, logger: logger)
         var result: [(User, Permission)] = []
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, String).self) {
-            result.append((User((row.0, row.1, row.2, row.3, row.4, row.5)), Permission(name: row.6) ?? .read))
+        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, Int64, String).self) {
+            result.append((User((row.0, row.1, row.2, row.3, row.4, row.5, row.6)), Permission(name: row.7) ?? .read))
         }
         return result
     }

@@ -54,15 +54,15 @@ public struct TokenStore: Sendable {
     public func authenticate(secret: String) async throws -> (User, Set<TokenScope>)? {
         guard secret.hasPrefix(Self.prefix), secret.count < 200 else { return nil }
         let rows = try await client.run("""
-            SELECT u.id, u.username, u.email, u.is_admin, u.session_version, u.created_at, t.scopes, t.id,
+            SELECT \(unescaped: UserStore.columns("u")), t.scopes, t.id,
                    t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'
             FROM access_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = \(Self.digest(secret)) AND t.revoked_at IS NULL
             """, logger: logger)
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, [String], Int64, Bool).self) {
+        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, Int64, [String], Int64, Bool).self) {
             // The last-used time is kept to the minute, so most requests write nothing.
-            if row.8 { _ = try await client.run("UPDATE access_tokens SET last_used_at = now() WHERE id = \(row.7)", logger: logger) }
-            return (User((row.0, row.1, row.2, row.3, row.4, row.5)), Set(row.6.compactMap(TokenScope.init(rawValue:))))
+            if row.9 { _ = try await client.run("UPDATE access_tokens SET last_used_at = now() WHERE id = \(row.8)", logger: logger) }
+            return (User((row.0, row.1, row.2, row.3, row.4, row.5, row.6)), Set(row.7.compactMap(TokenScope.init(rawValue:))))
         }
         return nil
     }

@@ -9,14 +9,18 @@ public struct User: Sendable, Hashable, Codable {
     /// Bumped when the password changes or on "sign out everywhere": older sessions die.
     public var sessionVersion: Int
     public var createdAt: Date
+    /// Bumped when one of the user's repositories appears, goes or changes in a list: the
+    /// cached fragments of the user's pages are keyed by it.
+    public var cacheVersion: Int64
 
-    public init(id: Int64, username: String, email: String, isAdmin: Bool, sessionVersion: Int, createdAt: Date) {
+    public init(id: Int64, username: String, email: String, isAdmin: Bool, sessionVersion: Int, createdAt: Date, cacheVersion: Int64 = 1) {
         self.id = id
         self.username = username
         self.email = email
         self.isAdmin = isAdmin
         self.sessionVersion = sessionVersion
         self.createdAt = createdAt
+        self.cacheVersion = cacheVersion
     }
 }
 

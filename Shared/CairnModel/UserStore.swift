@@ -14,7 +14,14 @@ public struct UserStore: Sendable {
         self.logger = logger
     }
 
-    static let columns = "id, username, email, is_admin, session_version, created_at"
+    /// The columns a `User` is read from, of the table aliased `table` (if any).
+    static func columns(_ table: String = "") -> String {
+        let prefix = table.isEmpty ? "" : "\(table)."
+        return ["id", "username", "email", "is_admin", "session_version", "created_at", "cache_version"].map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// A `User` as `columns` reads it.
+    typealias Row = (Int64, String, String, Bool, Int, Date, Int64)
 
     /// Creates a user after checking the name, email and password rules.
     public func create(username: String, email: String, password: String, isAdmin: Bool = false) async throws -> User {
@@ -25,9 +32,9 @@ public struct UserStore: Sendable {
         do {
             let rows = try await client.run("""
                 INSERT INTO users (username, email, password_hash, is_admin) VALUES (\(username), \(email), \(hash), \(isAdmin))
-                RETURNING id, username, email, is_admin, session_version, created_at
+                RETURNING \(unescaped: Self.columns())
                 """, logger: logger)
-            for try await row in rows.decode((Int64, String, String, Bool, Int, Date).self) { return User(row) }
+            for try await row in rows.decode(Row.self) { return User(row) }
             throw ModelError.notFound("new user")
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             let field = (error.serverInfo?[.constraintName] ?? "").contains("email") ? "email" : "username"
@@ -36,11 +43,11 @@ public struct UserStore: Sendable {
     }
 
     public func find(username: String) async throws -> User? {
-        try await first(client.run("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE lower(username) = lower(\(username))", logger: logger))
+        try await first(client.run("SELECT \(unescaped: Self.columns()) FROM users WHERE lower(username) = lower(\(username))", logger: logger))
     }
 
     public func find(id: Int64) async throws -> User? {
-        try await first(client.run("SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = \(id)", logger: logger))
+        try await first(client.run("SELECT \(unescaped: Self.columns()) FROM users WHERE id = \(id)", logger: logger))
     }
 
     /// The users with these ids, by username.
@@ -48,22 +55,35 @@ public struct UserStore: Sendable {
         guard !ids.isEmpty else { return [] }
         var found: [User] = []
         let rows = try await client.run(
-            "SELECT id, username, email, is_admin, session_version, created_at FROM users WHERE id = ANY(\(ids)) ORDER BY lower(username)", logger: logger)
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date).self) { found.append(User(row)) }
+            "SELECT \(unescaped: Self.columns()) FROM users WHERE id = ANY(\(ids)) ORDER BY lower(username)", logger: logger)
+        for try await row in rows.decode(Row.self) { found.append(User(row)) }
         return found
     }
 
     /// The user whose name (or email) and password match, or nil; the same nil for both mistakes.
     public func authenticate(login: String, password: String) async throws -> User? {
         let rows = try await client.run("""
-            SELECT id, username, email, is_admin, session_version, created_at, password_hash FROM users
+            SELECT \(unescaped: Self.columns()), password_hash FROM users
             WHERE lower(username) = lower(\(login)) OR lower(email) = lower(\(login)) LIMIT 1
             """, logger: logger)
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, String).self) {
-            guard try await Passwords.verify(password, hash: row.6) else { return nil }
-            return User((row.0, row.1, row.2, row.3, row.4, row.5))
+        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, Int64, String).self) {
+            guard try await Passwords.verify(password, hash: row.7) else { return nil }
+            return User((row.0, row.1, row.2, row.3, row.4, row.5, row.6))
         }
         return nil
+    }
+
+    /// Retires the cached fragments of a user's pages (a repository's changes do it
+    /// themselves, through a trigger).
+    public func bumpCacheVersion(_ userID: Int64) async throws {
+        _ = try await client.run("UPDATE users SET cache_version = cache_version + 1 WHERE id = \(userID)", logger: logger)
+    }
+
+    /// Retires the cached fragments of every user's pages; how many users there are.
+    public func bumpAllCacheVersions() async throws -> Int {
+        var count = 0
+        for try await _ in try await client.run("UPDATE users SET cache_version = cache_version + 1 RETURNING 1", logger: logger) { count += 1 }
+        return count
     }
 
     /// The kinds of mail (`MailKind` raw values) the user switched off.
@@ -119,13 +139,13 @@ public struct UserStore: Sendable {
     }
 
     func first(_ rows: PostgresRowSequence) async throws -> User? {
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date).self) { return User(row) }
+        for try await row in rows.decode(Row.self) { return User(row) }
         return nil
     }
 }
 
 extension User {
-    init(_ row: (Int64, String, String, Bool, Int, Date)) {
-        self.init(id: row.0, username: row.1, email: row.2, isAdmin: row.3, sessionVersion: row.4, createdAt: row.5)
+    init(_ row: UserStore.Row) {
+        self.init(id: row.0, username: row.1, email: row.2, isAdmin: row.3, sessionVersion: row.4, createdAt: row.5, cacheVersion: row.6)
     }
 }

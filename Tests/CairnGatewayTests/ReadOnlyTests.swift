@@ -189,3 +189,44 @@ import Testing
         }
     }
 }
+
+/// A user's profile is cached for anonymous visitors by the user's cache version, which
+/// every change to how their repositories show in a list bumps.
+@Suite struct UserCacheVersionTests {
+    @Test func test_theProfileCacheFollowsTheUsersRepositories() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            var version = try #require(try await stack.users.find(id: ada.user.id)).cacheVersion
+            /// Whether `change` bumped ada's cache version.
+            func bumps(_ change: () async throws -> Void) async throws -> Bool {
+                let before = version
+                try await change()
+                version = try #require(try await stack.users.find(id: ada.user.id)).cacheVersion
+                return version > before
+            }
+            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:profile:\(ada.user.id):\(version)", "<p>planted list</p>")
+            let anonymous = WebSession(stack.gatewayURL)
+            #expect(try await anonymous.get("/ada").body.contains("planted list"))
+            // Signed-in visitors may see more than the public list: never from the cache.
+            let signedIn = try await WebPagesTests.signIn(stack, ada)
+            #expect(!(try await signedIn.get("/ada").body.contains("planted list")))
+
+            var repository: Repository?
+            #expect(try await bumps { repository = try await stack.makeRepository(ada, "kit") })
+            let id = try #require(repository).id
+            #expect(try await anonymous.get("/ada").body.contains("ada/kit"))
+            #expect(try await bumps { try await stack.repositories.update(id, name: nil, description: "Tools for looms", isPrivate: nil, defaultBranch: nil) })
+            #expect(try await anonymous.get("/ada").body.contains("Tools for looms"))
+            #expect(try await bumps { try await stack.repositories.recordPush(id, at: Date()) })
+            #expect(try await bumps { try await stack.repositories.update(id, name: nil, description: nil, isPrivate: true, defaultBranch: nil) })
+            let hidden = try await anonymous.get("/ada").body
+            #expect(!hidden.contains("ada/kit") && hidden.contains("No repositories to show."))
+            #expect(try await signedIn.get("/ada").body.contains("ada/kit"))
+            #expect(try await bumps { _ = try await stack.cairnctl(["cache-bump", "--user", "ada"]) })
+            // Figures that no list shows leave the cache alone.
+            #expect(!(try await bumps { try await stack.repositories.recordFigures(id, sizeBytes: 10, commitCount: 1, languages: [:]) }))
+        }
+    }
+}

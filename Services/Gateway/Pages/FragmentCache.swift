@@ -3,7 +3,7 @@ import CairnRedis
 import Logging
 
 /// Rendered page fragments in Redis, keyed by what they show and the cache version of the
-/// repository they come from; a bump of the version retires them all. A Redis failure only
+/// repository or user they come from; a bump of the version retires them all. A Redis failure only
 /// means rendering again: it never fails the page. With the `fragment-cache` flag off,
 /// every fragment is rendered afresh.
 struct FragmentCache: Sendable {
@@ -14,8 +14,9 @@ struct FragmentCache: Sendable {
     /// How long an unused fragment stays.
     var lifetime = 86_400
 
-    /// The fragment under `key`, rendering and storing it when missing.
-    func fetch(_ key: String, render: () async throws -> String) async throws -> String {
+    /// The fragment under `key`, rendering and storing it when missing; it stays for
+    /// `lifetime` seconds (default: `self.lifetime`) after it was stored.
+    func fetch(_ key: String, lifetime: Int? = nil, render: () async throws -> String) async throws -> String {
         guard await flags.isOn(.fragmentCache) else { return try await render() }
         let fullKey = "\(namespace):fragment:\(key)"
         do {
@@ -25,7 +26,7 @@ struct FragmentCache: Sendable {
         }
         let rendered = try await render()
         do {
-            try await redis.send("SET", fullKey, rendered, "EX", String(lifetime))
+            try await redis.send("SET", fullKey, rendered, "EX", String(lifetime ?? self.lifetime))
         } catch {
             logger.warning("fragment_cache.unavailable", metadata: ["error": "\(error)"])
         }

@@ -10,6 +10,7 @@ struct HomePagesController: Sendable {
     let repositories: RepositoryStore
     let service: RepositoryService
     let social: SocialGraph
+    let cache: FragmentCache
     static let perPage = 30
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
@@ -58,9 +59,9 @@ struct HomePagesController: Sendable {
         router.get("/:owner") { request, context in
             let visitor = try await pages.visitor(request)
             guard let owner = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }
-            let shown = try await repositories.list(ownerID: owner.id, viewer: visitor.user, limit: 200, offset: 0)
+            let list = try await repositoryList(of: owner, for: visitor)
             let view = ProfileView(
-                username: owner.username, joined: PageFormat.date(owner.createdAt), repositories: shown.map(RepositoryItem.init),
+                username: owner.username, joined: PageFormat.date(owner.createdAt), repositoryList: list,
                 followers: try await social.count(.follow, of: owner.id), following: try await social.countOwn(.follow, of: owner.id),
                 canFollow: visitor.user.map { $0.id != owner.id } ?? false,
                 isFollowing: try await visitor.user.asyncMap { try await social.contains(.follow, subject: $0.id, object: owner.id) } ?? false)
@@ -68,6 +69,18 @@ struct HomePagesController: Sendable {
         }
         router.post("/:owner/follow") { request, context in try await setFollowing(true, request, context) }
         router.post("/:owner/unfollow") { request, context in try await setFollowing(false, request, context) }
+    }
+
+    /// The profile's list of `owner`'s repositories that `visitor` may see. The list every
+    /// anonymous visitor sees is cached by the owner's cache version, for a few minutes since
+    /// it shows ages.
+    private func repositoryList(of owner: User, for visitor: Visitor) async throws -> String {
+        func render() async throws -> String {
+            let shown = try await repositories.list(ownerID: owner.id, viewer: visitor.user, limit: 200, offset: 0)
+            return pages.renderer.render("profile_repositories", RepositoryListView(repositories: shown.map(RepositoryItem.init)))
+        }
+        guard visitor.user == nil else { return try await render() }
+        return try await cache.fetch("profile:\(owner.id):\(owner.cacheVersion)", lifetime: 300, render: render)
     }
 
     /// Follow or unfollow a user (signed-in visitors, not themselves).
@@ -117,10 +130,15 @@ struct ExploreView {
     let next: String?
 }
 
+struct RepositoryListView {
+    let repositories: [RepositoryItem]
+}
+
 struct ProfileView {
     let username: String
     let joined: String
-    let repositories: [RepositoryItem]
+    /// Rendered HTML (`profile_repositories`).
+    let repositoryList: String
     let followers: Int
     let following: Int
     let canFollow: Bool

@@ -44,6 +44,7 @@ struct PageRenderer: Sendable {
         "error_report": PackageResources.error_report_mustache,
         "routes": PackageResources.routes_mustache,
         "status": PackageResources.status_mustache,
+        "profile_repositories": PackageResources.profile_repositories_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"
