@@ -155,7 +155,7 @@ enum MainMigrations {
             """,
             "CREATE INDEX lfs_objects_oid ON lfs_objects (oid)",
         ]),
-        Migration(8, "blob references", [
+        Migration(8, "blob references", phase: .contract, [
             // Every use of a blob by a repository: LFS objects (name = oid), downloads
             // (name = file name) and archives (name = `<commit>/<file name>`). The garbage
             // collector removes blobs no live repository uses.

@@ -1,17 +1,32 @@
 public import Logging
 public import PostgresNIO
+import CairnProtocol
 
 /// Applies a schema's numbered migrations, each in its own transaction and recorded in
 /// `schema_migrations`, under an advisory lock so that two migrators never race.
+///
+/// Migrations run while the daemons serve. A statement that needs a table lock waits at most
+/// `lockTimeout` for it: waiting longer would hold up every query queued behind it (a long
+/// request in the way stalls the whole site). The migration is then rolled back and tried
+/// again after a pause, up to `lockAttempts` times.
 public struct Migrator: Sendable {
     public let client: PostgresClient
     public let schema: Schema
+    /// The schema's migrations, unless given others (tests: a release still to come).
+    public let migrations: [Migration]
     public let logger: Logger
+    public var lockTimeout: Duration
+    public var lockAttempts: Int
 
-    public init(client: PostgresClient, schema: Schema, logger: Logger) {
+    public init(
+        client: PostgresClient, schema: Schema, migrations: [Migration]? = nil, logger: Logger, lockTimeout: Duration = .seconds(2), lockAttempts: Int = 30
+    ) {
         self.client = client
         self.schema = schema
+        self.migrations = migrations ?? schema.migrations
         self.logger = logger
+        self.lockTimeout = lockTimeout
+        self.lockAttempts = lockAttempts
     }
 
     /// Applies what is missing; returns the versions it applied.
@@ -57,22 +72,41 @@ public struct Migrator: Sendable {
             done.insert(version)
         }
         var applied: [Int] = []
-        for migration in schema.migrations where !done.contains(migration.version) {
+        for migration in migrations where !done.contains(migration.version) {
             logger.info("migration.apply", metadata: ["migration.schema": "\(schema.rawValue)", "migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
-            do {
-                _ = try await connection.query("BEGIN", logger: logger)
-                for statement in migration.statements {
-                    _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            for attempt in 1... {
+                do {
+                    try await apply(migration, on: connection)
+                    break
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.lockNotAvailable && attempt < lockAttempts {
+                    logger.warning("migration.lock_busy", metadata: ["migration.version": "\(migration.version)", "migration.attempt": "\(attempt)"])
+                    try await Task.sleep(for: .milliseconds(min(200 * attempt, 2000)))
+                } catch {
+                    throw MigrationError(schema: schema.rawValue, version: migration.version, name: migration.name, reason: String(reflecting: error))
                 }
-                _ = try await connection.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
-                _ = try await connection.query("COMMIT", logger: logger)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw MigrationError(schema: schema.rawValue, version: migration.version, name: migration.name, reason: String(reflecting: error))
             }
             applied.append(migration.version)
         }
         return applied
+    }
+
+    /// PostgreSQL's code for a lock not obtained within `lock_timeout`.
+    static let lockNotAvailable = "55P03"
+
+    /// Runs `migration` in one transaction, rolled back whole on failure.
+    private func apply(_ migration: Migration, on connection: PostgresConnection) async throws {
+        do {
+            _ = try await connection.query("BEGIN", logger: logger)
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = '\(lockTimeout.wholeMilliseconds)ms'"), logger: logger)
+            for statement in migration.statements {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            _ = try await connection.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+            _ = try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
     }
 
     private static func ensureTable(on connection: PostgresConnection, logger: Logger) async throws {
