@@ -78,10 +78,10 @@ public final class DatabaseRouting: Sendable {
         return id == 0 ? nil : id
     }
 
-    /// The replica a read-only `query` on `client` should run on, if any.
-    func replica(for query: PostgresQuery, on client: PostgresClient) -> PostgresClient? {
+    /// The replica a read-only statement `sql` on `client` should run on, if any.
+    func replica(for sql: String, on client: PostgresClient) -> PostgresClient? {
         guard client === replicas.primary else { return nil }
-        guard Self.isRead(query.sql) else {
+        guard Self.isRead(sql) else {
             wroteFlag.store(true, ordering: .relaxed)
             primaryOnly.store(true, ordering: .relaxed)
             return nil
@@ -100,13 +100,13 @@ public final class DatabaseRouting: Sendable {
 }
 
 extension DatabaseRouting {
-    /// Runs `query` on the replica routing chose, falling back to the primary (and marking
-    /// the replica unhealthy) when the replica fails to answer.
-    static func run(_ query: PostgresQuery, on client: PostgresClient, logger: Logger, file: String, line: Int) async throws -> PostgresRowSequence {
-        if let routing = current, let replica = routing.replica(for: query, on: client) {
+    /// Runs statement `sql` (with `execute`) on the replica routing chose, falling back to
+    /// `client` (and marking the replica unhealthy) when the replica fails to answer.
+    static func run<Rows>(_ sql: String, on client: PostgresClient, logger: Logger, _ execute: (PostgresClient) async throws -> Rows) async throws -> Rows {
+        if let routing = current, let replica = routing.replica(for: sql, on: client) {
             do {
                 let start = ContinuousClock.now
-                let rows = try await replica.query(query, logger: logger, file: file, line: line)
+                let rows = try await execute(replica)
                 RequestTimings.current?.add(.replica, ContinuousClock.now - start)
                 return rows
             } catch let error as PSQLError where error.code != .server {
@@ -114,7 +114,7 @@ extension DatabaseRouting {
                 logger.warning("replica.failed", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
-        return try await client.query(query, logger: logger, file: file, line: line)
+        return try await execute(client)
     }
 }
 

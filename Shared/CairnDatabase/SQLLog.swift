@@ -27,7 +27,7 @@ public enum SQLLog {
     /// Stops keeping queries and hands over those kept.
     public static func stopCapturing() -> [PostgresQuery] { captured.withLock { queries in defer { queries = nil }; return queries ?? [] } }
 
-    static func observe(_ query: PostgresQuery, _ logger: Logger, _ run: () async throws -> PostgresRowSequence) async throws -> PostgresRowSequence {
+    static func observe<Rows>(_ query: PostgresQuery, _ logger: Logger, _ run: () async throws -> Rows) async throws -> Rows {
         captured.withLock { $0?.append(query) }
         let start = ContinuousClock.now
         defer {
@@ -50,7 +50,21 @@ extension PostgresClient {
     /// `query`, counted, timed and logged as `SQLLog` says.
     @discardableResult
     public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await SQLLog.observe(query, logger) { try await DatabaseRouting.run(query, on: self, logger: logger, file: file, line: line) }
+        try await SQLLog.observe(query, logger) {
+            try await DatabaseRouting.run(query.sql, on: self, logger: logger) { client in try await client.query(query, logger: logger, file: file, line: line) }
+        }
+    }
+
+    /// A prepared statement, counted, timed and logged as `SQLLog` says. Each connection
+    /// parses it once and PostgreSQL may reuse its plan: for the queries of every page view,
+    /// where parsing and planning cost more than running.
+    public func run<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row> {
+        let query = PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
+        return try await SQLLog.observe(query, logger) {
+            try await DatabaseRouting.run(Statement.sql, on: self, logger: logger) { client in try await client.execute(statement, logger: logger, file: file, line: line) }
+        }
     }
 }
 

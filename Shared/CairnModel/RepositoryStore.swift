@@ -21,11 +21,22 @@ public struct RepositoryStore: Sendable {
 
     /// The live repository `owner/name` (case-insensitive), or nil.
     public func find(owner: String, name: String) async throws -> Repository? {
-        try await first(client.run(PostgresQuery(unsafeSQL: Self.select + " WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2) AND r.deleted_at IS NULL", binds: try binds(owner, name)), logger: logger))
+        for try await repository in try await client.run(FindByName(owner: owner, name: name), logger: logger) { return repository }
+        return nil
+    }
+
+    /// `find(owner:name:)`, prepared: every repository page view and git request runs it.
+    struct FindByName: PostgresPreparedStatement {
+        static let sql = RepositoryStore.select + " WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2) AND r.deleted_at IS NULL"
+        let owner: String
+        let name: String
+
+        func makeBindings() throws -> PostgresBindings { try RepositoryStore.binds(owner, name) }
+        func decodeRow(_ row: PostgresRow) throws -> Repository { try RepositoryStore.decode(row) }
     }
 
     public func find(id: Int64) async throws -> Repository? {
-        try await first(client.run(PostgresQuery(unsafeSQL: Self.select + " WHERE r.id = $1 AND r.deleted_at IS NULL", binds: try binds(id)), logger: logger))
+        try await first(client.run(PostgresQuery(unsafeSQL: Self.select + " WHERE r.id = $1 AND r.deleted_at IS NULL", binds: try Self.binds(id)), logger: logger))
     }
 
     /// `owner`'s repositories that `viewer` may see, by name, one page at a time.
@@ -36,7 +47,7 @@ public struct RepositoryStore: Sendable {
              WHERE r.owner_id = $1 AND r.deleted_at IS NULL
              AND ($2 OR NOT r.is_private OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $3))
              ORDER BY lower(r.name) LIMIT $4 OFFSET $5
-            """, binds: try binds(ownerID, all, viewerID, limit, offset)), logger: logger))
+            """, binds: try Self.binds(ownerID, all, viewerID, limit, offset)), logger: logger))
     }
 
     /// Repositories `user` owns or collaborates on, by name, one page at a time.
@@ -45,7 +56,7 @@ public struct RepositoryStore: Sendable {
              WHERE r.deleted_at IS NULL
              AND (r.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $1))
              ORDER BY lower(u.username), lower(r.name) LIMIT $2 OFFSET $3
-            """, binds: try binds(user.id, limit, offset)), logger: logger))
+            """, binds: try Self.binds(user.id, limit, offset)), logger: logger))
     }
 
     /// Public repositories, newest first or most recently pushed first, one page at a time.
@@ -53,7 +64,7 @@ public struct RepositoryStore: Sendable {
         let orderBy = order == .newest ? "r.created_at DESC" : "r.pushed_at DESC NULLS LAST"
         return try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + """
              WHERE r.deleted_at IS NULL AND NOT r.is_private ORDER BY \(orderBy), r.id DESC LIMIT $1 OFFSET $2
-            """, binds: try binds(limit, offset)), logger: logger))
+            """, binds: try Self.binds(limit, offset)), logger: logger))
     }
 
     /// The order of `listPublic`.
@@ -222,15 +233,19 @@ public struct RepositoryStore: Sendable {
 
     private func collect(_ rows: PostgresRowSequence) async throws -> [Repository] {
         var result: [Repository] = []
-        for try await r in rows.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64, Int64).self) {
-            result.append(Repository(
-                id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8,
-                pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11))
-        }
+        for try await row in rows { result.append(try Self.decode(row)) }
         return result
     }
 
-    private func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {
+    /// A repository as `select` reads it.
+    static func decode(_ row: PostgresRow) throws -> Repository {
+        let r = try row.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64, Int64).self)
+        return Repository(
+            id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8,
+            pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11)
+    }
+
+    private static func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {
         var bindings = PostgresBindings()
         for value in values { try bindings.append(value) }
         return bindings

@@ -47,7 +47,22 @@ public struct UserStore: Sendable {
     }
 
     public func find(id: Int64) async throws -> User? {
-        try await first(client.run("SELECT \(unescaped: Self.columns()) FROM users WHERE id = \(id)", logger: logger))
+        for try await user in try await client.run(FindByID(id: id), logger: logger) { return user }
+        return nil
+    }
+
+    /// `find(id:)`, prepared: every signed-in request runs it to load its user.
+    struct FindByID: PostgresPreparedStatement {
+        static let sql = "SELECT \(UserStore.columns()) FROM users WHERE id = $1"
+        let id: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(id)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> User { User(try row.decode(UserStore.Row.self)) }
     }
 
     /// The users with these ids, by username.

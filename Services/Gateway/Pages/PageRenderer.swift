@@ -1,3 +1,5 @@
+import CairnProtocol
+import Crypto
 import Foundation
 import Mustache
 
@@ -9,6 +11,9 @@ struct PageRenderer: Sendable {
     let library: MustacheLibrary
     /// Where the stylesheet and the script are served, computed at start.
     let assets: StaticAssets
+    /// Changes with any template or asset: cached whole pages are keyed by it, so that a
+    /// new release never serves pages an older one rendered.
+    let fingerprint: String
 
     /// The template sources by name; one line per file in `Pages/Templates`.
     static let sources: [String: [UInt8]] = [
@@ -63,6 +68,12 @@ struct PageRenderer: Sendable {
         }
         self.library = library
         self.assets = assets
+        var hasher = SHA256()
+        for (name, bytes) in Self.sources.sorted(by: { $0.key < $1.key }) {
+            hasher.update(data: Array(name.utf8) + bytes)
+        }
+        hasher.update(data: Array((assets.stylesheetPath + assets.scriptPath).utf8))
+        fingerprint = hasher.finalize().prefix(4).hexString
     }
 
     /// Renders template `name` with `object` (a struct read by its property names); `csrf`

@@ -41,13 +41,23 @@ struct Pages: Sendable {
 
     /// An already rendered body inside the site layout.
     func html(_ body: String, title: String, _ visitor: Visitor, status: HTTPResponse.Status = .ok) -> Response {
+        response(layout(body, title: title, visitor), visitor, status: status)
+    }
+
+    /// `body` inside the site layout, as HTML.
+    func layout(_ body: String, title: String, _ visitor: Visitor) -> String {
         let layout = LayoutView(
             title: title, body: body, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: visitor.csrfToken,
             user: visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) }, notice: readOnly.lastKnownMessage)
+        return renderer.render("layout", layout, csrf: visitor.csrfToken)
+    }
+
+    /// A whole HTML page as the response, setting the visitor's cookie if new.
+    func response(_ html: String, _ visitor: Visitor, status: HTTPResponse.Status = .ok) -> Response {
         var response = Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("X-Frame-Options")!: "DENY"],
-            body: .init(byteBuffer: .init(string: renderer.render("layout", layout, csrf: visitor.csrfToken))))
+            body: .init(byteBuffer: .init(string: html)))
         if let cookie = visitor.newCookie { response.setCookie(cookie) }
         return response
     }

@@ -31,16 +31,15 @@ struct RepositoryPagesController: Sendable {
         router.post("/:owner/:repo/unstar") { request, context in try await set(.star, false, request, context) }
         router.get("/:owner/:repo") { request, context in
             let page = try await load(request, context)
-            let header = page.header("code", baseURL: baseURL)
-            let body = try await cache.fetch("home:\(page.repository.id):\(page.repository.cacheVersion)") {
-                try await home(page.repository, cloneURL: header.cloneURL)
+            return try await codePage(page, key: "home:\(page.repository.id):\(page.repository.cacheVersion)", title: page.repository.fullName) {
+                try await home(page.repository, cloneURL: page.header("code", baseURL: baseURL).cloneURL)
             }
-            return repositoryPage(page, header: header, body: body, title: page.repository.fullName)
         }
         router.get("/:owner/:repo/tree/**") { request, context in
             let page = try await load(request, context)
             // Keyed by the path as asked: the ref is resolved only when rendering.
-            let body = try await cache.fetch("tree:\(page.repository.id):\(page.repository.cacheVersion):\(Self.catchAll(context))") {
+            let key = "tree:\(page.repository.id):\(page.repository.cacheVersion):\(Self.catchAll(context))"
+            return try await codePage(page, key: key, title: "\(page.repository.fullName)/\(Self.catchAll(context))") {
                 let (refs, target) = try await resolve(page.repository, context)
                 let entries = try await content.tree(page.repository, ref: target.ref, path: target.path)
                 let last = try await content.commits(page.repository, ref: target.ref, path: target.path, limit: 1, skip: 0).first
@@ -51,17 +50,16 @@ struct RepositoryPagesController: Sendable {
                     branches: refItems(refs.branches, page.repository, selected: target.ref))
                 return pages.renderer.render("tree", view)
             }
-            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(Self.catchAll(context))")
         }
         router.get("/:owner/:repo/blob/**") { request, context in
             let page = try await load(request, context)
             let plain = request.uri.queryParameters["plain"] == "1"
-            let body = try await cache.fetch("blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(Self.catchAll(context))") {
+            let key = "blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(Self.catchAll(context))"
+            return try await codePage(page, key: key, title: "\(page.repository.fullName)/\(Self.catchAll(context))") {
                 let (_, target) = try await resolve(page.repository, context)
                 guard !target.path.isEmpty else { throw GatewayError.notFound }
                 return try await blob(page.repository, target, plain: plain)
             }
-            return repositoryPage(page, header: page.header("code", baseURL: baseURL), body: body, title: "\(page.repository.fullName)/\(Self.catchAll(context))")
         }
         router.get("/:owner/:repo/raw/**") { request, context in
             let page = try await load(request, context)
@@ -142,6 +140,23 @@ struct RepositoryPagesController: Sendable {
             traffic.view(repository: page.repository.id, visitor: page.visitorID, actor: page.visitor.user?.id, path: page.path, title: title)
         }
         return pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
+    }
+
+    /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
+    /// What an anonymous visitor sees is the same for all of them, so their whole page is
+    /// cached as well, keyed by the fragment's key, the rest of what it shows (the star
+    /// count) and the templates' fingerprint; not while a site notice shows.
+    func codePage(_ page: RepositoryPage, key: String, title: String, render: () async throws -> String) async throws -> Response {
+        let header = page.header("code", baseURL: baseURL)
+        guard page.visitor.user == nil, page.visitor.newCookie == nil, pages.readOnly.lastKnownMessage == nil else {
+            return repositoryPage(page, header: header, body: try await cache.fetch(key, render: render), title: title)
+        }
+        let html = try await cache.fetch("page:\(pages.renderer.fingerprint):\(key):\(page.social.stars)") {
+            let body = try await cache.fetch(key, render: render)
+            return pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor)
+        }
+        traffic.view(repository: page.repository.id, visitor: page.visitorID, actor: nil, path: page.path, title: title)
+        return pages.response(html, page.visitor)
     }
 
     static func catchAll(_ context: GatewayContext) -> String {

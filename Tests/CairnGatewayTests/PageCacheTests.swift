@@ -1,0 +1,124 @@
+import CairnModel
+import CairnRedis
+import CairnService
+import CairnTestSupport
+import Foundation
+import Testing
+
+/// What anonymous visitors see of a repository's code is cached whole; everyone sees
+/// what is current once anything the page shows changes.
+@Suite struct PageCacheTests {
+    @Test func test_anonymousCodePagesAreCachedWholeAndFollowChanges() async throws {
+        // The worker records pushes, which bumps the cache version.
+        try await CairnStack.with(worker: true) { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let repository = try await stack.makeRepository(ada, "site")
+            let work = try await stack.makeWorkingCopy("site", commits: 1)
+            let remote = stack.cloneURL("ada/site", credentials: "ada:\(ada.password)")
+            try await stack.git(["push", "--quiet", remote, "main"], in: work)
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            let anonymous = WebSession(stack.gatewayURL)
+            #expect(try await eventually { try await anonymous.get("/ada/site").body.contains("file1.txt") })
+            let first = try await anonymous.get("/ada/site")
+            let pages = try await redis.send("KEYS", "\(stack.configuration.redisNamespace):fragment:page:*").array.compactMap(\.string)
+            #expect(pages.contains { $0.contains(":home:\(repository.id):") }, "\(pages)")
+            // Served from the cache: the same page, byte for byte.
+            #expect(try await anonymous.get("/ada/site").body == first.body)
+            #expect(first.body.contains(#"<span class="badge" id="stars">★ 0</span>"#))
+
+            // A star shows at once.
+            let bobWeb = try await WebPagesTests.signIn(stack, bob)
+            try await bobWeb.get("/ada/site")
+            #expect(try await bobWeb.post("/ada/site/star", [:]).status == 303)
+            #expect(try await anonymous.get("/ada/site").body.contains(#"<span class="badge" id="stars">★ 1</span>"#))
+            // Signed-in visitors get their own page, with their forms.
+            #expect(try await bobWeb.get("/ada/site").body.contains("Unstar"))
+
+            // A push shows at once.
+            try "new\n".write(toFile: "\(work)/added.txt", atomically: true, encoding: .utf8)
+            try await stack.git(["add", "added.txt"], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "Add a file"], in: work)
+            try await stack.git(["push", "--quiet", remote, "main"], in: work)
+            #expect(try await eventually { try await anonymous.get("/ada/site").body.contains("added.txt") })
+            #expect(try await eventually { try await anonymous.get("/ada/site/blob/main/added.txt").body.contains("new") })
+
+            // The site notice is never left out of a cached page.
+            #expect(try await stack.cairnctl(["readonly", "on", "--message", "Moving disks"]).status == 0)
+            #expect(try await eventually { try await anonymous.get("/ada/site").body.contains("Moving disks") })
+            #expect(try await stack.cairnctl(["readonly", "off"]).status == 0)
+            #expect(try await eventually { !(try await anonymous.get("/ada/site").body.contains("Moving disks")) })
+        }
+    }
+}
+
+/// `cairnctl cache-bump --user` retires the cached pages of all of one user's repositories.
+@Suite struct CacheBumpTests {
+    @Test func test_aMassBumpRetiresEveryCachedPageOfOneUser() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            var planted: [String] = []
+            for (owner, name) in [(ada, "one"), (ada, "two"), (bob, "three")] {
+                let repository = try await stack.makeRepository(owner, name)
+                try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:home:\(repository.id):\(repository.cacheVersion)", "<p>stale \(name)</p>")
+                planted.append("/\(repository.fullName)")
+            }
+            let web = WebSession(stack.gatewayURL)
+            for path in planted { #expect(try await web.get(path).body.contains("<p>stale "), "\(path)") }
+            let bumped = try await stack.cairnctl(["cache-bump", "--user", "ada"])
+            #expect(bumped.status == 0 && bumped.output.contains("retired the cached pages of 2 repositories"), "\(bumped.output)")
+            for path in ["/ada/one", "/ada/two"] {
+                let page = try await web.get(path)
+                #expect(page.status == 200 && !page.body.contains("<p>stale "), "\(path)")
+            }
+            #expect(try await web.get("/bob/three").body.contains("<p>stale three</p>"))
+            #expect(try await stack.cairnctl(["cache-bump"]).output.contains("say --user NAME or --all"))
+            #expect(try await stack.cairnctl(["cache-bump", "--user", "nobody"]).output.contains("no user named nobody"))
+        }
+    }
+}
+
+/// A user's profile is cached for anonymous visitors by the user's cache version, which
+/// every change to how their repositories show in a list bumps.
+@Suite struct UserCacheVersionTests {
+    @Test func test_theProfileCacheFollowsTheUsersRepositories() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            var version = try #require(try await stack.users.find(id: ada.user.id)).cacheVersion
+            /// Whether `change` bumped ada's cache version.
+            func bumps(_ change: () async throws -> Void) async throws -> Bool {
+                let before = version
+                try await change()
+                version = try #require(try await stack.users.find(id: ada.user.id)).cacheVersion
+                return version > before
+            }
+            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:profile:\(ada.user.id):\(version)", "<p>planted list</p>")
+            let anonymous = WebSession(stack.gatewayURL)
+            #expect(try await anonymous.get("/ada").body.contains("planted list"))
+            // Signed-in visitors may see more than the public list: never from the cache.
+            let signedIn = try await WebPagesTests.signIn(stack, ada)
+            #expect(!(try await signedIn.get("/ada").body.contains("planted list")))
+
+            var repository: Repository?
+            #expect(try await bumps { repository = try await stack.makeRepository(ada, "kit") })
+            let id = try #require(repository).id
+            #expect(try await anonymous.get("/ada").body.contains("ada/kit"))
+            #expect(try await bumps { try await stack.repositories.update(id, name: nil, description: "Tools for looms", isPrivate: nil, defaultBranch: nil) })
+            #expect(try await anonymous.get("/ada").body.contains("Tools for looms"))
+            #expect(try await bumps { try await stack.repositories.recordPush(id, at: Date()) })
+            #expect(try await bumps { try await stack.repositories.update(id, name: nil, description: nil, isPrivate: true, defaultBranch: nil) })
+            let hidden = try await anonymous.get("/ada").body
+            #expect(!hidden.contains("ada/kit") && hidden.contains("No repositories to show."))
+            #expect(try await signedIn.get("/ada").body.contains("ada/kit"))
+            #expect(try await bumps { _ = try await stack.cairnctl(["cache-bump", "--user", "ada"]) })
+            // Figures that no list shows leave the cache alone.
+            #expect(!(try await bumps { try await stack.repositories.recordFigures(id, sizeBytes: 10, commitCount: 1, languages: [:]) }))
+        }
+    }
+}
