@@ -113,6 +113,23 @@ public struct GitTreeEntry: Sendable, Codable, Hashable {
     }
 }
 
+/// The newest commit that changed an entry of a directory (`GET /repos/{id}/last-commits`).
+public struct GitLastCommit: Sendable, Codable, Hashable {
+    public var sha: String
+    /// The author date, ISO 8601.
+    public var date: String
+    public var author: String
+    /// The message's first line.
+    public var summary: String
+
+    public init(sha: String, date: String, author: String, summary: String) {
+        self.sha = sha
+        self.date = date
+        self.author = author
+        self.summary = summary
+    }
+}
+
 /// What a path at a revision is: its object's type, id and size.
 public struct GitObjectInfo: Sendable, Codable, Hashable {
     public var type: String

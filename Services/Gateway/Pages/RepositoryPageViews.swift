@@ -8,16 +8,31 @@ struct TreeItem {
     let url: String
     let isDirectory: Bool
     let size: String
+    /// The newest commit that changed the entry, when known. (Not `lastCommit`: a missing
+    /// value would let Mustache find the page's own `lastCommit` instead.)
+    let changedBy: LastCommit?
 
-    /// `entries` of directory `path` at `ref`, directories first, each by name.
-    static func list(_ entries: [GitTreeEntry], repository: Repository, ref: String, path: String) -> [TreeItem] {
+    struct LastCommit {
+        let summary: String
+        let url: String
+        let age: String
+        /// The full date, for the title.
+        let date: String
+    }
+
+    /// `entries` of directory `path` at `ref`, directories first, each by name, with the
+    /// newest commit of each that `lastCommits` has.
+    static func list(_ entries: [GitTreeEntry], repository: Repository, ref: String, path: String, lastCommits: [String: GitLastCommit] = [:]) -> [TreeItem] {
         let sorted = entries.sorted { ($0.type == "tree" ? 0 : 1, $0.path.lowercased()) < ($1.type == "tree" ? 0 : 1, $1.path.lowercased()) }
         return sorted.map { entry in
             let full = path.isEmpty ? entry.path : "\(path)/\(entry.path)"
             let kind = entry.type == "tree" ? "tree" : "blob"
             return TreeItem(
                 name: entry.path, url: "/\(repository.fullName)/\(kind)/\(PageFormat.pathLink(ref))/\(PageFormat.pathLink(full))",
-                isDirectory: entry.type == "tree", size: entry.size.map(PageFormat.size) ?? "")
+                isDirectory: entry.type == "tree", size: entry.size.map(PageFormat.size) ?? "",
+                changedBy: lastCommits[entry.path].map { commit in
+                    LastCommit(summary: commit.summary, url: "/\(repository.fullName)/commit/\(commit.sha)", age: PageFormat.age(git: commit.date), date: commit.date)
+                })
         }
     }
 }

@@ -41,11 +41,12 @@ struct RepositoryPagesController: Sendable {
             let key = "tree:\(page.repository.id):\(page.repository.cacheVersion):\(Self.catchAll(context))"
             return try await codePage(page, key: key, title: "\(page.repository.fullName)/\(Self.catchAll(context))") {
                 let (refs, target) = try await resolve(page.repository, context)
-                let entries = try await content.tree(page.repository, ref: target.ref, path: target.path)
+                async let entries = content.tree(page.repository, ref: target.ref, path: target.path)
+                async let changed = lastCommits(page.repository, ref: target.ref, path: target.path)
                 let last = try await content.commits(page.repository, ref: target.ref, path: target.path, limit: 1, skip: 0).first
                 let view = TreeView(
                     ref: target.ref, crumbs: Crumb.trail(page.repository, ref: target.ref, path: target.path),
-                    entries: TreeItem.list(entries, repository: page.repository, ref: target.ref, path: target.path),
+                    entries: TreeItem.list(try await entries, repository: page.repository, ref: target.ref, path: target.path, lastCommits: await changed),
                     lastCommit: last.map { CommitItem($0, repository: page.repository) },
                     branches: refItems(refs.branches, page.repository, selected: target.ref))
                 return pages.renderer.render("tree", view)
@@ -159,6 +160,12 @@ struct RepositoryPagesController: Sendable {
         return pages.response(html, page.visitor)
     }
 
+    /// The newest commit of each entry of a directory; none when the repository store could
+    /// not say (the list is a nicety: the page shows without it).
+    private func lastCommits(_ repository: Repository, ref: String, path: String) async -> [String: GitLastCommit] {
+        (try? await content.lastCommits(repository, ref: ref, path: path)) ?? [:]
+    }
+
     static func catchAll(_ context: GatewayContext) -> String {
         context.parameters.getCatchAll().joined(separator: "/")
     }
@@ -184,6 +191,7 @@ struct RepositoryPagesController: Sendable {
         async let entries = content.tree(repository, ref: branch.name, path: "")
         async let last = content.commits(repository, ref: branch.name, path: "", limit: 1, skip: 0)
         async let stats = content.stats(repository, ref: branch.name)
+        async let changed = lastCommits(repository, ref: branch.name, path: "")
         let listed = try await entries
         var readme: String?
         let readmeEntry = RepositoryContent.readme(in: listed)
@@ -197,7 +205,7 @@ struct RepositoryPagesController: Sendable {
             empty: false, cloneURL: cloneURL, defaultBranch: branch.name,
             branches: refItems(refs.branches, repository, selected: branch.name),
             tags: refItems(refs.tags, repository, selected: ""),
-            entries: TreeItem.list(listed, repository: repository, ref: branch.name, path: ""),
+            entries: TreeItem.list(listed, repository: repository, ref: branch.name, path: "", lastCommits: await changed),
             lastCommit: try await last.first.map { CommitItem($0, repository: repository) },
             readme: readme, readmeName: readmeEntry?.path,
             commitCount: PageFormat.plural(counted.commits, "commit"), size: PageFormat.size(counted.sizeBytes),

@@ -32,6 +32,11 @@ struct RepositoryContent: Sendable {
         return try await fetch([GitTreeEntry].self, repository, "tree", query)
     }
 
+    /// The newest commit that changed each entry of the directory `path` at `ref`, by name.
+    func lastCommits(_ repository: Repository, ref: String, path: String) async throws -> [String: GitLastCommit] {
+        try await fetch([String: GitLastCommit].self, repository, "last-commits", ["ref": ref, "path": path])
+    }
+
     func object(_ repository: Repository, ref: String, path: String) async throws -> GitObjectInfo {
         try await fetch(GitObjectInfo.self, repository, "object", ["ref": ref, "path": path])
     }

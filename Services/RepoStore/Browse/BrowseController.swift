@@ -12,6 +12,10 @@ struct BrowseController: Sendable {
     let locator: RepositoryLocator
     let git: Git
 
+    /// How many of a directory's newest commits `last-commits` reads: entries changed only
+    /// before them show no last commit (a bound on the time a page may take to render).
+    static let lastCommitsDepth = 2000
+
     func addRoutes(to router: Router<BasicRequestContext>) {
         let repo = router.group("/repos/:id")
         repo.get("refs") { _, context in try json(try await reader(context).refs()) }
@@ -44,6 +48,16 @@ struct BrowseController: Sendable {
                 return try json(try await reader(context).tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No tree at \(revision):\(directory)")
+            }
+        }
+        repo.get("last-commits") { request, context in
+            let query = request.uri.queryParameters
+            let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
+            let directory = try checkedPath(query["path"].map(String.init) ?? "")
+            do {
+                return try json(try await reader(context).lastCommits(revision: revision, directory: directory, limit: Self.lastCommitsDepth))
+            } catch RepoStoreError.gitFailed {
+                throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
         }
         repo.get("stats") { request, context in

@@ -57,6 +57,39 @@ struct RepositoryReader: Sendable {
         }
     }
 
+    /// The newest commit that changed each entry of `directory` at `revision`, by entry
+    /// name, found in one pass over the newest `limit` commits that touched the directory;
+    /// entries changed only before those are left out.
+    func lastCommits(revision: String, directory: String, limit: Int) async throws -> [String: GitLastCommit] {
+        let prefix = directory.isEmpty ? "" : directory + "/"
+        let output = try await git.run(
+            ["log", "-z", "--name-only", "--no-renames", "--format=%x1e%H%x1f%aI%x1f%an%x1f%s", "--max-count=\(limit)", "--end-of-options", revision, "--"]
+                + (directory.isEmpty ? [] : [directory]),
+            in: path)
+        return Self.parseLastCommits(output, prefix: prefix)
+    }
+
+    /// Reads `git log -z --name-only` records (`\u{1e}` id, date, author, subject split by
+    /// `\u{1f}`, then the changed paths, each ended by NUL), newest first: each entry under
+    /// `prefix` gets the first commit that names it.
+    static func parseLastCommits(_ output: String, prefix: String) -> [String: GitLastCommit] {
+        var found: [String: GitLastCommit] = [:]
+        for record in output.split(separator: "\u{1e}") {
+            var tokens = record.split(separator: "\0", omittingEmptySubsequences: false)[...]
+            guard let header = tokens.popFirst() else { continue }
+            let fields = header.split(separator: "\u{1f}", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4 else { continue }
+            let commit = GitLastCommit(sha: fields[0], date: fields[1], author: fields[2], summary: fields[3])
+            for token in tokens {
+                let path = token.first == "\n" ? token.dropFirst() : token[...]
+                guard !path.isEmpty, path.hasPrefix(prefix) else { continue }
+                guard let entry = path.dropFirst(prefix.count).split(separator: "/", maxSplits: 1).first.map(String.init) else { continue }
+                if found[entry] == nil { found[entry] = commit }
+            }
+        }
+        return found
+    }
+
     /// How many commits `revision` has (counted with the commit-graph when written) and the
     /// size of the repository's packed and loose objects on disk.
     func stats(revision: String) async throws -> GitRepositoryStats {
