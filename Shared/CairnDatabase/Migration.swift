@@ -59,30 +59,19 @@ extension Migration {
         statements.filter(Self.breaks)
     }
 
-    /// The tables and columns a statement drops, as `table` or `table.column`.
+    /// The tables and columns the statements drop, as `table` or `table.column`.
     public var dropped: [String] {
         statements.flatMap { statement -> [String] in
-            let words = statement.split(whereSeparator: \.isWhitespace).map { $0.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ",;()")) }
-            var names: [String] = []
-            for (index, word) in words.enumerated() where word == "drop" && index + 2 < words.count {
-                let what = words[index + 1] == "column" || words[index + 1] == "table" ? index + 1 : nil
-                guard let what else { continue }
-                var name = words[what + 1]
-                if name == "if", what + 3 < words.count { name = words[what + 3] }
-                if words[what] == "column", let table = words.firstIndex(of: "table").map({ words[$0 + 1] }) {
-                    names.append("\(table).\(name)")
-                } else if words[what] == "table" {
-                    names.append(name)
-                }
-            }
-            return names
+            let altered = statement.firstMatch(of: /(?i)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)/).map { String($0.1).lowercased() } ?? "?"
+            let tables = statement.matches(of: /(?i)\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)/).map { String($0.1).lowercased() }
+            let columns = statement.matches(of: /(?i)\bDROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?(\w+)/).map { "\(altered).\(String($0.1).lowercased())" }
+            return tables + columns
         }
     }
 
-    private static let removal = #"(?i)\bDROP\s+(TABLE|COLUMN|FUNCTION|TRIGGER|TYPE|VIEW)\b|\bRENAME\b|\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b|\bSET\s+NOT\s+NULL\b|\bADD\s+CONSTRAINT\b"#
-
     private static func breaks(_ statement: String) -> Bool {
-        if statement.contains(try! Regex(removal)) { return true }
+        let removal = /(?i)\bDROP\s+(TABLE|COLUMN|FUNCTION|TRIGGER|TYPE|VIEW)\b|\bRENAME\b|\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b|\bSET\s+NOT\s+NULL\b|\bADD\s+CONSTRAINT\b/
+        if statement.contains(removal) { return true }
         // Each `ADD COLUMN` clause: NOT NULL needs a default, or older inserts fail.
         let upper = statement.uppercased()
         return upper.components(separatedBy: "ADD COLUMN").dropFirst().contains { clause in
