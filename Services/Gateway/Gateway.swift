@@ -6,6 +6,10 @@ public import CairnService
 import CairnSigning
 public import Hummingbird
 
+/// The fingerprint of the page templates and assets compiled into this gateway: the cached
+/// fragments in Redis are keyed under it (`<namespace>:fragment:<fingerprint>:…`).
+public var pageTemplatesFingerprint: String { PageRenderer.fingerprint }
+
 /// Builds `cairn-gateway`: the public front door (the web pages, git over HTTP, the REST API).
 /// It needs the main database, Redis and the repository store; it reads traffic from the
 /// analytics database when that answers, and serves everything else when it does not.

@@ -1,3 +1,4 @@
+import CairnGateway
 import CairnModel
 import CairnRedis
 import CairnService
@@ -22,7 +23,7 @@ import Testing
             let anonymous = WebSession(stack.gatewayURL)
             #expect(try await eventually { try await anonymous.get("/ada/site").body.contains("file1.txt") })
             let first = try await anonymous.get("/ada/site")
-            let pages = try await redis.send("KEYS", "\(stack.configuration.redisNamespace):fragment:page:*").array.compactMap(\.string)
+            let pages = try await redis.send("KEYS", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):page:*").array.compactMap(\.string)
             #expect(pages.contains { $0.contains(":home:\(repository.id):") }, "\(pages)")
             // Served from the cache: the same page, byte for byte.
             #expect(try await anonymous.get("/ada/site").body == first.body)
@@ -64,7 +65,7 @@ import Testing
             var planted: [String] = []
             for (owner, name) in [(ada, "one"), (ada, "two"), (bob, "three")] {
                 let repository = try await stack.makeRepository(owner, name)
-                try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:home:\(repository.id):\(repository.cacheVersion)", "<p>stale \(name)</p>")
+                try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):home:\(repository.id):\(repository.cacheVersion)", "<p>stale \(name)</p>")
                 planted.append("/\(repository.fullName)")
             }
             let web = WebSession(stack.gatewayURL)
@@ -98,8 +99,11 @@ import Testing
                 version = try #require(try await stack.users.find(id: ada.user.id)).cacheVersion
                 return version > before
             }
-            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:profile:\(ada.user.id):\(version)", "<p>planted list</p>")
             let anonymous = WebSession(stack.gatewayURL)
+            // What another release's templates rendered, under their fingerprint, is never served.
+            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:0ther:profile:\(ada.user.id):\(version)", "<p>older release</p>")
+            #expect(!(try await anonymous.get("/ada").body.contains("older release")))
+            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):profile:\(ada.user.id):\(version)", "<p>planted list</p>")
             #expect(try await anonymous.get("/ada").body.contains("planted list"))
             // Signed-in visitors may see more than the public list: never from the cache.
             let signedIn = try await WebPagesTests.signIn(stack, ada)

@@ -2,8 +2,9 @@ import CairnModel
 import CairnRedis
 import Logging
 
-/// Rendered page fragments in Redis, keyed by what they show and the cache version of the
-/// repository or user they come from; a bump of the version retires them all. A Redis failure only
+/// Rendered page fragments in Redis, keyed by what they show, the cache version of the
+/// repository or user they come from (a bump of the version retires them all) and the
+/// fingerprint of the templates that rendered them (`PageRenderer.fingerprint`). A Redis failure only
 /// means rendering again: it never fails the page. With the `fragment-cache` flag off,
 /// every fragment is rendered afresh.
 struct FragmentCache: Sendable {
@@ -18,7 +19,7 @@ struct FragmentCache: Sendable {
     /// `lifetime` seconds (default: `self.lifetime`) after it was stored.
     func fetch(_ key: String, lifetime: Int? = nil, render: () async throws -> String) async throws -> String {
         guard await flags.isOn(.fragmentCache) else { return try await render() }
-        let fullKey = "\(namespace):fragment:\(key)"
+        let fullKey = "\(namespace):fragment:\(PageRenderer.fingerprint):\(key)"
         do {
             if let hit = try await redis.send("GET", fullKey).string { return hit }
         } catch {

@@ -11,9 +11,16 @@ struct PageRenderer: Sendable {
     let library: MustacheLibrary
     /// Where the stylesheet and the script are served, computed at start.
     let assets: StaticAssets
-    /// Changes with any template or asset: cached whole pages are keyed by it, so that a
-    /// new release never serves pages an older one rendered.
-    let fingerprint: String
+    /// Changes with any template or asset: every cached fragment and page is keyed by it,
+    /// so that a new release never serves what an older one rendered.
+    static let fingerprint: String = {
+        var hasher = SHA256()
+        for (name, bytes) in sources.sorted(by: { $0.key < $1.key }) {
+            hasher.update(data: Array(name.utf8) + bytes)
+        }
+        hasher.update(data: PackageResources.app_css + PackageResources.app_js)
+        return hasher.finalize().prefix(4).hexString
+    }()
 
     /// The template sources by name; one line per file in `Pages/Templates`.
     static let sources: [String: [UInt8]] = [
@@ -68,12 +75,6 @@ struct PageRenderer: Sendable {
         }
         self.library = library
         self.assets = assets
-        var hasher = SHA256()
-        for (name, bytes) in Self.sources.sorted(by: { $0.key < $1.key }) {
-            hasher.update(data: Array(name.utf8) + bytes)
-        }
-        hasher.update(data: Array((assets.stylesheetPath + assets.scriptPath).utf8))
-        fingerprint = hasher.finalize().prefix(4).hexString
     }
 
     /// Renders template `name` with `object` (a struct read by its property names); `csrf`

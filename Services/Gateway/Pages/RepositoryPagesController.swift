@@ -145,14 +145,14 @@ struct RepositoryPagesController: Sendable {
 
     /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
     /// What an anonymous visitor sees is the same for all of them, so their whole page is
-    /// cached as well, keyed by the fragment's key, the rest of what it shows (the star
-    /// count) and the templates' fingerprint; not while a site notice shows.
+    /// cached as well, keyed by the fragment's key and the rest of what it shows (the star
+    /// count); not while a site notice shows.
     func codePage(_ page: RepositoryPage, key: String, title: String, render: () async throws -> String) async throws -> Response {
         let header = page.header("code", baseURL: baseURL)
         guard page.visitor.user == nil, page.visitor.newCookie == nil, pages.readOnly.lastKnownMessage == nil else {
             return repositoryPage(page, header: header, body: try await cache.fetch(key, render: render), title: title)
         }
-        let html = try await cache.fetch("page:\(pages.renderer.fingerprint):\(key):\(page.social.stars)") {
+        let html = try await cache.fetch("page:\(key):\(page.social.stars)") {
             let body = try await cache.fetch(key, render: render)
             return pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor)
         }
