@@ -67,7 +67,7 @@ public struct Outbox: Sendable {
     /// Returns how many it sent.
     @discardableResult
     public func relay(minimumAge: Duration = .milliseconds(500), limit: Int = 500) async throws -> Int {
-        let seconds = Double(minimumAge.components.seconds) + Double(minimumAge.components.attoseconds) / 1e18
+        let seconds = minimumAge.seconds
         return try await sendLocked("""
             SELECT id, queue, payload FROM task_outbox
             WHERE created_at < clock_timestamp() - make_interval(secs => \(seconds))

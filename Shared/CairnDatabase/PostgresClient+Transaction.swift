@@ -17,3 +17,12 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresRowSequence {
+    /// How many rows came back: with `RETURNING 1`, how many rows a statement changed.
+    public func count() async throws -> Int {
+        var count = 0
+        for try await _ in self { count += 1 }
+        return count
+    }
+}

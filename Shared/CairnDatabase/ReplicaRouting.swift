@@ -145,7 +145,7 @@ public struct ReplicaMonitor: Sendable {
             let healthy: Bool
             do {
                 var verdict = false
-                let seconds = Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18
+                let seconds = maxLag.seconds
                 let rows = try await replica.query(
                     """
                     SELECT pg_wal_lsn_diff(\(primaryPosition)::pg_lsn, pg_last_wal_replay_lsn()) <= 0

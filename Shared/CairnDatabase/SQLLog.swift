@@ -38,7 +38,7 @@ public enum SQLLog {
             if elapsed > slow || debugging {
                 let level: Logger.Level = elapsed > slow ? .warning : .notice
                 logger.log(level: level, elapsed > slow ? "sql.slow" : "sql.debug", metadata: [
-                    "sql": "\(query.sql)", "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                    "sql": "\(query.sql)", "duration_ms": "\(elapsed.wholeMilliseconds)",
                 ])
             }
         }

@@ -2,7 +2,6 @@ public import CairnRedis
 import CairnProtocol
 import Crypto
 import Foundation
-import Synchronization
 
 /// A feature that can be switched at run time. Every flag is declared here, with what it does
 /// and its state when nobody has set it.
@@ -69,13 +68,12 @@ public struct FlagSetting: Sendable, Codable, Equatable {
 public final class FeatureFlags: Sendable {
     public let redis: RedisClient
     public let key: String
-    public let cacheFor: Duration
-    private let cache = Mutex<(asked: ContinuousClock.Instant?, settings: [String: FlagSetting])>((nil, [:]))
+    private let cache: CachedRead<[String: FlagSetting]>
 
     public init(redis: RedisClient, namespace: String, cacheFor: Duration = .seconds(2)) {
         self.redis = redis
         self.key = "\(namespace):flags"
-        self.cacheFor = cacheFor
+        self.cache = CachedRead([:], lifetime: cacheFor)
     }
 
     /// Whether `flag` is on for this user (nil for anonymous visitors).
@@ -86,25 +84,14 @@ public final class FeatureFlags: Sendable {
 
     /// Every flag that was set, by name (cached); when Redis does not answer, the last read stands.
     public func settings() async -> [String: FlagSetting] {
-        let now = ContinuousClock.now
-        let cached = cache.withLock { $0 }
-        if let asked = cached.asked, now - asked < cacheFor { return cached.settings }
-        guard let read = try? await currentSettings() else { return cached.settings }
-        cache.withLock { $0 = (now, read) }
-        return read
+        await cache.value { try await currentSettings() }
     }
 
     /// Every flag that was set, read from Redis now.
     public func currentSettings() async throws -> [String: FlagSetting] {
-        guard case .array(let items) = try await redis.send("HGETALL", key) else { return [:] }
         var settings: [String: FlagSetting] = [:]
-        var index = 0
-        while index + 1 < items.count {
-            if let name = items[index].string, let text = items[index + 1].string,
-               let setting = try? CairnJSON.decode(FlagSetting.self, from: Data(text.utf8)) {
-                settings[name] = setting
-            }
-            index += 2
+        for (name, text) in try await redis.send("HGETALL", key).fields {
+            if let setting = try? CairnJSON.decode(FlagSetting.self, from: Data(text.utf8)) { settings[name] = setting }
         }
         return settings
     }
@@ -112,12 +99,12 @@ public final class FeatureFlags: Sendable {
     public func set(_ flag: FeatureFlag, _ setting: FlagSetting) async throws {
         let json = String(decoding: try CairnJSON.encode(setting), as: UTF8.self)
         try await redis.send("HSET", key, flag.name, json)
-        cache.withLock { $0 = (nil, [:]) }
+        cache.forget()
     }
 
     /// Back to the flag's declared default.
     public func reset(_ flag: FeatureFlag) async throws {
         try await redis.send("HDEL", key, flag.name)
-        cache.withLock { $0 = (nil, [:]) }
+        cache.forget()
     }
 }

@@ -39,10 +39,7 @@ public struct IncidentStore: Sendable {
 
     /// Marks an incident resolved; whether it was open.
     public func resolve(id: Int64) async throws -> Bool {
-        for try await _ in try await client.run("UPDATE incidents SET resolved_at = now() WHERE id = \(id) AND resolved_at IS NULL RETURNING 1", logger: logger) {
-            return true
-        }
-        return false
+        try await client.run("UPDATE incidents SET resolved_at = now() WHERE id = \(id) AND resolved_at IS NULL RETURNING 1", logger: logger).count() > 0
     }
 
     /// Open incidents and those resolved in the last `days` days, newest first.

@@ -1,6 +1,5 @@
 public import CairnRedis
 import Foundation
-import Synchronization
 
 /// The site's read-only switch, in Redis (`<namespace>:switch:readonly`, holding the message
 /// shown to users): `cairnctl readonly on|off` and the admin switches page flip it, every
@@ -9,9 +8,8 @@ import Synchronization
 public final class ReadOnlySwitch: Sendable {
     public let redis: RedisClient
     public let key: String
-    /// How long a read of the switch is reused before Redis is asked again.
-    public let cacheFor: Duration
-    private let cache = Mutex<(asked: ContinuousClock.Instant?, message: String?)>((nil, nil))
+    /// The switch as last read, reused for a second or so.
+    private let cache: CachedRead<String?>
 
     /// The message when none is given.
     public static let defaultMessage = "Cairn is in read-only mode for maintenance: you can browse and clone, but changes are refused until it ends."
@@ -19,31 +17,25 @@ public final class ReadOnlySwitch: Sendable {
     public init(redis: RedisClient, namespace: String, cacheFor: Duration = .seconds(1)) {
         self.redis = redis
         self.key = "\(namespace):switch:readonly"
-        self.cacheFor = cacheFor
+        self.cache = CachedRead(nil, lifetime: cacheFor)
     }
 
     /// Turns read-only mode on with `message` (or the default one).
     public func turnOn(message: String?) async throws {
         let text = message?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         try await redis.send("SET", key, text.isEmpty ? Self.defaultMessage : String(text.prefix(500)))
-        cache.withLock { $0 = (nil, nil) }
+        cache.forget()
     }
 
     public func turnOff() async throws {
         try await redis.send("DEL", key)
-        cache.withLock { $0 = (nil, nil) }
+        cache.forget()
     }
 
     /// The message while read-only mode is on, nil while it is off. Asks Redis at most once
     /// per `cacheFor`; when Redis does not answer, the last answer stands.
     public func message() async -> String? {
-        let now = ContinuousClock.now
-        let cached = cache.withLock { $0 }
-        if let asked = cached.asked, now - asked < cacheFor { return cached.message }
-        guard let value = try? await redis.send("GET", key) else { return cached.message }
-        let message = value.string
-        cache.withLock { $0 = (now, message) }
-        return message
+        await cache.value { try await currentMessage() }
     }
 
     /// The message as Redis holds it now (no cache); throws when Redis does not answer.
@@ -52,5 +44,5 @@ public final class ReadOnlySwitch: Sendable {
     }
 
     /// The last answer `message()` had, without asking (for rendering a banner).
-    public var lastKnownMessage: String? { cache.withLock { $0.message } }
+    public var lastKnownMessage: String? { cache.last }
 }

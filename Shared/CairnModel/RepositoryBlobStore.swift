@@ -48,8 +48,7 @@ public struct RepositoryBlobStore: Sendable {
             VALUES (\(repositoryID), \(use.rawValue), \(name), \(sha256), \(size), \(uploaderID))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)
-        for try await _ in rows { return true }
-        return false
+        return try await rows.count() > 0
     }
 
     /// The blob `repositoryID` uses as `use` under `name`.
@@ -70,8 +69,7 @@ public struct RepositoryBlobStore: Sendable {
     public func remove(repositoryID: Int64, use: BlobUse, name: String) async throws -> Bool {
         let rows = try await client.run(
             "DELETE FROM repository_blobs WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name) RETURNING 1", logger: logger)
-        for try await _ in rows { return true }
-        return false
+        return try await rows.count() > 0
     }
 
     /// Counts one download of a use.

@@ -105,21 +105,14 @@ public struct RepositoryStore: Sendable {
     /// Retires the cached pages of every repository of `ownerID` at once (after a change
     /// that shows on all of them); how many were bumped.
     public func bumpCacheVersions(ownerID: Int64) async throws -> Int {
-        var count = 0
-        for try await _ in try await client.run(
-            "UPDATE repositories SET cache_version = cache_version + 1 WHERE owner_id = \(ownerID) AND deleted_at IS NULL RETURNING 1", logger: logger) {
-            count += 1
-        }
-        return count
+        try await client.run(
+            "UPDATE repositories SET cache_version = cache_version + 1 WHERE owner_id = \(ownerID) AND deleted_at IS NULL RETURNING 1", logger: logger
+        ).count()
     }
 
     /// Retires the cached pages of every repository (after a change of how pages render).
     public func bumpAllCacheVersions() async throws -> Int {
-        var count = 0
-        for try await _ in try await client.run("UPDATE repositories SET cache_version = cache_version + 1 WHERE deleted_at IS NULL RETURNING 1", logger: logger) {
-            count += 1
-        }
-        return count
+        try await client.run("UPDATE repositories SET cache_version = cache_version + 1 WHERE deleted_at IS NULL RETURNING 1", logger: logger).count()
     }
 
     /// Inserts the row inside `connection`'s transaction; the caller creates the files.
@@ -153,9 +146,7 @@ public struct RepositoryStore: Sendable {
                 WHERE id = \(id) AND deleted_at IS NULL AND (\(expectedVersion)::int8 IS NULL OR settings_version = \(expectedVersion))
                 RETURNING 1
                 """, logger: logger)
-            var updated = false
-            for try await _ in rows { updated = true }
-            if !updated, expectedVersion != nil { throw ModelError.stale("the repository's settings") }
+            if try await rows.count() == 0, expectedVersion != nil { throw ModelError.stale("the repository's settings") }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw ModelError.taken(field: "name", value: name ?? "")
         }
@@ -210,8 +201,7 @@ public struct RepositoryStore: Sendable {
     @discardableResult
     public func removeCollaborator(repositoryID: Int64, userID: Int64) async throws -> Bool {
         let rows = try await client.run("DELETE FROM collaborators WHERE repository_id = \(repositoryID) AND user_id = \(userID) RETURNING user_id", logger: logger)
-        var removed = false
-        for try await _ in rows.decode(Int64.self) { removed = true }
+        let removed = try await rows.count() > 0
         if removed { try await bumpCacheVersion(repositoryID) }
         return removed
     }

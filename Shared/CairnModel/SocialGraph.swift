@@ -102,11 +102,6 @@ public struct SocialGraph: Sendable {
         ids(try await redis.send("SMEMBERS", "\(relation.keys(namespace).byObjects):\(subject)"))
     }
 
-    /// The users `user` follows who are subjects of `object` under `relation` (who starred this).
-    public func followedWho(_ relation: SocialRelation, object: Int64, user: Int64) async throws -> [Int64] {
-        ids(try await redis.send("SINTER", "\(SocialRelation.follow.keys(namespace).byObjects):\(user)", "\(relation.keys(namespace).bySubjects):\(object)"))
-    }
-
     /// What a repository page shows of the social sets, in one round trip: star and watcher
     /// counts, whether the visitor stars and watches it, and which people the visitor follows
     /// starred it.

@@ -96,9 +96,7 @@ public struct UserStore: Sendable {
 
     /// Retires the cached fragments of every user's pages; how many users there are.
     public func bumpAllCacheVersions() async throws -> Int {
-        var count = 0
-        for try await _ in try await client.run("UPDATE users SET cache_version = cache_version + 1 RETURNING 1", logger: logger) { count += 1 }
-        return count
+        try await client.run("UPDATE users SET cache_version = cache_version + 1 RETURNING 1", logger: logger).count()
     }
 
     /// The kinds of mail (`MailKind` raw values) the user switched off.

@@ -40,7 +40,7 @@ public final class RequestTimings: Sendable {
         totals.withLock { totals in
             Store.allCases.compactMap { store -> String? in
                 guard let (count, time) = totals[store] else { return nil }
-                let milliseconds = Double(time.components.seconds) * 1000 + Double(time.components.attoseconds) / 1e15
+                let milliseconds = time.milliseconds
                 let noun = [.database, .replica].contains(store) ? (count == 1 ? "query" : "queries") : (count == 1 ? "call" : "calls")
                 return "\(store.rawValue);desc=\"\(count) \(noun)\";dur=\((milliseconds * 100).rounded() / 100)"
             }.joined(separator: ", ")

@@ -38,6 +38,16 @@ public enum RedisValue: Sendable, Hashable {
         }
     }
 
+    /// A hash reply (`HGETALL`: field, value, field, value…) as text pairs, in order;
+    /// pairs that are not text are left out.
+    public var fields: [(field: String, value: String)] {
+        let elements = array
+        return stride(from: 0, to: elements.count - 1, by: 2).compactMap { index in
+            guard let field = elements[index].string, let value = elements[index + 1].string else { return nil }
+            return (field, value)
+        }
+    }
+
     /// True for a nil reply (a missing key, a timed-out blocking pop).
     public var isNull: Bool { self == .null }
 }

@@ -33,7 +33,7 @@ public final class RouteStats: Service, Sendable {
 
     /// Counts one request of `route` that took `duration`; `failed` for a 5xx answer.
     public func record(route: String, duration: Duration, failed: Bool) {
-        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        let milliseconds = duration.milliseconds
         let bucket = Self.bounds.firstIndex { milliseconds <= $0 } ?? Self.bounds.count - 1
         pending.withLock { pending in
             pending[route, default: Tally()].count += 1
@@ -87,12 +87,8 @@ public final class RouteStats: Service, Sendable {
         var tallies: [String: Tally] = [:]
         let current = Self.minute(now)
         for minute in (current - Self.windowMinutes + 1)...current {
-            let fields = try await redis.send("HGETALL", key(minute: minute)).array
-            var index = 0
-            while index + 1 < fields.count {
-                defer { index += 2 }
-                guard let field = fields[index].string, let value = fields[index + 1].string.flatMap(Int.init),
-                      let bar = field.lastIndex(of: "|") else { continue }
+            for (field, text) in try await redis.send("HGETALL", key(minute: minute)).fields {
+                guard let value = Int(text), let bar = field.lastIndex(of: "|") else { continue }
                 let route = String(field[..<bar])
                 let kind = field[field.index(after: bar)...]
                 if kind == "n" { tallies[route, default: Tally()].count += value }

@@ -29,15 +29,19 @@ struct PageErrorMiddleware: RouterMiddleware {
             await reporter.report(error, request, context, userID: visitor?.user?.id)
             // Site admins see what went wrong; everyone else the request id.
             let details = visitor?.user?.isAdmin == true ? String(reflecting: error) : nil
-            return try await pages.errorPage(request, context, status: .internalServerError, message: "Something went wrong on our side.", details: details)
+            return try await pages.errorPage(
+                request, context, status: .internalServerError, message: "Something went wrong on our side.", details: details, visitor: visitor)
         }
     }
 }
 
 extension Pages {
-    /// The friendly error page: `message`, and the request id for a failure of ours.
-    func errorPage(_ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String, details: String? = nil) async throws -> Response {
-        let visitor = try? await self.visitor(request)
+    /// The friendly error page: `message`, and the request id for a failure of ours. The
+    /// visitor is read from the request unless the caller has them already.
+    func errorPage(
+        _ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String, details: String? = nil, visitor known: Visitor? = nil
+    ) async throws -> Response {
+        let visitor = if let known { known } else { try? await self.visitor(request) }
         let shown = try visitor ?? sessions.anonymous()
         let view = ErrorView(
             status: Int(status.code), reason: status.reasonPhrase, message: message,

@@ -3,11 +3,11 @@ import CairnProtocol
 import CairnService
 import Foundation
 import Hummingbird
-import Synchronization
+import CairnRedis
 
 /// The public `/status` page: each daemon's health as this gateway sees it, the read-only
 /// message while that mode is on, and the incidents operators posted (`cairnctl incident`).
-/// The daemons are asked at most every `freshFor`, however often the page is loaded.
+/// The daemons are asked at most every five seconds, however often the page is loaded.
 struct StatusPagesController: Sendable {
     let pages: Pages
     let readOnly: ReadOnlySwitch
@@ -15,8 +15,8 @@ struct StatusPagesController: Sendable {
     let configuration: CairnConfiguration
     /// This gateway's own readiness checks.
     let checks: [ReadinessCheck]
-    let health = HealthCache()
-    static let freshFor: Duration = .seconds(5)
+    /// The daemons' last answers, asked again after five seconds.
+    let health = CachedRead<[DaemonHealth]>([], lifetime: .seconds(5))
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/status") { request, _ in
@@ -30,8 +30,11 @@ struct StatusPagesController: Sendable {
     }
 
     private func daemonHealth() async -> [DaemonHealth] {
-        if let cached = health.fresh(within: Self.freshFor) { return cached }
-        let asked = await withTaskGroup(of: DaemonHealth.self) { group in
+        await health.value { await askDaemons() }
+    }
+
+    private func askDaemons() async -> [DaemonHealth] {
+        await withTaskGroup(of: DaemonHealth.self) { group in
             group.addTask {
                 let report = await ReadinessCheck.report(daemon: .gateway, checks: checks)
                 return DaemonHealth(.gateway, up: report.ready)
@@ -44,20 +47,7 @@ struct StatusPagesController: Sendable {
             }
             return await group.reduce(into: [DaemonHealth]()) { $0.append($1) }
         }.sorted { $0.name < $1.name }
-        health.store(asked)
-        return asked
     }
-}
-
-/// The last answers of the daemons and when they were had.
-final class HealthCache: Sendable {
-    private let state = Mutex<(at: ContinuousClock.Instant, health: [DaemonHealth])?>(nil)
-
-    func fresh(within age: Duration) -> [DaemonHealth]? {
-        state.withLock { state in state.flatMap { ContinuousClock.now - $0.at < age ? $0.health : nil } }
-    }
-
-    func store(_ health: [DaemonHealth]) { state.withLock { $0 = (.now, health) } }
 }
 
 struct DaemonHealth: Sendable {

@@ -36,7 +36,8 @@ struct SwitchesPagesController: Sendable {
             switch form["mode"] {
             case "default": try await flags.reset(flag)
             case "on", "off":
-                guard let percent = Int(form["percent"]?.trimmingCharacters(in: .whitespaces).isEmpty ?? true ? "0" : form["percent"]!), (0...100).contains(percent) else {
+                let percentText = form["percent"]?.trimmingCharacters(in: .whitespaces) ?? ""
+                guard let percent = percentText.isEmpty ? 0 : Int(percentText), (0...100).contains(percent) else {
                     throw GatewayError.invalid("The percentage must be a whole number from 0 to 100.")
                 }
                 let users = (form["users"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
@@ -47,7 +48,6 @@ struct SwitchesPagesController: Sendable {
             return pages.redirect("/admin/switches", visitor)
         }
     }
-
 }
 
 struct SwitchesView {
