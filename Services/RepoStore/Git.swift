@@ -35,8 +35,8 @@ struct Git: Sendable {
         guard result.terminationStatus.isSuccess else {
             throw RepoStoreError.gitFailed(
                 command: arguments.first ?? "", status: "\(result.terminationStatus)",
-                stderr: (result.standardError ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+                stderr: result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return result.standardOutput ?? ""
+        return result.standardOutput
     }
 }

@@ -3,8 +3,6 @@ import CairnRedis
 public import CairnService
 import Foundation
 import Glibc
-import NIOPosix
-import ServiceLifecycle
 public import Hummingbird
 
 /// Builds `cairn-repostore`: bare repositories under `repostore.root`, served to the gateway
@@ -30,20 +28,8 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     RepositoryController(locator: locator, git: git).addRoutes(to: router)
     // Writes into a pipe whose reader (git) has gone must fail with EPIPE, not kill the daemon.
     signal(SIGPIPE, SIG_IGN)
-    let pipeThreads = NIOThreadPool(numberOfThreads: 16)
-    pipeThreads.start()
-    SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes, pipeThreads: pipeThreads)
+    SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes)
         .addRoutes(to: router)
     BrowseController(locator: locator, git: git).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [events, ThreadPoolService(pool: pipeThreads)])
-}
-
-/// Shuts a thread pool down when the daemon stops.
-struct ThreadPoolService: Service {
-    let pool: NIOThreadPool
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await pool.shutdownGracefully()
-    }
+    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [events])
 }

@@ -156,14 +156,15 @@ struct BrowseController: Sendable {
         let environment = git.environment()
         let folder = FilePath(directory)
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody { writer in
+            let (output, outputForGit) = try PolledPipe.open(.fromChild)
+            defer { output.close() }
             let result = try await Subprocess.run(
-                executable, arguments: Arguments(arguments), environment: environment,
-                workingDirectory: folder, input: .none, output: .sequence, error: .discarded
-            ) { execution in
+                executable, arguments: Arguments(arguments), environment: environment, workingDirectory: folder,
+                input: .none, output: .fileDescriptor(outputForGit, closeAfterSpawningProcess: true), error: .discarded
+            ) { _ in
+                // In a task group of its own: Subprocess's closure may not hand `writer` on directly.
                 try await withThrowingTaskGroup(of: Void.self) { _ in
-                    for try await chunk in execution.standardOutput {
-                        try await writer.write(ByteBuffer(bytes: chunk.withUnsafeBytes { Array($0) }))
-                    }
+                    while let chunk = try await output.read() { try await writer.write(chunk) }
                 }
             }
             guard result.terminationStatus.isSuccess else { throw RepoStoreError.gitFailed(command: "git \(arguments.first ?? "")", status: "\(result.terminationStatus)", stderr: "") }

@@ -5,27 +5,22 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Glibc
-import NIOPosix
 import Subprocess
 import SystemPackage
 import Synchronization
 
 /// Git's smart HTTP protocol (v0 and v2), served by `git http-backend` and streamed both
 /// ways: the request body goes to git's standard input as it arrives and git's output goes
-/// to the client as it is made, so no pack is ever held in memory whole.
+/// to the client as it is made, through `PolledPipe`s, so no pack is ever held in memory
+/// whole.
 struct SmartHTTPController: Sendable {
     let locator: RepositoryLocator
     let git: Git
     let pushes: PushRecorder
     /// Pushes whose pack is larger than this are refused by git (`receive.maxInputSize`).
     let maxPushBytes: Int
-    /// Threads for the blocking writes into git's standard input.
-    let pipeThreads: NIOThreadPool
 
     static let services: Set<String> = ["git-upload-pack", "git-receive-pack"]
-    /// Linux's F_SETPIPE_SZ, which Glibc's Swift module does not export.
-    static let setPipeSize: Int32 = 1031
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/repos/:id/info/refs") { request, context in
@@ -74,19 +69,17 @@ struct SmartHTTPController: Sendable {
         let listsRefsOnly = Flag()
         let body = ResponseBody { writer in
             defer { if let pushLog { try? FileManager.default.removeItem(atPath: pushLog) } }
-            // git's standard input is a pipe of our own, written with blocking 1 MiB writes on
-            // a thread pool: much cheaper per byte than small asynchronous writes, which
-            // matters for pushes of hundreds of megabytes.
-            let (stdinRead, stdinWrite) = try FileDescriptor.pipe()
-            _ = fcntl(stdinWrite.rawValue, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(stdinWrite.rawValue, Self.setPipeSize, 1 << 20)
+            let (stdin, stdinForGit) = try PolledPipe.open(.toChild)
+            let (stdout, stdoutForGit) = try PolledPipe.open(.fromChild)
+            defer { stdin.close(); stdout.close() }
             let result = try await Subprocess.run(
                 git.executable, arguments: ["http-backend"], environment: gitEnvironment,
-                input: .fileDescriptor(stdinRead, closeAfterSpawningProcess: true), output: .sequence, error: .string(limit: 64 * 1024)
-            ) { execution in
+                input: .fileDescriptor(stdinForGit, closeAfterSpawningProcess: true),
+                output: .fileDescriptor(stdoutForGit, closeAfterSpawningProcess: true), error: .string(limit: 64 * 1024)
+            ) { _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        defer { try? stdinWrite.close() }
+                        defer { stdin.close() }
                         var first = true
                         do {
                             for try await buffer in CoalescedBody(request.body) {
@@ -95,9 +88,7 @@ struct SmartHTTPController: Sendable {
                                     listsRefsOnly.set(buffer.readableBytesView.starts(with: Array("0014command=ls-refs".utf8)))
                                     first = false
                                 }
-                                try await pipeThreads.runIfActive {
-                                    _ = try buffer.withUnsafeReadableBytes { try stdinWrite.writeAll($0) }
-                                }
+                                try await stdin.write(buffer)
                             }
                         } catch {
                             // git stopped reading (it refused the push, say): what it wrote
@@ -106,22 +97,13 @@ struct SmartHTTPController: Sendable {
                         }
                     }
                     var reader = CGIResponseReader()
-                    // Written on in buffers of 1 MiB or more: one write per 64 KiB pipe read
-                    // would cost more than the copy.
-                    let flushAt = 1 << 20
-                    var pending = ByteBufferAllocator().buffer(capacity: flushAt + 65536)
-                    for try await chunk in execution.standardOutput {
-                        if reader.headerDone {
-                            chunk.withUnsafeBytes { pending.writeBytes($0) }
-                        } else {
-                            pending.writeBytes(reader.feed(chunk.withUnsafeBytes { Array($0) }))
+                    while var chunk = try await stdout.read() {
+                        if !reader.headerDone {
+                            chunk = ByteBuffer(bytes: reader.feed(Array(chunk.readableBytesView)))
+                            if chunk.readableBytes == 0 { continue }
                         }
-                        if pending.readableBytes >= flushAt {
-                            try await writer.write(pending)
-                            pending = ByteBufferAllocator().buffer(capacity: flushAt + 65536)
-                        }
+                        try await writer.write(chunk)
                     }
-                    if pending.readableBytes > 0 { try await writer.write(pending) }
                     try await group.waitForAll()
                     if reader.status != 200 {
                         logger.warning("git.http_backend_status", metadata: ["git.status": "\(reader.status)", "repo.id": "\(id)"])
@@ -131,7 +113,7 @@ struct SmartHTTPController: Sendable {
             if !result.terminationStatus.isSuccess {
                 logger.warning("git.http_backend_failed", metadata: [
                     "repo.id": "\(id)", "git.service": "\(service)", "git.status": "\(result.terminationStatus)",
-                    "git.stderr": "\(result.standardError ?? "")",
+                    "git.stderr": "\(result.standardError)",
                 ])
             }
             // Recorded before the response ends, so the pusher's next request sees HEAD fixed and
