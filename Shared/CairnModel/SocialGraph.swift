@@ -44,6 +44,14 @@ public struct RepositorySocial: Sendable, Equatable {
     public let followedStargazers: [Int64]
 }
 
+/// A user's follow figures, as the profile page shows them.
+public struct ProfileSocial: Sendable, Equatable {
+    public let followers: Int
+    public let following: Int
+    /// Whether the visitor follows the user.
+    public let isFollowing: Bool
+}
+
 /// The social sets: PostgreSQL holds them (the source of truth, written first), Redis holds
 /// a set per repository and per user for counts, membership and intersections ("people you
 /// follow who starred this") without a query. `cairnctl rebuild-sets` rebuilds Redis from
@@ -87,11 +95,6 @@ public struct SocialGraph: Sendable {
         try await redis.send("SCARD", "\(relation.keys(namespace).bySubjects):\(object)").int ?? 0
     }
 
-    /// How many objects a subject has (repositories starred, users followed).
-    public func countOwn(_ relation: SocialRelation, of subject: Int64) async throws -> Int {
-        try await redis.send("SCARD", "\(relation.keys(namespace).byObjects):\(subject)").int ?? 0
-    }
-
     /// The subjects of an object (who starred or watches a repository, who follows a user).
     public func subjects(_ relation: SocialRelation, of object: Int64) async throws -> [Int64] {
         ids(try await redis.send("SMEMBERS", "\(relation.keys(namespace).bySubjects):\(object)"))
@@ -123,26 +126,53 @@ public struct SocialGraph: Sendable {
         return {stars, watchers, redis.call('SISMEMBER', KEYS[1], ARGV[1]), redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SINTER', KEYS[3], KEYS[1])}
         """
 
+    /// What a profile page shows of the follow sets, in one round trip: the user's follower
+    /// and following counts, and whether the visitor follows the user.
+    public func profile(user: Int64, visitor: Int64?) async throws -> ProfileSocial {
+        let keys = SocialRelation.follow.keys(namespace)
+        let reply = try await redis.send([
+            "EVAL", Self.profileScript, "2", "\(keys.bySubjects):\(user)", "\(keys.byObjects):\(user)", visitor.map(String.init) ?? "",
+        ]).array
+        guard reply.count == 3 else { return ProfileSocial(followers: 0, following: 0, isFollowing: false) }
+        return ProfileSocial(followers: reply[0].int ?? 0, following: reply[1].int ?? 0, isFollowing: reply[2].int == 1)
+    }
+
+    private static let profileScript = """
+        local following = 0
+        if ARGV[1] ~= '' then following = redis.call('SISMEMBER', KEYS[1], ARGV[1]) end
+        return {redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2]), following}
+        """
+
     /// Replaces every Redis set of every relation with what PostgreSQL holds; returns the
-    /// number of pairs written.
+    /// number of pairs written. Each set is filled under a staging key and renamed over the
+    /// old one, so readers see the old set or the new one, never an empty one; sets no row
+    /// backs any more are deleted. A star given while it runs may need another rebuild.
     @discardableResult
     public func rebuild() async throws -> Int {
         var written = 0
+        let staging = "\(namespace):social:rebuilding"
         for relation in SocialRelation.allCases {
             let keys = relation.keys(namespace)
-            for pattern in [keys.bySubjects, keys.byObjects] { try await deleteKeys(matching: "\(pattern):*") }
             let table = relation.table
             let rows = try await client.run(
                 "SELECT \(unescaped: table.subject), \(unescaped: table.object) FROM \(unescaped: table.name) ORDER BY 1, 2", logger: logger)
-            var pairs: [(Int64, Int64)] = []
-            for try await pair in rows.decode((Int64, Int64).self) { pairs.append(pair) }
-            for (object, group) in Dictionary(grouping: pairs, by: \.1) {
-                try await redis.send(["SADD", "\(keys.bySubjects):\(object)"] + group.map { String($0.0) })
+            var sets: [String: [String]] = [:]
+            for try await (subject, object) in rows.decode((Int64, Int64).self) {
+                sets["\(keys.bySubjects):\(object)", default: []].append(String(subject))
+                sets["\(keys.byObjects):\(subject)", default: []].append(String(object))
+                written += 1
             }
-            for (subject, group) in Dictionary(grouping: pairs, by: \.0) {
-                try await redis.send(["SADD", "\(keys.byObjects):\(subject)"] + group.map { String($0.1) })
+            for (key, members) in sets {
+                try await redis.send("DEL", staging)
+                for start in stride(from: 0, to: members.count, by: 1000) {
+                    try await redis.send(["SADD", staging] + members[start..<min(start + 1000, members.count)])
+                }
+                try await redis.send("RENAME", staging, key)
             }
-            written += pairs.count
+            for pattern in [keys.bySubjects, keys.byObjects] {
+                let stale = try await self.keys(matching: "\(pattern):*").filter { sets[$0] == nil }
+                try await delete(stale)
+            }
         }
         return written
     }
@@ -185,10 +215,9 @@ public struct SocialGraph: Sendable {
         return found
     }
 
-    private func deleteKeys(matching pattern: String) async throws {
-        let found = try await keys(matching: pattern)
-        for start in stride(from: 0, to: found.count, by: 500) {
-            try await redis.send(["DEL"] + found[start..<min(start + 500, found.count)])
+    private func delete(_ keys: [String]) async throws {
+        for start in stride(from: 0, to: keys.count, by: 500) {
+            try await redis.send(["DEL"] + keys[start..<min(start + 500, keys.count)])
         }
     }
 

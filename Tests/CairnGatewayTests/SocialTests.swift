@@ -63,6 +63,10 @@ import Testing
             #expect(try await web.post("/bob/follow", [:]).status == 303)
             let profile = try await web.get("/bob")
             #expect(profile.body.contains(#"<span id="followers">1</span>"#) && profile.body.contains("Unfollow"))
+            let own = try await web.get("/cy")
+            #expect(own.body.contains(#"<span id="following">1</span>"#) && !own.body.contains(#"id="follow""#))
+            let anonymous = try await WebSession(stack.gatewayURL).get("/bob")
+            #expect(anonymous.body.contains(#"<span id="followers">1</span>"#) && !anonymous.body.contains(#"id="follow""#))
             #expect(try await web.post("/cy/follow", [:]).status == 422)
 
             #expect(try await stack.api(.PUT, "/api/v3/user/starred/ada/kit", as: bob).0 == 204)
@@ -81,10 +85,17 @@ import Testing
             try await redis.send("DEL", "\(stack.configuration.redisNamespace):social:stargazers:\(repository.id)")
             #expect(try await social.count(.star, of: repository.id) == 0)
             #expect(try await social.differences(.star).missing == 2)
+            // …and holds what no row backs: a watcher too many, a set for a repository with no stars.
+            let namespace = stack.configuration.redisNamespace
+            try await redis.send("SADD", "\(namespace):social:watchers:\(repository.id)", "424242")
+            try await redis.send("SADD", "\(namespace):social:stargazers:987654", "1")
+            #expect(try await social.differences(.watch).extra == 1)
             let rebuilt = try await stack.cairnctl(["rebuild-sets"])
             #expect(rebuilt.status == 0 && rebuilt.output.contains("3 stars, watches and follows"), "\(rebuilt.output)")
             #expect(try await social.count(.star, of: repository.id) == 2)
             #expect(try await social.differences(.star) == (0, 0))
+            #expect(try await social.differences(.watch) == (0, 0))
+            #expect(try await redis.send("EXISTS", "\(namespace):social:stargazers:987654").int == 0)
             #expect(try await web.get("/ada/kit").body.contains(#"id="stars">2<"#))
         }
     }

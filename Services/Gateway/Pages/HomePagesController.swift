@@ -60,11 +60,11 @@ struct HomePagesController: Sendable {
             let visitor = try await pages.visitor(request)
             guard let owner = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }
             let list = try await repositoryList(of: owner, for: visitor)
+            let figures = try await social.profile(user: owner.id, visitor: visitor.user?.id)
             let view = ProfileView(
                 username: owner.username, joined: PageFormat.date(owner.createdAt), repositoryList: list,
-                followers: try await social.count(.follow, of: owner.id), following: try await social.countOwn(.follow, of: owner.id),
-                canFollow: visitor.user.map { $0.id != owner.id } ?? false,
-                isFollowing: try await visitor.user.asyncMap { try await social.contains(.follow, subject: $0.id, object: owner.id) } ?? false)
+                followers: figures.followers, following: figures.following,
+                canFollow: visitor.user.map { $0.id != owner.id } ?? false, isFollowing: figures.isFollowing)
             return pages.page("profile", title: owner.username, visitor, view)
         }
         router.post("/:owner/follow") { request, context in try await setFollowing(true, request, context) }
@@ -143,14 +143,6 @@ struct ProfileView {
     let following: Int
     let canFollow: Bool
     let isFollowing: Bool
-}
-
-extension Optional {
-    /// The wrapped value transformed by an async function, or nil.
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
 }
 
 struct NewRepositoryView {
