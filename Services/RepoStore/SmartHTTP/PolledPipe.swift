@@ -47,14 +47,19 @@ final class PolledPipe: Sendable {
         var remaining = buffer
         var idle = IdleWait()
         while remaining.readableBytes > 0 {
-            let written = remaining.withUnsafeReadableBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            var failure: Int32 = 0
+            let written = remaining.withUnsafeReadableBytes { bytes -> Int in
+                let written = Glibc.write(descriptor, bytes.baseAddress, bytes.count)
+                if written < 0 { failure = errno }
+                return written
+            }
             if written > 0 {
                 remaining.moveReaderIndex(forwardBy: written)
                 idle.reset()
-            } else if errno == EAGAIN {
+            } else if failure == EAGAIN {
                 try await idle.wait()
-            } else if errno != EINTR {
-                throw Errno(rawValue: errno)
+            } else if failure != EINTR {
+                throw Errno(rawValue: failure)
             }
         }
     }
