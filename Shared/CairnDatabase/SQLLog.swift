@@ -27,8 +27,13 @@ public enum SQLLog {
     /// Stops keeping queries and hands over those kept.
     public static func stopCapturing() -> [PostgresQuery] { captured.withLock { queries in defer { queries = nil }; return queries ?? [] } }
 
-    static func observe<Rows>(_ query: PostgresQuery, _ logger: Logger, _ run: () async throws -> Rows) async throws -> Rows {
-        captured.withLock { $0?.append(query) }
+    /// Runs `run`, timing and logging it as statement `sql`; `query` (with its bindings) is
+    /// built only when it is captured.
+    static func observe<Rows>(_ sql: String, _ query: @autoclosure () throws -> PostgresQuery, _ logger: Logger, _ run: () async throws -> Rows) async throws -> Rows {
+        if captured.withLock({ $0 != nil }) {
+            let built = try query()
+            captured.withLock { $0?.append(built) }
+        }
         let start = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - start
@@ -38,7 +43,7 @@ public enum SQLLog {
             if elapsed > slow || debugging {
                 let level: Logger.Level = elapsed > slow ? .warning : .notice
                 logger.log(level: level, elapsed > slow ? "sql.slow" : "sql.debug", metadata: [
-                    "sql": "\(query.sql)", "duration_ms": "\(elapsed.wholeMilliseconds)",
+                    "sql": "\(sql)", "duration_ms": "\(elapsed.wholeMilliseconds)",
                 ])
             }
         }
@@ -50,7 +55,7 @@ extension PostgresClient {
     /// `query`, counted, timed and logged as `SQLLog` says.
     @discardableResult
     public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await SQLLog.observe(query, logger) {
+        try await SQLLog.observe(query.sql, query, logger) {
             try await DatabaseRouting.run(query.sql, on: self, logger: logger) { client in try await client.query(query, logger: logger, file: file, line: line) }
         }
     }
@@ -61,8 +66,7 @@ extension PostgresClient {
     public func run<Statement: PostgresPreparedStatement>(
         _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row> {
-        let query = PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
-        return try await SQLLog.observe(query, logger) {
+        try await SQLLog.observe(Statement.sql, PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings()), logger) {
             try await DatabaseRouting.run(Statement.sql, on: self, logger: logger) { client in try await client.execute(statement, logger: logger, file: file, line: line) }
         }
     }
@@ -72,6 +76,6 @@ extension PostgresConnection {
     /// `query`, counted, timed and logged as `SQLLog` says.
     @discardableResult
     public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await SQLLog.observe(query, logger) { try await self.query(query, logger: logger, file: file, line: line) }
+        try await SQLLog.observe(query.sql, query, logger) { try await self.query(query, logger: logger, file: file, line: line) }
     }
 }

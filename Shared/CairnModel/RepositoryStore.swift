@@ -1,5 +1,5 @@
 public import CairnDatabase
-public import CairnProtocol
+import CairnProtocol
 public import Foundation
 public import Logging
 public import PostgresNIO
@@ -213,8 +213,9 @@ public struct RepositoryStore: Sendable {
             FROM collaborators c JOIN users u ON u.id = c.user_id WHERE c.repository_id = \(repositoryID) ORDER BY lower(u.username)
             """, logger: logger)
         var result: [(User, Permission)] = []
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, Int64, String).self) {
-            result.append((User((row.0, row.1, row.2, row.3, row.4, row.5, row.6)), Permission(name: row.7) ?? .read))
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            result.append((try UserStore.user(cells), Permission(name: try cells[UserStore.columnCount].decode(String.self)) ?? .read))
         }
         return result
     }

@@ -150,7 +150,10 @@ public struct SocialGraph: Sendable {
     @discardableResult
     public func rebuild() async throws -> Int {
         var written = 0
+        // Each set is renamed away once filled, so this is empty from here on unless an
+        // earlier rebuild stopped half-way.
         let staging = "\(namespace):social:rebuilding"
+        try await redis.send("DEL", staging)
         for relation in SocialRelation.allCases {
             let keys = relation.keys(namespace)
             let table = relation.table
@@ -163,7 +166,6 @@ public struct SocialGraph: Sendable {
                 written += 1
             }
             for (key, members) in sets {
-                try await redis.send("DEL", staging)
                 for start in stride(from: 0, to: members.count, by: 1000) {
                     try await redis.send(["SADD", staging] + members[start..<min(start + 1000, members.count)])
                 }

@@ -59,10 +59,13 @@ public struct TokenStore: Sendable {
             FROM access_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = \(Self.digest(secret)) AND t.revoked_at IS NULL
             """, logger: logger)
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, Int64, [String], Int64, Bool).self) {
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            let next = UserStore.columnCount
+            let (scopes, id, stale) = (try cells[next].decode([String].self), try cells[next + 1].decode(Int64.self), try cells[next + 2].decode(Bool.self))
             // The last-used time is kept to the minute, so most requests write nothing.
-            if row.9 { _ = try await client.run("UPDATE access_tokens SET last_used_at = now() WHERE id = \(row.8)", logger: logger) }
-            return (User((row.0, row.1, row.2, row.3, row.4, row.5, row.6)), Set(row.7.compactMap(TokenScope.init(rawValue:))))
+            if stale { _ = try await client.run("UPDATE access_tokens SET last_used_at = now() WHERE id = \(id)", logger: logger) }
+            return (try UserStore.user(cells), Set(scopes.compactMap(TokenScope.init(rawValue:))))
         }
         return nil
     }

@@ -1,5 +1,5 @@
 import CairnDatabase
-public import CairnProtocol
+import CairnProtocol
 import Foundation
 public import Logging
 public import PostgresNIO
@@ -14,14 +14,26 @@ public struct UserStore: Sendable {
         self.logger = logger
     }
 
+    /// The columns a `User` is read from, in the order `user(_:)` reads them.
+    private static let columnNames = ["id", "username", "email", "is_admin", "session_version", "created_at", "cache_version"]
+
     /// The columns a `User` is read from, of the table aliased `table` (if any).
     static func columns(_ table: String = "") -> String {
         let prefix = table.isEmpty ? "" : "\(table)."
-        return ["id", "username", "email", "is_admin", "session_version", "created_at", "cache_version"].map { prefix + $0 }.joined(separator: ", ")
+        return columnNames.map { prefix + $0 }.joined(separator: ", ")
     }
 
-    /// A `User` as `columns` reads it.
-    typealias Row = (Int64, String, String, Bool, Int, Date, Int64)
+    /// How many columns `columns` names: what a query selects after them starts here.
+    static let columnCount = columnNames.count
+
+    /// The `User` in the first `columnCount` columns of `row` (a query selecting `columns`
+    /// first), whatever follows them.
+    static func user(_ row: PostgresRandomAccessRow) throws -> User {
+        User(
+            id: try row[0].decode(Int64.self), username: try row[1].decode(String.self), email: try row[2].decode(String.self),
+            isAdmin: try row[3].decode(Bool.self), sessionVersion: try row[4].decode(Int.self), createdAt: try row[5].decode(Date.self),
+            cacheVersion: try row[6].decode(Int64.self))
+    }
 
     /// Creates a user after checking the name, email and password rules.
     public func create(username: String, email: String, password: String, isAdmin: Bool = false) async throws -> User {
@@ -34,7 +46,7 @@ public struct UserStore: Sendable {
                 INSERT INTO users (username, email, password_hash, is_admin) VALUES (\(username), \(email), \(hash), \(isAdmin))
                 RETURNING \(unescaped: Self.columns())
                 """, logger: logger)
-            for try await row in rows.decode(Row.self) { return User(row) }
+            if let user = try await first(rows) { return user }
             throw ModelError.notFound("new user")
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             let field = (error.serverInfo?[.constraintName] ?? "").contains("email") ? "email" : "username"
@@ -62,7 +74,7 @@ public struct UserStore: Sendable {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> User { User(try row.decode(UserStore.Row.self)) }
+        func decodeRow(_ row: PostgresRow) throws -> User { try UserStore.user(row.makeRandomAccess()) }
     }
 
     /// The users with these ids, by username.
@@ -71,7 +83,7 @@ public struct UserStore: Sendable {
         var found: [User] = []
         let rows = try await client.run(
             "SELECT \(unescaped: Self.columns()) FROM users WHERE id = ANY(\(ids)) ORDER BY lower(username)", logger: logger)
-        for try await row in rows.decode(Row.self) { found.append(User(row)) }
+        for try await row in rows { found.append(try Self.user(row.makeRandomAccess())) }
         return found
     }
 
@@ -81,9 +93,10 @@ public struct UserStore: Sendable {
             SELECT \(unescaped: Self.columns()), password_hash FROM users
             WHERE lower(username) = lower(\(login)) OR lower(email) = lower(\(login)) LIMIT 1
             """, logger: logger)
-        for try await row in rows.decode((Int64, String, String, Bool, Int, Date, Int64, String).self) {
-            guard try await Passwords.verify(password, hash: row.7) else { return nil }
-            return User((row.0, row.1, row.2, row.3, row.4, row.5, row.6))
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            guard try await Passwords.verify(password, hash: try cells[Self.columnCount].decode(String.self)) else { return nil }
+            return try Self.user(cells)
         }
         return nil
     }
@@ -152,13 +165,7 @@ public struct UserStore: Sendable {
     }
 
     func first(_ rows: PostgresRowSequence) async throws -> User? {
-        for try await row in rows.decode(Row.self) { return User(row) }
+        for try await row in rows { return try Self.user(row.makeRandomAccess()) }
         return nil
-    }
-}
-
-extension User {
-    init(_ row: UserStore.Row) {
-        self.init(id: row.0, username: row.1, email: row.2, isAdmin: row.3, sessionVersion: row.4, createdAt: row.5, cacheVersion: row.6)
     }
 }

@@ -50,9 +50,3 @@ public struct BlobVerification: Codable, Sendable {
         self.intact = intact
     }
 }
-
-/// The repository store's answer to `GET /repos`: every repository on disk.
-public struct RepositoryListing: Codable, Sendable {
-    public let ids: [Int64]
-    public init(ids: [Int64]) { self.ids = ids }
-}

@@ -76,3 +76,9 @@ public enum ForwardedHeader {
     /// The analytics visitor id of the person behind the request (see `EventEnvelope.visitor`).
     public static let visitor = "X-Cairn-Visitor"
 }
+
+/// The repository store's answer to `GET /repos`: every repository on disk.
+public struct RepositoryListing: Codable, Sendable {
+    public let ids: [Int64]
+    public init(ids: [Int64]) { self.ids = ids }
+}

@@ -41,6 +41,7 @@ struct PageRenderer: Sendable {
         "commit": PackageResources.commit_mustache,
         "refs": PackageResources.refs_mustache,
         "repository_list": PackageResources.repository_list_mustache,
+        "file_table": PackageResources.file_table_mustache,
         "ref_switcher": PackageResources.ref_switcher_mustache,
         "repository_settings": PackageResources.repository_settings_mustache,
         "webhooks": PackageResources.webhooks_mustache,
@@ -61,7 +62,7 @@ struct PageRenderer: Sendable {
 
     static let contentTypeName = "CAIRN_HTML"
     /// Templates included by others with `{{> name}}`; they render in their includer's context.
-    static let partials: Set<String> = ["repository_list", "ref_switcher"]
+    static let partials: Set<String> = ["repository_list", "ref_switcher", "file_table"]
 
     init(assets: StaticAssets) throws {
         MustacheContentTypes.register(EscapedHTML(), named: Self.contentTypeName)
