@@ -66,6 +66,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.0.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
@@ -102,6 +103,7 @@ let package = Package(
                 "CairnModel", httpClient, postgres, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"), .product(name: "Ink", package: "Ink"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             // Templates and the stylesheet are compiled into the binary: one file to deploy.
             resources: [.embedInCode("Pages/Templates"), .embedInCode("Pages/Static")])
@@ -131,7 +133,10 @@ let package = Package(
                 path: "Services/Ctl/Main", swiftSettings: swiftSettings),
             .target(
                 name: "CairnTestSupport",
-                dependencies: daemonCore + [postgres, httpClient, crypto, .product(name: "HummingbirdTesting", package: "hummingbird")],
+                dependencies: daemonCore + [
+                    postgres, httpClient, crypto, .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+                ],
                 path: "Tests/CairnTestSupport", swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnSigningTests", dependencies: ["CairnSigning", "CairnProtocol"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import CairnService
 import CairnProtocol
 import CairnSigning
 import Foundation
@@ -25,15 +26,14 @@ struct BlobController: Sendable {
         router.get("/blobs") { request, _ in
             let after = request.uri.queryParameters["after"].map(String.init)
             if let after, !after.isSHA256Hex { throw HTTPError(.badRequest, message: "after must be a SHA-256 (64 lowercase hex digits)") }
-            let limit = request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 1000
-            guard (1...10_000).contains(limit) else { throw HTTPError(.badRequest, message: "limit must be between 1 and 10000") }
+            let limit = try QueryNumber.read(request, "limit", in: 1...10_000, default: 1000)
             let listed = try await backendCall { try await blobs.list(after: after, limit: limit) }
-            return try json(BlobListing(blobs: listed))
+            return try Response.json(BlobListing(blobs: listed))
         }
         router.post("/blobs/:sha/verify") { _, context in
             let hash = try hash(context)
             guard let actual = try await backendCall({ try await blobs.digest(hash) }) else { throw HTTPError(.notFound, message: "no such blob") }
-            return try json(BlobVerification(sha256: hash, actual: actual, intact: actual == hash))
+            return try Response.json(BlobVerification(sha256: hash, actual: actual, intact: actual == hash))
         }
         router.get("/blobs/:sha") { request, context in try await serve(hash(context), request, context) }
         router.head("/blobs/:sha") { request, context in try await serve(hash(context), request, context, bodyless: true) }
@@ -75,14 +75,11 @@ struct BlobController: Sendable {
     private func store(_ request: Request, expected: String?) async throws -> Response {
         let size = request.headers[.contentLength].flatMap { Int($0) }
         let stored = try await backendCall { try await blobs.store(request.body, expected: expected, expectedSize: size) }
-        var response = try json(stored, status: stored.created ? .created : .ok)
+        var response = try Response.json(stored, status: stored.created ? .created : .ok)
         response.headers[.eTag] = "\"\(stored.sha256)\""
         return response
     }
 
-    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        try Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CairnJSON.encode(value))))
-    }
 
     /// Runs a backend call, turning its `BlobError` into the HTTP error that says what went wrong.
     private func backendCall<T>(_ call: () async throws -> T) async throws -> T {

@@ -42,7 +42,7 @@ public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> som
         BasicRequestContext.self, daemon: .blobstore, signature: environment.internalSignature, registry: environment.registry,
         checks: checks, publicPrefixes: ["/dl/"])
     BlobController(blobs: backend, signer: environment.signer).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [BlobThreads(pool: threads)])
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [BlobThreads(pool: threads)])
 }
 
 /// Shuts the file threads down when the daemon stops.

@@ -10,11 +10,11 @@ import NIOCore
 import PostgresNIO
 
 /// `cairnctl status`: each daemon's readiness, queue and dead-letter lengths, outbox backlog,
-/// and the analytics stream's lag.
+/// the push spool, and the analytics stream's lag.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show each daemon's readiness, the queues, dead letters, the outbox backlog and the analytics lag.",
+        abstract: "Show each daemon's readiness, the queues, dead letters, the outbox backlog, the push spool and the analytics lag.",
         discussion: "Exits 1 when a daemon is not ready or a store does not answer.")
 
     @OptionGroup var options: GlobalOptions
@@ -48,6 +48,14 @@ struct StatusCommand: AsyncParsableCommand {
         } catch {
             healthy = false
             print("outbox backlog: unavailable: \(error)")
+        }
+        do {
+            let spool = try await context.internalClient(.repostore).getJSON(PushSpoolBacklog.self, "/spool")
+            let age = spool?.oldest.map { String(format: ", oldest %.0f s", max(0, Date().timeIntervalSince($0))) } ?? ""
+            print("push spool: \(spool?.waiting ?? 0) pushes waiting for Redis\(age)")
+        } catch {
+            healthy = false
+            print("push spool: unavailable: \(error)")
         }
         do {
             print(try await streamStatus(redis: redis, context: context))

@@ -16,7 +16,7 @@ public var pageTemplatesFingerprint: String { PageRenderer.fingerprint }
 public func buildGateway(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
-    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis, .replicas], optional: [.analyticsDatabase])
+    let stores = DaemonStores(environment, needs: [.mainDatabase, .redis, .replicas], optional: [.analyticsDatabase], degradable: [.redis])
     let router = DaemonRouter.make(GatewayContext.self, daemon: .gateway, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let database = stores.main!
     let users = UserStore(client: database, logger: logger)
@@ -98,5 +98,5 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         authenticator: authenticator, access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
     ).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [cleaner, events, routeStats, RouteStatsGauges(stats: routeStats)])
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [cleaner, events, routeStats, RouteStatsGauges(stats: routeStats)])
 }

@@ -1,6 +1,8 @@
+import CairnService
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// What the gateway refuses, mapped to status codes and a GitHub-style JSON body
 /// (`{"message": …}`). 401s carry `WWW-Authenticate` so git prompts for credentials.
@@ -41,9 +43,20 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         }
     }
 
+    /// Seconds a client is asked to wait (`Retry-After`) when a store does not answer.
+    static let retryAfterOutage = 5
+
+    /// A store that does not answer (see `StoreOutage`), logged and told to the client as a 503.
+    static func storeOutage(_ error: any Error, _ logger: Logger) -> GatewayError {
+        let store = StoreOutage.store(of: error) ?? "a store"
+        logger.warning("request.store_unavailable", metadata: ["store": "\(store)", "error": "\(error)"])
+        return .unavailable("\(store) is not answering just now; try again in a moment")
+    }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"Cairn\", charset=\"UTF-8\"" }
+        if status == .serviceUnavailable { headers[.retryAfter] = String(Self.retryAfterOutage) }
         let body = (try? APIEncoding.encoder().encode(["message": description])) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: body)))
     }

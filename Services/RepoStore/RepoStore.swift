@@ -14,15 +14,16 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let locator = RepositoryLocator(root: root)
     try HookInstaller.install(at: locator.hooksPath)
-    let stores = DaemonStores(environment, needs: [.redis])
+    let stores = DaemonStores(environment, needs: [.redis], degradable: [.redis])
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .repostore, signature: environment.internalSignature, registry: environment.registry,
         checks: stores.checks + [.writableDirectory("repositories", root)])
     let git = Git()
     let events = EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger)
+    let pushTasks = ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace)
+    let spool = try PushSpool(root: root)
     let pushes = PushRecorder(
-        events: events,
-        tasks: ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace),
+        events: events, tasks: pushTasks, spool: spool,
         maintenance: ReliableQueue(redis: stores.redis!, name: QueueName.maintenance.rawValue, namespace: configuration.redisNamespace),
         locator: locator, git: git)
     RepositoryController(locator: locator, git: git).addRoutes(to: router)
@@ -31,5 +32,6 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes)
         .addRoutes(to: router)
     BrowseController(locator: locator, git: git).addRoutes(to: router)
-    return DaemonApplication.make(environment, responder: router.buildResponder(), stores: stores, services: [events])
+    router.get("/spool") { _, _ in try Response.json(spool.backlog()) }
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [events, PushSpoolRelay(spool: spool, queue: pushTasks, logger: environment.logger)])
 }

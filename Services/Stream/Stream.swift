@@ -20,6 +20,6 @@ public func buildStream(_ environment: DaemonEnvironment) async throws -> some A
         pausesAfterCommit: ProcessInfo.processInfo.environment["CAIRN_STREAM_TEST_PAUSE_AFTER_COMMIT"] == "1",
         logger: environment.logger)
     return DaemonApplication.make(
-        environment, responder: router.buildResponder(), stores: stores,
+        environment, router: router, stores: stores,
         services: [processor, TrafficRetention(client: analytics, logger: environment.logger)])
 }

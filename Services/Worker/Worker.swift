@@ -57,7 +57,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         ]),
     ]
     return DaemonApplication.make(
-        environment, responder: router.buildResponder(), stores: stores,
+        environment, router: router, stores: stores,
         services: [ClosesOnShutdown(outbound), OutboxRelay(outbox: outbox), QueueReaper(queues: runners.map(\.queue), logger: logger), QueueDepthGauge(queues: runners.map(\.queue))] + runners)
 }
 

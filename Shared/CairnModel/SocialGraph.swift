@@ -56,7 +56,8 @@ public struct ProfileSocial: Sendable, Equatable {
 /// a set per repository and per user for counts, membership and intersections ("people you
 /// follow who starred this") without a query. `cairnctl rebuild-sets` rebuilds Redis from
 /// PostgreSQL; a Redis failure after the PostgreSQL write leaves the sets behind until then
-/// (and is logged), never the source.
+/// (and is logged), never the source. While Redis does not answer, reads come from
+/// PostgreSQL (`SocialGraph+PostgreSQL`).
 public struct SocialGraph: Sendable {
     public let client: PostgresClient
     public let redis: RedisClient
@@ -87,22 +88,38 @@ public struct SocialGraph: Sendable {
     }
 
     public func contains(_ relation: SocialRelation, subject: Int64, object: Int64) async throws -> Bool {
-        try await redis.send("SISMEMBER", "\(relation.keys(namespace).bySubjects):\(object)", String(subject)).int == 1
+        try await readThrough("contains") {
+            try await redis.send("SISMEMBER", "\(relation.keys(namespace).bySubjects):\(object)", String(subject)).int == 1
+        } fromDatabase: {
+            try await databaseContains(relation, subject: subject, object: object)
+        }
     }
 
     /// How many subjects an object has (stargazers, watchers, followers).
     public func count(_ relation: SocialRelation, of object: Int64) async throws -> Int {
-        try await redis.send("SCARD", "\(relation.keys(namespace).bySubjects):\(object)").int ?? 0
+        try await readThrough("count") {
+            try await redis.send("SCARD", "\(relation.keys(namespace).bySubjects):\(object)").int ?? 0
+        } fromDatabase: {
+            try await databaseCount(relation, of: object)
+        }
     }
 
     /// The subjects of an object (who starred or watches a repository, who follows a user).
     public func subjects(_ relation: SocialRelation, of object: Int64) async throws -> [Int64] {
-        ids(try await redis.send("SMEMBERS", "\(relation.keys(namespace).bySubjects):\(object)"))
+        try await readThrough("subjects") {
+            ids(try await redis.send("SMEMBERS", "\(relation.keys(namespace).bySubjects):\(object)"))
+        } fromDatabase: {
+            try await databaseSubjects(relation, of: object)
+        }
     }
 
     /// The objects of a subject (what a user starred or watches, whom a user follows).
     public func objects(_ relation: SocialRelation, of subject: Int64) async throws -> [Int64] {
-        ids(try await redis.send("SMEMBERS", "\(relation.keys(namespace).byObjects):\(subject)"))
+        try await readThrough("objects") {
+            ids(try await redis.send("SMEMBERS", "\(relation.keys(namespace).byObjects):\(subject)"))
+        } fromDatabase: {
+            try await databaseObjects(relation, of: subject)
+        }
     }
 
     /// What a repository page shows of the social sets, in one round trip: star and watcher
@@ -112,7 +129,13 @@ public struct SocialGraph: Sendable {
         let stargazers = "\(SocialRelation.star.keys(namespace).bySubjects):\(repository)"
         let watchers = "\(SocialRelation.watch.keys(namespace).bySubjects):\(repository)"
         let following = "\(SocialRelation.follow.keys(namespace).byObjects):\(visitor ?? 0)"
-        let reply = try await redis.send(["EVAL", Self.summaryScript, "3", stargazers, watchers, following, visitor.map(String.init) ?? ""]).array
+        let reply: [RedisValue]
+        do {
+            reply = try await redis.send(["EVAL", Self.summaryScript, "3", stargazers, watchers, following, visitor.map(String.init) ?? ""]).array
+        } catch {
+            logger.warning("social_sets.unavailable", metadata: ["social.read": "summary", "error": "\(error)"])
+            return try await databaseSummary(repository: repository, visitor: visitor)
+        }
         guard reply.count == 5 else { return RepositorySocial(stars: 0, watchers: 0, starred: false, watching: false, followedStargazers: []) }
         return RepositorySocial(
             stars: reply[0].int ?? 0, watchers: reply[1].int ?? 0, starred: reply[2].int == 1, watching: reply[3].int == 1,
@@ -130,9 +153,15 @@ public struct SocialGraph: Sendable {
     /// and following counts, and whether the visitor follows the user.
     public func profile(user: Int64, visitor: Int64?) async throws -> ProfileSocial {
         let keys = SocialRelation.follow.keys(namespace)
-        let reply = try await redis.send([
-            "EVAL", Self.profileScript, "2", "\(keys.bySubjects):\(user)", "\(keys.byObjects):\(user)", visitor.map(String.init) ?? "",
-        ]).array
+        let reply: [RedisValue]
+        do {
+            reply = try await redis.send([
+                "EVAL", Self.profileScript, "2", "\(keys.bySubjects):\(user)", "\(keys.byObjects):\(user)", visitor.map(String.init) ?? "",
+            ]).array
+        } catch {
+            logger.warning("social_sets.unavailable", metadata: ["social.read": "profile", "error": "\(error)"])
+            return try await databaseProfile(user: user, visitor: visitor)
+        }
         guard reply.count == 3 else { return ProfileSocial(followers: 0, following: 0, isFollowing: false) }
         return ProfileSocial(followers: reply[0].int ?? 0, following: reply[1].int ?? 0, isFollowing: reply[2].int == 1)
     }

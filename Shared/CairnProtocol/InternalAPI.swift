@@ -1,3 +1,5 @@
+public import Foundation
+
 /// The daemons of Cairn, with the port each listens on unless configured otherwise.
 public enum Daemon: String, Sendable, CaseIterable, Codable {
     case gateway, repostore, blobstore, worker, stream
@@ -81,4 +83,17 @@ public enum ForwardedHeader {
 public struct RepositoryListing: Codable, Sendable {
     public let ids: [Int64]
     public init(ids: [Int64]) { self.ids = ids }
+}
+
+/// The repository store's answer to `GET /spool`: accepted pushes whose `push` task has not
+/// reached Redis yet (they are relayed when it answers again).
+public struct PushSpoolBacklog: Codable, Sendable, Equatable {
+    public let waiting: Int
+    /// When the oldest waiting push was accepted.
+    public let oldest: Date?
+
+    public init(waiting: Int, oldest: Date?) {
+        self.waiting = waiting
+        self.oldest = oldest
+    }
 }

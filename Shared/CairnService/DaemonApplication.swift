@@ -7,6 +7,17 @@ public import ServiceLifecycle
 /// stores' services and the daemon's own, checking schemas before it listens, and telling
 /// systemd `READY=1` once it does.
 public enum DaemonApplication {
+    /// The application serving `router`, whose routes are recorded in `environment.routes`.
+    public static func make<Context>(
+        _ environment: DaemonEnvironment,
+        router: Router<Context>,
+        stores: DaemonStores,
+        services: [any Service] = []
+    ) -> Application<RouterResponder<Context>> where Context: InitializableFromSource<ApplicationRequestContextSource> {
+        environment.routes.record(router.routes.map { RouteCatalog.Route(method: $0.method.rawValue, path: $0.path.description) })
+        return make(environment, responder: router.buildResponder(), stores: stores, services: services)
+    }
+
     public static func make<Responder: HTTPResponder>(
         _ environment: DaemonEnvironment,
         responder: Responder,

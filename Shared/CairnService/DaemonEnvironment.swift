@@ -11,9 +11,15 @@ public struct DaemonEnvironment: Sendable {
     public let logger: Logger
     public let registry: PrometheusCollectorRegistry
     public let signer: Signer
+    /// The routes the daemon's router holds, filled when its application is built.
+    public let routes: RouteCatalog
 
-    public init(daemon: Daemon, configuration: CairnConfiguration, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) throws {
+    public init(
+        daemon: Daemon, configuration: CairnConfiguration, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        routes: RouteCatalog = RouteCatalog()
+    ) throws {
         self.daemon = daemon
+        self.routes = routes
         self.configuration = configuration
         self.logger = logger
         self.registry = registry

@@ -32,13 +32,17 @@ public struct DaemonStores: Sendable {
     /// Stores the daemon opens but serves without: not probed for readiness, their schema
     /// not required at start.
     public let optional: Needs
+    /// Stores the daemon serves on without, in a lesser way: probed and reported by
+    /// `/readyz` (as `degraded: …`), but the daemon stays ready.
+    public let degradable: Needs
 
     /// `blockingRedisCallers` are callers that hold a Redis connection while they wait (queue
     /// consumers blocked in `BLMOVE`); the pool grows by that many so that they never starve
     /// ordinary commands. `optional` stores are opened as well (see `optional`).
-    public init(_ environment: DaemonEnvironment, needs: Needs, optional: Needs = [], blockingRedisCallers: Int = 0) {
+    public init(_ environment: DaemonEnvironment, needs: Needs, optional: Needs = [], degradable: Needs = [], blockingRedisCallers: Int = 0) {
         let needs = needs.union(optional)
         self.optional = optional
+        self.degradable = degradable
         var configuration = environment.configuration
         configuration.redis.poolSize += blockingRedisCallers
         logger = environment.logger
@@ -74,7 +78,7 @@ public struct DaemonStores: Sendable {
         var checks: [ReadinessCheck] = []
         if let main, !optional.contains(.mainDatabase) { checks.append(.postgres("database", main)) }
         if let analytics, !optional.contains(.analyticsDatabase) { checks.append(.postgres("analytics", analytics)) }
-        if let redis, !optional.contains(.redis) { checks.append(.redis(redis)) }
+        if let redis, !optional.contains(.redis) { checks.append(degradable.contains(.redis) ? ReadinessCheck.redis(redis).optional : .redis(redis)) }
         return checks
     }
 

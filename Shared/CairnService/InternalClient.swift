@@ -20,20 +20,28 @@ public struct InternalClient: Sendable {
         self.timing = timing
     }
 
+    /// How long a peer may stay silent, reading or writing, before a call gives up on it. A
+    /// git stream may run for hours, but git sends keep-alives every few seconds while it works.
+    public static let idleTimeout: TimeAmount = .seconds(120)
+
     /// One process-wide client for calls between daemons: a peer that is down fails at once
-    /// (no connection retries until the deadline), with a two-second connect time-out.
+    /// (no connection retries until the deadline), with a two-second connect time-out, and
+    /// one that goes silent fails after `idleTimeout`.
     public static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(2)
+        configuration.timeout.read = idleTimeout
+        configuration.timeout.write = idleTimeout
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    /// Sends a request; the response body is left for the caller to stream.
+    /// Sends a request; the response body is left for the caller to stream. `timeout` is the
+    /// deadline for the whole call, body included: calls that stream large bodies pass their own.
     public func send(
         _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: HTTPClientRequest.Body? = nil,
-        user: Int64? = nil, timeout: TimeAmount = .hours(2)
+        user: Int64? = nil, timeout: TimeAmount = .seconds(60)
     ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method

@@ -9,12 +9,19 @@ public import PostgresNIO
 /// One thing a daemon needs to do its work, and how to ask whether it answers.
 public struct ReadinessCheck: Sendable {
     public let name: String
+    /// Whether the daemon is unready without it; a daemon that serves on without it (in a
+    /// lesser way) still reports it, as `degraded: …`.
+    public let required: Bool
     public let probe: @Sendable () async throws -> Void
 
-    public init(name: String, probe: @escaping @Sendable () async throws -> Void) {
+    public init(name: String, required: Bool = true, probe: @escaping @Sendable () async throws -> Void) {
         self.name = name
+        self.required = required
         self.probe = probe
     }
+
+    /// The same check, reported but not required.
+    public var optional: ReadinessCheck { ReadinessCheck(name: name, required: false, probe: probe) }
 
     /// PostgreSQL answers `SELECT 1` within two seconds.
     public static func postgres(_ name: String, _ client: PostgresClient) -> ReadinessCheck {
@@ -43,22 +50,26 @@ public struct ReadinessCheck: Sendable {
 
     /// Runs every check at once and reports each.
     public static func report(daemon: Daemon, checks: [ReadinessCheck]) async -> ReadinessReport {
-        let results = await withTaskGroup(of: (String, String).self) { group in
+        let results = await withTaskGroup(of: (String, String, Bool).self) { group in
             for check in checks {
                 group.addTask {
                     do {
                         try await check.probe()
-                        return (check.name, "ok")
+                        return (check.name, "ok", true)
                     } catch {
-                        return (check.name, String(describing: error))
+                        return (check.name, (check.required ? "" : "degraded: ") + String(describing: error), !check.required)
                     }
                 }
             }
             var results: [String: String] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
+            var ready = true
+            for await (name, result, fine) in group {
+                results[name] = result
+                ready = ready && fine
+            }
+            return (results, ready)
         }
-        return ReadinessReport(daemon: daemon.executable, ready: results.values.allSatisfy { $0 == "ok" }, checks: results)
+        return ReadinessReport(daemon: daemon.executable, ready: results.1, checks: results.0)
     }
 }
 

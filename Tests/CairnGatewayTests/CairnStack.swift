@@ -32,6 +32,8 @@ struct CairnStack: Sendable {
     let analytics: PostgresClient
     let configuration: CairnConfiguration
     let folder: String
+    /// The routes each daemon of the stack registered.
+    let routes: [Daemon: RouteCatalog]
 
     var users: UserStore { UserStore(client: database, logger: TestEnvironment.logger) }
     var tokens: TokenStore { TokenStore(client: database, logger: TestEnvironment.logger) }
@@ -61,8 +63,9 @@ struct CairnStack: Sendable {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
             defer { try? FileManager.default.removeItem(atPath: configuration.blobRoot) }
-            let blobstore = try await buildBlobStore(DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: TestEnvironment.logger))
-            let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: TestEnvironment.logger))
+            let routes = Dictionary(uniqueKeysWithValues: Daemon.allCases.map { ($0, RouteCatalog()) })
+            let blobstore = try await buildBlobStore(DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: TestEnvironment.logger, routes: routes[.blobstore]!))
+            let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: TestEnvironment.logger, routes: routes[.repostore]!))
             return try await blobstore.test(.live) { blobstoreClient in try await repostore.test(.live) { repostoreClient in
                 // The gateway listens where its configuration says, so that the links it writes
                 // (LFS verify, API URLs) point at it.
@@ -76,18 +79,18 @@ struct CairnStack: Sendable {
                     copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
                     return copy
                 }()
-                let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
+                let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger, routes: routes[.gateway]!))
                 return try await runListening(gateway, url: gatewayConfiguration.publicURL) {
                     let stack = CairnStack(
                         gatewayURL: gatewayConfiguration.publicURL, database: client, analytics: analyticsClient,
-                        configuration: gatewayConfiguration, folder: folder)
+                        configuration: gatewayConfiguration, folder: folder, routes: routes)
                     let withStream: @Sendable () async throws -> T = {
                         guard stream else { return try await body(stack) }
-                        let app = try await buildStream(DaemonEnvironment(daemon: .stream, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
+                        let app = try await buildStream(DaemonEnvironment(daemon: .stream, configuration: gatewayConfiguration, logger: TestEnvironment.logger, routes: routes[.stream]!))
                         return try await app.test(.live) { _ in try await body(stack) }
                     }
                     guard worker else { return try await withStream() }
-                    let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: TestEnvironment.logger))
+                    let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: TestEnvironment.logger, routes: routes[.worker]!))
                     return try await app.test(.live) { _ in try await withStream() }
                 }
             } }
@@ -255,21 +258,6 @@ struct GitResult: Sendable {
     let succeeded: Bool
     let output: String
     let error: String
-}
-
-/// A TCP port nothing listens on just now.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Runs `app` until `body` returns, once it answers at `url`.

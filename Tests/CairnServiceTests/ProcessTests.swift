@@ -104,7 +104,8 @@ struct LocalStack {
         return process
     }
 
-    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    /// Runs one of the executables with this configuration; `input` is its standard input.
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> (status: Int32, output: String) {
         let (bin, config) = (bin, config)
         return try await offThePool {
             let process = Process()
@@ -114,7 +115,11 @@ struct LocalStack {
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
+            let stdin = Pipe()
+            process.standardInput = stdin
             try process.run()
+            stdin.fileHandleForWriting.write(Data((input ?? "").utf8))
+            try? stdin.fileHandleForWriting.close()
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             return (process.terminationStatus, output)

@@ -1,4 +1,5 @@
 public import CairnDatabase
+import CairnProtocol
 public import CairnRedis
 public import CairnService
 public import Foundation
@@ -63,6 +64,9 @@ public enum TestEnvironment {
             // Many stacks run at once; small pools keep them within the server's connections.
             "CAIRN_DATABASE_POOL_SIZE": "4", "CAIRN_ANALYTICS_POOL_SIZE": "2",
         ]
+        // Every daemon gets an address of its own, even those a test does not start: a stack
+        // that `deploy/local/run` keeps on the default ports must never answer for one.
+        for daemon in Daemon.allCases { environment["CAIRN_\(daemon.rawValue.uppercased())_PORT"] = String((try? freePort()) ?? 1) }
         environment.merge(overrides) { $1 }
         return try CairnConfiguration.load(file: nil, environment: environment)
     }

@@ -1,3 +1,4 @@
+import CairnService
 import CairnModel
 import Foundation
 import HTTPTypes
@@ -35,10 +36,13 @@ struct Pagination {
     let page: Int
     let perPage: Int
 
-    init(_ request: Request) {
-        let query = request.uri.queryParameters
-        page = max(1, query["page"].flatMap { Int($0) } ?? 1)
-        perPage = min(100, max(1, query["per_page"].flatMap { Int($0) } ?? 30))
+    /// The deepest page a list serves: far past any real list, and small enough that no
+    /// offset can overflow.
+    static let maxPage = 100_000
+
+    init(_ request: Request) throws {
+        page = try QueryNumber.read(request, "page", in: 1...Self.maxPage, default: 1)
+        perPage = try QueryNumber.readClamped(request, "per_page", in: 1...100, default: 30)
     }
 
     var offset: Int { (page - 1) * perPage }

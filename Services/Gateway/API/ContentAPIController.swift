@@ -19,7 +19,7 @@ struct ContentAPIController: Sendable {
         repo.get("branches") { request, context in
             let (repository, _) = try await access.require(.read, request, context)
             let refs = try await refs(repository)
-            let page = Pagination(request)
+            let page = try Pagination(request)
             let branches = refs.branches.sorted { $0.name < $1.name }
             let shown = branches.dropFirst(page.offset).prefix(page.perPage).map { branch($0, repository) }
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: branches.count > page.offset + page.perPage))
@@ -32,7 +32,7 @@ struct ContentAPIController: Sendable {
         }
         repo.get("tags") { request, context in
             let (repository, _) = try await access.require(.read, request, context)
-            let page = Pagination(request)
+            let page = try Pagination(request)
             let tags = try await refs(repository).tags.sorted { $0.name > $1.name }
             let shown = tags.dropFirst(page.offset).prefix(page.perPage).map { tag in
                 APITag(
@@ -45,7 +45,7 @@ struct ContentAPIController: Sendable {
         repo.get("commits") { request, context in
             let (repository, _) = try await access.require(.read, request, context)
             let query = request.uri.queryParameters
-            let page = Pagination(request)
+            let page = try Pagination(request)
             let ref = try checked(revision: query["sha"].map(String.init) ?? defaultRevision(repository))
             let path = try checked(path: query["path"].map(String.init) ?? "")
             let commits = try await content.commits(repository, ref: ref, path: path, limit: page.perPage + 1, skip: page.offset)

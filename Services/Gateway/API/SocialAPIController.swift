@@ -83,7 +83,7 @@ struct SocialAPIController: Sendable {
 
     /// A page of users, by username, with GitHub's `Link` header.
     private func userList(_ ids: [Int64], _ request: Request) async throws -> Response {
-        let page = Pagination(request)
+        let page = try Pagination(request)
         let all = try await users.find(ids: ids)
         let shown = all.dropFirst(page.offset).prefix(page.perPage).map { APIUser($0, baseURL: baseURL) }
         return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: all.count > page.offset + page.perPage))

@@ -22,14 +22,14 @@ struct UserAPIController: Sendable {
         }
         api.get("/user/repos") { request, _ in
             let caller = try await signedIn(request)
-            let page = Pagination(request)
+            let page = try Pagination(request)
             let found = try await repositories.list(member: caller.user!, limit: page.perPage + 1, offset: page.offset)
             return try listResponse(found, request: request, page: page, caller: caller)
         }
         api.get("/users/:user/repos") { request, context in
             let caller = try await authenticator.authenticate(request)
             let owner = try await findUser(context.parameters.require("user"))
-            let page = Pagination(request)
+            let page = try Pagination(request)
             let viewer = caller.credentialAllows(.read) ? caller.user : nil
             let found = try await repositories.list(ownerID: owner.id, viewer: viewer, limit: page.perPage + 1, offset: page.offset)
             return try listResponse(found, request: request, page: page, caller: caller)

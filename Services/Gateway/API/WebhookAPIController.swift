@@ -1,3 +1,4 @@
+import CairnService
 import CairnModel
 import HTTPTypes
 import Hummingbird
@@ -66,8 +67,11 @@ struct WebhookAPIController: Sendable {
             let (repository, _) = try await access.require(.admin, request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             let query = request.uri.queryParameters
-            let perPage = min(100, max(1, query["per_page"].flatMap { Int($0) } ?? 30))
-            let before = query["cursor"].flatMap { Int64($0) }
+            let perPage = try QueryNumber.readClamped(request, "per_page", in: 1...100, default: 30)
+            let before = try query["cursor"].map { text -> Int64 in
+                guard let cursor = QueryNumber.parse(text, in: 1...Int(Int64.max)) else { throw HTTPError(.badRequest, message: "cursor must be a delivery id") }
+                return Int64(cursor)
+            }
             let page = try await hooks.deliveries(hookID: hook.id, limit: perPage, before: before)
             var headers: HTTPFields = [:]
             if page.count == perPage, let last = page.last {

@@ -1,30 +1,51 @@
 import CairnRedis
 import Foundation
+import Logging
+import Synchronization
 
 /// Limits failed sign-ins per client address and per account, counted in Redis over a
 /// window, so neither one address nor a spread of addresses can guess passwords quickly.
-/// A successful sign-in clears the account's count.
+/// A successful sign-in clears the account's count. While Redis does not answer, this
+/// gateway counts in its own memory instead, so the limit holds through an outage.
 struct SignInLimiter: Sendable {
     let redis: RedisClient
     let namespace: String
     var perAccount = 10
     var perAddress = 50
     var window = 900
+    var logger = Logger(label: "cairn.signin")
+    /// The counts kept while Redis is away.
+    let local = LocalCounts()
 
     /// Throws 429 when either count is used up.
     func check(address: String, login: String) async throws {
-        let counts = try await redis.send("MGET", addressKey(address), accountKey(login)).array.map { $0.int ?? 0 }
+        let counts: [Int]
+        do {
+            counts = try await redis.send("MGET", addressKey(address), accountKey(login)).array.map { $0.int ?? 0 }
+        } catch {
+            logger.warning("signin_limit.counting_locally", metadata: ["error": "\(error)"])
+            counts = [local.count(addressKey(address)), local.count(accountKey(login))]
+        }
         guard counts.count == 2, counts[0] < perAddress, counts[1] < perAccount else {
             throw GatewayError.tooManyRequests("Too many failed sign-ins. Wait \(window / 60) minutes and try again.")
         }
     }
 
     func recordFailure(address: String, login: String) async throws {
-        try await redis.send("EVAL", Self.incrementBoth, "2", addressKey(address), accountKey(login), String(window))
+        do {
+            try await redis.send("EVAL", Self.incrementBoth, "2", addressKey(address), accountKey(login), String(window))
+        } catch {
+            for key in [addressKey(address), accountKey(login)] { local.increment(key, window: .seconds(window)) }
+        }
     }
 
     func recordSuccess(login: String) async throws {
-        try await redis.send("DEL", accountKey(login))
+        local.reset(accountKey(login))
+        do {
+            try await redis.send("DEL", accountKey(login))
+        } catch {
+            logger.warning("signin_limit.counting_locally", metadata: ["error": "\(error)"])
+        }
     }
 
     private func addressKey(_ address: String) -> String { "\(namespace):signin:address:\(address)" }
@@ -37,4 +58,37 @@ struct SignInLimiter: Sendable {
         end
         return 1
         """
+}
+
+/// Failure counts in this process's memory, each forgotten when its window ends; at most
+/// `capacity` keys, the oldest dropped first, so a flood of names cannot exhaust memory.
+final class LocalCounts: Sendable {
+    private let counts = Mutex<[String: (count: Int, ends: ContinuousClock.Instant)]>([:])
+    let capacity = 100_000
+
+    func count(_ key: String) -> Int {
+        counts.withLock { counts in
+            guard let entry = counts[key], entry.ends > .now else { return 0 }
+            return entry.count
+        }
+    }
+
+    func increment(_ key: String, window: Duration) {
+        counts.withLock { counts in
+            let now = ContinuousClock.now
+            if counts.count >= capacity {
+                counts = counts.filter { $0.value.ends > now }
+                if counts.count >= capacity, let oldest = counts.min(by: { $0.value.ends < $1.value.ends })?.key { counts[oldest] = nil }
+            }
+            if let entry = counts[key], entry.ends > now {
+                counts[key] = (entry.count + 1, entry.ends)
+            } else {
+                counts[key] = (1, now + window)
+            }
+        }
+    }
+
+    func reset(_ key: String) {
+        counts.withLock { _ = $0.removeValue(forKey: key) }
+    }
 }

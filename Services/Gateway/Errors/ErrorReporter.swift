@@ -1,3 +1,4 @@
+import CairnService
 import CairnModel
 import Hummingbird
 import Logging
@@ -35,6 +36,8 @@ struct ErrorReportMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
             throw error
+        } catch where StoreOutage.store(of: error) != nil {
+            throw GatewayError.storeOutage(error, context.logger)
         } catch {
             // `RequestIDMiddleware`, outside this one, logs it and answers 500.
             await reporter.report(error, request, context, userID: nil, log: false)

@@ -45,17 +45,32 @@ struct GitController: Sendable {
             if let value = request.headers[field] { headers.add(name: field.canonicalName, value: value) }
         }
         headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.user?.id))
-        let length = request.headers[.contentLength].flatMap { Int($0) }
-        let body: HTTPClientRequest.Body? = request.method == .post
-            ? .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown) : nil
-        let upstream = try await repostore.send(
-            request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.user?.id)
+        let relay = request.method == .post ? RequestBodyRelay(request.body) : nil
+        let length = request.headers[.contentLength].flatMap { QueryNumber.parse($0, in: 0...Int(Int64.max)) }
+        let body = relay.map { HTTPClientRequest.Body.stream($0.channel, length: length.map { .known(Int64($0)) } ?? .unknown) }
+        let upstream: HTTPClientResponse
+        do {
+            upstream = try await repostore.send(
+                request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.user?.id,
+                timeout: .hours(6))
+        } catch {
+            await relay?.drain()
+            throw error
+        }
         var responseHeaders = HTTPFields()
         for name in ["Content-Type", "Cache-Control"] {
-            if let value = upstream.headers.first(name: name) { responseHeaders[HTTPField.Name(name)!] = value }
+            if let value = upstream.headers.first(name: name), let field = HTTPField.Name(name) { responseHeaders[field] = value }
         }
-        return Response(
-            status: .init(code: Int(upstream.status.code)), headers: responseHeaders,
-            body: ResponseBody(asyncSequence: CoalescedBody(upstream.body)))
+        return Response(status: .init(code: Int(upstream.status.code)), headers: responseHeaders, body: ResponseBody { writer in
+            do {
+                for try await chunk in CoalescedBody(upstream.body) { try await writer.write(chunk) }
+            } catch {
+                await relay?.drain()
+                throw error
+            }
+            // The repository store has answered; what it did not read of the body is dropped.
+            await relay?.drain()
+            try await writer.finish(nil)
+        })
     }
 }

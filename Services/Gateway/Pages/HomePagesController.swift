@@ -1,3 +1,4 @@
+import CairnService
 import CairnModel
 import CairnProtocol
 import Foundation
@@ -27,7 +28,7 @@ struct HomePagesController: Sendable {
             let visitor = try await pages.visitor(request)
             let query = request.uri.queryParameters
             let order = query["sort"].flatMap { RepositoryStore.PublicOrder(rawValue: String($0)) } ?? .newest
-            let page = max(1, query["page"].flatMap { Int($0) } ?? 1)
+            let page = try QueryNumber.read(request, "page", in: 1...Pagination.maxPage, default: 1)
             let found = try await repositories.listPublic(order: order, limit: Self.perPage + 1, offset: (page - 1) * Self.perPage)
             let view = ExploreView(
                 newest: order == .newest, repositories: found.prefix(Self.perPage).map(RepositoryItem.init),

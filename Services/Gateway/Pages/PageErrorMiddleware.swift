@@ -24,6 +24,11 @@ struct PageErrorMiddleware: RouterMiddleware {
             default: error.status.reasonPhrase
             }
             return try await pages.errorPage(request, context, status: error.status, message: message)
+        } catch where StoreOutage.store(of: error) != nil {
+            let outage = GatewayError.storeOutage(error, context.logger)
+            var response = try await pages.errorPage(request, context, status: outage.status, message: outage.description)
+            response.headers[.retryAfter] = String(GatewayError.retryAfterOutage)
+            return response
         } catch {
             let visitor = try? await pages.visitor(request)
             await reporter.report(error, request, context, userID: visitor?.user?.id)

@@ -270,7 +270,7 @@ struct RepositoryPagesController: Sendable {
         let repository = page.repository
         let ref = target?.ref ?? repository.defaultBranch ?? "HEAD"
         let path = target?.path ?? ""
-        let number = max(1, request.uri.queryParameters["page"].flatMap { Int($0) } ?? 1)
+        let number = try QueryNumber.read(request, "page", in: 1...Pagination.maxPage, default: 1)
         let found = try await content.commits(repository, ref: ref, path: path, limit: Self.commitsPerPage + 1, skip: (number - 1) * Self.commitsPerPage)
         let base = "/\(repository.fullName)/commits/\(PageFormat.pathLink(ref))" + (path.isEmpty ? "" : "/\(PageFormat.pathLink(path))")
         let view = CommitsView(

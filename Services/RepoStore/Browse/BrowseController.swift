@@ -1,3 +1,4 @@
+import CairnService
 import CairnProtocol
 import Foundation
 import Hummingbird
@@ -18,16 +19,16 @@ struct BrowseController: Sendable {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let repo = router.group("/repos/:id")
-        repo.get("refs") { _, context in try json(try await reader(context).refs()) }
+        repo.get("refs") { _, context in try Response.json(try await reader(context).refs()) }
         repo.get("commits") { request, context in
             let query = request.uri.queryParameters
             let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
             let file = try checkedPath(query["path"].map(String.init) ?? "")
-            let limit = min(max(query["limit"].flatMap { Int($0) } ?? 30, 1), 1000)
-            let skip = max(query["skip"].flatMap { Int($0) } ?? 0, 0)
+            let limit = try QueryNumber.readClamped(request, "limit", in: 1...1000, default: 30)
+            let skip = try QueryNumber.read(request, "skip", in: 0...100_000_000, default: 0)
             let reader = try reader(context)
             do {
-                return try json(try await reader.log(revision: revision, file: file, limit: limit, skip: skip))
+                return try Response.json(try await reader.log(revision: revision, file: file, limit: limit, skip: skip))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
@@ -38,14 +39,14 @@ struct BrowseController: Sendable {
             guard try await reader.object(revision: revision, file: "") != nil, let detail = try await reader.commit(revision) else {
                 throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
-            return try json(detail)
+            return try Response.json(detail)
         }
         repo.get("tree") { request, context in
             let query = request.uri.queryParameters
             let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
             let directory = try checkedPath(query["path"].map(String.init) ?? "")
             do {
-                return try json(try await reader(context).tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
+                return try Response.json(try await reader(context).tree(revision: revision, directory: directory, recursive: query["recursive"] == "1"))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No tree at \(revision):\(directory)")
             }
@@ -55,7 +56,7 @@ struct BrowseController: Sendable {
             let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
             let directory = try checkedPath(query["path"].map(String.init) ?? "")
             do {
-                return try json(try await reader(context).lastCommits(revision: revision, directory: directory, limit: Self.lastCommitsDepth))
+                return try Response.json(try await reader(context).lastCommits(revision: revision, directory: directory, limit: Self.lastCommitsDepth))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
@@ -63,7 +64,7 @@ struct BrowseController: Sendable {
         repo.get("stats") { request, context in
             let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
             do {
-                return try json(try await reader(context).stats(revision: revision))
+                return try Response.json(try await reader(context).stats(revision: revision))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
@@ -76,9 +77,9 @@ struct BrowseController: Sendable {
                 throw HTTPError(.badRequest, message: "before and after must be 40 hexadecimal digits")
             }
             guard ref.hasPrefix("refs/"), GitInput.revisionProblem(ref) == nil else { throw HTTPError(.badRequest, message: "ref must be a full ref name such as refs/heads/main") }
-            let limit = min(max(query["limit"].flatMap { Int($0) } ?? 20, 1), 2048)
+            let limit = try QueryNumber.readClamped(request, "limit", in: 1...2048, default: 20)
             do {
-                return try json(try await reader(context).pushedCommits(ref: ref, before: before, after: after, limit: limit))
+                return try Response.json(try await reader(context).pushedCommits(ref: ref, before: before, after: after, limit: limit))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No commits between \(before) and \(after)")
             }
@@ -86,7 +87,7 @@ struct BrowseController: Sendable {
         repo.get("languages") { request, context in
             let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
             do {
-                return try json(try await reader(context).languages(revision: revision))
+                return try Response.json(try await reader(context).languages(revision: revision))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No tree at \(revision)")
             }
@@ -98,7 +99,7 @@ struct BrowseController: Sendable {
             guard let info = try await reader(context).object(revision: revision, file: file) else {
                 throw HTTPError(.notFound, message: "Nothing at \(revision):\(file)")
             }
-            return try json(info)
+            return try Response.json(info)
         }
         repo.get("archive") { request, context in
             let query = request.uri.queryParameters
@@ -144,9 +145,6 @@ struct BrowseController: Sendable {
         return path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
-    private func json(_ value: some Encodable) throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: try CairnJSON.encode(value))))
-    }
 
     /// Streams a git command's standard output as the response body. If git fails after the
     /// answer began, the body is cut off (no clean end), so the reader cannot take a partial

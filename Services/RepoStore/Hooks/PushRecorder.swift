@@ -8,6 +8,8 @@ import Logging
 struct PushRecorder: Sendable {
     let events: EventPublisher
     let tasks: ReliableQueue
+    /// Where each push's task waits until Redis has it.
+    let spool: PushSpool
     let maintenance: ReliableQueue
     /// At most one maintenance run per repository in this time.
     var maintenanceInterval: Duration = .seconds(300)
@@ -22,15 +24,29 @@ struct PushRecorder: Sendable {
         let refs = JSONValue.array(updates.map { .object(["old": .string($0.old), "new": .string($0.new), "ref": .string($0.ref)]) })
         var args: [String: JSONValue] = ["repository_id": .number(Double(repository)), "updates": refs]
         if let pusher { args["pusher_id"] = .number(Double(pusher)) }
-        do {
-            try await tasks.enqueue(TaskEnvelope(kind: "push", args: .object(args)))
-        } catch {
-            logger.error("push.task_enqueue_failed", metadata: ["repo.id": "\(repository)", "error": "\(error)"])
-        }
+        await hand(TaskEnvelope(kind: "push", args: .object(args)), repository: repository, logger: logger)
         let commits = await commitsPushed(repository: repository, updates: updates) ?? 0
         events.emit(EventEnvelope(type: "repo.push", repoID: repository, actor: pusher, data: .object(["refs": refs, "commits": .number(Double(commits))])))
         await scheduleMaintenance(repository, logger: logger)
         logger.info("repository.pushed", metadata: ["repo.id": "\(repository)", "push.refs": "\(updates.count)"])
+    }
+
+    /// Spools the push's task, then gives it to Redis; if Redis does not take it, the relay
+    /// sends it later.
+    private func hand(_ task: TaskEnvelope, repository: Int64, logger: Logger) async {
+        do {
+            try spool.hold(task)
+        } catch {
+            // The refs are already updated; without the spool the task rests on Redis alone.
+            logger.critical("push.spool_failed", metadata: ["repo.id": "\(repository)", "task.id": "\(task.id)", "error": "\(error)"])
+        }
+        do {
+            try await tasks.enqueue(task)
+            spool.sent(task.id)
+        } catch {
+            spool.unsent(task.id)
+            logger.warning("push.task_spooled", metadata: ["repo.id": "\(repository)", "task.id": "\(task.id)", "error": "\(error)"])
+        }
     }
 
     /// Queues a `repo.maintenance` task unless one was queued for this repository recently.

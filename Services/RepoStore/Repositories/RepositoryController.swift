@@ -1,24 +1,31 @@
+import CairnService
 import CairnProtocol
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Creates, lists and deletes bare repositories on disk, by id.
 struct RepositoryController: Sendable {
     let locator: RepositoryLocator
     let git: Git
+    /// Repositories whose maintenance runs now: a second run would find git's locks taken.
+    private let maintaining = SharedSet()
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.put("/repos/:id") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
-            let initial = body.readableBytes == 0 ? nil : try CairnJSON.decode(InitialCommit.self, from: Data(body.readableBytesView))
+            var initial: InitialCommit?
+            if body.readableBytes > 0 {
+                do {
+                    initial = try CairnJSON.decode(InitialCommit.self, from: Data(body.readableBytesView))
+                } catch {
+                    throw HTTPError(.badRequest, message: "the body must be an initial commit as JSON: \(error)")
+                }
+            }
             return try await create(context.parameters.require("id"), initial: initial, context: context)
         }
-        router.get("/repos") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: .init(bytes: try CairnJSON.encode(RepositoryListing(ids: locator.all())))))
-        }
+        router.get("/repos") { _, _ in try Response.json(RepositoryListing(ids: locator.all())) }
         router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
         router.get("/repos/:id") { _, context in try await show(context.parameters.require("id")) }
         router.post("/repos/:id/maintenance") { _, context in try await maintain(context.parameters.require("id"), context: context) }
@@ -90,6 +97,10 @@ struct RepositoryController: Sendable {
     func maintain(_ id: String, context: BasicRequestContext) async throws -> Response {
         let path = try locator.path(for: id)
         guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+        guard maintaining.withLock({ $0.insert(number).inserted }) else {
+            throw HTTPError(.conflict, message: "maintenance of repository \(number) is already running")
+        }
+        defer { maintaining.withLock { _ = $0.remove(number) } }
         let started = ContinuousClock.now
         try await git.run(["repack", "-a", "-d", "-q", "--write-bitmap-index"], in: path)
         try await git.run(["commit-graph", "write", "--reachable", "--changed-paths"], in: path)
@@ -121,4 +132,11 @@ struct RepositoryController: Sendable {
             ("gc.auto", "0"),
         ]
     }
+}
+
+/// A set shared by the copies of a controller.
+final class SharedSet: Sendable {
+    private let members = Mutex<Set<Int64>>([])
+
+    func withLock<T>(_ body: (inout Set<Int64>) -> T) -> T { members.withLock { body(&$0) } }
 }

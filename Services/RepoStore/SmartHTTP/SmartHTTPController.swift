@@ -53,10 +53,8 @@ struct SmartHTTPController: Sendable {
             "GIT_HTTP_EXPORT_ALL": "1",
             "REMOTE_USER": user ?? "anonymous",
             "REMOTE_ADDR": "127.0.0.1",
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "receive.maxInputSize",
-            "GIT_CONFIG_VALUE_0": String(maxPushBytes),
         ]
+        environment.merge(ReceiveChecks.environment(extra: [("receive.maxInputSize", String(maxPushBytes))])) { $1 }
         if let type = request.headers[.contentType] { environment["CONTENT_TYPE"] = type }
         if let length = request.headers[.contentLength] { environment["CONTENT_LENGTH"] = length }
         if let encoding = request.headers[.contentEncoding] { environment["HTTP_CONTENT_ENCODING"] = encoding }

@@ -11,7 +11,11 @@ struct RepositoryMaintenance: TaskHandler {
     let timeLimit: Duration = .seconds(1800)
 
     func handle(_ task: TaskEnvelope) async throws {
-        try await repostore.expectSuccess(.POST, "/repos/\(try task.repositoryID())/maintenance", timeout: .minutes(30))
+        do {
+            try await repostore.expectSuccess(.POST, "/repos/\(try task.repositoryID())/maintenance", timeout: .minutes(30))
+        } catch InternalCallError.refused(_, let status, _) where status == 409 {
+            // Another run is at it now, which is what this task asked for.
+        }
     }
 }
 

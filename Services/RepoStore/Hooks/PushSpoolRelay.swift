@@ -1,0 +1,39 @@
+import CairnProtocol
+import CairnRedis
+import Logging
+import ServiceLifecycle
+
+/// Sends the spooled `push` tasks that their push could not hand to Redis (Redis was away,
+/// or the store stopped between the two), once a second while any wait, until the daemon
+/// stops; a task leaves the spool only once Redis has taken it.
+struct PushSpoolRelay: Service {
+    let spool: PushSpool
+    let queue: ReliableQueue
+    let logger: Logger
+    var interval: Duration = .seconds(1)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await relay()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Sends what waits now, oldest first; stops at the first failure (Redis is still away).
+    func relay() async {
+        let (tasks, unreadable) = spool.waiting()
+        for file in unreadable { logger.error("push.spool_unreadable", metadata: ["file": "\(file)"]) }
+        for task in tasks {
+            do {
+                try await queue.enqueue(task)
+            } catch {
+                logger.warning("push.spool_relay_waiting", metadata: ["push.waiting": "\(tasks.count)", "error": "\(error)"])
+                return
+            }
+            spool.sent(task.id)
+            logger.info("push.spool_relayed", metadata: ["task.id": "\(task.id)"])
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import AsyncHTTPClient
+import CairnProtocol
+import CairnTestSupport
+import Foundation
+import Glibc
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// The outages of DESIGN.md's table, drilled with the real binaries on a PostgreSQL and a
+/// Redis of the drill's own: a push every half second to a repository whose webhook points at
+/// a loopback receiver, anonymous page views alongside; Redis killed outright and restarted
+/// after 5 s; PostgreSQL stopped in immediate mode and started again; the repository store
+/// killed mid-push and restarted. Afterwards every push git reported accepted produced
+/// exactly one signed delivery, the repository is intact, no daemon exited on its own, and
+/// every page view during the Redis outage was answered.
+@Suite(.serialized, .timeLimit(.minutes(6))) struct FaultDrillTests {
+    @Test func test_pushesAndPagesSurviveRedisPostgresAndRepositoryStoreOutages() async throws {
+        try await HookReceiver.with { receiver, receiverURL in
+            let drill = try await Drill.start()
+            do {
+                try await Self.run(drill, receiver: receiver, receiverURL: receiverURL)
+                await drill.stopAll()
+            } catch {
+                await drill.stopAll()
+                throw error
+            }
+        }
+    }
+
+    private static func run(_ drill: Drill, receiver: HookReceiver, receiverURL: String) async throws {
+        do {
+            let secret = "drill-secret"
+            let (token, repositoryID) = try await drill.prepare(hookURL: receiverURL + "/ok", secret: secret)
+            let work = try await drill.workingCopy()
+            let pushURL = "http://drill:\(token)@127.0.0.1:\(drill.stack.port(.gateway))/drill/drilled.git"
+            let pageURL = "http://127.0.0.1:\(drill.stack.port(.gateway))/drill/drilled"
+
+            let record = DrillRecord()
+            let started = ContinuousClock.now
+            async let pushes: Void = {
+                var number = 0
+                while ContinuousClock.now - started < .seconds(30) {
+                    number += 1
+                    try "push \(number)\n".write(toFile: "\(work)/drill.txt", atomically: true, encoding: .utf8)
+                    _ = try await Drill.git(["commit", "--quiet", "-am", "push \(number)"], in: work)
+                    let sha = try await Drill.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+                    let pushed = try await Drill.git(["push", "--quiet", pushURL, "HEAD:main"], in: work)
+                    record.push(sha: sha, accepted: pushed.status == 0, at: ContinuousClock.now - started)
+                    if pushed.status != 0 {
+                        // The next push starts from what the server has, as a person would after a failure.
+                        _ = try await Drill.git(["pull", "--quiet", "--rebase", pushURL, "main"], in: work)
+                    }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }()
+            async let views: Void = {
+                while ContinuousClock.now - started < .seconds(30) {
+                    let status = try? await HTTPClient.shared.execute(HTTPClientRequest(url: pageURL), timeout: .seconds(10)).status.code
+                    record.view(status: status.map { Int($0) }, redisDown: drill.redisDown.load(ordering: .relaxed))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }()
+            async let faults: Void = {
+                try await Task.sleep(for: .seconds(4))
+                try await drill.killRedis()
+                try await Task.sleep(for: .seconds(5))
+                try await drill.startRedis()
+                try await Task.sleep(for: .seconds(4))
+                try await drill.restartPostgresImmediately()
+                try await Task.sleep(for: .seconds(5))
+                try await drill.killRepositoryStoreMidPush()
+            }()
+            _ = try await (pushes, views, faults)
+
+            let accepted = record.accepted
+            #expect(accepted.count >= 20, "only \(accepted.count) pushes were accepted: \(record.summary)")
+            // Every accepted push reaches the receiver once, signed.
+            let delivered = await eventually(timeout: .seconds(120)) {
+                let afters = await receiver.requests(path: "/ok", event: "push").compactMap { $0.json["after"] as? String }
+                return Set(accepted).isSubset(of: Set(afters))
+            }
+            let deliveries = await receiver.requests(path: "/ok", event: "push")
+            let afters = deliveries.compactMap { $0.json["after"] as? String }
+            let missing = accepted.filter { !afters.contains($0) }
+            #expect(delivered && missing.isEmpty, "\(missing.count) accepted pushes produced no delivery: \(missing); \(record.summary)")
+            let counts = Dictionary(afters.map { ($0, 1) }, uniquingKeysWith: +)
+            let repeated = counts.filter { $0.value > 1 }
+            #expect(repeated.isEmpty, "pushes delivered more than once: \(repeated)")
+            #expect(deliveries.allSatisfy { $0.signatureMatches(secret: secret) })
+            // The repository is whole.
+            let fsck = try await Drill.git(["fsck", "--strict"], in: drill.stack.folder + "/repos/\(repositoryID).git")
+            #expect(fsck.status == 0, "\(fsck.output)")
+            // Pages were answered while Redis was away.
+            let duringOutage = record.viewsWhileRedisDown
+            #expect(duringOutage.count >= 10 && duringOutage.allSatisfy { $0 == 200 }, "views while Redis was down: \(duringOutage)")
+            let caughtMidPush = drill.killedMidPush.load(ordering: .relaxed)
+            #expect(caughtMidPush, "the repository store was never caught receiving a push")
+            #expect(record.rejected >= 1, "a push in flight when the repository store was killed must fail for its client")
+            // No daemon exited on its own.
+            for (daemon, process) in drill.processes { #expect(!processEnded(process.processIdentifier), "\(daemon.executable) exited: \(drill.stack.log(daemon).suffix(2000))") }
+            let recovered = record.firstAcceptedAfter(drill.repostoreRestartedAt.withLock { $0 } ?? .zero)
+            print("fault drill: \(record.summary), deliveries \(deliveries.count) for \(Set(afters).count) pushes, first push accepted \(recovered.map { "\($0)" } ?? "never") after the repository store restarted")
+        }
+    }
+}
+
+/// The drill's stores and daemons.
+final class Drill: Sendable {
+    let stack: LocalStack
+    let postgres: PrivatePostgres
+    let redis: PrivateRedis
+    let data: String
+    let redisDown = Atomic<Bool>(false)
+    /// Whether the repository store was killed while git received a push.
+    let killedMidPush = Atomic<Bool>(false)
+    let repostoreRestartedAt = Mutex<Duration?>(nil)
+    private let daemons = Mutex<[Daemon: Process]>([:])
+    private let began = ContinuousClock.now
+
+    var processes: [Daemon: Process] { daemons.withLock { $0 } }
+
+    private init(stack: LocalStack, postgres: PrivatePostgres, redis: PrivateRedis, data: String) {
+        self.stack = stack
+        self.postgres = postgres
+        self.redis = redis
+        self.data = data
+    }
+
+    /// A private PostgreSQL and Redis, migrated, and the five daemons on them.
+    static func start() async throws -> Drill {
+        let postgres = try PrivatePostgres()
+        let redis = try PrivateRedis()
+        try await postgres.start()
+        try await redis.start()
+        let data = TestEnvironment.required("TMP") + "/" + TestEnvironment.uniqueName("drill")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let stack = try LocalStack(portBase: 18300, extra: [
+            "database": ["url": postgres.mainURL],
+            "analytics": ["url": postgres.analyticsURL],
+            "redis": ["url": redis.url],
+            "webhooks": ["allowedNetworks": "127.0.0.0/8"],
+            "worker": ["heartbeatSeconds": "5"],
+        ])
+        let drill = Drill(stack: stack, postgres: postgres, redis: redis, data: data)
+        let migrated = try await drill.cairnctl(["migrate"])
+        guard migrated.status == 0 else { throw TestFailure("migrate failed: \(migrated.output)") }
+        for daemon in Daemon.allCases { try await drill.startDaemon(daemon) }
+        return drill
+    }
+
+    func startDaemon(_ daemon: Daemon) async throws {
+        let process = try stack.start(daemon)
+        daemons.withLock { $0[daemon] = process }
+        let ready = await eventually(timeout: .seconds(30)) { await self.stack.get(daemon, "/healthz") == 200 || processEnded(process.processIdentifier) }
+        guard ready, !processEnded(process.processIdentifier) else { throw TestFailure("\(daemon.executable) did not start: \(stack.log(daemon).suffix(2000))") }
+    }
+
+    /// A user, a token, a repository and a webhook on it; returns the token and the repository id.
+    func prepare(hookURL: String, secret: String) async throws -> (String, Int64) {
+        let created = try await cairnctl(["user", "create", "--username", "drill", "--email", "drill@example.com"], input: "drill-password-123\n")
+        guard created.status == 0 else { throw TestFailure("user create: \(created.output)") }
+        let token = try await cairnctl(["token", "create", "--user", "drill", "--name", "drill"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let api = "http://127.0.0.1:\(stack.port(.gateway))/api/v3"
+        let repository = try await Self.post("\(api)/user/repos", token: token, json: #"{"name": "drilled"}"#)
+        let hook = #"{"config": {"url": "\#(hookURL)", "content_type": "json", "secret": "\#(secret)"}, "events": ["push"]}"#
+        _ = try await Self.post("\(api)/repos/drill/drilled/hooks", token: token, json: hook)
+        guard let id = repository["id"] as? Int else { throw TestFailure("no repository id in \(repository)") }
+        return (token, Int64(id))
+    }
+
+    func cairnctl(_ arguments: [String], input: String = "") async throws -> (status: Int32, output: String) {
+        try await runCommand(stack.bin + "/cairnctl", arguments, environment: ["CAIRN_CONFIG": stack.config], input: input)
+    }
+
+    func workingCopy() async throws -> String {
+        let work = data + "/work"
+        _ = try await Self.git(["init", "--quiet", "--initial-branch=main", work])
+        try "start\n".write(toFile: "\(work)/drill.txt", atomically: true, encoding: .utf8)
+        _ = try await Self.git(["add", "."], in: work)
+        _ = try await Self.git(["commit", "--quiet", "-m", "start"], in: work)
+        return work
+    }
+
+    func killRedis() async throws {
+        redisDown.store(true, ordering: .relaxed)
+        try await redis.kill()
+    }
+
+    func startRedis() async throws {
+        try await redis.start()
+        redisDown.store(false, ordering: .relaxed)
+    }
+
+    func restartPostgresImmediately() async throws {
+        try await postgres.restartImmediately()
+    }
+
+    /// Waits until a push is being received (git's `receive-pack` runs under the repository
+    /// store), kills the store outright, and starts it again.
+    func killRepositoryStoreMidPush() async throws {
+        guard let process = processes[.repostore] else { return }
+        let caught = await eventually(timeout: .seconds(10)) {
+            Self.descendants(of: process.processIdentifier).contains { pid in
+                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("receive-pack")
+            }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        _ = await eventually(timeout: .seconds(10)) { processEnded(process.processIdentifier) }
+        killedMidPush.store(caught, ordering: .relaxed)
+        try await startDaemon(.repostore)
+        repostoreRestartedAt.withLock { $0 = ContinuousClock.now - began }
+    }
+
+    /// Every process below `pid`, read from /proc (each thread lists the children it made).
+    private static func descendants(of pid: Int32) -> [Int32] {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let children = threads.flatMap { thread in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int32($0) }
+        }
+        return children + children.flatMap { descendants(of: $0) }
+    }
+
+    func stopAll() async {
+        for process in processes.values where !processEnded(process.processIdentifier) { kill(process.processIdentifier, SIGKILL) }
+        await redis.remove()
+        await postgres.remove()
+        try? FileManager.default.removeItem(atPath: data)
+    }
+
+    /// Runs git with no user configuration, giving up on a server silent for 30 s; returns
+    /// its status and output.
+    static func git(_ arguments: [String], in directory: String? = nil) async throws -> (status: Int32, output: String) {
+        try await runCommand(
+            "git",
+            ["-c", "credential.helper=", "-c", "user.name=Drill", "-c", "user.email=drill@example.com", "-c", "http.lowSpeedLimit=1", "-c", "http.lowSpeedTime=30"]
+                + arguments,
+            in: directory,
+            environment: ["GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"])
+    }
+
+    private static func post(_ url: String, token: String, json: String) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "token \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code), let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+            throw TestFailure("POST \(url) answered \(response.status.code): \(String(buffer: body))")
+        }
+        return object
+    }
+}
+
+/// What the drill saw: each push's commit and whether git reported it accepted; each page
+/// view's status and whether Redis was down at the time.
+final class DrillRecord: Sendable {
+    private let pushes = Mutex<[(sha: String, accepted: Bool, at: Duration)]>([])
+    private let views = Mutex<[(status: Int?, redisDown: Bool)]>([])
+
+    func push(sha: String, accepted: Bool, at: Duration) { pushes.withLock { $0.append((sha, accepted, at)) } }
+    func view(status: Int?, redisDown: Bool) { views.withLock { $0.append((status, redisDown)) } }
+
+    var accepted: [String] { pushes.withLock { $0.filter(\.accepted).map(\.sha) } }
+    var rejected: Int { pushes.withLock { $0.filter { !$0.accepted }.count } }
+    var viewsWhileRedisDown: [Int?] { views.withLock { $0.filter(\.redisDown).map(\.status) } }
+
+    func firstAcceptedAfter(_ moment: Duration) -> Duration? {
+        pushes.withLock { $0.first { $0.accepted && $0.at > moment }.map { $0.at - moment } }
+    }
+
+    var summary: String {
+        let (pushCount, acceptedCount) = pushes.withLock { ($0.count, $0.filter(\.accepted).count) }
+        let (viewCount, answered) = views.withLock { ($0.count, $0.filter { $0.status == 200 }.count) }
+        return "\(acceptedCount) of \(pushCount) pushes accepted, \(answered) of \(viewCount) page views answered 200"
+    }
+}
