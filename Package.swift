@@ -129,7 +129,7 @@ let package = Package(
                 ],
                 path: "Services/Ctl", exclude: ["Main"], swiftSettings: swiftSettings),
             .executableTarget(
-                name: "cairnctl", dependencies: ["CairnCtl", argumentParser],
+                name: "cairnctl", dependencies: ["CairnCtl", "CairnDatabase", argumentParser],
                 path: "Services/Ctl/Main", swiftSettings: swiftSettings),
             .target(
                 name: "CairnTestSupport",

@@ -29,7 +29,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     RepositoryController(locator: locator, git: git).addRoutes(to: router)
     // Writes into a pipe whose reader (git) has gone must fail with EPIPE, not kill the daemon.
     signal(SIGPIPE, SIG_IGN)
-    SmartHTTPController(locator: locator, git: git, pushes: pushes, maxPushBytes: configuration.maxPushBytes)
+    SmartHTTPController(locator: locator, git: git, pushes: pushes, spool: spool, maxPushBytes: configuration.maxPushBytes)
         .addRoutes(to: router)
     BrowseController(locator: locator, git: git).addRoutes(to: router)
     router.get("/spool") { _, _ in try Response.json(spool.backlog()) }

@@ -56,7 +56,9 @@ extension PostgresClient {
     @discardableResult
     public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
         try await SQLLog.observe(query.sql, query, logger) {
-            try await DatabaseRouting.run(query.sql, on: self, logger: logger) { client in try await client.query(query, logger: logger, file: file, line: line) }
+            try await DatabaseRouting.run(query.sql, on: self, logger: logger) { client in
+                try await QueryDeadline.answer(query.sql) { try await client.query(query, logger: logger, file: file, line: line) }
+            }
         }
     }
 
@@ -67,7 +69,9 @@ extension PostgresClient {
         _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row> {
         try await SQLLog.observe(Statement.sql, PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings()), logger) {
-            try await DatabaseRouting.run(Statement.sql, on: self, logger: logger) { client in try await client.execute(statement, logger: logger, file: file, line: line) }
+            try await DatabaseRouting.run(Statement.sql, on: self, logger: logger) { client in
+                try await QueryDeadline.answer(Statement.sql) { try await client.execute(statement, logger: logger, file: file, line: line) }
+            }
         }
     }
 }
@@ -76,6 +80,8 @@ extension PostgresConnection {
     /// `query`, counted, timed and logged as `SQLLog` says.
     @discardableResult
     public func run(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await SQLLog.observe(query.sql, query, logger) { try await self.query(query, logger: logger, file: file, line: line) }
+        try await SQLLog.observe(query.sql, query, logger) {
+            try await QueryDeadline.answer(query.sql) { try await self.query(query, logger: logger, file: file, line: line) }
+        }
     }
 }

@@ -1,4 +1,5 @@
 public import CairnProtocol
+import CairnDatabase
 import CairnRedis
 import PostgresNIO
 
@@ -19,6 +20,8 @@ public enum StoreOutage {
             // "terminating connection due to administrator command", 57P01).
             if let state = postgres.serverInfo?[.sqlState], state.hasPrefix("57P") || state.hasPrefix("08") { return "PostgreSQL" }
             return nil
+        case is QueryDeadlineExceeded:
+            return "PostgreSQL"
         case let call as InternalCallError:
             // The peer's address stays in the log: visitors need not learn the layout.
             guard case .unreachable = call else { return nil }

@@ -37,6 +37,30 @@ import Testing
             #expect(debug == ["SELECT 2"])
         }
     }
+
+    /// A statement that cannot start (here: every connection is taken) fails its caller once
+    /// the deadline passes, as one lost by a closing connection must, instead of waiting on.
+    @Test(.timeLimit(.minutes(1))) func test_aStatementThatDoesNotStartAnsweringFailsAtTheDeadline() async throws {
+        var configuration = TestEnvironment.database()
+        configuration.poolSize = 1
+        let client = PostgresClient(configuration: configuration.client, backgroundLogger: TestEnvironment.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let logger = TestEnvironment.logger
+            try await client.withConnection { _ in
+                let started = ContinuousClock.now
+                await #expect(throws: QueryDeadlineExceeded.self) {
+                    try await QueryDeadline.$override.withValue(.milliseconds(300)) {
+                        for try await _ in try await client.run("SELECT 1", logger: logger) {}
+                    }
+                }
+                #expect(ContinuousClock.now - started < .seconds(5))
+            }
+            // The pool serves again once the connection is back.
+            for try await _ in try await client.run("SELECT 1", logger: logger) {}
+        }
+    }
 }
 
 final class CapturedLines: Sendable {

@@ -48,16 +48,19 @@ import Testing
             let sha = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
             let web = try await WebPagesTests.signIn(stack, ada)
             let cookie = await web.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            // The signed-in user's forms carry a valid CSRF token, so their handlers see the hostile fields.
+            try await web.get("/settings")
+            let csrf = await web.csrf
 
             let routes = try #require(stack.routes[.gateway]?.all)
             #expect(routes.count > 80, "the router lists \(routes.count) routes")
             let valid = ["owner": "ada", "user": "ada", "username": "ada", "repo": "fuzz", "sha": sha, "ref": "main", "branch": "main"]
-            let callers: [(String, [(String, String)])] = [
-                ("anonymous", []), ("token", [("Authorization", "token \(ada.token)")]), ("session", [("Cookie", cookie)]),
+            let callers: [(String, [(String, String)], String)] = [
+                ("anonymous", [], "x"), ("token", [("Authorization", "token \(ada.token)")], "x"), ("session", [("Cookie", cookie)], csrf),
             ]
             var requests: [FuzzRequest] = []
             for caller in callers {
-                requests += Self.requests(for: routes, valid: valid, defaultCapture: "1", headers: caller.1, caller: caller.0)
+                requests += Self.requests(for: routes, valid: valid, defaultCapture: "1", headers: caller.1, caller: caller.0, csrf: caller.2)
             }
             let failures = try await Self.send(requests) { request in
                 var outgoing = HTTPClientRequest(url: stack.gatewayURL + request.path)
@@ -102,11 +105,14 @@ import Testing
     }
 
     /// For each route: each capture in turn set to each hostile value (the others valid), every
-    /// query parameter set to each hostile value, and each hostile body. Routes that delete
-    /// come last, so that what they remove is not missed by the others.
-    static func requests(for routes: [RouteCatalog.Route], valid: [String: String], defaultCapture: String, headers: [(String, String)], caller: String) -> [FuzzRequest] {
+    /// query parameter set to each hostile value, and each hostile body.
+    static func requests(
+        for routes: [RouteCatalog.Route], valid: [String: String], defaultCapture: String, headers: [(String, String)], caller: String, csrf: String = "x"
+    ) -> [FuzzRequest] {
         var requests: [FuzzRequest] = []
-        for route in routes.sorted(by: { ($0.method == "DELETE" ? 1 : 0, $0.path) < ($1.method == "DELETE" ? 1 : 0, $1.path) }) {
+        // Routes that end a session or remove something come last, so the others still find it.
+        func last(_ route: RouteCatalog.Route) -> Int { route.method == "DELETE" || route.path.contains("logout") || route.path.contains("delete") ? 1 : 0 }
+        for route in routes.sorted(by: { (last($0), $0.path) < (last($1), $1.path) }) {
             let method = HTTPMethod(rawValue: route.method)
             let components = route.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             func filled(_ position: Int?, with value: String?) -> String {
@@ -130,7 +136,10 @@ import Testing
                 add(base + "?" + queryNames.map { "\($0)=\(value)" }.joined(separator: "&"), nil, "query = \(value.prefix(40))")
             }
             if [.POST, .PUT, .PATCH, .DELETE].contains(method) {
-                for body in hostileBodies { add(base, body, "body \(body.0) \(body.1.readableBytes) bytes") }
+                for (type, bytes) in hostileBodies {
+                    let body = type == "application/x-www-form-urlencoded" ? ByteBuffer(string: String(buffer: bytes).replacingOccurrences(of: "csrf=x", with: "csrf=\(csrf)")) : bytes
+                    add(base, (type, body), "body \(type) \(body.readableBytes) bytes")
+                }
             }
         }
         return requests

@@ -40,6 +40,13 @@ import Testing
                 let page = try await web.get(path)
                 #expect(page.status == 200, "\(path) signed in: \(page.status) \(page.body.prefix(300))")
             }
+            // Failed sign-ins are still limited, counted in the gateway (ten an account).
+            let guesser = WebSession(stack.gatewayURL)
+            try await guesser.get("/login")
+            for _ in 0..<10 {
+                #expect(try await guesser.post("/login", ["login": "ada", "password": "wrong"]).status == 401)
+            }
+            #expect(try await guesser.post("/login", ["login": "ada", "password": ada.password]).status == 429)
             // The API, reading and writing.
             #expect(try await stack.apiJSON("/api/v3/repos/ada/steady", as: ada)["full_name"] as? String == "ada/steady")
             let (status, stargazers) = try await stack.api(.GET, "/api/v3/repos/ada/steady/stargazers", as: ada)

@@ -94,6 +94,11 @@ public final class PrivatePostgres: Sendable {
         try await deployScript("start_postgres \(folder) \(port)")
     }
 
+    /// Stops the server the way a crash does (no checkpoint).
+    public func stopImmediately() async throws {
+        try await deployScript("as_pg \"$(pg_bindir)/pg_ctl\" -D \(folder) -m immediate -w stop >/dev/null")
+    }
+
     /// Stops the server the way a crash does (no checkpoint), then starts it again.
     public func restartImmediately() async throws {
         try await deployScript("as_pg \"$(pg_bindir)/pg_ctl\" -D \(folder) -m immediate -w stop >/dev/null && start_postgres \(folder) \(port)")

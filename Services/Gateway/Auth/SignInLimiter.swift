@@ -60,35 +60,38 @@ struct SignInLimiter: Sendable {
         """
 }
 
-/// Failure counts in this process's memory, each forgotten when its window ends; at most
-/// `capacity` keys, the oldest dropped first, so a flood of names cannot exhaust memory.
+/// Failure counts in this process's memory, each forgotten when its window ends. It holds
+/// at most `capacity` keys: when that many live, a key it has no room for counts as used
+/// up, so a flood of names can neither exhaust memory nor push out a victim's count.
 final class LocalCounts: Sendable {
-    private let counts = Mutex<[String: (count: Int, ends: ContinuousClock.Instant)]>([:])
+    private let counts = Mutex<(entries: [String: (count: Int, ends: ContinuousClock.Instant)], swept: ContinuousClock.Instant)>(([:], .now))
     let capacity = 100_000
 
     func count(_ key: String) -> Int {
-        counts.withLock { counts in
-            guard let entry = counts[key], entry.ends > .now else { return 0 }
+        counts.withLock { state in
+            let now = ContinuousClock.now
+            guard let entry = state.entries[key], entry.ends > now else { return state.entries.count >= capacity ? .max : 0 }
             return entry.count
         }
     }
 
     func increment(_ key: String, window: Duration) {
-        counts.withLock { counts in
+        counts.withLock { state in
             let now = ContinuousClock.now
-            if counts.count >= capacity {
-                counts = counts.filter { $0.value.ends > now }
-                if counts.count >= capacity, let oldest = counts.min(by: { $0.value.ends < $1.value.ends })?.key { counts[oldest] = nil }
+            // Expired keys are swept at most once a second, not on every failure.
+            if state.entries.count >= capacity, now - state.swept > .seconds(1) {
+                state.entries = state.entries.filter { $0.value.ends > now }
+                state.swept = now
             }
-            if let entry = counts[key], entry.ends > now {
-                counts[key] = (entry.count + 1, entry.ends)
-            } else {
-                counts[key] = (1, now + window)
+            if let entry = state.entries[key], entry.ends > now {
+                state.entries[key] = (entry.count + 1, entry.ends)
+            } else if state.entries.count < capacity {
+                state.entries[key] = (1, now + window)
             }
         }
     }
 
     func reset(_ key: String) {
-        counts.withLock { _ = $0.removeValue(forKey: key) }
+        counts.withLock { _ = $0.entries.removeValue(forKey: key) }
     }
 }

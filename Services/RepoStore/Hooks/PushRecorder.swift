@@ -3,12 +3,12 @@ import CairnRedis
 import Foundation
 import Logging
 
-/// Turns what a push's hook recorded into a `repo.push` event and a `push` task, and points
-/// HEAD at a branch that exists after a repository's first push.
+/// Turns what a push's hook recorded (in the `PushSpool`) into a `push` task and a
+/// `repo.push` event, and points HEAD at a branch that exists after a repository's first push.
 struct PushRecorder: Sendable {
     let events: EventPublisher
     let tasks: ReliableQueue
-    /// Where each push's task waits until Redis has it.
+    /// Where each push's record waits until Redis has its task.
     let spool: PushSpool
     let maintenance: ReliableQueue
     /// At most one maintenance run per repository in this time.
@@ -16,37 +16,23 @@ struct PushRecorder: Sendable {
     let locator: RepositoryLocator
     let git: Git
 
-    func record(repository: Int64, pusher: Int64?, log path: String, logger: Logger) async {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let updates = text.split(whereSeparator: \.isNewline).compactMap { RefUpdate(hookLine: $0) }
-        guard !updates.isEmpty else { return }
-        await fixHead(repository: repository, updates: updates, logger: logger)
-        let refs = JSONValue.array(updates.map { .object(["old": .string($0.old), "new": .string($0.new), "ref": .string($0.ref)]) })
-        var args: [String: JSONValue] = ["repository_id": .number(Double(repository)), "updates": refs]
-        if let pusher { args["pusher_id"] = .number(Double(pusher)) }
-        await hand(TaskEnvelope(kind: "push", args: .object(args)), repository: repository, logger: logger)
-        let commits = await commitsPushed(repository: repository, updates: updates) ?? 0
-        events.emit(EventEnvelope(type: "repo.push", repoID: repository, actor: pusher, data: .object(["refs": refs, "commits": .number(Double(commits))])))
-        await scheduleMaintenance(repository, logger: logger)
-        logger.info("repository.pushed", metadata: ["repo.id": "\(repository)", "push.refs": "\(updates.count)"])
-    }
-
-    /// Spools the push's task, then gives it to Redis; if Redis does not take it, the relay
-    /// sends it later.
-    private func hand(_ task: TaskEnvelope, repository: Int64, logger: Logger) async {
+    /// Hands on push `id` once its request is done: fixes HEAD after a first push, gives
+    /// its task to Redis (the record stays in the spool for the relay if Redis does not take
+    /// it), and emits its event. A push that changed no ref has no record and does nothing.
+    func record(push id: String, logger: Logger) async {
+        guard let push = spool.task(id), !push.updates.isEmpty else { return }
+        await fixHead(repository: push.repository, updates: push.updates, logger: logger)
         do {
-            try spool.hold(task)
+            try await tasks.enqueue(push.envelope)
+            spool.remove(id)
         } catch {
-            // The refs are already updated; without the spool the task rests on Redis alone.
-            logger.critical("push.spool_failed", metadata: ["repo.id": "\(repository)", "task.id": "\(task.id)", "error": "\(error)"])
+            logger.warning("push.task_spooled", metadata: ["repo.id": "\(push.repository)", "task.id": "\(id)", "error": "\(error)"])
         }
-        do {
-            try await tasks.enqueue(task)
-            spool.sent(task.id)
-        } catch {
-            spool.unsent(task.id)
-            logger.warning("push.task_spooled", metadata: ["repo.id": "\(repository)", "task.id": "\(task.id)", "error": "\(error)"])
-        }
+        let refs = JSONValue.array(push.updates.map { .object(["old": .string($0.old), "new": .string($0.new), "ref": .string($0.ref)]) })
+        let commits = await commitsPushed(repository: push.repository, updates: push.updates) ?? 0
+        events.emit(EventEnvelope(type: "repo.push", repoID: push.repository, actor: push.pusher, data: .object(["refs": refs, "commits": .number(Double(commits))])))
+        await scheduleMaintenance(push.repository, logger: logger)
+        logger.info("repository.pushed", metadata: ["repo.id": "\(push.repository)", "push.refs": "\(push.updates.count)"])
     }
 
     /// Queues a `repo.maintenance` task unless one was queued for this repository recently.

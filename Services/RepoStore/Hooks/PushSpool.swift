@@ -1,111 +1,126 @@
 import CairnProtocol
 import Foundation
-import Glibc
 import Synchronization
 
-/// Accepted pushes' `push` tasks, kept on disk (`<root>/.spool/push/<task id>.json`) from
-/// before git reports success until Redis has them, so that no push is forgotten while
-/// Redis is away or the repository store restarts. `PushSpoolRelay` sends what is left.
-///
-/// Each file is written whole and synced (file, rename, folder), so after a crash a task is
-/// either there complete or not there at all. A task is sent at least once; its id is fixed
-/// when it is spooled, and the worker runs an id once, so a resent task does nothing twice.
+/// Accepted pushes, on disk until Redis has their `push` task: the `reference-transaction`
+/// hook writes each push's committed ref changes (`<root>/.spool/push/<push id>.<pid>.push`,
+/// see `HookInstaller`), synced, before git reports them; the store turns them into a task
+/// when the push ends,
+/// and `PushSpoolRelay` sends what is left (Redis was away, or the store stopped between
+/// the two). A task's id is its push's id, and the worker runs an id once, so a record sent
+/// twice does nothing twice.
 final class PushSpool: Sendable {
     let folder: String
-    /// Tasks whose push is still sending them itself: the relay leaves those alone.
+    /// Pushes still being received or handed on by their request: the relay leaves those alone.
     private let inFlight = Mutex<Set<String>>([])
 
     init(root: String) throws {
         folder = root + "/.spool/push"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // The records name the refs of private repositories.
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
-    /// Writes `task` durably and marks it in flight until `sent` or `unsent`.
-    func hold(_ task: TaskEnvelope) throws {
-        inFlight.withLock { _ = $0.insert(task.id) }
-        do {
-            try writeDurably(Array(try CairnJSON.encode(task)), to: path(task.id))
-        } catch {
-            unsent(task.id)
-            throw error
-        }
+    /// Marks push `id` in flight until `release`.
+    func claim(_ id: String) {
+        inFlight.withLock { _ = $0.insert(id) }
     }
 
-    /// Redis has the task: its file goes.
-    func sent(_ id: String) {
-        _ = unlink(path(id))
-        unsent(id)
-    }
-
-    /// Sending failed: the file stays for the relay.
-    func unsent(_ id: String) {
+    /// The push's request is done with it: a record still here is the relay's to send.
+    func release(_ id: String) {
         inFlight.withLock { _ = $0.remove(id) }
     }
 
-    /// Spooled tasks no push is sending, oldest first; unreadable files are reported, not sent.
-    func waiting() -> (tasks: [TaskEnvelope], unreadable: [String]) {
-        let busy = inFlight.withLock { $0 }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        var found: [(Date, TaskEnvelope)] = []
-        var unreadable: [String] = []
-        for name in names where name.hasSuffix(".json") && !busy.contains(String(name.dropLast(5))) {
-            let file = "\(folder)/\(name)"
-            guard let data = FileManager.default.contents(atPath: file), let task = try? CairnJSON.decode(TaskEnvelope.self, from: data) else {
-                unreadable.append(file)
-                continue
-            }
-            found.append((task.enqueuedAt, task))
-        }
-        return (found.sorted { $0.0 < $1.0 }.map(\.1), unreadable)
+    /// Redis has the push's task: its records go.
+    func remove(_ id: String) {
+        for file in files(of: id) { try? FileManager.default.removeItem(atPath: "\(folder)/\(file)") }
     }
 
-    /// How many tasks wait, and since when the oldest does.
+    /// The push's task, from the records its hook wrote (one a ref transaction); nil when
+    /// there are none (the push changed no ref) or one cannot be read.
+    func task(_ id: String) -> PushTask? {
+        task(id, files: files(of: id))
+    }
+
+    /// Pushes no request is handing on, oldest first; pushes whose records cannot be read
+    /// are reported by id, not sent.
+    func waiting() -> (tasks: [PushTask], unreadable: [String]) {
+        // Listed before the in-flight set is read: a push that starts in between is then
+        // either not listed yet or already marked.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let busy = inFlight.withLock { $0 }
+        let byPush = Dictionary(grouping: names.filter { $0.hasSuffix(".push") }) { String($0.prefix { $0 != "." }) }
+        var tasks: [PushTask] = []
+        var unreadable: [String] = []
+        for (id, files) in byPush where !busy.contains(id) {
+            if let task = task(id, files: files) { tasks.append(task) } else { unreadable.append(id) }
+        }
+        return (tasks.sorted { $0.recordedAt < $1.recordedAt }, unreadable)
+    }
+
+    /// The records of push `id`: `<id>.<pid>.push`.
+    private func files(of id: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(id + ".") && $0.hasSuffix(".push") }
+    }
+
+    private func task(_ id: String, files: [String]) -> PushTask? {
+        var updates: [RefUpdate] = []
+        var header: PushTask?
+        for file in files.sorted() {
+            let path = "\(folder)/\(file)"
+            // Gone since it was listed: sent by the push's own request meanwhile.
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            let made = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
+            guard let part = PushTask(id: id, record: String(decoding: data, as: UTF8.self), recordedAt: made) else { return nil }
+            if let earliest = header, earliest.recordedAt <= made {} else { header = part }
+            updates += part.updates
+        }
+        guard let header else { return nil }
+        return PushTask(id: id, repository: header.repository, pusher: header.pusher, updates: updates, recordedAt: header.recordedAt)
+    }
+
+    /// How many pushes wait, and since when the oldest does.
     func backlog() -> PushSpoolBacklog {
         let tasks = waiting().tasks
-        return PushSpoolBacklog(waiting: tasks.count, oldest: tasks.first?.enqueuedAt)
+        return PushSpoolBacklog(waiting: tasks.count, oldest: tasks.first?.recordedAt)
     }
 
-    private func path(_ id: String) -> String { "\(folder)/\(id).json" }
+}
 
-    /// Temporary file, `fsync`, rename over the name, `fsync` of the folder: Foundation's
-    /// atomic write does not sync, so this is written out by hand.
-    private func writeDurably(_ bytes: [UInt8], to destination: String) throws {
-        let temporary = destination + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SpoolError.io("open \(temporary)", errno) }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                buffer.baseAddress.map { write(fd, $0 + written, buffer.count - written) } ?? 0
-            }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else {
-                let code = errno
-                close(fd)
-                throw SpoolError.io("write \(temporary)", code)
-            }
-            written += result
-        }
-        guard fsync(fd) == 0 else {
-            let code = errno
-            close(fd)
-            throw SpoolError.io("fsync \(temporary)", code)
-        }
-        close(fd)
-        guard rename(temporary, destination) == 0 else { throw SpoolError.io("rename \(temporary)", errno) }
-        let directory = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { throw SpoolError.io("open \(folder)", errno) }
-        defer { close(directory) }
-        guard fsync(directory) == 0 else { throw SpoolError.io("fsync \(folder)", errno) }
+/// One push as its hook recorded it.
+struct PushTask: Sendable {
+    let id: String
+    let repository: Int64
+    let pusher: Int64?
+    let updates: [RefUpdate]
+    let recordedAt: Date
+
+    init(id: String, repository: Int64, pusher: Int64?, updates: [RefUpdate], recordedAt: Date) {
+        self.id = id
+        self.repository = repository
+        self.pusher = pusher
+        self.updates = updates
+        self.recordedAt = recordedAt
     }
 
-    enum SpoolError: Error, CustomStringConvertible {
-        case io(String, Int32)
+    /// Reads `repository <id>`, `pusher <id or ->`, then git's `<old> <new> <ref>` lines.
+    init?(id: String, record: String, recordedAt: Date) {
+        var lines = record.split(whereSeparator: \.isNewline)[...]
+        guard let first = lines.popFirst(), first.hasPrefix("repository "), let repository = Int64(first.dropFirst(11)),
+              let second = lines.popFirst(), second.hasPrefix("pusher ")
+        else { return nil }
+        self.id = id
+        self.repository = repository
+        self.pusher = Int64(second.dropFirst(7))
+        // A ref transaction also lists HEAD when it moves the branch HEAD names.
+        self.updates = lines.compactMap { RefUpdate(hookLine: $0) }.filter { $0.ref.hasPrefix("refs/") }
+        self.recordedAt = recordedAt
+    }
 
-        var description: String {
-            switch self {
-            case .io(let what, let code): "\(what): \(String(cString: strerror(code)))"
-            }
-        }
+    /// The `push` task the worker runs for it.
+    var envelope: TaskEnvelope {
+        let refs = JSONValue.array(updates.map { .object(["old": .string($0.old), "new": .string($0.new), "ref": .string($0.ref)]) })
+        var args: [String: JSONValue] = ["repository_id": .number(Double(repository)), "updates": refs]
+        if let pusher { args["pusher_id"] = .number(Double(pusher)) }
+        return TaskEnvelope(kind: "push", args: .object(args), id: id, enqueuedAt: recordedAt)
     }
 }

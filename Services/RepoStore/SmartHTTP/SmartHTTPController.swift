@@ -17,6 +17,7 @@ struct SmartHTTPController: Sendable {
     let locator: RepositoryLocator
     let git: Git
     let pushes: PushRecorder
+    let spool: PushSpool
     /// Pushes whose pack is larger than this are refused by git (`receive.maxInputSize`).
     let maxPushBytes: Int
 
@@ -43,7 +44,6 @@ struct SmartHTTPController: Sendable {
         let isPush = service == "git-receive-pack" && !advertisement
         let user = request.headers[HTTPField.Name(ForwardedHeader.user)!]
         let visitor = request.headers[HTTPField.Name(ForwardedHeader.visitor)!]
-        let pushLog = isPush ? NSTemporaryDirectory() + "cairn-push-\(UUID().uuidString)" : nil
 
         var environment = [
             "GIT_PROJECT_ROOT": locator.root,
@@ -54,19 +54,28 @@ struct SmartHTTPController: Sendable {
             "REMOTE_USER": user ?? "anonymous",
             "REMOTE_ADDR": "127.0.0.1",
         ]
-        environment.merge(ReceiveChecks.environment(extra: [("receive.maxInputSize", String(maxPushBytes))])) { $1 }
+        // Reflogs let an operator see, and undo, what each push did to a ref.
+        environment.merge(ReceiveChecks.environment(extra: [("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always")])) { $1 }
         if let type = request.headers[.contentType] { environment["CONTENT_TYPE"] = type }
         if let length = request.headers[.contentLength] { environment["CONTENT_LENGTH"] = length }
         if let encoding = request.headers[.contentEncoding] { environment["HTTP_CONTENT_ENCODING"] = encoding }
         if let version = request.headers[HTTPField.Name("Git-Protocol")!] { environment["GIT_PROTOCOL"] = version }
-        if let pushLog { environment["CAIRN_PUSH_LOG"] = pushLog }
+        let push = isPush ? UUID().uuidString.lowercased() : nil
+        if let push {
+            environment["CAIRN_SPOOL"] = spool.folder
+            environment["CAIRN_PUSH_ID"] = push
+            environment["CAIRN_REPO_ID"] = String(number)
+            if let user, let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
+        }
 
         let gitEnvironment = git.environment(environment)
         let contentType = advertisement ? "application/x-\(service)-advertisement" : "application/x-\(service)-result"
         let logger = context.logger
         let listsRefsOnly = Flag()
         let body = ResponseBody { writer in
-            defer { if let pushLog { try? FileManager.default.removeItem(atPath: pushLog) } }
+            // However the request ends, a record the hook wrote is then the relay's to send.
+            if let push { spool.claim(push) }
+            defer { if let push { spool.release(push) } }
             let (stdin, stdinForGit) = try PolledPipe.open(.toChild)
             let (stdout, stdoutForGit) = try PolledPipe.open(.fromChild)
             defer { stdin.close(); stdout.close() }
@@ -116,7 +125,7 @@ struct SmartHTTPController: Sendable {
             }
             // Recorded before the response ends, so the pusher's next request sees HEAD fixed and
             // the event and task are queued by the time git reports success.
-            if let pushLog { await pushes.record(repository: number, pusher: user.flatMap { Int64($0) }, log: pushLog, logger: logger) }
+            if let push { await pushes.record(push: push, logger: logger) }
             if service == "git-upload-pack" && !advertisement && !listsRefsOnly.value { pushes.recordFetch(repository: number, user: user.flatMap { Int64($0) }, visitor: visitor) }
             try await writer.finish(nil)
         }
