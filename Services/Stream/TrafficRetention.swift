@@ -1,4 +1,5 @@
 import CairnDatabase
+import CairnService
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -12,14 +13,11 @@ struct TrafficRetention: Service {
     var interval: Duration = .seconds(3600)
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await pruneOnce()
-                } catch {
-                    logger.warning("stream.retention_failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: interval)
+        await repeatUntilShutdown(every: interval) {
+            do {
+                try await pruneOnce()
+            } catch {
+                logger.warning("stream.retention_failed", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
     }

@@ -41,11 +41,7 @@ import Testing
 
     @Test func test_noGatewayRouteAnswers500OrFallsOverOnHostileInput() async throws {
         try await CairnStack.with { stack in
-            let ada = try await stack.makeUser("ada")
-            let repository = try await stack.makeRepository(ada, "fuzz")
-            let work = try await stack.makeWorkingCopy("fuzz", commits: 2)
-            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
-            let sha = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let (ada, _, sha) = try await Self.pushedRepository(stack)
             let web = try await WebPagesTests.signIn(stack, ada)
             let cookie = await web.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
             // The signed-in user's forms carry a valid CSRF token, so their handlers see the hostile fields.
@@ -80,10 +76,7 @@ import Testing
 
     @Test func test_noInternalRouteAnswers500OnHostileInputWithAValidSignature() async throws {
         try await CairnStack.with { stack in
-            let ada = try await stack.makeUser("ada")
-            let repository = try await stack.makeRepository(ada, "fuzz")
-            let work = try await stack.makeWorkingCopy("fuzz", commits: 2)
-            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
+            let (_, repository, _) = try await Self.pushedRepository(stack)
             let signature = InternalSignature(signer: try Signer(key: stack.configuration.signingKey))
             for daemon in [Daemon.repostore, .blobstore] {
                 let routes = try #require(stack.routes[daemon]?.all)
@@ -102,6 +95,16 @@ import Testing
                 #expect(failures.isEmpty, "\(daemon): \(failures.count) of \(requests.count) requests failed:\n\(failures.prefix(40).joined(separator: "\n"))")
             }
         }
+    }
+
+    /// A user `ada` and her repository `fuzz` with two commits pushed; the head commit.
+    static func pushedRepository(_ stack: CairnStack) async throws -> (TestUser, Repository, String) {
+        let ada = try await stack.makeUser("ada")
+        let repository = try await stack.makeRepository(ada, "fuzz")
+        let work = try await stack.makeWorkingCopy("fuzz", commits: 2)
+        try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
+        let sha = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return (ada, repository, sha)
     }
 
     /// For each route: each capture in turn set to each hostile value (the others valid), every

@@ -1,5 +1,6 @@
 import CairnProtocol
 import CairnRedis
+import CairnService
 import Logging
 import ServiceLifecycle
 
@@ -13,12 +14,7 @@ struct PushSpoolRelay: Service {
     var interval: Duration = .seconds(1)
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await relay()
-                try? await Task.sleep(for: interval)
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await relay() }
     }
 
     /// Sends what waits now, oldest first; stops at the first failure (Redis is still away).
