@@ -5,7 +5,7 @@ import Testing
 /// Migrations run while the previous release still serves (README, "Deploying"): every one of
 /// them must leave that release working. Additions only, unless the migration is a
 /// `contract` one that drops what no code here names any more.
-@Suite struct MigrationSafetyTests {
+@Suite(.timeLimit(.minutes(5))) struct MigrationSafetyTests {
     @Test(arguments: Schema.allCases)
     func test_expandMigrationsOnlyAdd(schema: Schema) {
         for migration in schema.migrations where migration.phase == .expand {

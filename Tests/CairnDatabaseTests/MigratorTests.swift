@@ -3,7 +3,7 @@ import CairnTestSupport
 import PostgresNIO
 import Testing
 
-@Suite struct MigratorTests {
+@Suite(.timeLimit(.minutes(5))) struct MigratorTests {
     @Test(arguments: Schema.allCases)
     func test_migrateAppliesEveryMigrationOnceAndRecordsIt(schema: Schema) async throws {
         try await withTestDatabase(schema, migrated: false) { client, _ in

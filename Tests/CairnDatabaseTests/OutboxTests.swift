@@ -6,7 +6,7 @@ import Foundation
 import PostgresNIO
 import Testing
 
-@Suite struct OutboxTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboxTests {
     struct Rollback: Error {}
 
     /// Every task id that reached the queue, in order.
@@ -117,7 +117,7 @@ import Testing
     }
 }
 
-@Suite struct OutboxCleanerTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboxCleanerTests {
     @Test func test_withACleanerTheTaskIsPushedAtOnceAndItsRowDeletedSoonAfter() async throws {
         try await withTestDatabase { client, _ in
             try await withTestRedis { redis, namespace in

@@ -8,7 +8,7 @@ import Testing
 
 /// The query wrapper every store uses: it counts and times queries for the request they
 /// serve, logs slow ones with their SQL, and logs all of them while debug-sql is on.
-@Suite(.serialized) struct SQLLogTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct SQLLogTests {
     @Test func test_queriesAreCountedForTheirRequestAndSlowOnesLoggedWithTheirSQL() async throws {
         try await withTestDatabase { client, _ in
             let lines = CapturedLines()

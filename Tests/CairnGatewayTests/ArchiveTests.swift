@@ -12,7 +12,7 @@ import Testing
 /// Archives of a ref over the real gateway, worker, repository store and blob store: the
 /// first request queues one task and answers 202 honestly; once built, the archive is
 /// served through a signed link, byte for byte what `git archive` makes of the same ref.
-@Suite struct ArchiveTests {
+@Suite(.timeLimit(.minutes(5))) struct ArchiveTests {
     @Test func test_aTagsArchivesMatchGitArchiveAndAreBuiltOnce() async throws {
         try await CairnStack.with(worker: true) { stack in
             let ada = try await stack.makeUser("ada")

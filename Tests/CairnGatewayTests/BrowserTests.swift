@@ -8,7 +8,7 @@ import Testing
 /// (Selenium with Debian's chromium-driver) against a live gateway, repository store and
 /// stream processor.
 /// Screenshots land in `screenshots/` at the top of the work tree (git ignores it).
-@Suite("Browser")
+@Suite("Browser", .timeLimit(.minutes(5)))
 struct BrowserTests {
     @Test("a browser signs up, creates a repository, views its tree, a file and a commit, then their traffic")
     func signUpAndBrowse() async throws {

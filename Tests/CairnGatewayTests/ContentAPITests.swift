@@ -7,7 +7,7 @@ import Foundation
 import NIOHTTP1
 import Testing
 
-@Suite struct ContentAPITests {
+@Suite(.timeLimit(.minutes(5))) struct ContentAPITests {
     /// A pushed repository with a README, a folder, two commits, a branch and a tag.
     func pushed(_ stack: CairnStack) async throws -> (TestUser, Repository, String) {
         let ada = try await stack.makeUser("ada")
@@ -116,7 +116,7 @@ import Testing
     }
 }
 
-@Suite struct DefaultBranchAndLimitTests {
+@Suite(.timeLimit(.minutes(5))) struct DefaultBranchAndLimitTests {
     @Test func test_defaultBranchIsTheFirstPushedAndCanBeChanged() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

@@ -6,7 +6,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-@Suite struct DisconnectTests {
+@Suite(.timeLimit(.minutes(5))) struct DisconnectTests {
     /// The git processes (any `git …upload-pack…`) whose working directory is `path`.
     static func gitProcesses(in path: String) -> [String] {
         let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -12,7 +12,7 @@ import Testing
 /// The Downloads page over the real gateway and blob store: upload by writers through the
 /// form, listing, signed download links with the file's name, counts, events, deletion, and
 /// everyone else refused.
-@Suite struct DownloadsTests {
+@Suite(.timeLimit(.minutes(5))) struct DownloadsTests {
     @Test func test_aWriterUploadsAndAnyoneDownloadsThroughASignedLinkThatCounts() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

@@ -9,7 +9,7 @@ import Testing
 
 /// Unhandled errors become error reports grouped by type and route, shown to site admins on
 /// the error pages and in full on the 500 page; everyone else sees the request id only.
-@Suite struct ErrorReportTests {
+@Suite(.timeLimit(.minutes(5))) struct ErrorReportTests {
     @Test func test_unhandledErrorsAreReportedAndOnlyAdminsSeeTheirDetails() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada", admin: true)
@@ -55,7 +55,7 @@ import Testing
 }
 
 /// The admin routes page shows what the gateway served in the last minutes.
-@Suite struct RoutePagesTests {
+@Suite(.timeLimit(.minutes(5))) struct RoutePagesTests {
     @Test func test_theRoutesPageShowsEachRoutesRequests() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada", admin: true)

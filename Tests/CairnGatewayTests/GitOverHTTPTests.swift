@@ -7,7 +7,7 @@ import CairnService
 import CairnDatabase
 import Testing
 
-@Suite struct GitOverHTTPTests {
+@Suite(.timeLimit(.minutes(5))) struct GitOverHTTPTests {
     @Test func test_pushedHistoryClonesBackWithEveryRefAndPassesFsck() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

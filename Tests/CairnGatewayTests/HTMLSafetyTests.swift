@@ -3,7 +3,7 @@ import CairnProtocol
 import Testing
 
 /// The one HTML escaper and the Markdown sanitiser that every page relies on.
-@Suite("HTML safety")
+@Suite("HTML safety", .timeLimit(.minutes(5)))
 struct HTMLSafetyTests {
     @Test("the escaper replaces the five special characters and leaves everything else alone")
     func escaper() {

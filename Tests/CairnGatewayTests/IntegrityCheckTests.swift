@@ -12,7 +12,7 @@ import Testing
 
 /// `cairnctl check` over a real stack: silent when all is well, then finding each kind of
 /// damage the test causes, and `--repair` fixing what it safely can.
-@Suite struct IntegrityCheckTests {
+@Suite(.timeLimit(.minutes(5))) struct IntegrityCheckTests {
     @Test func test_checkFindsEachKindOfDamageAndRepairsWhatItMay() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

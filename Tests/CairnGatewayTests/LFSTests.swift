@@ -9,7 +9,7 @@ import Testing
 /// Git LFS end to end with the stock `git lfs` client: objects go to the blob store through
 /// links the gateway signed, come back on another clone, and a private repository's
 /// objects are refused to anyone who may not read it.
-@Suite struct LFSTests {
+@Suite(.timeLimit(.minutes(5))) struct LFSTests {
     @Test func test_gitLFSPushesAndPullsFilesOfSeveralSizes() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

@@ -5,7 +5,7 @@ import Testing
 
 /// The file lists of the repository home and the tree pages show, for each entry, the newest
 /// commit that changed it.
-@Suite struct LastCommitTests {
+@Suite(.timeLimit(.minutes(5))) struct LastCommitTests {
     @Test func test_eachEntryShowsTheNewestCommitThatChangedIt() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

@@ -12,7 +12,7 @@ import Testing
 /// next release's of every kind a migration may be: new columns and tables, an index, a
 /// backfill, and the contract step that drops them again. Requests of every sort run all
 /// the while, and a long transaction holds the repositories table, as a slow request would.
-@Suite struct LiveMigrationTests {
+@Suite(.timeLimit(.minutes(5))) struct LiveMigrationTests {
     /// The next release's migrations, one of each kind an expand or contract migration has.
     static func nextRelease(after version: Int) -> [Migration] {
         [

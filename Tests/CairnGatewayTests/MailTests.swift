@@ -11,7 +11,7 @@ import Testing
 
 /// Account mail end to end: the gateway queues it, the worker writes it into a maildir or
 /// hands it to a real SMTP server, and its signed link unsubscribes without signing in.
-@Suite struct MailTests {
+@Suite(.timeLimit(.minutes(5))) struct MailTests {
     @Test func test_accountMailLandsInTheMaildirAndItsLinkUnsubscribes() async throws {
         let maildir = NSTemporaryDirectory() + TestEnvironment.uniqueName("mail")
         defer { try? FileManager.default.removeItem(atPath: maildir) }

@@ -1,7 +1,7 @@
 import CairnProtocol
 import Testing
 
-@Suite struct NamesTests {
+@Suite(.timeLimit(.minutes(5))) struct NamesTests {
     @Test(arguments: ["ada", "my-repo", "my_repo.v2", "A1", String(repeating: "x", count: 100)])
     func test_validNames(name: String) { #expect(Names.problem(with: name) == nil) }
 

@@ -8,7 +8,7 @@ import Testing
 
 /// What anonymous visitors see of a repository's code is cached whole; everyone sees
 /// what is current once anything the page shows changes.
-@Suite struct PageCacheTests {
+@Suite(.timeLimit(.minutes(5))) struct PageCacheTests {
     @Test func test_anonymousCodePagesAreCachedWholeAndFollowChanges() async throws {
         // The worker records pushes, which bumps the cache version.
         try await CairnStack.with(worker: true) { stack in
@@ -55,7 +55,7 @@ import Testing
 }
 
 /// `cairnctl cache-bump --user` retires the cached pages of all of one user's repositories.
-@Suite struct CacheBumpTests {
+@Suite(.timeLimit(.minutes(5))) struct CacheBumpTests {
     @Test func test_aMassBumpRetiresEveryCachedPageOfOneUser() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")
@@ -85,7 +85,7 @@ import Testing
 
 /// A user's profile is cached for anonymous visitors by the user's cache version, which
 /// every change to how their repositories show in a list bumps.
-@Suite struct UserCacheVersionTests {
+@Suite(.timeLimit(.minutes(5))) struct UserCacheVersionTests {
     @Test func test_theProfileCacheFollowsTheUsersRepositories() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

@@ -8,7 +8,7 @@ import Testing
 
 /// The polled pipes that carry packs between the repository store and git, against real
 /// child processes.
-@Suite struct PolledPipeTests {
+@Suite(.timeLimit(.minutes(5))) struct PolledPipeTests {
     init() {
         // As in the repository store: a write to a reader that has gone fails with EPIPE.
         signal(SIGPIPE, SIG_IGN)

@@ -10,7 +10,7 @@ import Testing
 /// Every hot page and API route stays within a fixed number of database queries however long
 /// its lists are, read from the `Server-Timing` header site admins get: an N+1 regression
 /// fails here.
-@Suite struct QueryBudgetTests {
+@Suite(.timeLimit(.minutes(5))) struct QueryBudgetTests {
     /// Queries a page may make, whatever it lists.
     static let budget = 6
 

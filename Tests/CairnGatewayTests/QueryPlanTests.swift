@@ -11,7 +11,7 @@ import Testing
 /// Every query the hot pages and API routes run is planned by PostgreSQL over a database
 /// with realistic row counts (tens of thousands of users, repositories, stars), and none may
 /// read a large table from end to end.
-@Suite(.serialized) struct QueryPlanTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct QueryPlanTests {
     /// Tables big enough on a real site that a sequential scan of one is a bug, all filled
     /// below. (Queries of tests running beside this one are captured too; on tables left
     /// empty here, such as webhooks, a sequential scan is the right plan, so those are not

@@ -14,7 +14,7 @@ import Testing
 /// is refused with the message while a clone works, API writes, form posts and LFS uploads
 /// get 503 with it, every page shows it, reads go on, and the admin can switch it off from
 /// the site itself.
-@Suite struct ReadOnlyTests {
+@Suite(.timeLimit(.minutes(5))) struct ReadOnlyTests {
     @Test func test_readOnlyModeRefusesEveryWriteWithItsMessageAndKeepsReadsWorking() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada", admin: true)
@@ -89,7 +89,7 @@ import Testing
 
 /// The `fragment-cache` flag switched by `cairnctl flags` and the admin page changes how the
 /// real gateway renders repository pages.
-@Suite struct FeatureFlagPagesTests {
+@Suite(.timeLimit(.minutes(5))) struct FeatureFlagPagesTests {
     @Test func test_turningTheFragmentCacheOffRendersPagesAfresh() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada", admin: true)
@@ -122,7 +122,7 @@ import Testing
 }
 
 /// `cairnctl debug-sql` sets a switch that ends by itself.
-@Suite struct DebugSQLCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct DebugSQLCommandTests {
     @Test func test_debugSQLTurnsOnForABoundedTimeAndOff() async throws {
         try await CairnStack.with { stack in
             let on = try await stack.cairnctl(["debug-sql", "on", "--minutes", "2"])
@@ -136,7 +136,7 @@ import Testing
 
 /// Two admins editing a repository's settings at once: the second save, made from a page
 /// shown before the first, is refused with a clear message instead of undoing it.
-@Suite struct StaleSettingsTests {
+@Suite(.timeLimit(.minutes(5))) struct StaleSettingsTests {
     @Test func test_aSaveFromAnOutdatedSettingsPageIsRefused() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

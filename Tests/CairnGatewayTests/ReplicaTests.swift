@@ -10,7 +10,7 @@ import Testing
 /// The gateway over a real streaming replica: reads go to the replica, a session that wrote
 /// reads its write back at once from the primary while others still read the replica, and a
 /// replica that falls behind is skipped until it catches up.
-@Suite(.serialized) struct ReplicaTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ReplicaTests {
     @Test func test_readsUseTheReplicaExceptAfterYourOwnWriteOrWhenItLags() async throws {
         // Replay on the shared replica is paused below: one test at a time.
         try await CairnStack.with(replica: true, overrides: ["CAIRN_DATABASE_REPLICA_MAX_LAG_MILLISECONDS": "1500"]) { stack in

@@ -8,7 +8,7 @@ import CairnService
 import CairnDatabase
 import Testing
 
-@Suite struct RepositoryAPITests {
+@Suite(.timeLimit(.minutes(5))) struct RepositoryAPITests {
     @Test func test_userEndpointsFollowGitHubShapes() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

@@ -10,7 +10,7 @@ import Testing
 
 /// Stars and follows through GitHub's API and the pages, counted from Redis sets that
 /// `cairnctl rebuild-sets` restores from PostgreSQL.
-@Suite struct SocialTests {
+@Suite(.timeLimit(.minutes(5))) struct SocialTests {
     @Test func test_starsAndFollowsThroughTheAPI() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

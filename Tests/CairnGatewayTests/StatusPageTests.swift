@@ -5,7 +5,7 @@ import Testing
 
 /// The public status page: what answers and what does not, the read-only message, and the
 /// incidents posted and resolved with the real `cairnctl`.
-@Suite struct StatusPageTests {
+@Suite(.timeLimit(.minutes(5))) struct StatusPageTests {
     @Test func test_theStatusPageShowsDaemonsReadOnlyModeAndIncidents() async throws {
         try await CairnStack.with { stack in
             let visitor = WebSession(stack.gatewayURL)

@@ -9,7 +9,7 @@ import Testing
 /// Analytics end to end: the gateway's page views and the repository store's clones and
 /// pushes go through Redis to a running `cairn-stream`, and the Traffic page, the traffic
 /// API and the site activity page show what it folded, to the people allowed to see them.
-@Suite struct TrafficTests {
+@Suite(.timeLimit(.minutes(5))) struct TrafficTests {
     @Test func test_viewsClonesAndPushesShowOnTheTrafficPageAndAPI() async throws {
         try await CairnStack.with(stream: true, overrides: ["CAIRN_STREAM_BATCH_WAIT_MILLISECONDS": "20"]) { stack in
             let ada = try await stack.makeUser("ada", admin: true)

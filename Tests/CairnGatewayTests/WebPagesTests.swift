@@ -7,7 +7,7 @@ import Testing
 
 /// The web pages over a live gateway and repository store: sessions, CSRF, permissions,
 /// and what the code browser shows.
-@Suite("Web pages")
+@Suite("Web pages", .timeLimit(.minutes(5)))
 struct WebPagesTests {
     /// A session signed in as `user` through the sign-in form.
     static func signIn(_ stack: CairnStack, _ user: TestUser) async throws -> WebSession {

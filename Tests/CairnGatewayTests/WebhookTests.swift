@@ -7,7 +7,7 @@ import Testing
 
 /// Webhooks end to end: the real `git push`, the worker, the guarded outbound client and a
 /// receiver on loopback (reachable only because the tests' allow-list names it).
-@Suite struct WebhookTests {
+@Suite(.timeLimit(.minutes(5))) struct WebhookTests {
     static let allowLoopback = ["CAIRN_WEBHOOKS_ALLOWED_NETWORKS": "127.0.0.0/8, ::1"]
 
     @Test func test_pushDeliversOneSignedPushEventPerActiveHook() async throws {

@@ -8,7 +8,7 @@ import Foundation
 import NIOHTTP1
 import Testing
 
-@Suite struct WorkerTaskTests {
+@Suite(.timeLimit(.minutes(5))) struct WorkerTaskTests {
     @Test func test_pushLeadsToMaintenanceThatWritesCommitGraphAndBitmap() async throws {
         try await CairnStack.with(worker: true) { stack in
             let ada = try await stack.makeUser("ada")

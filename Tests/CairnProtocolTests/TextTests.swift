@@ -2,7 +2,7 @@ import CairnProtocol
 import Testing
 
 /// The small text helpers the daemons share.
-@Suite struct TextTests {
+@Suite(.timeLimit(.minutes(5))) struct TextTests {
     @Test func test_prefixByUTF8BytesKeepsWholeCharacters() {
         #expect("abc".prefix(utf8Bytes: 5) == "abc")
         #expect("abcdef".prefix(utf8Bytes: 3) == "abc")

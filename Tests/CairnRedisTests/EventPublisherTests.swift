@@ -6,7 +6,7 @@ import Testing
 
 /// Publishing analytics events never blocks or fails the caller: events are buffered and
 /// pushed in the background; when Redis is unreachable they are counted as dropped.
-@Suite struct EventPublisherTests {
+@Suite(.timeLimit(.minutes(5))) struct EventPublisherTests {
     @Test func test_emittedEventsReachTheListInOnePush() async throws {
         try await withTestRedis { redis, namespace in
             let publisher = EventPublisher(redis: redis, namespace: namespace, logger: TestEnvironment.logger)

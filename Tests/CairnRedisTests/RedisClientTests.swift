@@ -2,7 +2,7 @@ import CairnRedis
 import CairnTestSupport
 import Testing
 
-@Suite struct RedisClientTests {
+@Suite(.timeLimit(.minutes(5))) struct RedisClientTests {
     @Test func test_commandsRoundTripBinarySafely() async throws {
         try await withTestRedis { redis, namespace in
             let bytes: [UInt8] = [0, 1, 2, 255, 0, 10, 13]

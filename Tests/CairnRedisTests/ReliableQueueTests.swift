@@ -4,7 +4,7 @@ import CairnTestSupport
 import Foundation
 import Testing
 
-@Suite struct ReliableQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct ReliableQueueTests {
     func queue(_ redis: RedisClient, _ namespace: String, retry: RetryPolicy = RetryPolicy()) -> ReliableQueue {
         ReliableQueue(redis: redis, name: "default", namespace: namespace, retry: retry)
     }
@@ -136,7 +136,7 @@ import Testing
     }
 }
 
-@Suite struct ReliableQueueBatchTests {
+@Suite(.timeLimit(.minutes(5))) struct ReliableQueueBatchTests {
     @Test func test_batchTakeAndAckMoveSeveralTasksAtOnce() async throws {
         try await withTestRedis { redis, namespace in
             let queue = ReliableQueue(redis: redis, name: "default", namespace: namespace)

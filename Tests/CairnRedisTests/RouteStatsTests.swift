@@ -5,7 +5,7 @@ import Testing
 
 /// Route statistics through a real Redis: counts, latency quantiles by bucket and errors
 /// merged over five minutes, older minutes left out.
-@Suite struct RouteStatsTests {
+@Suite(.timeLimit(.minutes(5))) struct RouteStatsTests {
     @Test func test_theWindowMergesMinutesIntoCountsQuantilesAndErrors() async throws {
         try await withTestRedis { redis, namespace in
             let stats = RouteStats(redis: redis, namespace: namespace, logger: TestEnvironment.logger)

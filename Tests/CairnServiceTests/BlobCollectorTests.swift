@@ -10,7 +10,7 @@ import PostgresNIO
 import Testing
 
 /// `cairnctl gc` and `cairnctl scrub` over a real blob store and a real reference table.
-@Suite struct BlobCollectorTests {
+@Suite(.timeLimit(.minutes(5))) struct BlobCollectorTests {
     @Test func test_gcKeepsBlobsInUseAndYoungOnesAndRemovesTheRestAfterTheGracePeriod() async throws {
         try await withTestDatabase { client, _ in try await withBlobStore { store in
             let references = RepositoryBlobStore(client: client, logger: TestEnvironment.logger)

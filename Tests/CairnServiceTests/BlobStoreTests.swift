@@ -16,7 +16,7 @@ import Testing
 /// S3-compatible server): content-addressed round trips, refusals that store nothing, an
 /// upload cut off half way, ranges, listing, verification, and the signed links public
 /// downloads use.
-@Suite struct BlobStoreTests {
+@Suite(.timeLimit(.minutes(5))) struct BlobStoreTests {
     @Test(arguments: TestBlobBackend.allCases)
     func test_roundTripByHashAndByContent_withETagLengthAndHEAD(backend: TestBlobBackend) async throws {
         try await withBlobStore(backend) { store in
@@ -205,7 +205,7 @@ import Testing
 /// 1 GiB through each backend and back, hashed both ways. Run alone by `deploy/local/test`
 /// (with `CAIRN_TEST_BIG_BLOBS=1`) after the main suite, so that hashing a gibibyte does
 /// not starve the tests that run in parallel.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["CAIRN_TEST_BIG_BLOBS"] == "1"))
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["CAIRN_TEST_BIG_BLOBS"] == "1"), .timeLimit(.minutes(15)))
 struct BigBlobTests {
     @Test(arguments: TestBlobBackend.allCases)
     func test_aGibibyteRoundTrip(backend: TestBlobBackend) async throws {

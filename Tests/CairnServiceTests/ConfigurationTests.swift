@@ -7,7 +7,7 @@ import Foundation
 import Logging
 import Testing
 
-@Suite struct ConfigurationTests {
+@Suite(.timeLimit(.minutes(5))) struct ConfigurationTests {
     let key = ["CAIRN_SIGNING_KEY": "a-signing-key-that-is-long-enough-0123456789"]
 
     @Test func test_defaultsNeedOnlyASigningKey() throws {

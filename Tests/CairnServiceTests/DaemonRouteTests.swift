@@ -14,7 +14,7 @@ import HummingbirdTesting
 import Testing
 
 /// Each daemon, built by its real builder against the test stores, answers the shared routes.
-@Suite struct DaemonRouteTests {
+@Suite(.timeLimit(.minutes(5))) struct DaemonRouteTests {
     /// Runs `body` against `daemon` built with its own builder, its databases migrated into fresh schemas.
     func withDaemon(_ daemon: Daemon, _ body: @escaping @Sendable (any TestClientProtocol, DaemonEnvironment) async throws -> Void) async throws {
         try await withTestDatabase(.main) { _, main in

@@ -6,7 +6,7 @@ import Testing
 
 /// Feature flags over a real Redis: defaults, on and off, a stable percentage of users, an
 /// allow-list, reset, and a change seen by another reader once its cache expires.
-@Suite struct FeatureFlagsTests {
+@Suite(.timeLimit(.minutes(5))) struct FeatureFlagsTests {
     @Test func test_settingsDecideForEachUserAndAreSeenByEveryReader() async throws {
         try await withTestRedis { redis, namespace in
             let admin = FeatureFlags(redis: redis, namespace: namespace, cacheFor: .zero)

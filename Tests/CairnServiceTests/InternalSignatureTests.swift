@@ -3,7 +3,7 @@ import CairnSigning
 import Foundation
 import Testing
 
-@Suite struct InternalSignatureTests {
+@Suite(.timeLimit(.minutes(5))) struct InternalSignatureTests {
     let signature = InternalSignature(signer: try! Signer(key: "internal-key-for-tests-0123456789abcdef"))
 
     @Test func test_tokenVerifiesOnlyForItsMethodAndPath() throws {

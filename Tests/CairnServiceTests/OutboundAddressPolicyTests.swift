@@ -3,7 +3,7 @@ import CairnWorker
 import Testing
 
 /// The outbound guard's address check on its own: no connection is ever opened here.
-@Suite struct OutboundAddressPolicyTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboundAddressPolicyTests {
     @Test(arguments: [
         "127.0.0.1", "127.8.9.10", "10.0.0.1", "172.16.0.1", "172.31.255.254", "192.168.1.1", "100.64.0.1", "169.254.169.254",
         "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fc00::1", "fd00:ec2::254", "fe80::1", "ff02::1",

@@ -9,7 +9,7 @@ import Testing
 
 /// The real executables, started as an operator would: migrate, run all five, ask
 /// `cairnctl status`, then SIGTERM each and see it drain and exit in time.
-@Suite(.serialized) struct ProcessTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ProcessTests {
     @Test func test_allDaemonsStartReportReadyAndStopOnSIGTERM() async throws {
         let stack = try LocalStack(portBase: 18180)
         let migrate = try await stack.run("cairnctl", ["migrate"])

@@ -10,7 +10,7 @@ import Testing
 
 /// The real `cairn-stream`, killed with SIGKILL after its transaction committed and before
 /// Redis heard of it, then started again: every event is counted exactly once.
-@Suite(.serialized) struct StreamProcessTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct StreamProcessTests {
     @Test func test_killedBetweenCommitAndRedisRemoval_countsEveryEventExactlyOnceAfterRestart() async throws {
         let stack = try LocalStack(portBase: 18220, extra: [
             "stream": ["leaseSeconds": "2", "batchSize": "400", "batchWaitMilliseconds": "20", "concurrency": "1"],

@@ -8,7 +8,7 @@ import Testing
 
 /// The worker's task runner on a real Redis: a task delivered twice runs once, failures are
 /// retried, and requeued dead letters run again.
-@Suite struct TaskRunnerTests {
+@Suite(.timeLimit(.minutes(5))) struct TaskRunnerTests {
     /// Counts the tasks it handles; fails those whose `fail` argument says so, the first times.
     final class Recorder: TaskHandler, @unchecked Sendable {
         let kind = "test.count"

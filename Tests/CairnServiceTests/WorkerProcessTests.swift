@@ -11,7 +11,7 @@ import Testing
 /// `cairn-worker` as a process: killed mid-delivery it delivers again after a restart and
 /// loses nothing; stopped with SIGTERM it finishes what it runs; `cairnctl` shows and
 /// requeues dead letters.
-@Suite(.serialized) struct WorkerProcessTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WorkerProcessTests {
     static func makeStack(_ portBase: Int) throws -> LocalStack {
         try LocalStack(portBase: portBase, extra: [
             "worker": ["heartbeatSeconds": "3"],

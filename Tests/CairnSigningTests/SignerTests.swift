@@ -2,7 +2,7 @@ import CairnSigning
 import Foundation
 import Testing
 
-@Suite struct SignerTests {
+@Suite(.timeLimit(.minutes(5))) struct SignerTests {
     struct Session: Codable, Equatable { let user: Int; let version: Int }
 
     let signer = try! Signer(key: "a-signing-key-that-is-long-enough-0123456789")

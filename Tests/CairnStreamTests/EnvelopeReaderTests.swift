@@ -5,7 +5,7 @@ import Testing
 
 /// The stream's own envelope reader reads what `CairnJSON` writes and any other valid JSON
 /// object of the same shape, and refuses malformed input with the place it broke.
-@Suite struct EnvelopeReaderTests {
+@Suite(.timeLimit(.minutes(5))) struct EnvelopeReaderTests {
     @Test func test_readsWhatCairnWrites() throws {
         let at = Date(timeIntervalSince1970: 1_795_410_656.123)
         let envelope = EventEnvelope(type: "repo.view", repoID: 42, actor: 7, visitor: "00ff", data: .object(["path": .string("/a/b \"q\" ü 🙂"), "title": .string("T\n")]), at: at)

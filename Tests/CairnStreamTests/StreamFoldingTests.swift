@@ -14,7 +14,7 @@ import Testing
 /// exactly the expected counts and uniques, across batches, across a batch taken again
 /// after its taker died, and with two processors at once; malformed events are
 /// dead-lettered with their reason.
-@Suite struct StreamFoldingTests {
+@Suite(.timeLimit(.minutes(5))) struct StreamFoldingTests {
     /// 2026-11-20 10:15 UTC, and the same day's 11:05 and the next day's 09:00.
     static let tenFifteen = Date(timeIntervalSince1970: 1_795_169_700)
     static let elevenOhFive = tenFifteen.addingTimeInterval(50 * 60)
