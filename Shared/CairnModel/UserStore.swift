@@ -98,6 +98,7 @@ public struct UserStore: Sendable {
             guard try await Passwords.verify(password, hash: try cells[Self.columnCount].decode(String.self)) else { return nil }
             return try Self.user(cells)
         }
+        try await Passwords.verifyNothing(password)
         return nil
     }
 

@@ -134,7 +134,7 @@ struct CairnStack: Sendable {
     func repositoryPath(_ id: Int64) -> String { "\(configuration.repositoryRoot)/\(id).git" }
 
     /// A new user with a password of `password-<name>` and a token with `scopes`.
-    func makeUser(_ name: String, scopes: Set<TokenScope> = [.repoRead, .repoWrite], admin: Bool = false) async throws -> TestUser {
+    func makeUser(_ name: String, scopes: Set<TokenScope> = [.repoRead, .repoWrite, .admin], admin: Bool = false) async throws -> TestUser {
         let user = try await users.create(username: name, email: "\(name)@example.com", password: "password-\(name)", isAdmin: admin)
         let token = try await tokens.create(userID: user.id, name: "tests", scopes: scopes).secret
         return TestUser(user: user, password: "password-\(name)", token: token)

@@ -63,7 +63,12 @@ struct HTMLSafetyTests {
     @Test("only local paths may follow sign-in")
     func nextAfterSignIn() {
         #expect(AccountPagesController.safeNext("/ada/repo") == "/ada/repo")
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", nil] {
+        #expect(AccountPagesController.safeNext("/ada/repo/commits/main?page=2#top") == "/ada/repo/commits/main?page=2#top")
+        let bad: [String?] = [
+            "//evil.example", "https://evil.example", "/\\evil.example", "evil", nil, "/\t/evil.example", "/\n/evil.example", "/\r//evil.example",
+            "/ /evil.example", "/a\\b", "/\u{200B}/evil.example", "/\u{00A0}/evil.example", "/\u{0000}/evil.example",
+        ]
+        for bad in bad {
             #expect(AccountPagesController.safeNext(bad) == "/")
         }
     }

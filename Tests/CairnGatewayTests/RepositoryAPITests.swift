@@ -92,6 +92,33 @@ import Testing
         }
     }
 
+    /// Pushing and creating need `repo:write`; what only a repository's admin may do needs
+    /// the `admin` scope too, so a CI token that pushes cannot delete or expose the repository.
+    @Test func test_aRepoWriteTokenCannotDoWhatNeedsAdmin() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            try await stack.makeRepository(ada, "guarded", isPrivate: true)
+            try await stack.makeUser("bob")
+            let writer = try await stack.tokens.create(userID: ada.user.id, name: "ci", scopes: [.repoRead, .repoWrite]).secret
+            let hook = #"{"config": {"url": "https://example.com/hook"}, "events": ["push"]}"#
+            let refused: [(HTTPMethod, String, String?)] = [
+                (.DELETE, "/api/v3/repos/ada/guarded", nil),
+                (.PATCH, "/api/v3/repos/ada/guarded", #"{"private": false}"#),
+                (.POST, "/api/v3/repos/ada/guarded/hooks", hook),
+                (.GET, "/api/v3/repos/ada/guarded/hooks", nil),
+                (.PUT, "/api/v3/repos/ada/guarded/collaborators/bob", #"{"permission": "admin"}"#),
+            ]
+            for (method, path, json) in refused {
+                let (status, body) = try await stack.api(method, path, token: writer, json: json)
+                #expect(status == 403, "\(method) \(path) with repo:write answered \(status): \(body)")
+            }
+            #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/guarded", token: writer, json: #"{"description": "kept"}"#).0 == 403)
+            #expect(try await stack.api(.GET, "/api/v3/repos/ada/guarded", token: writer).0 == 200)
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/guarded/hooks", as: ada, json: hook).0 == 201)
+            #expect(try await stack.api(.DELETE, "/api/v3/repos/ada/guarded", as: ada).0 == 204)
+        }
+    }
+
     @Test func test_createLeavesNoRowWhenTheRepositoryStoreIsDown() async throws {
         try await CairnStack.with(repostoreUp: false) { stack in
             let ada = try await stack.makeUser("ada")

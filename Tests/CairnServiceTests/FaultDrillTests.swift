@@ -170,7 +170,7 @@ final class Drill: Sendable {
     func prepare(hookURL: String, secret: String) async throws -> (String, Int64) {
         let created = try await cairnctl(["user", "create", "--username", "drill", "--email", "drill@example.com"], input: "drill-password-123\n")
         guard created.status == 0 else { throw TestFailure("user create: \(created.output)") }
-        let token = try await cairnctl(["token", "create", "--user", "drill", "--name", "drill"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await cairnctl(["token", "create", "--user", "drill", "--name", "drill", "--scopes", "repo:read,repo:write,admin"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         let api = "http://127.0.0.1:\(stack.port(.gateway))/api/v3"
         let repository = try await Self.post("\(api)/user/repos", token: token, json: #"{"name": "drilled"}"#)
         let hook = #"{"config": {"url": "\#(hookURL)", "content_type": "json", "secret": "\#(secret)"}, "events": ["push"]}"#

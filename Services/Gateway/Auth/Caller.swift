@@ -16,7 +16,8 @@ struct Caller: Sendable {
         case .none: return true
         case .read: return !scopes.isDisjoint(with: [.repoRead, .repoWrite, .admin])
         case .write: return !scopes.isDisjoint(with: [.repoWrite, .admin])
-        case .admin: return !scopes.isDisjoint(with: [.repoWrite, .admin])
+        // Deleting a repository, changing its visibility, hooks or collaborators: never repo:write alone.
+        case .admin: return scopes.contains(.admin)
         }
     }
 }

@@ -126,7 +126,11 @@ struct AccountPagesController: Sendable {
 
     /// Only a local path may follow sign-in, never another site (`//evil`, `/\evil`).
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"), !next.contains(where: \.isNewline) else { return "/" }
+        // A same-site path only: browsers drop tabs and newlines and read `\` as `/`, so
+        // `/\t/evil.example` or `/\evil.example` would leave the site.
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"),
+              !next.unicodeScalars.contains(where: { $0 == "\\" || $0.properties.isWhitespace || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format })
+        else { return "/" }
         return next
     }
 
