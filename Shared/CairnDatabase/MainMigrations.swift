@@ -275,5 +275,17 @@ enum MainMigrations {
             FOR EACH ROW EXECUTE FUNCTION bump_owner_cache_version()
             """,
         ]),
+        Migration(15, "retired sessions", [
+            // Sessions signed out on the server: their signed cookie is refused until it would
+            // have expired anyway (30 days), when the row may go.
+            """
+            CREATE TABLE retired_sessions (
+                nonce text PRIMARY KEY,
+                user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                retired_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX retired_sessions_user ON retired_sessions (user_id, retired_at)",
+        ]),
     ]
 }

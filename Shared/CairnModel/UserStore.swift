@@ -63,6 +63,37 @@ public struct UserStore: Sendable {
         return nil
     }
 
+    /// The user of a session, unless that session was signed out (`retireSession`).
+    public func find(id: Int64, session nonce: String) async throws -> User? {
+        for try await user in try await client.run(FindBySession(id: id, nonce: nonce), logger: logger) { return user }
+        return nil
+    }
+
+    /// Signs out one session on the server: its cookie no longer works, even if it was copied.
+    /// Retired sessions older than a session's lifetime are cleared on the way.
+    public func retireSession(userID: Int64, nonce: String) async throws {
+        _ = try await client.run("""
+            WITH cleared AS (DELETE FROM retired_sessions WHERE user_id = \(userID) AND retired_at < now() - interval '31 days')
+            INSERT INTO retired_sessions (nonce, user_id) VALUES (\(nonce), \(userID)) ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// `find(id:session:)`, prepared: every signed-in page view runs it to load its user.
+    struct FindBySession: PostgresPreparedStatement {
+        static let sql = "SELECT \(UserStore.columns()) FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM retired_sessions WHERE nonce = $2)"
+        let id: Int64
+        let nonce: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(id)
+            bindings.append(nonce)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> User { try UserStore.user(row.makeRandomAccess()) }
+    }
+
     /// `find(id:)`, prepared: every signed-in request runs it to load its user.
     struct FindByID: PostgresPreparedStatement {
         static let sql = "SELECT \(UserStore.columns()) FROM users WHERE id = $1"

@@ -37,6 +37,7 @@ struct AccountPagesController: Sendable {
         router.post("/logout") { request, _ in
             let visitor = try await pages.visitor(request)
             _ = try await pages.form(request, visitor)
+            if let user = visitor.user { try await users.retireSession(userID: user.id, nonce: visitor.nonce) }
             return pages.redirect("/", try pages.sessions.anonymous())
         }
         router.get("/signup") { request, _ in

@@ -17,7 +17,8 @@ struct Visitor: Sendable {
 /// Signed session cookies (HttpOnly, SameSite=Lax, Secure over TLS). The cookie holds the
 /// user id, the user's session version when it was made, and a random nonce; reading one
 /// costs an HMAC and loading the user, and a password change or "sign out everywhere"
-/// (which bump the version) retires every older cookie.
+/// (which bump the version) retires every older cookie; signing out retires that one session
+/// on the server, so a copy of its cookie stops working too.
 struct PageSessions: Sendable {
     let signer: Signer
     let users: UserStore
@@ -43,7 +44,7 @@ struct PageSessions: Sendable {
         if let value = request.cookies[Self.cookieName]?.value,
            let payload = try? signer.unsign(value, as: Payload.self, salt: Self.sessionSalt, maxAge: Self.lifetime) {
             guard let id = payload.user else { return Visitor(user: nil, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil) }
-            if let user = try await users.find(id: id), user.sessionVersion == payload.version {
+            if let user = try await users.find(id: id, session: payload.nonce), user.sessionVersion == payload.version {
                 // Site admins see where the time of their pages went (`Server-Timing`).
                 if user.isAdmin { RequestTimings.current?.reveal() }
                 await readYourWrites?.identify(user.id)
