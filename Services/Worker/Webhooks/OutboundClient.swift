@@ -50,6 +50,8 @@ public final class OutboundClient: Sendable {
         } catch {
             return finish(error: "\(error)")
         }
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        if let refusal = policy.refusal(forPort: port, at: address) { return finish(error: "refused: \(refusal)") }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
