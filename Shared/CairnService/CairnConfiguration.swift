@@ -1,6 +1,7 @@
 public import CairnDatabase
 public import CairnProtocol
 public import CairnRedis
+import CairnSigning
 public import Logging
 
 /// Every setting of every Cairn daemon: one documented key set, read from one JSON file
@@ -192,8 +193,12 @@ public struct CairnConfiguration: Sendable {
         }
         let key = reader.string("signing.key", default: "")
         guard !key.value.isEmpty else { throw reader.error("signing.key", key, "is required: set a random secret of at least 32 bytes") }
-        guard key.value.utf8.count >= 32 else { throw reader.error("signing.key", key, "must be at least 32 bytes, got \(key.value.utf8.count)") }
-        let fallbacks = reader.string("signing.fallbackKeys", default: "").value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        if let problem = SigningKeyRules.problem(with: key.value) { throw reader.error("signing.key", key, problem) }
+        let fallbacksText = reader.string("signing.fallbackKeys", default: "")
+        let fallbacks = fallbacksText.value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        for fallback in fallbacks {
+            if let problem = SigningKeyRules.problem(with: fallback) { throw reader.error("signing.fallbackKeys", fallbacksText, "holds a key that \(problem)") }
+        }
 
         let database = try reader.database("database", default: "postgres://cairn@127.0.0.1:5432/cairn", poolSize: 10)
         let analytics = try reader.database("analytics", default: "postgres://cairn@127.0.0.1:5432/cairn_analytics", poolSize: 4)

@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    /// Keys anyone can read — the example's, compose's old default — or too repetitive to be
+    /// random are refused, naming the key but never showing it.
+    @Test(arguments: [
+        "CHANGE-ME: at least 32 random bytes, e.g. from `openssl rand -base64 48`", "compose-only-signing-key-change-me-0123456789",
+        "my-placeholder-signing-key-for-now-0123456789", String(repeating: "k", count: 40), "abababababababababababababababababababab",
+    ])
+    func test_placeholderAndRepetitiveSigningKeysAreRefused(_ secret: String) {
+        for environment in [["CAIRN_SIGNING_KEY": secret], key.merging(["CAIRN_SIGNING_FALLBACK_KEYS": secret]) { $1 }] {
+            do {
+                _ = try CairnConfiguration.load(file: nil, environment: environment)
+                Issue.record("a weak key was accepted")
+            } catch {
+                #expect(error.key.hasPrefix("signing."))
+                #expect(!error.description.contains(secret), "the secret itself must not appear in the message")
+            }
+        }
+    }
+
     @Test func test_missingOrShortSigningKeyIsRefused() {
         #expect(throws: ConfigError.self) { try CairnConfiguration.load(file: nil, environment: [:]) }
         do { _ = try CairnConfiguration.load(file: nil, environment: ["CAIRN_SIGNING_KEY": "short"]) } catch {
@@ -87,12 +105,14 @@ import Testing
 
     @Test func test_exampleConfigurationHasOnlyKnownKeysAndValidValues() throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/cairn.example.json").path
-        let configuration = try CairnConfiguration.load(file: example, environment: [:])
+        // Its key is a placeholder, refused on its own: the operator's own key overrides it.
+        #expect(throws: ConfigError.self) { try CairnConfiguration.load(file: example, environment: [:]) }
+        let configuration = try CairnConfiguration.load(file: example, environment: key)
         #expect(configuration.listener(.repostore).port == 8081)
     }
 
     @Test func test_theS3BackendNeedsItsSettingsAndNamesTheMissingOne() throws {
-        let key = ["CAIRN_SIGNING_KEY": String(repeating: "k", count: 40)]
+        let key = ["CAIRN_SIGNING_KEY": "s3-test-signing-key-0123456789-abcdefghijkl"]
         let s3 = key.merging([
             "CAIRN_BLOBSTORE_BACKEND": "s3", "CAIRN_BLOBSTORE_S3_ENDPOINT": "http://127.0.0.1:9000", "CAIRN_BLOBSTORE_S3_BUCKET": "blobs",
             "CAIRN_BLOBSTORE_S3_ACCESS_KEY_ID": "id", "CAIRN_BLOBSTORE_S3_SECRET_ACCESS_KEY": "secret",
