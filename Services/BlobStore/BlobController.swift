@@ -15,6 +15,7 @@ import NIOCore
 struct BlobController: Sendable {
     let blobs: any BlobBackend
     let signer: Signer
+    let receipts: UploadReceipts
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.put("/blobs/:sha") { request, context in
@@ -51,7 +52,17 @@ struct BlobController: Sendable {
             return try await serve(link.blob, request, context, bodyless: true, savedAs: link.filename)
         }
         router.put("/dl/:sha") { request, context in
-            try await store(request, expected: linked(request, context, method: "PUT").blob)
+            let link = try linked(request, context, method: "PUT")
+            let response = try await store(request, expected: link.blob) { stored in
+                if let receipt = link.receipt { try receipts.record(receipt, UploadReceipt(sha256: stored.sha256, size: Int64(stored.size))) }
+            }
+            return response
+        }
+        router.get("/receipts/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard UploadReceipt.isValidID(id) else { throw HTTPError(.badRequest, message: "a receipt id is a lowercase UUID") }
+            guard let receipt = receipts.find(id) else { throw HTTPError(.notFound, message: "no such receipt") }
+            return try Response.json(receipt)
         }
     }
 
@@ -72,9 +83,10 @@ struct BlobController: Sendable {
         }
     }
 
-    private func store(_ request: Request, expected: String?) async throws -> Response {
+    private func store(_ request: Request, expected: String?, then: (StoredBlob) throws -> Void = { _ in }) async throws -> Response {
         let size = request.headers[.contentLength].flatMap { Int($0) }
         let stored = try await backendCall { try await blobs.store(request.body, expected: expected, expectedSize: size) }
+        try then(stored)
         var response = try Response.json(stored, status: stored.created ? .created : .ok)
         response.headers[.eTag] = "\"\(stored.sha256)\""
         return response

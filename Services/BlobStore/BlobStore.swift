@@ -41,8 +41,9 @@ public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> som
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .blobstore, signature: environment.internalSignature, registry: environment.registry,
         checks: checks, publicPrefixes: ["/dl/"])
-    BlobController(blobs: backend, signer: environment.signer).addRoutes(to: router)
-    return DaemonApplication.make(environment, router: router, stores: stores, services: [BlobThreads(pool: threads)])
+    let receipts = try UploadReceipts(root: configuration.blobRoot, logger: environment.logger)
+    BlobController(blobs: backend, signer: environment.signer, receipts: receipts).addRoutes(to: router)
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [BlobThreads(pool: threads), receipts])
 }
 
 /// Shuts the file threads down when the daemon stops.

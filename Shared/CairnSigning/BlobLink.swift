@@ -13,12 +13,16 @@ public struct BlobLink: Sendable, Codable, Equatable {
     public var expires: Int64
     /// The name a download is saved under (`Content-Disposition`), when the link is for one.
     public var filename: String?
+    /// For an upload: the receipt the blob store keeps once the whole body has arrived and
+    /// hashed to `blob`, which proves the uploader had the content (see `UploadReceipt`).
+    public var receipt: String?
 
-    public init(blob: String, method: String, expires: Date, filename: String? = nil) {
+    public init(blob: String, method: String, expires: Date, filename: String? = nil, receipt: String? = nil) {
         self.blob = blob
         self.method = method
         self.expires = Int64(expires.timeIntervalSince1970)
         self.filename = filename
+        self.receipt = receipt
     }
 
     /// The link's path and query, for the blob store's public URL.

@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import CairnModel
 import CairnProtocol
 import CairnTestSupport
 import Crypto
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Testing
 
@@ -80,9 +82,63 @@ import Testing
             #expect(bad.contains("oid must be a SHA-256"))
             #expect(try await batch("secret", "delete", as: ada).0 == 422)
             #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/objects/batch", as: ada, json: "{not json").0 == 400)
-            // Verifying an object the blob store does not have records nothing.
-            #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/objects/verify", as: ada, json: #"{"oid": "\#(oid)", "size": 10}"#).0 == 404)
+            // Verifying an object that was not uploaded to the repository records nothing.
+            #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/objects/verify", as: ada, json: #"{"oid": "\#(oid)", "size": 10}"#).0 == 403)
             #expect(try await stack.api(.POST, "/ada/secret.git/info/lfs/locks/verify", as: ada, json: "{}").0 == 404)
+        }
+    }
+
+    /// An oid and a size, printed in every pointer file, attach nothing: a repository gains
+    /// an object only by an upload made to it, proven by the blob store's receipt, and no
+    /// answer says whether the content exists elsewhere.
+    @Test func test_knowingAnObjectsOidAndSizeDoesNotAttachIt() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let eve = try await stack.makeUser("eve")
+            try await stack.makeRepository(ada, "secret", isPrivate: true)
+            try await stack.makeRepository(eve, "mine")
+            let content = Array("ada's private design\n".utf8)
+            let oid = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
+            let object = #"{"oid": "\#(oid)", "size": \#(content.count)}"#
+            func upload(_ path: String, as user: TestUser) async throws -> (put: String, verifyHeader: [String: String])? {
+                let (_, body) = try await stack.api(.POST, "/\(path).git/info/lfs/objects/batch", as: user, json: #"{"operation": "upload", "objects": [\#(object)]}"#)
+                let answer = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                let actions = ((answer?["objects"] as? [[String: Any]])?.first?["actions"]) as? [String: [String: Any]]
+                guard let put = actions?["upload"]?["href"] as? String, let header = actions?["verify"]?["header"] as? [String: String] else { return nil }
+                return (put, header)
+            }
+            func put(_ url: String) async throws -> Int {
+                var request = HTTPClientRequest(url: url)
+                request.method = .PUT
+                request.body = .bytes(ByteBuffer(bytes: content))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                return Int(response.status.code)
+            }
+            func verify(_ path: String, as user: TestUser, header: [String: String]) async throws -> Int {
+                let grant = header.filter { $0.key != "Authorization" }.map { ($0.key, $0.value) }
+                return try await stack.api(.POST, "/\(path).git/info/lfs/objects/verify", as: user, json: object, headers: grant).0
+            }
+            func downloadable(_ path: String, as user: TestUser) async throws -> Bool {
+                try await stack.api(.POST, "/\(path).git/info/lfs/objects/batch", as: user, json: #"{"operation": "download", "objects": [\#(object)]}"#).1.contains("/dl/")
+            }
+
+            // Ada uploads it to her private repository, as git-lfs does.
+            let adas = try #require(try await upload("ada/secret", as: ada))
+            #expect(try await put(adas.put) == 201)
+            #expect(try await verify("ada/secret", as: ada, header: adas.verifyHeader) == 200)
+            #expect(try await downloadable("ada/secret", as: ada))
+
+            // Eve knows the oid and size: none of this attaches it to her repository.
+            #expect(try await verify("eve/mine", as: eve, header: [:]) == 403)
+            #expect(try await verify("eve/mine", as: eve, header: adas.verifyHeader) == 403)
+            let eves = try #require(try await upload("eve/mine", as: eve))
+            #expect(try await verify("eve/mine", as: eve, header: eves.verifyHeader) == 403)
+            #expect(try await downloadable("eve/mine", as: eve) == false)
+            // Eve uploading the content herself does attach it: she has it.
+            #expect(try await put(eves.put) == 200)
+            #expect(try await verify("eve/mine", as: eve, header: eves.verifyHeader) == 200)
+            #expect(try await downloadable("eve/mine", as: eve))
         }
     }
 }

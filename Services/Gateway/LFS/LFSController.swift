@@ -12,8 +12,12 @@ import NIOHTTP1
 /// The Git LFS API at `/<owner>/<repo>.git/info/lfs/…`, with the repository's permissions
 /// and git's credentials: the batch API (`basic` transfer) answers with links to the blob
 /// store that the gateway signed for one object and one method, so object bodies never
-/// pass through the gateway; `verify` records an uploaded object once the blob store has it
-/// whole. The locks API is not offered (404, which git-lfs takes as "no locking").
+/// pass through the gateway. A repository gains an object only by an upload made to it:
+/// each upload link asks the blob store for a receipt, and `verify` records the object only
+/// with the signed grant its batch answer carried and the blob store's receipt that the whole
+/// body arrived and hashed to the object, so knowing an oid and size (printed in every
+/// pointer file) attaches nothing, and no answer tells whether the content exists elsewhere.
+/// The locks API is not offered (404, which git-lfs takes as "no locking").
 struct LFSController: Sendable {
     let authenticator: Authenticator
     let access: RepositoryAccess
@@ -26,6 +30,9 @@ struct LFSController: Sendable {
     let baseURL: String
     let maxObjectSize: Int
     static let linkLifetime: TimeInterval = 3600
+    /// The header of the verify action carrying the signed grant of one upload.
+    static let grantHeader = "X-Cairn-LFS-Upload"
+    static let grantSalt = "cairn.lfs-upload"
     static let maxObjectsPerBatch = 1000
     static let contentType = "application/vnd.git-lfs+json"
 
@@ -52,10 +59,14 @@ struct LFSController: Sendable {
                 }
                 if upload {
                     if known[object.oid] != nil { answered.append(.init(object)); continue }
+                    let receipt = UUID().uuidString.lowercased()
                     var verifyHeader: [String: String] = [:]
                     if let authorization = request.headers[.authorization] { verifyHeader["Authorization"] = authorization }
+                    let grant = LFSUploadGrant(repository: repository.id, oid: object.oid, size: object.size, receipt: receipt)
+                    verifyHeader[Self.grantHeader] = try signer.sign(grant, salt: Self.grantSalt)
+                    let link = BlobLink(blob: object.oid, method: "PUT", expires: expires, receipt: receipt)
                     answered.append(.init(object, actions: [
-                        "upload": .init(href: blobURL + (try BlobLink(blob: object.oid, method: "PUT", expires: expires).path(signer: signer)), expiresIn: Int(Self.linkLifetime)),
+                        "upload": .init(href: blobURL + (try link.path(signer: signer)), expiresIn: Int(Self.linkLifetime)),
                         "verify": .init(href: "\(baseURL)/\(repository.fullName).git/info/lfs/objects/verify", header: verifyHeader, expiresIn: Int(Self.linkLifetime)),
                     ]))
                 } else if known[object.oid] != nil {
@@ -72,11 +83,15 @@ struct LFSController: Sendable {
             let object = try await APIEncoding.decode(LFSObject.self, from: request, context: context)
             guard object.oid.isSHA256Hex else { throw GatewayError.invalid("oid must be a SHA-256 (64 lowercase hex digits)") }
             let repository = try await self.repository(request, context, needed: .write)
-            let response = try await blobstore.send(.HEAD, "/blobs/\(object.oid)", timeout: .seconds(30))
-            guard response.status == .ok else { throw GatewayError.notFound }
-            guard let stored = response.headers.first(name: "Content-Length").flatMap(Int64.init), stored == object.size else {
-                throw GatewayError.invalid("the stored object's size is not \(object.size)")
-            }
+            // The same answer whether or not the content exists elsewhere.
+            let notUploaded = GatewayError.forbidden("No upload of \(object.oid) to \(repository.fullName) was received: upload it through a batch request first")
+            guard let token = request.headers[HTTPField.Name(Self.grantHeader)!],
+                  let grant = try? signer.unsign(token, as: LFSUploadGrant.self, salt: Self.grantSalt, maxAge: .seconds(Int64(2 * Self.linkLifetime))),
+                  grant.repository == repository.id, grant.oid == object.oid, grant.size == object.size,
+                  let receipt = try await blobstore.getJSON(UploadReceipt.self, "/receipts/\(grant.receipt)"),
+                  receipt.sha256 == object.oid
+            else { throw notUploaded }
+            guard receipt.size == object.size else { throw GatewayError.invalid("the uploaded object's size is \(receipt.size), not \(object.size)") }
             try await objects.record(repositoryID: repository.id, use: .lfs, name: object.oid, sha256: object.oid, size: object.size)
             return try Self.response([String: String]())
         }
@@ -99,6 +114,15 @@ struct LFSController: Sendable {
     private static func response(_ value: some Encodable) throws -> Response {
         try APIEncoding.response(value, headers: [.contentType: contentType])
     }
+}
+
+/// What a batch answer allowed: one upload of `oid` to `repository`, whose blob store
+/// receipt is `receipt`. Signed into the verify action's header.
+struct LFSUploadGrant: Codable {
+    let repository: Int64
+    let oid: String
+    let size: Int64
+    let receipt: String
 }
 
 struct LFSObject: Codable {
