@@ -24,7 +24,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let readYourWrites = stores.replicaSet.map {
         ReadYourWrites(replicas: $0, redis: stores.redis!, namespace: configuration.redisNamespace, window: configuration.readYourWrites)
     }
-    let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger), readYourWrites: readYourWrites)
+    let limiter = SignInLimiter(redis: stores.redis!, namespace: configuration.redisNamespace)
+    let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger), readYourWrites: readYourWrites, limiter: limiter)
     let access = RepositoryAccess(repositories: repositories, authenticator: authenticator)
     let repostore = InternalClient(baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)
@@ -48,6 +49,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let errorReports = ErrorReportStore(client: database, logger: logger)
     let reporter = ErrorReporter(reports: errorReports)
     let routeStats = RouteStats(redis: redis, namespace: configuration.redisNamespace, logger: logger)
+    router.add(middleware: ClientAddressMiddleware())
     router.add(middleware: RouteStatsMiddleware(stats: routeStats))
     router.add(middleware: ServerTimingMiddleware())
     if let readYourWrites { router.add(middleware: ReplicaRoutingMiddleware(readYourWrites: readYourWrites)) }
@@ -67,7 +69,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         social: social, users: users, traffic: trafficEvents, baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
-        limiter: SignInLimiter(redis: redis, namespace: configuration.redisNamespace), outbox: outbox).addRoutes(to: pageRoutes)
+        limiter: limiter, outbox: outbox).addRoutes(to: pageRoutes)
     UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
     browse.addRoutes(to: pageRoutes)

@@ -16,7 +16,8 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
     case unavailable(String)
     case unsupported(String)
     case tooLarge(String)
-    case tooManyRequests(String)
+    /// Refused for now; `retryAfter` seconds says when to try again.
+    case tooManyRequests(String, retryAfter: Int)
 
     var status: HTTPResponse.Status {
         switch self {
@@ -37,7 +38,7 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         case .badCredentials: "Bad credentials"
         case .authenticationRequired: "Requires authentication"
         case .forbidden(let message), .invalid(let message), .conflict(let message), .unavailable(let message),
-             .unsupported(let message), .tooLarge(let message), .tooManyRequests(let message):
+             .unsupported(let message), .tooLarge(let message), .tooManyRequests(let message, _):
             message
         case .notFound: "Not Found"
         }
@@ -57,6 +58,7 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"Cairn\", charset=\"UTF-8\"" }
         if status == .serviceUnavailable { headers[.retryAfter] = String(Self.retryAfterOutage) }
+        if case .tooManyRequests(_, let seconds) = self { headers[.retryAfter] = String(max(1, seconds)) }
         let body = (try? APIEncoding.encoder().encode(["message": description])) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: body)))
     }

@@ -11,6 +11,8 @@ struct Authenticator: Sendable {
     let tokens: TokenStore
     /// Keeps callers who just wrote on the primary, when the gateway reads from replicas.
     var readYourWrites: ReadYourWrites? = nil
+    /// Limits password attempts over HTTP basic as on the sign-in form.
+    var limiter: SignInLimiter? = nil
 
     /// The caller; anonymous without credentials. Wrong credentials throw 401.
     func authenticate(_ request: Request) async throws -> Caller {
@@ -38,9 +40,11 @@ struct Authenticator: Sendable {
             let login = String(decoded[..<colon])
             let secret = String(decoded[decoded.index(after: colon)...])
             if secret.hasPrefix(TokenStore.prefix) { return try await token(secret) }
-            guard !login.isEmpty, let user = try await users.authenticate(login: login, password: secret) else {
-                throw GatewayError.badCredentials
-            }
+            guard !login.isEmpty else { throw GatewayError.badCredentials }
+            let address = ClientAddress.current ?? "unknown"
+            try await limiter?.attempt(address: address, login: login)
+            guard let user = try await users.authenticate(login: login, password: secret) else { throw GatewayError.badCredentials }
+            await limiter?.succeeded(address: address, login: login)
             return Caller(user: user, scopes: nil)
         default:
             throw GatewayError.badCredentials

@@ -3,10 +3,14 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Limits failed sign-ins per client address and per account, counted in Redis over a
-/// window, so neither one address nor a spread of addresses can guess passwords quickly.
-/// A successful sign-in clears the account's count. While Redis does not answer, this
-/// gateway counts in its own memory instead, so the limit holds through an outage.
+/// Limits password attempts per client address and per account, on every path that takes a
+/// password (the sign-in form, and HTTP basic for git and the API), so neither one address
+/// nor a spread of addresses can guess passwords quickly, and each guess's bcrypt is not
+/// free. Each attempt is counted before the password is checked, both counts in one Redis
+/// step, so parallel attempts cannot slip past the limit; a right password takes its attempt
+/// back and clears the account's count. Tokens never pass through here: an account's owner
+/// keeps working with tokens while its password is being guessed. While Redis does not
+/// answer, this gateway counts in its own memory instead.
 struct SignInLimiter: Sendable {
     let redis: RedisClient
     let namespace: String
@@ -17,32 +21,28 @@ struct SignInLimiter: Sendable {
     /// The counts kept while Redis is away.
     let local = LocalCounts()
 
-    /// Throws 429 when either count is used up.
-    func check(address: String, login: String) async throws {
-        let counts: [Int]
+    /// Counts an attempt by `address` at `login`; throws 429 (with when to try again) when
+    /// either count is used up.
+    func attempt(address: String, login: String) async throws {
+        let wait: Int
         do {
-            counts = try await redis.send("MGET", addressKey(address), accountKey(login)).array.map { $0.int ?? 0 }
+            wait = try await redis.send("EVAL", Self.reserve, "2", addressKey(address), accountKey(login), String(window), String(perAddress), String(perAccount)).int ?? 0
         } catch {
             logger.warning("signin_limit.counting_locally", metadata: ["error": "\(error)"])
-            counts = [local.count(addressKey(address)), local.count(accountKey(login))]
+            let counts = [addressKey(address), accountKey(login)].map { local.increment($0, window: .seconds(window)) }
+            wait = counts[0] > perAddress || counts[1] > perAccount ? window : 0
         }
-        guard counts.count == 2, counts[0] < perAddress, counts[1] < perAccount else {
-            throw GatewayError.tooManyRequests("Too many failed sign-ins. Wait \(window / 60) minutes and try again.")
-        }
-    }
-
-    func recordFailure(address: String, login: String) async throws {
-        do {
-            try await redis.send("EVAL", Self.incrementBoth, "2", addressKey(address), accountKey(login), String(window))
-        } catch {
-            for key in [addressKey(address), accountKey(login)] { local.increment(key, window: .seconds(window)) }
+        guard wait <= 0 else {
+            throw GatewayError.tooManyRequests("Too many failed sign-ins. Wait \(max(1, wait / 60)) minutes and try again.", retryAfter: wait)
         }
     }
 
-    func recordSuccess(login: String) async throws {
+    /// The password was right: the attempt is taken back and the account's count cleared.
+    func succeeded(address: String, login: String) async {
         local.reset(accountKey(login))
+        local.decrement(addressKey(address))
         do {
-            try await redis.send("DEL", accountKey(login))
+            try await redis.send("EVAL", Self.release, "2", addressKey(address), accountKey(login))
         } catch {
             logger.warning("signin_limit.counting_locally", metadata: ["error": "\(error)"])
         }
@@ -51,11 +51,22 @@ struct SignInLimiter: Sendable {
     private func addressKey(_ address: String) -> String { "\(namespace):signin:address:\(address)" }
     private func accountKey(_ login: String) -> String { "\(namespace):signin:account:\(login.lowercased())" }
 
-    /// Counts one failure on both keys; a key's window starts at its first failure.
-    static let incrementBoth = """
-        for _, key in ipairs(KEYS) do
-          if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+    /// Counts one attempt on both keys (a key's window starts at its first attempt); answers
+    /// 0 when both are within their limits, else the seconds until the fuller one empties.
+    static let reserve = """
+        local wait = 0
+        for i, key in ipairs(KEYS) do
+          local count = redis.call('INCR', key)
+          if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+          if count > tonumber(ARGV[i + 1]) then wait = math.max(wait, redis.call('TTL', key)) end
         end
+        return wait
+        """
+
+    /// Takes a successful attempt back from the address and clears the account.
+    static let release = """
+        if redis.call('DECR', KEYS[1]) < 0 then redis.call('DEL', KEYS[1]) end
+        redis.call('DEL', KEYS[2])
         return 1
         """
 }
@@ -75,7 +86,9 @@ final class LocalCounts: Sendable {
         }
     }
 
-    func increment(_ key: String, window: Duration) {
+    /// Counts one more for `key`; returns its count (past the limit when there is no room).
+    @discardableResult
+    func increment(_ key: String, window: Duration) -> Int {
         counts.withLock { state in
             let now = ContinuousClock.now
             // Expired keys are swept at most once a second, not on every failure.
@@ -85,9 +98,18 @@ final class LocalCounts: Sendable {
             }
             if let entry = state.entries[key], entry.ends > now {
                 state.entries[key] = (entry.count + 1, entry.ends)
+                return entry.count + 1
             } else if state.entries.count < capacity {
                 state.entries[key] = (1, now + window)
+                return 1
             }
+            return .max
+        }
+    }
+
+    func decrement(_ key: String) {
+        counts.withLock { state in
+            if let entry = state.entries[key] { state.entries[key] = (max(0, entry.count - 1), entry.ends) }
         }
     }
 

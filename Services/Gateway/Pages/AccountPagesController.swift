@@ -26,12 +26,11 @@ struct AccountPagesController: Sendable {
             let login = form.text("login")
             let next = Self.safeNext(form["next"])
             let address = context.clientAddress(request)
-            try await limiter.check(address: address, login: login)
+            try await limiter.attempt(address: address, login: login)
             guard !login.isEmpty, let user = try await users.authenticate(login: login, password: form["password"] ?? "") else {
-                try await limiter.recordFailure(address: address, login: login)
                 return pages.page("sign_in", title: "Sign in", visitor, SignInView(next: next, login: login, error: "Incorrect username or password."), status: .unauthorized)
             }
-            try await limiter.recordSuccess(login: login)
+            await limiter.succeeded(address: address, login: login)
             return pages.redirect(next, try pages.sessions.signedIn(user))
         }
         router.post("/logout") { request, _ in

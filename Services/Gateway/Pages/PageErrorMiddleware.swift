@@ -23,7 +23,9 @@ struct PageErrorMiddleware: RouterMiddleware {
             case let http as HTTPError: http.body ?? http.status.reasonPhrase
             default: error.status.reasonPhrase
             }
-            return try await pages.errorPage(request, context, status: error.status, message: message)
+            var response = try await pages.errorPage(request, context, status: error.status, message: message)
+            if case GatewayError.tooManyRequests(_, let seconds)? = error as? GatewayError { response.headers[.retryAfter] = String(max(1, seconds)) }
+            return response
         } catch where StoreOutage.store(of: error) != nil {
             let outage = GatewayError.storeOutage(error, context.logger)
             var response = try await pages.errorPage(request, context, status: outage.status, message: outage.description)
