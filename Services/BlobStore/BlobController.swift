@@ -112,7 +112,9 @@ struct BlobController: Sendable {
         guard let size = try await backendCall({ try await blobs.size(hash) }) else { throw HTTPError(.notFound, message: "no such blob") }
         var headers: HTTPFields = [
             .contentType: "application/octet-stream", .eTag: "\"\(hash)\"", .acceptRanges: "bytes",
-            .cacheControl: "public, max-age=31536000, immutable",
+            // A link is a grant for one person, often to a private repository's content: no
+            // shared cache may keep it.
+            .cacheControl: "private, max-age=31536000, immutable",
         ]
         if let filename {
             headers[.contentDisposition] = ContentDisposition.attachment(filename)

@@ -171,13 +171,19 @@ public struct UserStore: Sendable {
 
     /// Changes the password when `old` is the current one, and signs the user out everywhere
     /// (every session made before carries the old session version).
-    public func changePassword(userID: Int64, old: String, new: String) async throws {
+    /// Throws unless `password` is the user's current password: whoever holds a signed-in
+    /// browser for a moment must not be able to take the account over.
+    public func requirePassword(userID: Int64, _ password: String, field: String = "password") async throws {
         let rows = try await client.run("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)
         var current: String?
         for try await hash in rows.decode(String.self) { current = hash }
-        guard let current, try await Passwords.verify(old, hash: current) else {
-            throw ModelError.invalid(field: "old_password", reason: "is not your current password")
+        guard let current, try await Passwords.verify(password, hash: current) else {
+            throw ModelError.invalid(field: field, reason: "is not your current password")
         }
+    }
+
+    public func changePassword(userID: Int64, old: String, new: String) async throws {
+        try await requirePassword(userID: userID, old, field: "old_password")
         if let problem = Passwords.problem(with: new) { throw ModelError.invalid(field: "password", reason: problem) }
         let hash = try await Passwords.hash(new)
         _ = try await client.run("""

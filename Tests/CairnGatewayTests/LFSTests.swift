@@ -139,6 +139,12 @@ import Testing
             #expect(try await put(eves.put) == 200)
             #expect(try await verify("eve/mine", as: eve, header: eves.verifyHeader) == 200)
             #expect(try await downloadable("eve/mine", as: eve))
+            // A signed link is one person's grant: no shared cache may keep what it returns.
+            let links = try await stack.api(.POST, "/ada/secret.git/info/lfs/objects/batch", as: ada, json: #"{"operation": "download", "objects": [\#(object)]}"#).1
+            let href = try #require(links.range(of: #"http[^"]*/dl/[^"]*"#, options: .regularExpression).map { String(links[$0]).replacingOccurrences(of: "\\/", with: "/") })
+            let fetched = try await HTTPClient.shared.execute(HTTPClientRequest(url: href), timeout: .seconds(30))
+            #expect(fetched.status == .ok)
+            #expect(fetched.headers.first(name: "Cache-Control")?.hasPrefix("private") == true)
         }
     }
 }

@@ -26,4 +26,19 @@ import Testing
             #expect(try await other.get("/settings").status == 200)
         }
     }
+
+    /// The address receives password notices: changing it takes the current password, so a
+    /// borrowed signed-in browser cannot take the account over.
+    @Test func test_changingTheEmailAddressNeedsThePassword() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let web = try await WebPagesTests.signIn(stack, ada)
+            try await web.get("/settings")
+            #expect(try await web.post("/settings/email", ["email": "mallory@example.com"]).status == 422)
+            #expect(try await web.post("/settings/email", ["email": "mallory@example.com", "password": "wrong-password"]).status == 422)
+            #expect(try await stack.users.find(id: ada.user.id)?.email == "ada@example.com")
+            #expect(try await web.post("/settings/email", ["email": "ada@new.example.com", "password": ada.password]).status == 303)
+            #expect(try await stack.users.find(id: ada.user.id)?.email == "ada@new.example.com")
+        }
+    }
 }

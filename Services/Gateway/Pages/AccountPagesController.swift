@@ -64,6 +64,8 @@ struct AccountPagesController: Sendable {
         router.post("/settings/email") { request, _ in
             let (visitor, user, form) = try await signedInForm(request)
             do {
+                // The address receives password resets and notices: changing it takes the password.
+                try await users.requirePassword(userID: user.id, form["password"] ?? "")
                 try await users.changeEmail(userID: user.id, to: form.text("email"))
             } catch let error as ModelError {
                 return try await settings(visitor, error: Self.message(error), status: .unprocessableContent)
