@@ -19,7 +19,7 @@ public enum DaemonRouter {
     ) -> Router<Context> {
         let router = Router(context: Context.self)
         router.middlewares.add(RequestIDMiddleware())
-        router.middlewares.add(LogRequestsMiddleware(.info))
+        router.middlewares.add(RequestLogMiddleware())
         router.middlewares.add(MetricsMiddleware())
         if daemon.isInternal { router.middlewares.add(InternalSignatureMiddleware(signature: signature, publicPrefixes: publicPrefixes)) }
         registry.makeGauge(
