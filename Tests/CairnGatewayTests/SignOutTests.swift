@@ -1,5 +1,6 @@
 import CairnModel
 import CairnTestSupport
+import NIOHTTP1
 import Testing
 
 /// Signing out ends the session on the server: a copy of its cookie, taken before, no
@@ -41,4 +42,32 @@ import Testing
             #expect(try await stack.users.find(id: ada.user.id)?.email == "ada@new.example.com")
         }
     }
+
+    /// Signing in starts a new session: a cookie or CSRF token planted before (session
+    /// fixation) is worth nothing after, and the cookie is out of scripts' and other sites' reach.
+    @Test func test_signingInRotatesTheSessionAndTheCookieIsGuarded() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let web = WebSession(stack.gatewayURL)
+            let form = try await web.get("/login")
+            let before = await web.cookies[PageSessionsCookie.name]
+            let tokenBefore = try #require(form.csrf)
+            let signedIn = try await web.post("/login", ["login": "ada", "password": ada.password])
+            #expect(signedIn.status == 303)
+            let setCookie = try #require(signedIn.headers["Set-Cookie"].first { $0.hasPrefix(PageSessionsCookie.name + "=") })
+            for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] { #expect(setCookie.contains(attribute), "\(attribute) missing in \(setCookie)") }
+            #expect(await web.cookies[PageSessionsCookie.name] != before)
+            // The token of the page shown before signing in no longer works.
+            #expect(try await web.post("/settings/sessions/revoke", [:], csrf: tokenBefore).status == 403)
+            // The anonymous cookie from before signs no one in.
+            let planted = WebSession(stack.gatewayURL)
+            if let before { await planted.setCookie(PageSessionsCookie.name, before) }
+            #expect(try await planted.get("/settings").status == 303)
+        }
+    }
+}
+
+/// The session cookie's name, as the gateway sets it.
+enum PageSessionsCookie {
+    static let name = "cairn_session"
 }
