@@ -55,6 +55,24 @@ import Testing
         }
     }
 
+    /// The gateway faces the public: what came through the proxy gets no metrics and only
+    /// "ok" or "not ok" from readiness, never what a store said.
+    @Test func test_theGatewaysMetricsAndReadinessDetailsAreForTheOperatorOnly() async throws {
+        try await withDaemon(.gateway) { client, _ in
+            let proxied: HTTPFields = [HTTPField.Name("X-Real-IP")!: "203.0.113.5"]
+            try await client.execute(uri: "/metrics", method: .get, headers: proxied) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/readyz", method: .get, headers: proxied) { response in
+                let report = try CairnJSON.decode(ReadinessReport.self, from: Data(String(buffer: response.body).utf8))
+                #expect(report.checks.values.allSatisfy { $0 == "ok" || $0 == "not ok" })
+            }
+        }
+    }
+
     @Test(arguments: Daemon.allCases.filter(\.isInternal))
     func test_internalDaemonsRefuseUnsignedAndTamperedRequests(daemon: Daemon) async throws {
         try await withDaemon(daemon) { client, environment in
