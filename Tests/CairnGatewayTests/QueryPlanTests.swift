@@ -70,7 +70,10 @@ import Testing
             }
             #expect(captured.count > 20)
             var explained = 0
-            for query in captured {
+            // Capturing is process-wide, so statements of tests running at the same time come
+            // along. The admin activity page's counts of recent sign-ups and repositories (which
+            // this test does not visit) scan by design what is recent, and here every row is.
+            for query in captured where !query.sql.contains("date_trunc('day', created_at") {
                 let plan: String
                 do {
                     var lines: [String] = []
