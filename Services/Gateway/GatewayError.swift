@@ -47,6 +47,15 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
     /// Seconds a client is asked to wait (`Retry-After`) when a store does not answer.
     static let retryAfterOutage = 5
 
+    /// The `Retry-After` this refusal carries, if any.
+    var retryAfter: Int? {
+        switch self {
+        case .unavailable: Self.retryAfterOutage
+        case .tooManyRequests(_, let seconds): max(1, seconds)
+        default: nil
+        }
+    }
+
     /// A store that does not answer (see `StoreOutage`), logged and told to the client as a 503.
     static func storeOutage(_ error: any Error, _ logger: Logger) -> GatewayError {
         let store = StoreOutage.store(of: error) ?? "a store"
@@ -57,8 +66,7 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"Cairn\", charset=\"UTF-8\"" }
-        if status == .serviceUnavailable { headers[.retryAfter] = String(Self.retryAfterOutage) }
-        if case .tooManyRequests(_, let seconds) = self { headers[.retryAfter] = String(max(1, seconds)) }
+        if let seconds = retryAfter { headers[.retryAfter] = String(seconds) }
         let body = (try? APIEncoding.encoder().encode(["message": description])) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: body)))
     }

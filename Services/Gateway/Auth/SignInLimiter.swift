@@ -78,14 +78,6 @@ final class LocalCounts: Sendable {
     private let counts = Mutex<(entries: [String: (count: Int, ends: ContinuousClock.Instant)], swept: ContinuousClock.Instant)>(([:], .now))
     let capacity = 100_000
 
-    func count(_ key: String) -> Int {
-        counts.withLock { state in
-            let now = ContinuousClock.now
-            guard let entry = state.entries[key], entry.ends > now else { return state.entries.count >= capacity ? .max : 0 }
-            return entry.count
-        }
-    }
-
     /// Counts one more for `key`; returns its count (past the limit when there is no room).
     @discardableResult
     func increment(_ key: String, window: Duration) -> Int {

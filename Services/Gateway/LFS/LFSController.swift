@@ -32,6 +32,7 @@ struct LFSController: Sendable {
     static let linkLifetime: TimeInterval = 3600
     /// The header of the verify action carrying the signed grant of one upload.
     static let grantHeader = "X-Cairn-LFS-Upload"
+    static let grantField = HTTPField.Name(grantHeader)!
     static let grantSalt = "cairn.lfs-upload"
     static let maxObjectsPerBatch = 1000
     static let contentType = "application/vnd.git-lfs+json"
@@ -85,7 +86,7 @@ struct LFSController: Sendable {
             let repository = try await self.repository(request, context, needed: .write)
             // The same answer whether or not the content exists elsewhere.
             let notUploaded = GatewayError.forbidden("No upload of \(object.oid) to \(repository.fullName) was received: upload it through a batch request first")
-            guard let token = request.headers[HTTPField.Name(Self.grantHeader)!],
+            guard let token = request.headers[Self.grantField],
                   let grant = try? signer.unsign(token, as: LFSUploadGrant.self, salt: Self.grantSalt, maxAge: .seconds(Int64(2 * Self.linkLifetime))),
                   grant.repository == repository.id, grant.oid == object.oid, grant.size == object.size,
                   let receipt = try await blobstore.getJSON(UploadReceipt.self, "/receipts/\(grant.receipt)"),

@@ -24,12 +24,12 @@ struct PageErrorMiddleware: RouterMiddleware {
             default: error.status.reasonPhrase
             }
             var response = try await pages.errorPage(request, context, status: error.status, message: message)
-            if case GatewayError.tooManyRequests(_, let seconds)? = error as? GatewayError { response.headers[.retryAfter] = String(max(1, seconds)) }
+            if let seconds = (error as? GatewayError)?.retryAfter { response.headers[.retryAfter] = String(seconds) }
             return response
         } catch where StoreOutage.store(of: error) != nil {
             let outage = GatewayError.storeOutage(error, context.logger)
             var response = try await pages.errorPage(request, context, status: outage.status, message: outage.description)
-            response.headers[.retryAfter] = String(GatewayError.retryAfterOutage)
+            if let seconds = outage.retryAfter { response.headers[.retryAfter] = String(seconds) }
             return response
         } catch {
             let visitor = try? await pages.visitor(request)
