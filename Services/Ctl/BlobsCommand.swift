@@ -9,25 +9,34 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// `cairnctl gc`: removes blobs no live repository uses, once older than the grace period.
+/// `cairnctl gc`: drops archives nobody asked for in a while, then removes blobs no live
+/// repository uses, once older than the grace period.
 struct GCCommand: AsyncParsableCommand, CairnctlCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
         abstract: "Delete blobs that no repository uses (LFS objects, downloads, archives) once they are older than the grace period.",
-        discussion: "The grace period keeps blobs whose upload finished but whose use is not recorded yet (an LFS upload before its verify).")
+        discussion: """
+            The grace period keeps blobs whose upload finished but whose use is not recorded yet (an LFS upload before its verify). \
+            Archives (`/archive/<ref>.tar.gz`) not downloaded for --archive-days are dropped first; the next request builds them again.
+            """)
 
     @OptionGroup var options: GlobalOptions
     @Option(name: .long, help: "Hours an unused blob is kept after it was stored.") var graceHours = 24
+    @Option(name: .long, help: "Days an archive is kept after it was last downloaded.") var archiveDays = 30
     @Flag(name: .long, help: "Only report what would be deleted.") var dryRun = false
 
     mutating func execute() async throws {
         let context = try CtlContext(options)
         let blobstore = try context.internalClient(.blobstore)
-        let (grace, dryRun) = (graceHours, dryRun)
+        guard graceHours >= 0, archiveDays >= 0, graceHours <= 1_000_000, archiveDays <= 100_000 else {
+            throw ValidationError("--grace-hours and --archive-days must be between 0 and a million")
+        }
+        let (grace, archiveAge, dryRun) = (TimeInterval(graceHours) * 3600, TimeInterval(archiveDays) * 86400, dryRun)
         let report = try await withPostgres(context.configuration.database, logger: context.logger) { client in
             try await BlobCollector(blobstore: blobstore, references: RepositoryBlobStore(client: client, logger: context.logger))
-                .collect(grace: TimeInterval(grace) * 3600, dryRun: dryRun)
+                .collect(grace: grace, archivesUnusedFor: archiveAge, dryRun: dryRun)
         }
+        print("\(report.archivesDropped) archives unused for \(archiveDays) days \(dryRun ? "would be dropped" : "dropped")")
         print("\(report.kept) blobs in use, \(report.young) unused but younger than \(graceHours) h, "
               + "\(report.deleted.count) unused \(dryRun ? "would be deleted" : "deleted") (\(report.deletedBytes) bytes)")
         for hash in report.deleted { print("  \(dryRun ? "would delete" : "deleted") \(hash)") }
@@ -63,14 +72,21 @@ struct BlobCollector: Sendable {
         var young = 0
         var deleted: [String] = []
         var deletedBytes = 0
+        var archivesDropped = 0
     }
 
-    /// Walks every blob a page at a time; deletes those no live repository uses that were
-    /// stored more than `grace` seconds before `now`.
-    func collect(grace: TimeInterval, dryRun: Bool, now: Date = Date()) async throws -> Report {
+    /// Drops the archives last used more than `archivesUnusedFor` seconds before `now`, then
+    /// walks every blob a page at a time and deletes those no live repository uses that
+    /// were stored more than `grace` seconds before `now`.
+    func collect(grace: TimeInterval, archivesUnusedFor: TimeInterval = .infinity, dryRun: Bool, now: Date = Date()) async throws -> Report {
         var report = Report()
+        let staleArchives = archivesUnusedFor.isFinite ? now.addingTimeInterval(-archivesUnusedFor) : nil
+        if let staleArchives {
+            report.archivesDropped = try await dryRun
+                ? references.countArchives(unusedSince: staleArchives) : references.dropArchives(unusedSince: staleArchives)
+        }
         try await Self.walk(blobstore) { page in
-            let used = try await references.referenced(among: page.map(\.sha256))
+            let used = try await references.referenced(among: page.map(\.sha256), archivesUnusedSince: staleArchives)
             for blob in page {
                 if used.contains(blob.sha256) {
                     report.kept += 1

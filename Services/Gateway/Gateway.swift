@@ -85,8 +85,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let downloads = BlobDownloads(blobs: repositoryBlobs, signer: environment.signer, blobURL: configuration.blobPublicURL, traffic: trafficEvents)
     DownloadsPagesController(pages: pages, browse: browse, downloads: downloads, blobstore: blobstore, baseURL: baseURL).addRoutes(to: pageRoutes)
     ArchiveController(
-        browse: browse, content: content, downloads: downloads, outbox: outbox, redis: redis, namespace: configuration.redisNamespace,
-        pages: pages, baseURL: baseURL
+        browse: browse, content: content, downloads: downloads, outbox: outbox,
+        builds: ArchiveBuilds(redis: redis, namespace: configuration.redisNamespace), pages: pages, baseURL: baseURL
     ).addRoutes(to: pageRoutes)
     TrafficAPIController(access: access, traffic: traffic).addRoutes(to: router)
     UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)

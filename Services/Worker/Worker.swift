@@ -53,7 +53,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         runner(.archives, [
             ArchiveTask(
                 repostore: repostore, blobstore: InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
-                blobs: RepositoryBlobStore(client: database, logger: logger)),
+                blobs: RepositoryBlobStore(client: database, logger: logger), builds: ArchiveBuilds(redis: redis, namespace: namespace)),
         ]),
     ]
     return DaemonApplication.make(

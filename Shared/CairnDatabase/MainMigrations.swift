@@ -287,5 +287,11 @@ enum MainMigrations {
             """,
             "CREATE INDEX retired_sessions_user ON retired_sessions (user_id, retired_at)",
         ]),
+        Migration(16, "blob last use", [
+            // When a blob was last handed out (null: never since it was recorded). Archives
+            // nobody asked for in a while are dropped by `cairnctl gc`; they are rebuilt on
+            // the next request.
+            "ALTER TABLE repository_blobs ADD COLUMN last_used_at timestamptz",
+        ]),
     ]
 }

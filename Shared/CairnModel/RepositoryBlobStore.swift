@@ -9,7 +9,8 @@ public enum BlobUse: String, Sendable, CaseIterable {
     case lfs
     /// A file on the repository's Downloads page; its name is the file name.
     case download
-    /// A `git archive` of one commit; its name is `<commit>/<file name>`.
+    /// A `git archive` of one commit; its name is `<commit>.<format>`, one per commit and
+    /// format however the ref was spelled.
     case archive
 }
 
@@ -72,11 +73,28 @@ public struct RepositoryBlobStore: Sendable {
         return try await rows.count() > 0
     }
 
-    /// Counts one download of a use.
+    /// Counts one download of a use, and notes when it was last used.
     public func countDownload(repositoryID: Int64, use: BlobUse, name: String) async throws {
         try await client.run(
-            "UPDATE repository_blobs SET download_count = download_count + 1 WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name)",
-            logger: logger)
+            """
+            UPDATE repository_blobs SET download_count = download_count + 1, last_used_at = now()
+            WHERE repository_id = \(repositoryID) AND kind = \(use.rawValue) AND name = \(name)
+            """, logger: logger)
+    }
+
+    /// Drops the archives last used (or, never used, recorded) before `cutoff`; how many.
+    /// Their blobs go with the garbage collector; the next request builds them again.
+    public func dropArchives(unusedSince cutoff: Date) async throws -> Int {
+        try await client.run(
+            "DELETE FROM repository_blobs WHERE kind = 'archive' AND coalesce(last_used_at, created_at) < \(cutoff) RETURNING 1", logger: logger).count()
+    }
+
+    /// How many archives were last used (or, never used, recorded) before `cutoff`.
+    public func countArchives(unusedSince cutoff: Date) async throws -> Int {
+        let rows = try await client.run(
+            "SELECT count(*) FROM repository_blobs WHERE kind = 'archive' AND coalesce(last_used_at, created_at) < \(cutoff)", logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
     }
 
     /// The sizes of those of `names` that `repositoryID` uses as `use`, by name (LFS: which
@@ -89,13 +107,15 @@ public struct RepositoryBlobStore: Sendable {
         return found
     }
 
-    /// Those of `hashes` that a repository not deleted uses.
-    public func referenced(among hashes: [String]) async throws -> Set<String> {
+    /// Those of `hashes` that a repository not deleted uses, not counting archives unused
+    /// since `archivesUnusedSince` (which `dropArchives` removes).
+    public func referenced(among hashes: [String], archivesUnusedSince: Date? = nil) async throws -> Set<String> {
         var found: Set<String> = []
         let rows = try await client.run(
             """
             SELECT DISTINCT b.sha256 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id
             WHERE b.sha256 = ANY(\(hashes)) AND r.deleted_at IS NULL
+            AND NOT (b.kind = 'archive' AND coalesce(b.last_used_at, b.created_at) < \(archivesUnusedSince ?? .distantPast))
             """, logger: logger)
         for try await hash in rows.decode(String.self) { found.insert(hash) }
         return found

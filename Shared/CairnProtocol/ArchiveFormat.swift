@@ -27,6 +27,9 @@ public enum ArchiveFormat: String, CaseIterable, Sendable {
         "\(repository)-\(ref.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "-"))"
     }
 
+    /// The name an archive is kept under: one per commit and format.
+    public static func blobName(commit: String, format: ArchiveFormat) -> String { "\(commit).\(format.rawValue)" }
+
     /// Why `prefix` cannot be an archive's folder name, or nil when it can.
     public static func prefixProblem(_ prefix: String) -> String? {
         if prefix.isEmpty { return "prefix must not be empty" }

@@ -11,7 +11,9 @@ import Testing
 
 /// Archives of a ref over the real gateway, worker, repository store and blob store: the
 /// first request queues one task and answers 202 honestly; once built, the archive is
-/// served through a signed link, byte for byte what `git archive` makes of the same ref.
+/// served through a signed link, byte for byte what `git archive` makes of the same commit.
+/// One archive per commit and format, however the ref is spelled; a few builds per
+/// repository at a time.
 @Suite(.timeLimit(.minutes(5))) struct ArchiveTests {
     @Test func test_aTagsArchivesMatchGitArchiveAndAreBuiltOnce() async throws {
         try await CairnStack.with(worker: true) { stack in
@@ -25,21 +27,25 @@ import Testing
             try await stack.git(["tag", "-a", "v1.0", "-m", "first release"], in: work)
             try await stack.git(["push", "--quiet", stack.cloneURL("ada/kit", credentials: "ada:\(ada.token)"), "main", "v1.0"], in: work)
 
+            let commit = try await stack.git(["rev-parse", "main"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
             let web = WebSession(stack.gatewayURL)
-            for (path, format, prefix) in [("v1.0.tar.gz", "tar", "kit-v1.0"), ("main.zip", "zip", "kit-main")] {
+            for (path, format, savedAs) in [("v1.0.tar.gz", "tar", "kit-v1.0.tar.gz"), ("main.zip", "zip", "kit-main.zip")] {
                 let served = try await ArchiveTests.fetch(web, "/ada/kit/archive/\(path)")
                 let expected = "\(stack.folder)/expected-\(path)"
-                try await stack.git(["archive", "--format=\(format)", "--prefix=\(prefix)/", "-o", expected, path.hasPrefix("v1.0") ? "v1.0" : "main"], in: work)
+                try await stack.git(["archive", "--format=\(format)", "--prefix=kit-\(commit.prefix(12))/", "-o", expected, commit], in: work)
                 let body = format == "tar" ? try ArchiveTests.gunzip(served.body, in: stack.folder) : served.body
                 #expect(body == Array(try Data(contentsOf: URL(fileURLWithPath: expected))), "\(path)")
-                #expect(served.disposition?.contains("\(prefix).\(format == "tar" ? "tar.gz" : "zip")") == true)
+                #expect(served.disposition?.contains(savedAs) == true, "\(served.disposition ?? "no Content-Disposition")")
             }
-            // Built once: asking again redirects at once, and counts.
-            let again = try await web.get("/ada/kit/archive/v1.0.tar.gz")
-            #expect(again.status == 302)
+            // Built once per commit and format: the tag, the branch, the full and the short
+            // hash of the same commit all redirect at once to the same archive, and count.
+            for spelling in ["v1.0", "main", commit, String(commit.prefix(7))] {
+                let again = try await web.get("/ada/kit/archive/\(spelling).tar.gz")
+                #expect(again.status == 302, "\(spelling)")
+            }
             let archives = try await RepositoryBlobStore(client: stack.database, logger: TestEnvironment.logger).list(repositoryID: repository.id, use: .archive)
-            #expect(archives.count == 2)
-            #expect(archives.first { $0.name.hasSuffix("kit-v1.0.tar.gz") }?.downloadCount == 2)
+            #expect(Set(archives.map(\.name)) == ["\(commit).tar.gz", "\(commit).zip"])
+            #expect(archives.first { $0.name.hasSuffix(".tar.gz") }?.downloadCount == 5)
             // The tags page links both formats.
             let tags = try await web.get("/ada/kit/tags")
             #expect(tags.body.contains("/ada/kit/archive/v1.0.zip") && tags.body.contains("/ada/kit/archive/v1.0.tar.gz"))
@@ -53,7 +59,7 @@ import Testing
             let eve = try await stack.makeUser("eve")
             try await stack.makeRepository(ada, "kit")
             try await stack.makeRepository(ada, "vault", isPrivate: true)
-            let work = try await stack.makeWorkingCopy("kit", commits: 1)
+            let work = try await stack.makeWorkingCopy("kit", commits: 5)
             try await stack.git(["push", "--quiet", stack.cloneURL("ada/kit", credentials: "ada:\(ada.token)"), "main"], in: work)
             try await stack.git(["push", "--quiet", stack.cloneURL("ada/vault", credentials: "ada:\(ada.token)"), "main"], in: work)
 
@@ -67,6 +73,16 @@ import Testing
                 redis: RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger),
                 name: QueueName.archives.rawValue, namespace: stack.configuration.redisNamespace)
             #expect(try await eventually { try await queue.readyCount() == 1 })
+
+            // Four builds may be pending per repository; a fifth commit waits its turn, and a
+            // pending one still answers 202.
+            let commits = try await stack.git(["rev-list", "main"], in: work).output.split(separator: "\n").map(String.init)
+            for commit in commits[1...3] { #expect(try await web.get("/ada/kit/archive/\(commit).zip").status == 202, "\(commit)") }
+            let busy = try await web.get("/ada/kit/archive/\(commits[4]).zip")
+            #expect(busy.status == 429 && busy.headers.first(name: "Retry-After") == "30")
+            #expect(busy.body.contains("being prepared already"))
+            #expect(try await web.get("/ada/kit/archive/\(commits[2]).zip").status == 202)
+            #expect(try await eventually { try await queue.readyCount() == 4 })
 
             for path in ["/ada/kit/archive/nosuchref.zip", "/ada/kit/archive/main.rar", "/ada/kit/archive/.zip", "/ada/kit/archive/..%2F..%2Fetc.zip"] {
                 #expect(try await web.get(path).status == 404, "\(path)")

@@ -69,6 +69,13 @@ import Testing
             #expect(try await web.upload("/ada/tools/downloads", filename: "a.bin", body, csrf: "forged").status == 403)
             let long = try await web.upload("/ada/tools/downloads", filename: "a.bin", body, csrf: String(repeating: "x", count: 70_000))
             #expect(long.status == 422 && long.body.contains("a form field is longer than 65536 bytes"))
+            // Many fields, each short enough, are capped as a whole.
+            let padding = (1...5).map { ("note\($0)", String(repeating: "x", count: 60_000)) }
+            let crowded = try await web.upload("/ada/tools/downloads", filename: "a.bin", body, fieldsBefore: padding)
+            #expect(crowded.status == 413 && crowded.body.contains("more than 256 KiB besides its file"))
+            let few = try await web.upload("/ada/tools/downloads", filename: "few.bin", body, fieldsBefore: Array(padding.prefix(2)))
+            #expect(few.status == 303)
+            #expect(try await web.post("/ada/tools/downloads/few.bin/delete", [:]).status == 303)
             // The token must come before the file: a form that sends it after is refused unread.
             #expect(try await web.upload("/ada/tools/downloads", filename: "a.bin", body, csrfLast: true).status == 403)
             let hidden = try await web.upload("/ada/tools/downloads", filename: ".profile", body)

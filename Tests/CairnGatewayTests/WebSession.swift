@@ -43,11 +43,14 @@ actor WebSession {
     /// Posts a `multipart/form-data` form with one file, as a browser's upload form does: the
     /// CSRF token first (or after the file, with `csrfLast`), then the file.
     @discardableResult
-    func upload(_ path: String, filename: String, _ bytes: [UInt8], csrf override: String? = nil, csrfLast: Bool = false) async throws -> Page {
+    func upload(
+        _ path: String, filename: String, _ bytes: [UInt8], csrf override: String? = nil, csrfLast: Bool = false, fieldsBefore: [(String, String)] = []
+    ) async throws -> Page {
         let boundary = "----CairnTest\(UUID().uuidString)"
         let token = "--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(override ?? csrf)\r\n"
         let fileHead = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n"
         var body = ByteBuffer()
+        for (name, value) in fieldsBefore { body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n") }
         if !csrfLast { body.writeString(token) }
         body.writeString(fileHead)
         body.writeBytes(bytes)

@@ -33,7 +33,7 @@ import Testing
             }
             try await references.record(repositoryID: live, use: .download, name: "tool.tar.gz", sha256: hashes["download"]!, size: 1)
             try await references.record(repositoryID: live, use: .lfs, name: hashes["lfs"]!, sha256: hashes["lfs"]!, size: 1)
-            try await references.record(repositoryID: live, use: .archive, name: "abc/live-main.zip", sha256: hashes["archive"]!, size: 1)
+            try await references.record(repositoryID: live, use: .archive, name: "\(String(repeating: "c", count: 40)).zip", sha256: hashes["archive"]!, size: 1)
             try await references.record(repositoryID: gone, use: .download, name: "old.zip", sha256: hashes["of-a-deleted-repository"]!, size: 1)
 
             let collector = BlobCollector(blobstore: store.client, references: references)
@@ -53,6 +53,44 @@ import Testing
             #expect(try await references.remove(repositoryID: live, use: .download, name: "tool.tar.gz"))
             let next = try await collector.collect(grace: 3600, dryRun: false, now: later)
             #expect(next.deleted == [hashes["download"]!])
+        } }
+    }
+
+    @Test func test_gcDropsArchivesNobodyDownloadedForAWhileAndKeepsTheRest() async throws {
+        try await withTestDatabase { client, _ in try await withBlobStore { store in
+            let references = RepositoryBlobStore(client: client, logger: TestEnvironment.logger)
+            let owner = try await UserStore(client: client, logger: TestEnvironment.logger)
+                .create(username: "archivist", email: "archivist@example.com", password: "password-archivist", isAdmin: false)
+            let rows = try await client.query("INSERT INTO repositories (owner_id, name) VALUES (\(owner.id), 'kit') RETURNING id", logger: TestEnvironment.logger)
+            var repository: Int64 = 0
+            for try await id in rows.decode(Int64.self) { repository = id }
+            var hashes: [String: String] = [:]
+            for name in ["stale", "fresh", "unused-old-download"] {
+                let body = Array("the \(name) archive\n".utf8)
+                hashes[name] = SHA256.hash(data: body).hexString
+                #expect(try await store.put(hashes[name]!, body).status == 201)
+            }
+            try await references.record(repositoryID: repository, use: .archive, name: "\(String(repeating: "a", count: 40)).zip", sha256: hashes["stale"]!, size: 1)
+            try await references.record(repositoryID: repository, use: .archive, name: "\(String(repeating: "b", count: 40)).zip", sha256: hashes["fresh"]!, size: 1)
+            try await references.record(repositoryID: repository, use: .download, name: "old.zip", sha256: hashes["unused-old-download"]!, size: 1)
+            // All three were recorded 40 days ago; the fresh archive was downloaded yesterday.
+            try await client.query("UPDATE repository_blobs SET created_at = now() - interval '40 days'", logger: TestEnvironment.logger)
+            try await references.countDownload(repositoryID: repository, use: .archive, name: "\(String(repeating: "b", count: 40)).zip")
+            try await client.query("UPDATE repository_blobs SET last_used_at = now() - interval '1 day' WHERE last_used_at IS NOT NULL", logger: TestEnvironment.logger)
+
+            let collector = BlobCollector(blobstore: store.client, references: references)
+            let dry = try await collector.collect(grace: 0, archivesUnusedFor: 30 * 86400, dryRun: true)
+            #expect(dry.archivesDropped == 1 && dry.deleted == [hashes["stale"]!] && dry.kept == 2)
+            #expect(try await references.list(repositoryID: repository, use: .archive).count == 2)
+            #expect(try await store.listed().count == 3)
+
+            let swept = try await collector.collect(grace: 0, archivesUnusedFor: 30 * 86400, dryRun: false)
+            #expect(swept.archivesDropped == 1 && swept.deleted == [hashes["stale"]!] && swept.kept == 2)
+            #expect(try await references.list(repositoryID: repository, use: .archive).map(\.sha256) == [hashes["fresh"]!])
+            #expect(Set(try await store.listed()) == [hashes["fresh"]!, hashes["unused-old-download"]!])
+            // Without an archive age nothing more goes: downloads never age out.
+            let again = try await collector.collect(grace: 0, dryRun: false)
+            #expect(again.archivesDropped == 0 && again.deleted.isEmpty)
         } }
     }
 

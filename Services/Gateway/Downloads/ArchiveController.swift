@@ -7,21 +7,21 @@ import HTTPTypes
 import Hummingbird
 
 /// `/<owner>/<repo>/archive/<ref>.tar.gz|.zip`: the repository at a branch, tag or commit
-/// as `git archive` writes it. Archives are kept per commit in the blob store; the first
-/// request for a commit enqueues a `repo.archive` task (once, however many ask) and waits
-/// up to `wait` for it, then answers 202 with `Retry-After` and a page that reloads itself.
+/// as `git archive` writes it. The ref is resolved to its commit first, and archives are
+/// kept per commit and format (however the ref was spelled), their files under
+/// `<repository>-<commit, 12 digits>/`, saved as `<repository>-<ref>.<format>`. The first
+/// request for one claims its build (`ArchiveBuilds`: once, however many ask, and at most a
+/// few per repository at a time, else 429) and waits up to `wait` for it, then answers 202
+/// with `Retry-After` and a page that reloads itself.
 struct ArchiveController: Sendable {
     let browse: RepositoryPagesController
     let content: RepositoryContent
     let downloads: BlobDownloads
     let outbox: Outbox
-    let redis: RedisClient
-    let namespace: String
+    let builds: ArchiveBuilds
     let pages: Pages
     let baseURL: String
     var wait: Duration = .seconds(3)
-    /// How long a requested archive is not requested again (its task is queued or running).
-    static let pendingSeconds = 600
     static let retrySeconds = 3
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
@@ -33,39 +33,45 @@ struct ArchiveController: Sendable {
             guard let commit = try? await content.commits(page.repository, ref: ref, path: "", limit: 1, skip: 0).first?.sha else {
                 throw GatewayError.notFound
             }
-            let prefix = ArchiveFormat.prefix(repository: page.repository.name, ref: ref)
-            guard ArchiveFormat.prefixProblem(prefix) == nil else { throw GatewayError.notFound }
-            let fileName = "\(prefix).\(format.rawValue)"
-            let name = "\(commit)/\(fileName)"
+            let savedAs = "\(ArchiveFormat.prefix(repository: page.repository.name, ref: ref)).\(format.rawValue)"
+            guard ArchiveFormat.prefixProblem(savedAs) == nil else { throw GatewayError.notFound }
+            let name = ArchiveFormat.blobName(commit: commit, format: format)
             if let blob = try await downloads.blobs.find(repositoryID: page.repository.id, use: .archive, name: name) {
-                return try await downloads.redirect(to: blob, savedAs: fileName, page: page)
+                return try await downloads.redirect(to: blob, savedAs: savedAs, page: page)
             }
-            try await requestArchive(page.repository, commit: commit, format: format, prefix: prefix, name: name)
+            try await requestArchive(page.repository, commit: commit, format: format, name: name)
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(200))
                 if let blob = try await downloads.blobs.find(repositoryID: page.repository.id, use: .archive, name: name) {
-                    return try await downloads.redirect(to: blob, savedAs: fileName, page: page)
+                    return try await downloads.redirect(to: blob, savedAs: savedAs, page: page)
                 }
             }
-            let view = ArchivePendingView(fileName: fileName, retrySeconds: Self.retrySeconds)
+            let view = ArchivePendingView(fileName: savedAs, retrySeconds: Self.retrySeconds)
             var response = browse.repositoryPage(
                 page, header: page.header("code", baseURL: baseURL), body: pages.renderer.render("archive_pending", view),
-                title: "Preparing \(fileName)", status: .accepted)
+                title: "Preparing \(savedAs)", status: .accepted)
             response.headers[.retryAfter] = String(Self.retrySeconds)
             response.headers[HTTPField.Name("Refresh")!] = String(Self.retrySeconds)
             return response
         }
     }
 
-    /// Enqueues the archive's task unless it was asked for within `pendingSeconds`.
-    private func requestArchive(_ repository: Repository, commit: String, format: ArchiveFormat, prefix: String, name: String) async throws {
-        let key = "\(namespace):archive:pending:\(repository.id):\(name)"
-        guard case .status = try await redis.send("SET", key, "1", "NX", "EX", String(Self.pendingSeconds)) else { return }
-        let task = TaskEnvelope(kind: "repo.archive", args: .object([
-            "repository_id": .number(Double(repository.id)), "commit": .string(commit), "format": .string(format.rawValue), "prefix": .string(prefix),
-        ]))
-        try await outbox.transaction { transaction in try await transaction.enqueue(task, queue: QueueName.archives.rawValue) }
+    /// Enqueues the archive's task unless its build is pending already; refuses when the
+    /// repository has as many builds pending as it may.
+    private func requestArchive(_ repository: Repository, commit: String, format: ArchiveFormat, name: String) async throws {
+        switch try await builds.claim(repository: repository.id, name: name, now: Date().timeIntervalSince1970) {
+        case .pending: return
+        case .busy:
+            throw GatewayError.tooManyRequests(
+                "\(builds.limit) archives of this repository are being prepared already; try again in a minute.", retryAfter: 30)
+        case .claimed:
+            let prefix = ArchiveFormat.prefix(repository: repository.name, ref: String(commit.prefix(12)))
+            let task = TaskEnvelope(kind: "repo.archive", args: .object([
+                "repository_id": .number(Double(repository.id)), "commit": .string(commit), "format": .string(format.rawValue), "prefix": .string(prefix),
+            ]))
+            try await outbox.transaction { transaction in try await transaction.enqueue(task, queue: QueueName.archives.rawValue) }
+        }
     }
 }
 

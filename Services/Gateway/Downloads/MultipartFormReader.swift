@@ -8,6 +8,10 @@ import NIOCore
 /// through with a chunk or two in memory. Parsing is MultipartKit's; this only turns its
 /// callbacks into pulls.
 ///
+/// Everything but the first file's content (text fields, part headers, boundaries, any
+/// further file) is capped at `maxFormBytes` in all, so that no form makes the gateway
+/// keep or parse an unbounded amount; each text field at `maxFieldBytes`.
+///
 /// One task uses a reader at a time: the handler, or the HTTP client streaming `FileBytes`
 /// while the handler awaits it (hence `@unchecked Sendable`).
 final class MultipartFormReader: @unchecked Sendable {
@@ -29,8 +33,15 @@ final class MultipartFormReader: @unchecked Sendable {
     private var finished = false
     /// Set when a text field ran past `maxFieldBytes` (only that much plus one byte is kept).
     private var fieldTooLong = false
+    /// How many file parts have begun.
+    private var filesStarted = 0
+    /// The body's bytes read so far, and how many of them were the first file's content.
+    private var bytesRead = 0
+    private var firstFileBytes = 0
     /// The most a text field may hold.
     static let maxFieldBytes = 64 << 10
+    /// The most the whole form may hold besides its first file's content.
+    static let maxFormBytes = 256 << 10
 
     /// A reader of `body`, if `contentType` is `multipart/form-data` with a boundary.
     init?(_ body: RequestBody, contentType: String?) {
@@ -41,6 +52,7 @@ final class MultipartFormReader: @unchecked Sendable {
         parser.onHeader = { [unowned self] name, value in headers[name.lowercased()] = value }
         parser.onBody = { [unowned self] buffer in
             if startFileIfNeeded() {
+                if filesStarted == 1 { firstFileBytes += buffer.readableBytes }
                 ready.append(.chunk(buffer))
             } else {
                 fieldValue += buffer.readableBytesView.prefix(Self.maxFieldBytes + 1 - fieldValue.count)
@@ -67,10 +79,14 @@ final class MultipartFormReader: @unchecked Sendable {
                 finished = true
                 continue
             }
+            bytesRead += chunk.readableBytes
             do {
                 try parser.execute(chunk)
             } catch {
                 throw GatewayError.invalid("the upload is not valid multipart/form-data")
+            }
+            if bytesRead - firstFileBytes > Self.maxFormBytes {
+                throw GatewayError.tooLarge("the form holds more than \(Self.maxFormBytes >> 10) KiB besides its file")
             }
             if fieldTooLong {
                 throw GatewayError.invalid("a form field is longer than \(Self.maxFieldBytes) bytes")
@@ -114,6 +130,7 @@ final class MultipartFormReader: @unchecked Sendable {
         if inFile { return true }
         guard let disposition = headers["content-disposition"], let filename = Self.parameter("filename", in: disposition) else { return false }
         inFile = true
+        filesStarted += 1
         ready.append(.file(name: partName ?? "", filename: filename))
         return true
     }

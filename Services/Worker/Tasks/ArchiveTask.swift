@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CairnModel
 import CairnProtocol
+import CairnRedis
 import CairnService
 import Foundation
 import NIOCore
@@ -9,11 +10,12 @@ import NIOHTTP1
 /// `repo.archive`: builds the archive of one commit, streaming `git archive` from the
 /// repository store straight into the blob store (no copy is held here), and records it in
 /// the reference table, where the gateway finds it. Idempotent: an archive already recorded
-/// is not built again.
+/// is not built again. Once built, or refused for good, its build ends in `ArchiveBuilds`.
 struct ArchiveTask: TaskHandler {
     let repostore: InternalClient
     let blobstore: InternalClient
     let blobs: RepositoryBlobStore
+    let builds: ArchiveBuilds
     let kind = "repo.archive"
     let timeLimit: Duration = .seconds(1800)
 
@@ -24,8 +26,8 @@ struct ArchiveTask: TaskHandler {
         let format: ArchiveFormat
         let prefix: String
 
-        /// Its name in the reference table: `<commit>/<prefix>.<format>`.
-        var name: String { "\(commit)/\(prefix).\(format.rawValue)" }
+        /// Its name in the reference table.
+        var name: String { ArchiveFormat.blobName(commit: commit, format: format) }
 
         init(_ task: TaskEnvelope) throws {
             repositoryID = try task.repositoryID()
@@ -41,6 +43,16 @@ struct ArchiveTask: TaskHandler {
 
     func handle(_ task: TaskEnvelope) async throws {
         let archive = try Arguments(task)
+        do {
+            try await build(archive)
+        } catch let error as MalformedTask {
+            try? await builds.finish(repository: archive.repositoryID, name: archive.name)
+            throw error
+        }
+        try? await builds.finish(repository: archive.repositoryID, name: archive.name)
+    }
+
+    private func build(_ archive: Arguments) async throws {
         if try await blobs.find(repositoryID: archive.repositoryID, use: .archive, name: archive.name) != nil { return }
         let query = InternalClient.query(["commit": archive.commit, "format": archive.format.rawValue, "prefix": archive.prefix])
         let source = try await repostore.send(.GET, "/repos/\(archive.repositoryID)/archive?\(query)", timeout: .minutes(30))
