@@ -40,7 +40,8 @@ public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> som
     let stores = DaemonStores(environment, needs: [])
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .blobstore, signature: environment.internalSignature, registry: environment.registry,
-        checks: checks, publicPrefixes: ["/dl/"])
+        checks: checks, publicPrefixes: ["/dl/"],
+        streamsBody: { method, path in (method == .put && path.hasPrefix("/blobs/")) || (method == .post && path == "/blobs") })
     let receipts = try UploadReceipts(root: configuration.blobRoot, logger: environment.logger)
     BlobController(blobs: backend, signer: environment.signer, receipts: receipts).addRoutes(to: router)
     return DaemonApplication.make(environment, router: router, stores: stores, services: [BlobThreads(pool: threads), receipts])

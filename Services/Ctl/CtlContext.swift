@@ -23,7 +23,7 @@ extension CtlContext {
     /// A client for signed requests to `daemon`.
     func internalClient(_ daemon: Daemon) throws -> InternalClient {
         InternalClient(
-            baseURL: configuration.listener(daemon).url,
+            daemon, baseURL: configuration.listener(daemon).url,
             signature: InternalSignature(signer: try Signer(key: configuration.signingKey, fallbackKeys: configuration.signingFallbackKeys)))
     }
 }

@@ -17,7 +17,8 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     let stores = DaemonStores(environment, needs: [.redis], degradable: [.redis])
     let router = DaemonRouter.make(
         BasicRequestContext.self, daemon: .repostore, signature: environment.internalSignature, registry: environment.registry,
-        checks: stores.checks + [.writableDirectory("repositories", root)])
+        checks: stores.checks + [.writableDirectory("repositories", root)],
+        streamsBody: { method, path in method == .post && (path.hasSuffix("/git-receive-pack") || path.hasSuffix("/git-upload-pack")) })
     let git = Git()
     let events = EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger)
     let pushTasks = ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace)

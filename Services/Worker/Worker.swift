@@ -23,7 +23,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
     let database = stores.main!
     let redis = stores.redis!
     let outbox = Outbox(client: database, redis: redis, namespace: namespace, logger: logger)
-    let repostore = InternalClient(baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
+    let repostore = InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let hooks = WebhookStore(client: database, logger: logger)
     let outbound = OutboundClient(
         policy: OutboundAddressPolicy(allowed: configuration.webhooks.allowedNetworks),
@@ -52,7 +52,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         runner(.maintenance, [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)]),
         runner(.archives, [
             ArchiveTask(
-                repostore: repostore, blobstore: InternalClient(baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
+                repostore: repostore, blobstore: InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
                 blobs: RepositoryBlobStore(client: database, logger: logger), builds: ArchiveBuilds(redis: redis, namespace: namespace)),
         ]),
     ]

@@ -9,7 +9,7 @@ import Synchronization
 /// is on, and captured for the query-plan test when capturing is on.
 public enum SQLLog {
     private static let settings = Mutex<(slow: Duration, debugUntil: ContinuousClock.Instant?)>((.milliseconds(500), nil))
-    private static let captured = Mutex<[PostgresQuery]?>(nil)
+    private static let captured = Mutex<(keeps: @Sendable (Logger) -> Bool, queries: [PostgresQuery])?>(nil)
 
     /// Queries slower than `threshold` are logged as warnings with their SQL.
     public static func configure(slowThreshold threshold: Duration) {
@@ -21,18 +21,21 @@ public enum SQLLog {
         settings.withLock { $0.debugUntil = until }
     }
 
-    /// Starts keeping every query run in this process (for tests).
-    public static func startCapturing() { captured.withLock { $0 = [] } }
+    /// Starts keeping the queries run in this process whose logger `keeps` accepts (for
+    /// tests: the logger's metadata tells whose query it is).
+    public static func startCapturing(keeping keeps: @escaping @Sendable (Logger) -> Bool = { _ in true }) {
+        captured.withLock { $0 = (keeps, []) }
+    }
 
     /// Stops keeping queries and hands over those kept.
-    public static func stopCapturing() -> [PostgresQuery] { captured.withLock { queries in defer { queries = nil }; return queries ?? [] } }
+    public static func stopCapturing() -> [PostgresQuery] { captured.withLock { state in defer { state = nil }; return state?.queries ?? [] } }
 
     /// Runs `run`, timing and logging it as statement `sql`; `query` (with its bindings) is
     /// built only when it is captured.
     static func observe<Rows>(_ sql: String, _ query: @autoclosure () throws -> PostgresQuery, _ logger: Logger, _ run: () async throws -> Rows) async throws -> Rows {
-        if captured.withLock({ $0 != nil }) {
+        if let keeps = captured.withLock({ $0?.keeps }), keeps(logger) {
             let built = try query()
-            captured.withLock { $0?.append(built) }
+            captured.withLock { $0?.queries.append(built) }
         }
         let start = ContinuousClock.now
         defer {

@@ -8,7 +8,8 @@ public import Prometheus
 
 /// The routes and middleware every daemon has: request ids and request logging, metrics by
 /// route template, `/healthz`, `/readyz` and `/metrics`, and for internal daemons the
-/// internal-signature check (except under `publicPrefixes`, whose routes check their own).
+/// internal-signature check (except under `publicPrefixes`, whose routes check their own;
+/// `streamsBody` names the routes that take a body as a stream, unhashed).
 public enum DaemonRouter {
     /// A router for `daemon` with the shared routes and middleware in place; the daemon adds its own.
     public static func make<Context: RequestContext>(
@@ -17,13 +18,14 @@ public enum DaemonRouter {
         signature: InternalSignature,
         registry: PrometheusCollectorRegistry,
         checks: [ReadinessCheck],
-        publicPrefixes: [String] = []
+        publicPrefixes: [String] = [],
+        streamsBody: @escaping @Sendable (HTTPRequest.Method, String) -> Bool = { _, _ in false }
     ) -> Router<Context> {
         let router = Router(context: Context.self)
         router.middlewares.add(RequestIDMiddleware())
         router.middlewares.add(RequestLogMiddleware())
         router.middlewares.add(MetricsMiddleware())
-        if daemon.isInternal { router.middlewares.add(InternalSignatureMiddleware(signature: signature, publicPrefixes: publicPrefixes)) }
+        if daemon.isInternal { router.middlewares.add(InternalSignatureMiddleware(signature: signature, daemon: daemon, publicPrefixes: publicPrefixes, streamsBody: streamsBody)) }
         registry.makeGauge(
             descriptor: MetricNameDescriptor(namespace: "cairn", metricName: "build_info", unitName: "", helpText: "Always 1: the daemon is up."),
             labels: [("daemon", daemon.executable)]

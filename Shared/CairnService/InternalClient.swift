@@ -5,15 +5,22 @@ public import NIOCore
 public import NIOHTTP1
 
 /// Makes signed requests to another Cairn daemon: every request carries the internal
-/// signature over its method and path, and the id of the user it is made for.
+/// signature over the whole call (see `InternalSignature`), and the id of the user it is
+/// made for.
 public struct InternalClient: Sendable {
+    /// The daemon this client calls, which its tokens name.
+    public let daemon: Daemon
     public let baseURL: String
     public let signature: InternalSignature
     public let http: HTTPClient
     /// Under which store a request's time with this peer is counted (`Server-Timing`).
     public let timing: RequestTimings.Store
 
-    public init(baseURL: String, signature: InternalSignature, http: HTTPClient = InternalClient.sharedHTTPClient, timing: RequestTimings.Store = .repostore) {
+    public init(
+        _ daemon: Daemon, baseURL: String, signature: InternalSignature, http: HTTPClient = InternalClient.sharedHTTPClient,
+        timing: RequestTimings.Store = .repostore
+    ) {
+        self.daemon = daemon
         self.baseURL = baseURL
         self.signature = signature
         self.http = http
@@ -40,15 +47,18 @@ public struct InternalClient: Sendable {
     /// Sends a request; the response body is left for the caller to stream. `timeout` is the
     /// deadline for the whole call, body included: calls that stream large bodies pass their own.
     public func send(
-        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: HTTPClientRequest.Body? = nil,
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: InternalBody? = nil,
         user: Int64? = nil, timeout: TimeAmount = .seconds(60)
     ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers = headers
-        request.headers.replaceOrAdd(name: InternalHeader.signature, value: try signature.token(method: method.rawValue, path: path))
         if let user { request.headers.replaceOrAdd(name: ForwardedHeader.user, value: String(user)) }
-        if let body { request.body = body }
+        let call = InternalSignature.Call(
+            method: method.rawValue, path: path, daemon: daemon, bodyHash: body?.hash ?? InternalSignature.emptyBodyHash,
+            user: request.headers.first(name: ForwardedHeader.user) ?? "", visitor: request.headers.first(name: ForwardedHeader.visitor) ?? "")
+        request.headers.replaceOrAdd(name: InternalHeader.signature, value: try signature.token(for: call))
+        if let body { request.body = body.body }
         do {
             return try await RequestTimings.measure(timing) { try await http.execute(request, timeout: timeout) }
         } catch {
@@ -84,7 +94,7 @@ public struct InternalClient: Sendable {
     /// throws with the peer's message otherwise.
     public func expectSuccess(_ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil, user: Int64? = nil, timeout: TimeAmount = .seconds(30)) async throws {
         var headers: HTTPHeaders = [:]
-        var requestBody: HTTPClientRequest.Body?
+        var requestBody: InternalBody?
         if let json {
             headers.add(name: "Content-Type", value: "application/json")
             requestBody = .bytes(ByteBuffer(bytes: try CairnJSON.encode(json)))
@@ -94,6 +104,24 @@ public struct InternalClient: Sendable {
         guard (200..<300).contains(response.status.code) else {
             throw InternalCallError.refused(url: baseURL + path, status: Int(response.status.code), message: String(buffer: body))
         }
+    }
+}
+
+/// The body of an internal request: bytes at hand, which its token names by their hash, or
+/// a stream, which it cannot (only routes that take streamed bodies accept those).
+public struct InternalBody: Sendable {
+    let body: HTTPClientRequest.Body
+    let hash: String
+
+    /// A body of `buffer`.
+    public static func bytes(_ buffer: ByteBuffer) -> InternalBody {
+        InternalBody(body: .bytes(buffer), hash: InternalSignature.bodyHash(of: buffer))
+    }
+
+    /// A body read from `sequence` as it is sent.
+    public static func stream<Bytes: AsyncSequence & Sendable>(_ sequence: Bytes, length: HTTPClientRequest.Body.Length) -> InternalBody
+    where Bytes.Element == ByteBuffer {
+        InternalBody(body: .stream(sequence, length: length), hash: InternalSignature.unhashedBody)
     }
 }
 

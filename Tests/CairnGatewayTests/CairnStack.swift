@@ -35,6 +35,12 @@ struct CairnStack: Sendable {
     /// The routes each daemon of the stack registered.
     let routes: [Daemon: RouteCatalog]
 
+    /// The logger metadata key naming the stack a daemon belongs to (its Redis namespace).
+    static let stackKey = "test.stack"
+
+    /// Whether `logger` is one of this stack's daemons'.
+    func owns(_ logger: Logger) -> Bool { logger[metadataKey: Self.stackKey] == "\(configuration.redisNamespace)" }
+
     var users: UserStore { UserStore(client: database, logger: TestEnvironment.logger) }
     var tokens: TokenStore { TokenStore(client: database, logger: TestEnvironment.logger) }
     var repositories: RepositoryStore { RepositoryStore(client: database, logger: TestEnvironment.logger) }
@@ -64,8 +70,14 @@ struct CairnStack: Sendable {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             defer { try? FileManager.default.removeItem(atPath: configuration.blobRoot) }
             let routes = Dictionary(uniqueKeysWithValues: Daemon.allCases.map { ($0, RouteCatalog()) })
-            let blobstore = try await buildBlobStore(DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: TestEnvironment.logger, routes: routes[.blobstore]!))
-            let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: TestEnvironment.logger, routes: routes[.repostore]!))
+            // Every log line and captured query of this stack's daemons says whose it is.
+            let logger = {
+                var logger = TestEnvironment.logger
+                logger[metadataKey: CairnStack.stackKey] = "\(namespace)"
+                return logger
+            }()
+            let blobstore = try await buildBlobStore(DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: logger, routes: routes[.blobstore]!))
+            let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: logger, routes: routes[.repostore]!))
             return try await blobstore.test(.live) { blobstoreClient in try await repostore.test(.live) { repostoreClient in
                 // The gateway listens where its configuration says, so that the links it writes
                 // (LFS verify, API URLs) point at it.
@@ -79,18 +91,18 @@ struct CairnStack: Sendable {
                     copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
                     return copy
                 }()
-                let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: TestEnvironment.logger, routes: routes[.gateway]!))
+                let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: logger, routes: routes[.gateway]!))
                 return try await runListening(gateway, url: gatewayConfiguration.publicURL) {
                     let stack = CairnStack(
                         gatewayURL: gatewayConfiguration.publicURL, database: client, analytics: analyticsClient,
                         configuration: gatewayConfiguration, folder: folder, routes: routes)
                     let withStream: @Sendable () async throws -> T = {
                         guard stream else { return try await body(stack) }
-                        let app = try await buildStream(DaemonEnvironment(daemon: .stream, configuration: gatewayConfiguration, logger: TestEnvironment.logger, routes: routes[.stream]!))
+                        let app = try await buildStream(DaemonEnvironment(daemon: .stream, configuration: gatewayConfiguration, logger: logger, routes: routes[.stream]!))
                         return try await app.test(.live) { _ in try await body(stack) }
                     }
                     guard worker else { return try await withStream() }
-                    let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: TestEnvironment.logger, routes: routes[.worker]!))
+                    let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: logger, routes: routes[.worker]!))
                     return try await app.test(.live) { _ in try await withStream() }
                 }
             } }
@@ -117,7 +129,7 @@ struct CairnStack: Sendable {
 
     /// The hashes of every blob in the blob store, from its listing.
     func storedBlobs() async throws -> [String] {
-        let client = InternalClient(baseURL: configuration.listener(.blobstore).url, signature: InternalSignature(signer: try Signer(key: configuration.signingKey)))
+        let client = InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: InternalSignature(signer: try Signer(key: configuration.signingKey)))
         return try await client.getJSON(BlobListing.self, "/blobs")?.blobs.map(\.sha256) ?? []
     }
 
@@ -128,6 +140,33 @@ struct CairnStack: Sendable {
         await redis.shutdown()
         guard case .array(let items)? = value else { return [] }
         return items.compactMap(\.string).reversed()
+    }
+
+    /// Waits until no background work is left: the task outbox is empty and every queue has
+    /// nothing ready, delayed or taken, twice in a row 200 ms apart. What a test asserts did
+    /// not happen (no mail, no delivery) is then known not to be merely late.
+    func waitUntilWorkSettles(timeout: Duration = .seconds(30)) async throws {
+        let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+        defer { Task { await redis.shutdown() } }
+        let outbox = Outbox(client: database, redis: redis, namespace: configuration.redisNamespace, logger: TestEnvironment.logger)
+        func busy() async throws -> Int {
+            var count = try await outbox.backlog()
+            for name in QueueName.allCases {
+                let queue = ReliableQueue(redis: redis, name: name.rawValue, namespace: configuration.redisNamespace)
+                count += try await queue.readyCount() + queue.delayedCount()
+            }
+            for key in try await redis.send("KEYS", "\(configuration.redisNamespace):processing:*").array.compactMap(\.string) {
+                count += try await redis.send("LLEN", key).int ?? 0
+            }
+            return count
+        }
+        var quietChecks = 0
+        let deadline = ContinuousClock.now + timeout
+        while quietChecks < 2 {
+            guard ContinuousClock.now < deadline else { throw TestFailure("background work did not settle within \(timeout)") }
+            quietChecks = try await busy() == 0 ? quietChecks + 1 : 0
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// Where repository `id` lives on disk.
@@ -180,13 +219,18 @@ struct CairnStack: Sendable {
     /// A raw request with a text body; returns the status.
     @discardableResult
     func apiRaw(_ method: HTTPMethod, _ path: String, body: String, headers: [(String, String)]) async throws -> Int {
+        try await rawAnswer(method, path, body: body, headers: headers).status
+    }
+
+    /// The status and body of a request with `body` as it is.
+    func rawAnswer(_ method: HTTPMethod, _ path: String, body: String, headers: [(String, String)]) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: gatewayURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        _ = try await response.body.collect(upTo: 10 << 20)
-        return Int(response.status.code)
+        let answer = try await response.body.collect(upTo: 10 << 20)
+        return (Int(response.status.code), String(decoding: answer.readableBytesView, as: UTF8.self))
     }
 
     /// The clone URL of `owner/name`, with `credentials` (user:secret) when given.

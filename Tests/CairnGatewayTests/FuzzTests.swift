@@ -81,11 +81,11 @@ import Testing
             for daemon in [Daemon.repostore, .blobstore] {
                 let routes = try #require(stack.routes[daemon]?.all)
                 #expect(routes.count > 5, "\(daemon) lists \(routes.count) routes")
-                let client = InternalClient(baseURL: stack.configuration.listener(daemon).url, signature: signature)
+                let client = InternalClient(daemon, baseURL: stack.configuration.listener(daemon).url, signature: signature)
                 let requests = Self.requests(for: routes, valid: [:], defaultCapture: String(repository.id), headers: [], caller: daemon.rawValue)
                 let failures = try await Self.send(requests) { request in
                     var headers = HTTPHeaders()
-                    var body: HTTPClientRequest.Body?
+                    var body: InternalBody?
                     if let (type, bytes) = request.body {
                         headers.add(name: "Content-Type", value: type)
                         body = .bytes(bytes)

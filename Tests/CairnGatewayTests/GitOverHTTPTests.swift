@@ -160,12 +160,18 @@ import Testing
             let before = try await stack.git(["ls-remote", url]).output
 
             let auth = [("Authorization", "token \(ada.token)")]
+            var statuses: [(Int, String)] = []
             for body in ["zzzz-not-a-pkt-line", "0032want 0000000000000000000000000000000000000000\n", "00ff" + String(repeating: "x", count: 10)] {
-                try await stack.apiRaw(.POST, "/ada/sturdy.git/git-upload-pack", body: body, headers: auth + [("Content-Type", "application/x-git-upload-pack-request")])
+                statuses.append(try await stack.rawAnswer(.POST, "/ada/sturdy.git/git-upload-pack", body: body, headers: auth + [("Content-Type", "application/x-git-upload-pack-request")]))
             }
             let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
             let truncatedPack = "00a0\(RefUpdate.zero) \(head) refs/heads/evil\0 report-status\n0000PACK\0\0\0\u{2}\0\0\0\u{5}garbage"
-            _ = try await stack.apiRaw(.POST, "/ada/sturdy.git/git-receive-pack", body: truncatedPack, headers: auth + [("Content-Type", "application/x-git-receive-pack-request")])
+            statuses.append(try await stack.rawAnswer(.POST, "/ada/sturdy.git/git-receive-pack", body: truncatedPack, headers: auth + [("Content-Type", "application/x-git-receive-pack-request")]))
+            // git's smart HTTP answers 200 before the command reads the request; what follows
+            // says what went wrong, and never carries objects or accepts the ref.
+            #expect(statuses.map(\.0) == [200, 200, 200, 200], "\(statuses)")
+            #expect(statuses[1].1.contains("ERR upload-pack: not our ref 0000000000000000000000000000000000000000"), "\(statuses[1].1)")
+            #expect(statuses.allSatisfy { !$0.1.contains("PACK") && !$0.1.contains("ok refs/heads/evil") }, "\(statuses)")
 
             #expect(try await stack.git(["ls-remote", url]).output == before)
             let mirror = "\(stack.folder)/sturdy-mirror"

@@ -31,7 +31,7 @@ import Testing
             try FileManager.default.removeItem(atPath: stack.repositoryPath(lost.id))
             try await stack.git(["init", "--quiet", "--bare", "\(stack.configuration.repositoryRoot)/987654.git"])
             let blob = try #require(try await RepositoryBlobStore(client: stack.database, logger: TestEnvironment.logger).find(repositoryID: kept.id, use: .download, name: "tool.zip"))
-            let blobstore = InternalClient(baseURL: stack.configuration.listener(.blobstore).url, signature: InternalSignature(signer: try Signer(key: stack.configuration.signingKey)))
+            let blobstore = InternalClient(.blobstore, baseURL: stack.configuration.listener(.blobstore).url, signature: InternalSignature(signer: try Signer(key: stack.configuration.signingKey)))
             #expect(try await blobstore.send(.DELETE, "/blobs/\(blob.sha256)").status == .noContent)
             let payload = String(decoding: try CairnJSON.encode(TaskEnvelope(kind: "push", id: "stuck")), as: UTF8.self)
             try await stack.database.query(

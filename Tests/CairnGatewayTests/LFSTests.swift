@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CairnModel
 import CairnProtocol
+import CairnService
 import CairnTestSupport
 import Crypto
 import Foundation
@@ -46,11 +47,23 @@ import Testing
             for (name, bytes) in contents {
                 #expect(try Data(contentsOf: URL(fileURLWithPath: "\(copy)/\(name)")) == Data(bytes), "\(name)")
             }
-            // Pushing the same objects again uploads nothing: the batch answers without actions.
+            // Pushing the same objects again uploads nothing: the batch answers without actions,
+            // and `git lfs push --all` makes no upload (each leaves a receipt in the blob store).
+            let receipts = "\(stack.configuration.blobRoot)/receipts"
+            #expect(try FileManager.default.contentsOfDirectory(atPath: receipts).count == 3)
+            let objects = contents.values.filter { !$0.isEmpty }.map { #"{"oid": "\#(SHA256.hash(data: $0).hexString)", "size": \#($0.count)}"# }
+            let (status, body) = try await stack.api(
+                .POST, "/ada/media.git/info/lfs/objects/batch", as: ada, json: #"{"operation": "upload", "objects": [\#(objects.joined(separator: ","))]}"#)
+            let answer = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            let answered = try #require(answer["objects"] as? [[String: Any]])
+            #expect(status == 200 && answered.count == 3)
+            #expect(answered.allSatisfy { $0["actions"] == nil && $0["error"] == nil }, "\(body)")
             try "more\n".write(toFile: "\(work)/notes.txt", atomically: true, encoding: .utf8)
             try await stack.git(["add", "."], in: work)
             try await stack.git(["commit", "--quiet", "-m", "notes"], in: work)
             try await stack.git(["push", "--quiet", remote, "main"], in: work)
+            try await stack.git(["lfs", "push", "--all", remote, "main"], in: work)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: receipts).count == 3)
         }
     }
 

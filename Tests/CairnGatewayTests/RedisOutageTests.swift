@@ -65,7 +65,7 @@ import Testing
             #expect(ready.status == .ok && report.contains("degraded"), "\(report)")
             // The push's task waits in the spool.
             let signature = InternalSignature(signer: try Signer(key: stack.configuration.signingKey))
-            let repostore = InternalClient(baseURL: stack.configuration.listener(.repostore).url, signature: signature)
+            let repostore = InternalClient(.repostore, baseURL: stack.configuration.listener(.repostore).url, signature: signature)
             #expect(try await repostore.getJSON(PushSpoolBacklog.self, "/spool")?.waiting == 1)
 
             try await redis.start()

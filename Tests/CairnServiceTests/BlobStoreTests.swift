@@ -70,7 +70,7 @@ import Testing
         try await withBlobStore(backend) { store in
             let hash = String(repeating: "a", count: 64)
             let path = "/blobs/\(hash)"
-            let token = try store.signature.token(method: "PUT", path: path)
+            let token = try store.signature.token(for: .init(method: "PUT", path: path, daemon: .blobstore, bodyHash: InternalSignature.unhashedBody))
             // Announce a megabyte, send a tenth of it, and hang up.
             let socket = try RawSocket(port: store.port)
             socket.send("PUT \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048576\r\n\(InternalHeader.signature): \(token)\r\n\r\n")
@@ -205,7 +205,9 @@ import Testing
 /// 1 GiB through each backend and back, hashed both ways. Run alone by `deploy/local/test`
 /// (with `CAIRN_TEST_BIG_BLOBS=1`) after the main suite, so that hashing a gibibyte does
 /// not starve the tests that run in parallel.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["CAIRN_TEST_BIG_BLOBS"] == "1"), .timeLimit(.minutes(15)))
+@Suite(
+    .enabled(if: ProcessInfo.processInfo.environment["CAIRN_TEST_BIG_BLOBS"] == "1", "runs with CAIRN_TEST_BIG_BLOBS=1, as deploy/local/test without arguments does"),
+    .timeLimit(.minutes(15)))
 struct BigBlobTests {
     @Test(arguments: TestBlobBackend.allCases)
     func test_aGibibyteRoundTrip(backend: TestBlobBackend) async throws {
@@ -261,7 +263,7 @@ struct BlobStoreHarness: Sendable {
         var hasher = SHA256()
         for _ in 0..<count { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
         let hash = hasher.finalize().hexString
-        let body = HTTPClientRequest.Body.stream(Chunks(chunk: chunk, count: count), length: .known(Int64(count << 20)))
+        let body = InternalBody.stream(Chunks(chunk: chunk, count: count), length: .known(Int64(count << 20)))
         let stored = try await client.send(.PUT, "/blobs/\(hash)", headers: ["Content-Length": String(count << 20)], body: body)
         let answer = String(buffer: try await stored.body.collect(upTo: 4096))
         #expect(stored.status == .created, "\(answer)")
@@ -297,7 +299,7 @@ func withBlobStore(
     try await buildBlobStore(environment).test(.live) { client in
         let base = "http://127.0.0.1:\(client.port!)"
         try await body(BlobStoreHarness(
-            client: InternalClient(baseURL: base, signature: environment.internalSignature), base: base, port: client.port!,
+            client: InternalClient(.blobstore, baseURL: base, signature: environment.internalSignature), base: base, port: client.port!,
             root: configuration.blobRoot, signer: environment.signer, signature: environment.internalSignature))
     }
 }

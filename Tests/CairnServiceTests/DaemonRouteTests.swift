@@ -11,6 +11,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 /// Each daemon, built by its real builder against the test stores, answers the shared routes.
@@ -80,20 +81,55 @@ import Testing
             try await client.execute(uri: "/internal/anything", method: .get) { response in
                 #expect(response.status == .unauthorized)
             }
-            let forOtherPath = try environment.internalSignature.token(method: "GET", path: "/other")
-            try await client.execute(uri: "/internal/anything", method: .get, headers: [header: forOtherPath]) { response in
-                #expect(response.status == .unauthorized)
+            let signature = environment.internalSignature
+            func status(_ call: InternalSignature.Call, method: HTTPRequest.Method = .get, body: String = "", headers: HTTPFields = [:]) async throws -> HTTPResponse.Status {
+                var fields = headers
+                fields[header] = try signature.token(for: call)
+                return try await client.execute(uri: "/internal/anything", method: method, headers: fields, body: ByteBuffer(string: body)) { $0.status }
             }
-            var tampered = try environment.internalSignature.token(method: "GET", path: "/internal/anything")
+            let valid = InternalSignature.Call(method: "GET", path: "/internal/anything", daemon: daemon)
+            #expect(try await status(InternalSignature.Call(method: "GET", path: "/other", daemon: daemon)) == .unauthorized)
+            var tampered = try signature.token(for: valid)
             tampered.removeLast()
             try await client.execute(uri: "/internal/anything", method: .get, headers: [header: tampered]) { response in
                 #expect(response.status == .unauthorized)
             }
+            // A token for another daemon, another user or visitor, or another body is refused.
+            let elsewhere = Daemon.allCases.first { $0 != daemon }!
+            #expect(try await status(InternalSignature.Call(method: "GET", path: "/internal/anything", daemon: elsewhere)) == .unauthorized)
+            let user = HTTPField.Name(ForwardedHeader.user)!, visitor = HTTPField.Name(ForwardedHeader.visitor)!
+            var forAda = valid
+            forAda.user = "1"
+            #expect(try await status(forAda, headers: [user: "2"]) == .unauthorized)
+            #expect(try await status(forAda) == .unauthorized)
+            var forVisitor = valid
+            forVisitor.visitor = "v-1"
+            #expect(try await status(forVisitor, headers: [visitor: "v-2"]) == .unauthorized)
+            var posted = InternalSignature.Call(method: "POST", path: "/internal/anything", daemon: daemon, bodyHash: InternalSignature.bodyHash(of: ByteBuffer(string: "{\"a\":1}")))
+            #expect(try await status(posted, method: .post, body: "{\"a\":2}") == .unauthorized)
+            // A streamed body's token is refused where the route takes a hashed one.
+            posted.bodyHash = InternalSignature.unhashedBody
+            #expect(try await status(posted, method: .post, body: "{\"a\":1}") == .unauthorized)
+
             // A valid signature gets through the check (to a route that does not exist).
-            let valid = try environment.internalSignature.token(method: "GET", path: "/internal/anything")
-            try await client.execute(uri: "/internal/anything", method: .get, headers: [header: valid]) { response in
-                #expect(response.status == .notFound)
-            }
+            #expect(try await status(valid) == .notFound)
+            #expect(try await status(forAda, headers: [user: "1"]) == .notFound)
+            #expect(try await status(forVisitor, headers: [visitor: "v-1"]) == .notFound)
+            posted.bodyHash = InternalSignature.bodyHash(of: ByteBuffer(string: "{\"a\":1}"))
+            #expect(try await status(posted, method: .post, body: "{\"a\":1}") == .notFound)
+        }
+    }
+
+    @Test(arguments: [(Daemon.blobstore, "PUT", "/blobs/\(String(repeating: "a", count: 64))"), (.repostore, "POST", "/repos/1/git-receive-pack")])
+    func test_aStreamedCallsTokenIsTakenOnceAndOnlyWhereBodiesStream(daemon: Daemon, method: String, path: String) async throws {
+        try await withDaemon(daemon) { client, environment in
+            let header = HTTPField.Name(InternalHeader.signature)!
+            let call = InternalSignature.Call(method: method, path: path, daemon: daemon, bodyHash: InternalSignature.unhashedBody)
+            let token = try environment.internalSignature.token(for: call)
+            let first = try await client.execute(uri: path, method: HTTPRequest.Method(method)!, headers: [header: token], body: ByteBuffer(string: "x")) { $0.status }
+            #expect(first != .unauthorized)
+            let replayed = try await client.execute(uri: path, method: HTTPRequest.Method(method)!, headers: [header: token], body: ByteBuffer(string: "y")) { $0.status }
+            #expect(replayed == .unauthorized)
         }
     }
 

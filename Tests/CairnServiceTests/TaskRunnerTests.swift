@@ -7,7 +7,8 @@ import Synchronization
 import Testing
 
 /// The worker's task runner on a real Redis: a task delivered twice runs once, failures are
-/// retried, and requeued dead letters run again.
+/// retried, requeued dead letters run again, and a task whose end Redis could not take at
+/// first (it was down) is neither lost nor run twice.
 @Suite(.timeLimit(.minutes(5))) struct TaskRunnerTests {
     /// Counts the tasks it handles; fails those whose `fail` argument says so, the first times.
     final class Recorder: TaskHandler, @unchecked Sendable {
@@ -27,6 +28,57 @@ import Testing
     }
 
     struct MalformedTaskRetry: Error {}
+
+    /// Kills Redis the first time it runs a task, brings it back a moment later, and then
+    /// throws or returns as the task's `fail` argument says.
+    final class RedisKiller: TaskHandler, @unchecked Sendable {
+        let kind = "test.outage"
+        let timeLimit: Duration = .seconds(20)
+        let redis: PrivateRedis
+        private let counts = Mutex<[String: Int]>([:])
+
+        init(redis: PrivateRedis) { self.redis = redis }
+
+        func handle(_ task: TaskEnvelope) async throws {
+            let seen = counts.withLock { counts -> Int in
+                counts[task.id, default: 0] += 1
+                return counts[task.id]!
+            }
+            guard seen == 1 else { return }
+            try await redis.kill()
+            Task { [redis] in
+                try await Task.sleep(for: .milliseconds(1500))
+                try await redis.start()
+            }
+            if task.args["fail"] == .bool(true) { throw MalformedTaskRetry() }
+        }
+
+        func count(_ id: String) -> Int { counts.withLock { $0[id] ?? 0 } }
+    }
+
+    @Test(arguments: [true, false])
+    func test_aTasksEndIsRecordedOnceRedisIsBack(failing: Bool) async throws {
+        try await withPrivateRedis { server in
+            let redis = RedisClient(configuration: try #require(RedisConfiguration(url: server.url)), logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            let namespace = TestEnvironment.uniqueName("outage")
+            let queue = ReliableQueue(redis: redis, name: "default", namespace: namespace, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(50)))
+            let handler = RedisKiller(redis: server)
+            let runner = TaskRunner(queue: queue, handlers: [handler], concurrency: 1, logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runner.run() }
+                defer { group.cancelAll() }
+                try await queue.enqueue(TaskEnvelope(kind: "test.outage", args: .object(["fail": .bool(failing)]), id: "through-an-outage"))
+                // A failure is retried once Redis is back; a success is recorded, not rerun.
+                #expect(await eventually(timeout: .seconds(30)) {
+                    (try? await redis.send("EXISTS", "\(namespace):done:through-an-outage").int) == 1
+                })
+                #expect(handler.count("through-an-outage") == (failing ? 2 : 1))
+                let processing = try await redis.send("KEYS", "\(namespace):processing:*").array.compactMap(\.string)
+                for key in processing { #expect(try await redis.send("LLEN", key).int == 0, "\(key) still holds a task") }
+            }
+        }
+    }
 
     @Test func test_aTaskDeliveredTwiceRunsOnce_andFailuresAreRetried() async throws {
         try await withTestRedis { redis, namespace in

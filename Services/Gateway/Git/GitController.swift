@@ -47,7 +47,7 @@ struct GitController: Sendable {
         headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.user?.id))
         let relay = request.method == .post ? RequestBodyRelay(request.body) : nil
         let length = request.headers[.contentLength].flatMap { QueryNumber.parse($0, in: 0...Int(Int64.max)) }
-        let body = relay.map { HTTPClientRequest.Body.stream($0.channel, length: length.map { .known(Int64($0)) } ?? .unknown) }
+        let body = relay.map { InternalBody.stream($0.channel, length: length.map { .known(Int64($0)) } ?? .unknown) }
         let upstream: HTTPClientResponse
         do {
             upstream = try await repostore.send(

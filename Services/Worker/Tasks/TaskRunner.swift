@@ -89,38 +89,66 @@ struct TaskRunner: Service {
         let task = received.task
         let metadata: Logger.Metadata = ["task.id": "\(task.id)", "task.kind": "\(task.kind)", "task.attempt": "\(task.attempt)"]
         let metrics = TaskMetrics(kind: task.kind)
+        guard let handler = handlers[task.kind] else {
+            await recordOutcome("dead-letter", metadata) { try await queue.deadLetter(received, reason: "unknown task kind \(task.kind)") }
+            metrics.deadLettered.increment()
+            logger.error("task.unknown_kind", metadata: metadata)
+            return
+        }
+        metrics.taken.increment()
+        let started = ContinuousClock.now
         do {
-            guard let handler = handlers[task.kind] else {
-                try await queue.deadLetter(received, reason: "unknown task kind \(task.kind)")
-                metrics.deadLettered.increment()
-                logger.error("task.unknown_kind", metadata: metadata)
-                return
-            }
-            metrics.taken.increment()
-            let started = ContinuousClock.now
             try await withTimeLimit(handler.timeLimit, "task \(task.kind)") { try await handler.handle(task) }
-            try await queue.complete(received, doneKey: doneKey(task), remember: .seconds(86400))
-            metrics.duration.recordNanoseconds(Int64((ContinuousClock.now - started).wholeMilliseconds) * 1_000_000)
-            metrics.succeeded.increment()
-            logger.debug("task.done", metadata: metadata)
         } catch let error as MalformedTask {
-            try? await queue.deadLetter(received, reason: error.description)
+            await recordOutcome("dead-letter", metadata) { try await queue.deadLetter(received, reason: error.description) }
             metrics.deadLettered.increment()
             logger.error("task.malformed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return
         } catch where Task.isCancelled {
             // Stopped past the grace period: hand the task back untried for the next worker.
             try? await queue.release(received)
             logger.warning("task.released", metadata: metadata)
+            return
         } catch {
             metrics.failed.increment()
-            let outcome = try? await queue.fail(received, reason: String(describing: error))
+            let outcome = await recordOutcome("failure", metadata) { try await queue.fail(received, reason: String(describing: error)) }
             switch outcome {
             case .retryScheduled: metrics.retried.increment()
             case .deadLettered: metrics.deadLettered.increment()
             case nil: break
             }
-            logger.warning("task.failed", metadata: metadata.merging(["error": "\(error)", "task.outcome": "\(outcome.map { "\($0)" } ?? "unknown")"]) { $1 })
+            logger.warning("task.failed", metadata: metadata.merging(["error": "\(error)", "task.outcome": "\(outcome.map { "\($0)" } ?? "left to the reaper")"]) { $1 })
+            return
         }
+        await recordOutcome("completion", metadata) { try await queue.complete(received, doneKey: doneKey(task), remember: .seconds(86400)) }
+        metrics.duration.recordNanoseconds(Int64((ContinuousClock.now - started).wholeMilliseconds) * 1_000_000)
+        metrics.succeeded.increment()
+        logger.debug("task.done", metadata: metadata)
+    }
+
+    /// Runs `step`, which records how a task ended, until Redis takes it. Left unrecorded,
+    /// the task would sit in this consumer's processing list, which the reaper leaves alone
+    /// while the consumer lives: lost. Gives up only when the worker stops, whose processing
+    /// lists the reaper then hands back. Nil when it gave up.
+    @discardableResult
+    private func recordOutcome<Result: Sendable>(_ what: String, _ metadata: Logger.Metadata, _ step: () async throws -> Result) async -> Result? {
+        var delay: Duration = .milliseconds(200)
+        var warned = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let result = try await step()
+                if warned { logger.info("task.outcome_recorded", metadata: metadata.merging(["task.outcome": "\(what)"]) { $1 }) }
+                return result
+            } catch {
+                if !warned {
+                    logger.warning("task.outcome_waiting", metadata: metadata.merging(["task.outcome": "\(what)", "error": "\(error)"]) { $1 })
+                    warned = true
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        return nil
     }
 
     /// Present for a day once task `task` succeeded.
