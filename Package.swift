@@ -49,6 +49,8 @@ let package = Package(
         .executable(name: "cairnctl", targets: ["cairnctl"]),
         // For the benchmarks under bench/, which build against the shared library.
         .library(name: "CairnShared", targets: ["CairnProtocol", "CairnSigning", "CairnRedis", "CairnDatabase", "CairnModel", "CairnService"]),
+        // The worker's task runner, for bench/'s queue figure.
+        .library(name: "CairnWorker", targets: ["CairnWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

@@ -17,6 +17,7 @@ let package = Package(
             name: "cairn-bench",
             dependencies: [
                 .product(name: "CairnShared", package: "cairn"),
+                .product(name: "CairnWorker", package: "cairn"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

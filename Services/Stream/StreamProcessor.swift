@@ -17,9 +17,16 @@ struct StreamProcessor: Service {
     let visitors: VisitorSets
     let writer: TrafficWriter
     let settings: CairnConfiguration.StreamSettings
-    /// For the crash tests only: stop for good right after a commit, before Redis hears of it.
-    var pausesAfterCommit = false
+    /// For the crash tests only: where to stop for good, to be killed there.
+    var testPause: TestPause?
     let logger: Logger
+
+    /// Where a crash test stops the processor: with a batch folded (its new visitors already
+    /// counted in Redis) but not committed, or committed before Redis hears of it.
+    enum TestPause: String {
+        case beforeCommit = "before-commit"
+        case afterCommit = "after-commit"
+    }
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
@@ -50,6 +57,12 @@ struct StreamProcessor: Service {
         return fold
     }
 
+    private func pauseForTest(at point: TestPause, _ batch: EventBatch) async throws {
+        guard testPause == point else { return }
+        logger.notice("stream.paused", metadata: ["stream.pause": "\(point.rawValue)", "batch.id": "\(batch.id)"])
+        try await Task.sleep(for: .seconds(86_400))
+    }
+
     /// Folds one batch; whether it was full (so more are likely waiting).
     func foldNext() async throws -> Bool {
         guard let batch = try await batches.take(limit: settings.batchSize, lease: settings.lease) else { return false }
@@ -57,11 +70,9 @@ struct StreamProcessor: Service {
         let fold = try await fold(batch)
         // The lag recorded with the batch: from its oldest event to the start of its transaction.
         let lag = fold.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+        try await pauseForTest(at: .beforeCommit, batch)
         let outcome = try await writer.write(fold, batchID: batch.id, events: batch.events.count, lagMilliseconds: Int(lag * 1000))
-        if pausesAfterCommit {
-            logger.notice("stream.paused_after_commit", metadata: ["batch.id": "\(batch.id)"])
-            try await Task.sleep(for: .seconds(86_400))
-        }
+        try await pauseForTest(at: .afterCommit, batch)
         try await batches.finish(batch, deadLetters: fold.deadLetters)
 
         Gauge(label: "cairn_stream_lag_seconds").record(lag)

@@ -55,7 +55,7 @@ import Testing
     @Test func test_mailGoesThroughAnSMTPRelayWhenOneIsConfigured() async throws {
         let received = NSTemporaryDirectory() + TestEnvironment.uniqueName("smtp")
         defer { try? FileManager.default.removeItem(atPath: received) }
-        let port = 18300 + Int.random(in: 0..<90)
+        let port = try freePort()  // never one of the process tests' fixed ports (18200–18399)
         // A real SMTP server (aiosmtpd) that files what it receives in a maildir.
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")

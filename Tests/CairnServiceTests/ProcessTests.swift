@@ -96,8 +96,10 @@ struct LocalStack {
         process.executableURL = URL(fileURLWithPath: "\(bin)/\(daemon.executable)")
         process.arguments = ["--config", config]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        FileManager.default.createFile(atPath: logPath(daemon), contents: nil)
+        // A restarted daemon's lines follow its earlier ones: what happened before the restart stays readable.
+        if !FileManager.default.fileExists(atPath: logPath(daemon)) { _ = FileManager.default.createFile(atPath: logPath(daemon), contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(daemon)))
+        try log.seekToEnd()
         process.standardOutput = log
         process.standardError = log
         try process.run()

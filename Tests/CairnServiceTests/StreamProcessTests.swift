@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CairnDatabase
 import CairnModel
 import CairnProtocol
@@ -5,13 +6,17 @@ import CairnRedis
 import CairnTestSupport
 import Foundation
 import Glibc
+import NIOCore
 import PostgresNIO
 import Testing
 
-/// The real `cairn-stream`, killed with SIGKILL after its transaction committed and before
-/// Redis heard of it, then started again: every event is counted exactly once.
+/// The real `cairn-stream`, killed with SIGKILL with a batch folded but not committed (its
+/// new visitors already counted in Redis), or committed before Redis heard of it, then
+/// started again: every event and every visitor is counted exactly once, and its metrics
+/// say so.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct StreamProcessTests {
-    @Test func test_killedBetweenCommitAndRedisRemoval_countsEveryEventExactlyOnceAfterRestart() async throws {
+    @Test(arguments: ["before-commit", "after-commit"])
+    func test_killedAroundItsCommit_countsEveryEventExactlyOnceAfterRestart(pause: String) async throws {
         let stack = try LocalStack(portBase: 18220, extra: [
             "stream": ["leaseSeconds": "2", "batchSize": "400", "batchWaitMilliseconds": "20", "concurrency": "1"],
         ])
@@ -37,10 +42,11 @@ import Testing
                 return (0, 0)
             }
 
-            var stream = try stack.start(.stream, environment: ["CAIRN_STREAM_TEST_PAUSE_AFTER_COMMIT": "1"])
-            #expect(await Self.pausedAfterCommit(stack), "\(stack.log(.stream))")
-            // The first batch is in the database, and still in Redis.
-            #expect(try await views().0 == 400)
+            var stream = try stack.start(.stream, environment: ["CAIRN_STREAM_TEST_PAUSE": pause])
+            #expect(await Self.paused(stack, at: pause), "\(stack.log(.stream))")
+            // The first batch is in the database (after the commit) or not yet (before), and
+            // still in Redis either way.
+            #expect(try await views().0 == (pause == "after-commit" ? 400 : 0))
             #expect(try await batches.inFlightCount() == 1)
             kill(stream.processIdentifier, SIGKILL)
             await exited(stream)
@@ -53,6 +59,14 @@ import Testing
             #expect(count == 1000)
             #expect(visitors == 100)
             #expect(stack.log(.stream).contains("stream.batch_reclaimed"))
+            let metrics = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.port(.stream))/metrics"), timeout: .seconds(10))
+            let text = String(buffer: try await metrics.body.collect(upTo: 4 << 20))
+            // After the restart this process folded the reclaimed batch (counted again only
+            // if the first process had not committed it) and the rest.
+            let counted = pause == "after-commit" ? 600 : 1000
+            #expect(text.contains("cairn_stream_events_total \(counted)"), "\(text)")
+            #expect(text.contains(#"cairn_stream_batches_total{outcome="folded"}"#) && text.contains("cairn_stream_lag_seconds"), "\(text)")
+            if pause == "after-commit" { #expect(text.contains(#"cairn_stream_batches_total{outcome="already_folded"} 1"#), "\(text)") }
 
             let status = try await stack.run("cairnctl", ["status"])
             #expect(status.output.contains("analytics stream: 0 events waiting"), "\(status.output)")
@@ -61,8 +75,8 @@ import Testing
         await redis.shutdown()
     }
 
-    static func pausedAfterCommit(_ stack: LocalStack) async -> Bool {
-        await eventually(timeout: .seconds(30)) { stack.log(.stream).contains("stream.paused_after_commit") }
+    static func paused(_ stack: LocalStack, at point: String) async -> Bool {
+        await eventually(timeout: .seconds(30)) { stack.log(.stream).contains("stream.pause=\(point)") }
     }
 
     /// Whether, within 30 s, no event waits and no batch is in flight.

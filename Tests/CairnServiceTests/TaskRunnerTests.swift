@@ -56,6 +56,43 @@ import Testing
         func count(_ id: String) -> Int { counts.withLock { $0[id] ?? 0 } }
     }
 
+    /// Takes longer than its time limit allows.
+    struct Sleeper: TaskHandler {
+        let kind = "test.sleep"
+        let timeLimit: Duration = .milliseconds(200)
+        let tries = Counter()
+        func handle(_ task: TaskEnvelope) async throws {
+            tries.add()
+            try await Task.sleep(for: .seconds(30))
+        }
+    }
+
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        func add() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    @Test func test_aTaskOverItsTimeLimitIsCutOffRetriedAndDeadLetteredSayingWhy() async throws {
+        try await withTestRedis { redis, namespace in
+            let queue = ReliableQueue(redis: redis, name: "default", namespace: namespace, retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(50)))
+            let sleeper = Sleeper()
+            let runner = TaskRunner(queue: queue, handlers: [sleeper], concurrency: 1, logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runner.run() }
+                defer { group.cancelAll() }
+                let started = ContinuousClock.now
+                try await queue.enqueue(TaskEnvelope(kind: "test.sleep", id: "sleepy"))
+                #expect(await eventually(timeout: .seconds(20)) { (try? await queue.deadCount()) == 1 })
+                // Two tries of 0.2 s each, not two of 30 s.
+                #expect(ContinuousClock.now - started < .seconds(15))
+                #expect(sleeper.tries.value == 2)
+                let dead = try #require(try await queue.deadLetters().first)
+                #expect(dead.reason.contains("test.sleep") && dead.reason.contains("0.2 seconds"), "\(dead.reason)")
+            }
+        }
+    }
+
     @Test(arguments: [true, false])
     func test_aTasksEndIsRecordedOnceRedisIsBack(failing: Bool) async throws {
         try await withPrivateRedis { server in

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CairnDatabase
 import CairnModel
 import CairnProtocol
@@ -5,6 +6,7 @@ import CairnRedis
 import CairnTestSupport
 import Foundation
 import Glibc
+import NIOCore
 import PostgresNIO
 import Testing
 
@@ -36,6 +38,14 @@ import Testing
                 // The dead worker's heartbeat expires, the reaper hands its task back, and it runs again.
                 #expect(await eventually(timeout: .seconds(30)) { (try? await hooks.delivery(held)?.status) == .ok }, "\(stack.log(.worker))")
                 #expect(await receiver.requests(path: "/hold/3").count == 2)
+                // Its metrics count the delivery and show the queues' depths.
+                let metrics = try await Self.metrics(stack)
+                for line in [#"cairn_tasks_taken_total{kind="webhook.deliver"} 1"#, #"cairn_tasks_succeeded_total{kind="webhook.deliver"} 1"#] {
+                    #expect(metrics.contains(line), "\(line) missing from\n\(metrics)")
+                }
+                #expect(metrics.contains(#"cairn_task_duration_seconds_count{kind="webhook.deliver"}"#))
+                let depth = #"cairn_queue_depth{queue="webhooks",state="ready"} 0"#
+                #expect(await eventually(timeout: .seconds(20)) { (try? await Self.metrics(stack))?.contains(depth) == true }, "no \(depth)")
 
                 // SIGTERM while a delivery is in flight: it completes, and the worker exits cleanly.
                 let drained = try await enqueue(base + "/hold/2")
@@ -77,6 +87,12 @@ import Testing
         #expect(try await queue.readyCount() == 2)
         #expect(try await queue.deadCount() == 0)
         await redis.shutdown()
+    }
+
+    /// The worker's `/metrics` text.
+    static func metrics(_ stack: LocalStack) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.port(.worker))/metrics"), timeout: .seconds(10))
+        return String(buffer: try await response.body.collect(upTo: 4 << 20))
     }
 
     /// Runs `body` with the webhook store of the stack's database and a function that makes a

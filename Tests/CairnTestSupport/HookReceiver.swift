@@ -6,7 +6,8 @@ import NIOCore
 
 /// A webhook receiver on loopback for the tests, answering by path:
 /// `/ok` 200; `/flaky/<n>` 500 for the first n requests then 200; `/redirect` 302 to
-/// `/landed`; `/slow` answers after 5 s; `/hold/<s>` after s seconds. It records every request.
+/// `/landed`; `/slow` answers after 5 s; `/hold/<s>` after s seconds; `/big` answers 1 MiB.
+/// It records every request.
 public actor HookReceiver {
     public struct Received: Sendable {
         public let path: String
@@ -55,6 +56,7 @@ public actor HookReceiver {
             case "slow":
                 try await Task.sleep(for: .seconds(5))
                 return Response(status: .ok)
+            case "big": return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)))
             case "hold":
                 try await Task.sleep(for: .seconds(Int(parts.last ?? "1") ?? 1))
                 return Response(status: .ok)

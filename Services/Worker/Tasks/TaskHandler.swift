@@ -1,8 +1,8 @@
-import CairnProtocol
+public import CairnProtocol
 
 /// The code for one kind of task. Handlers must be idempotent: a task may be delivered again
 /// after a crash, and the runner skips only those it saw finish.
-protocol TaskHandler: Sendable {
+public protocol TaskHandler: Sendable {
     /// The `kind` of the envelopes this handler takes.
     var kind: String { get }
     /// How long one try may take before it counts as failed.

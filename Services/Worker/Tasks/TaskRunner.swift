@@ -1,17 +1,17 @@
 import CairnProtocol
-import CairnRedis
+public import CairnRedis
 import CairnService
 import Foundation
-import Logging
+public import Logging
 import Metrics
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Consumes one queue with a fixed number of concurrent consumers, handing each task to the
 /// handler for its kind. On graceful shutdown it stops taking and lets running tasks finish;
 /// a task still running when the grace period ends is cancelled and handed back untried.
 /// A task is done once: its id is remembered for a day after success, and a redelivered
-/// one is acknowledged without running again.
-struct TaskRunner: Service {
+/// one is acknowledged without running again. (Public for the queue benchmark.)
+public struct TaskRunner: Service {
     let queue: ReliableQueue
     let handlers: [String: any TaskHandler]
     let concurrency: Int
@@ -20,7 +20,7 @@ struct TaskRunner: Service {
     /// Tasks one consumer takes at a time from a deep queue.
     static let takeLimit = 8
 
-    init(queue: ReliableQueue, handlers: [any TaskHandler], concurrency: Int, heartbeatTTL: Duration = .seconds(30), logger: Logger) {
+    public init(queue: ReliableQueue, handlers: [any TaskHandler], concurrency: Int, heartbeatTTL: Duration = .seconds(30), logger: Logger) {
         self.queue = queue
         self.handlers = Dictionary(handlers.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.concurrency = concurrency
@@ -28,7 +28,7 @@ struct TaskRunner: Service {
         self.logger = logger
     }
 
-    func run() async throws {
+    public func run() async throws {
         await withDiscardingTaskGroup { group in
             for index in 0..<concurrency {
                 group.addTask { await consume(QueueConsumer(id: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(queue.keys.queue)-\(index)", heartbeatTTL: heartbeatTTL)) }

@@ -10,14 +10,21 @@ import Synchronization
 // cairn-bench webhooks: against a running Cairn (bench/webhooks starts one), with a receiver
 // on 127.0.0.1:$CAIRN_BENCH_RECEIVER_PORT.
 //   1. latency: `git push` returning → the push event arriving at the receiver, median of N pushes;
-//   2. throughput: N deliveries queued at once (through the outbox, as the push task queues
-//      them) over 20 hooks → all of them received, deliveries per second.
+//   2. throughput: N deliveries of a real push payload of 20 commits queued at once (through
+//      the outbox, as the push task queues them) over 20 hooks → each delivery received,
+//      counted once by its delivery id (a redelivery does not count twice), per second.
 
-/// What the receiver saw: a count per path, and when each push's `after` arrived.
+/// What the receiver saw: a count per path, when each push's `after` arrived with what
+/// body, and the distinct delivery ids per path.
 final class ReceiverLog: Sendable {
-    private let state = Mutex<(counts: [String: Int], arrivals: [String: ContinuousClock.Instant])>(([:], [:]))
+    private struct State {
+        var counts: [String: Int] = [:]
+        var arrivals: [String: (at: ContinuousClock.Instant, body: [UInt8])] = [:]
+        var deliveries: [String: Set<String>] = [:]
+    }
+    private let state = Mutex(State())
 
-    func record(path: String, body: [UInt8]) {
+    func record(path: String, delivery: String?, body: [UInt8]) {
         let now = ContinuousClock.now
         var after: String?
         if path == "/latency", let range = body.firstRange(of: Array(#""after":""#.utf8)) {
@@ -25,12 +32,16 @@ final class ReceiverLog: Sendable {
         }
         state.withLock { state in
             state.counts[path, default: 0] += 1
-            if let after { state.arrivals[after] = now }
+            if let after { state.arrivals[after] = (now, body) }
+            if let delivery { state.deliveries[path, default: []].insert(delivery) }
         }
     }
 
     func count(_ path: String) -> Int { state.withLock { $0.counts[path] ?? 0 } }
-    func arrival(of sha: String) -> ContinuousClock.Instant? { state.withLock { $0.arrivals[sha] } }
+    func arrival(of sha: String) -> ContinuousClock.Instant? { state.withLock { $0.arrivals[sha]?.at } }
+    func body(of sha: String) -> [UInt8]? { state.withLock { $0.arrivals[sha]?.body } }
+    /// How many of `ids` arrived at `path`.
+    func delivered(_ ids: Set<String>, at path: String) -> Int { state.withLock { $0.deliveries[path, default: []].intersection(ids).count } }
 }
 
 func benchWebhooks() async throws {
@@ -46,7 +57,7 @@ func benchWebhooks() async throws {
     let router = Router()
     router.post("**") { request, _ -> Response in
         let body = try await request.body.collect(upTo: 1 << 20)
-        log.record(path: request.uri.path, body: Array(body.readableBytesView))
+        log.record(path: request.uri.path, delivery: request.headers[HTTPField.Name("X-Cairn-Delivery")!], body: Array(body.readableBytesView))
         return Response(status: .ok)
     }
     let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
@@ -79,9 +90,23 @@ func benchWebhooks() async throws {
             if round >= 3 { latencies.append(milliseconds(arrived - returned)) }
             try await Task.sleep(for: .milliseconds(300))  // idle between pushes
         }
-        try await api.deleteHook("bench/site", latencyHook)
         print(String(format: "webhooks: git push returning → push event received: median %.1f ms, max %.1f ms over %d pushes",
                      median(latencies), latencies.max() ?? 0, latencies.count))
+        // A push of 20 commits: its event, as the worker built it, is the throughput payload.
+        for round in 0..<20 {
+            try "more \(round)\n".write(toFile: "\(clone)/more.txt", atomically: true, encoding: .utf8)
+            try run("git", ["-C", clone, "add", "."])
+            try run("git", ["-C", clone, "-c", "user.name=Bench", "-c", "user.email=bench@example.com", "commit", "--quiet", "-m", "more \(round)"])
+        }
+        let twenty = try run("git", ["-C", clone, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try run("git", ["-C", clone, "push", "--quiet", "origin", "HEAD:main"])
+        let bodyDeadline = ContinuousClock.now + .seconds(10)
+        while log.body(of: twenty) == nil && ContinuousClock.now < bodyDeadline { try await Task.sleep(for: .milliseconds(5)) }
+        guard let pushBody = log.body(of: twenty) else { throw BenchFailure("the push of 20 commits never arrived") }
+        let payload = String(decoding: pushBody, as: UTF8.self)
+        let commitCount = ((try JSONSerialization.jsonObject(with: Data(pushBody)) as? [String: Any])?["commits"] as? [Any])?.count ?? 0
+        guard commitCount == 20 else { throw BenchFailure("the push event of 20 commits lists \(commitCount)") }
+        try await api.deleteHook("bench/site", latencyHook)
 
         // 2. Throughput: deliveries queued in bulk to 20 hooks, as many pushes would queue them.
         var hooks: [Int64] = []
@@ -91,25 +116,28 @@ func benchWebhooks() async throws {
         let baseline = log.count("/throughput")
         let store = WebhookStore(client: client, logger: logger)
         let outbox = Outbox(client: client, redis: redis, namespace: environment["CAIRN_BENCH_NAMESPACE"] ?? "cairn", logger: logger)
-        let payload = #"{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"1111111111111111111111111111111111111111","commits":[]}"#
         let started = ContinuousClock.now
         var queued = 0
+        var guids: Set<String> = []
         while queued < deliveries {
             let batch = min(500, deliveries - queued)
             let first = queued
+            let targets = (first..<(first + batch)).map { (hookID: hooks[$0 % hooks.count], guid: UUID()) }
+            guids.formUnion(targets.map { $0.guid.uuidString.lowercased() })
             try await outbox.transaction { transaction in
-                let targets = (first..<(first + batch)).map { (hookID: hooks[$0 % hooks.count], guid: UUID()) }
                 try await store.enqueueDeliveries(targets, event: "push", payload: payload, in: transaction)
             }
             queued += batch
         }
         let enqueued = ContinuousClock.now
         let finish = ContinuousClock.now + .seconds(300)
-        while log.count("/throughput") - baseline < deliveries && ContinuousClock.now < finish { try await Task.sleep(for: .milliseconds(5)) }
-        let received = log.count("/throughput") - baseline
+        while log.delivered(guids, at: "/throughput") < deliveries && ContinuousClock.now < finish { try await Task.sleep(for: .milliseconds(5)) }
+        let received = log.delivered(guids, at: "/throughput")
         let elapsed = milliseconds(ContinuousClock.now - started) / 1000
-        print(String(format: "webhooks: %d deliveries to 20 hooks queued in %.2f s, all received in %.2f s: %.0f deliveries/s end to end",
-                     received, milliseconds(enqueued - started) / 1000, elapsed, Double(received) / elapsed))
+        let requests = log.count("/throughput") - baseline
+        guard received == deliveries else { throw BenchFailure("only \(received) of \(deliveries) deliveries arrived within 300 s") }
+        print(String(format: "webhooks: %d distinct deliveries (%d requests) of a %d-byte push event of 20 commits to 20 hooks, queued in %.2f s, all received in %.2f s: %.0f deliveries/s end to end",
+                     received, requests, pushBody.count, milliseconds(enqueued - started) / 1000, elapsed, Double(received) / elapsed))
         for hook in hooks { try await api.deleteHook("bench/site", hook) }
     }
     await redis.shutdown()

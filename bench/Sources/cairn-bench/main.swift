@@ -2,11 +2,12 @@ import CairnDatabase
 import CairnProtocol
 import CairnRedis
 import CairnSigning
+import CairnWorker
 import Foundation
 import Logging
 import PostgresNIO
 
-// cairn-bench queue|outbox: see bench/README.md. Reads CAIRN_BENCH_REDIS_URL and
+// cairn-bench queue|task-runner|outbox|webhooks|stream-…: see bench/README.md. Reads CAIRN_BENCH_REDIS_URL and
 // CAIRN_BENCH_DATABASE_URL; prints one result line per measurement.
 
 nonisolated(unsafe) let logger: Logger = {
@@ -70,6 +71,42 @@ func benchQueue() async throws {
     await redis.shutdown()
 }
 
+/// The same through the worker's own `TaskRunner` (done-keys, dispatch by kind, time limits,
+/// heartbeats) with a handler that does nothing: what the queue machinery costs per task.
+func benchTaskRunner() async throws {
+    let tasks = option("tasks", 100_000)
+    let consumers = option("consumers", 32)
+    let redis = RedisClient(configuration: RedisConfiguration(url: environment["CAIRN_BENCH_REDIS_URL"]!, poolSize: consumers + 8)!, logger: logger)
+    let queue = ReliableQueue(redis: redis, name: "bench", namespace: "bench-\(UUID().uuidString.prefix(8))")
+    let handler = NoopHandler()
+    let runner = TaskRunner(queue: queue, handlers: [handler], concurrency: consumers, logger: logger)
+    for offset in stride(from: 0, to: tasks, by: 500) {
+        try await queue.enqueue(encoded: (offset..<min(offset + 500, tasks)).map { Array(try! CairnJSON.encode(TaskEnvelope(kind: "noop", id: "r\($0)"))) })
+    }
+    let started = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await runner.run() }
+        defer { group.cancelAll() }
+        while handler.handled.value < tasks { try await Task.sleep(for: .milliseconds(5)) }
+    }
+    let seconds = milliseconds(ContinuousClock.now - started) / 1000
+    // Every task ran once and was recorded done.
+    let left = try await queue.readyCount()
+    guard handler.handled.value == tasks, left == 0 else { throw BenchFailure("\(handler.handled.value) of \(tasks) tasks ran, \(left) left in the queue") }
+    print(String(format: "queue through the worker's TaskRunner: %d no-op tasks (queued beforehand) run and recorded done by %d consumers in %.2f s: %.0f tasks/s",
+                 tasks, consumers, seconds, Double(tasks) / seconds))
+    _ = try await redis.send(["EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0", "0", "\(queue.keys.namespace):*"])
+    await redis.shutdown()
+}
+
+/// Counts the tasks it is handed and does nothing else.
+struct NoopHandler: TaskHandler {
+    let kind = "noop"
+    let timeLimit: Duration = .seconds(10)
+    let handled = Counter()
+    func handle(_ task: TaskEnvelope) async throws { handled.add(1) }
+}
+
 /// The median commit time of a one-row transaction with and without one outbox enqueue.
 func benchOutbox() async throws {
     let rounds = option("rounds", 2000)
@@ -120,6 +157,7 @@ final class Counter: @unchecked Sendable {
 
 switch arguments.first {
 case "queue": try await benchQueue()
+case "task-runner": try await benchTaskRunner()
 case "outbox": try await benchOutbox()
 case "webhooks": try await benchWebhooks()
 case "blob-link":
@@ -130,6 +168,6 @@ case "stream-fill": try await benchStreamFill()
 case "stream-drain": try await benchStreamDrain()
 case "stream-steady": try await benchStreamSteady()
 default:
-    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | outbox [--rounds N] | webhooks [--deliveries N] [--pushes N] | stream-fill|stream-drain [--events N] [--since MS] | stream-steady [--rate N] [--seconds N]")
+    print("usage: cairn-bench queue [--tasks N] [--consumers N] [--batch N] [--take N] | task-runner [--tasks N] [--consumers N] | outbox [--rounds N] | webhooks [--deliveries N] [--pushes N] | stream-fill|stream-drain [--events N] [--since MS] | stream-steady [--rate N] [--seconds N]")
     exit(64)
 }
