@@ -153,13 +153,22 @@ final class Drill: Sendable {
             "worker": ["heartbeatSeconds": "5"],
         ])
         let drill = Drill(stack: stack, postgres: postgres, redis: redis, data: data)
-        let migrated = try await drill.cairnctl(["migrate"])
-        guard migrated.status == 0 else { throw TestFailure("migrate failed: \(migrated.output)") }
-        for daemon in Daemon.allCases { try await drill.startDaemon(daemon) }
+        do {
+            let migrated = try await drill.cairnctl(["migrate"])
+            guard migrated.status == 0 else { throw TestFailure("migrate failed: \(migrated.output)") }
+            for daemon in Daemon.allCases { try await drill.startDaemon(daemon) }
+        } catch {
+            await drill.stopAll()  // what did start must not hold the ports for the next run
+            throw error
+        }
         return drill
     }
 
     func startDaemon(_ daemon: Daemon) async throws {
+        // Another stack's daemon left on this port would answer for ours.
+        guard await stack.get(daemon, "/healthz") == nil else {
+            throw TestFailure("port \(stack.port(daemon)) already answers: another \(daemon.executable) was left running")
+        }
         let process = try stack.start(daemon)
         daemons.withLock { $0[daemon] = process }
         let ready = await eventually(timeout: .seconds(30)) { await self.stack.get(daemon, "/healthz") == 200 || processEnded(process.processIdentifier) }
