@@ -32,6 +32,13 @@ import Testing
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         #expect(response.status == .ok && body.contains(#""login":"\#(name)""#), "\(body)")
+        // The gateway's route figures reach its metrics (read back from Redis every 15 s).
+        let routeGauge = #"cairn_route_requests_5m{route="GET /api/v3/user"}"#
+        #expect(await eventually(timeout: .seconds(40)) {
+            guard let metrics = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.port(.gateway))/metrics"), timeout: .seconds(5)),
+                  let text = try? await metrics.body.collect(upTo: 4 << 20) else { return false }
+            return String(buffer: text).contains(routeGauge)
+        }, "no \(routeGauge) in the gateway's metrics")
 
         // Bad input: a clear refusal, a failing exit status, nothing made.
         for (arguments, says) in [
