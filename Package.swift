@@ -138,6 +138,7 @@ let package = Package(
                 dependencies: daemonCore + [
                     postgres, httpClient, crypto, .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 ],
                 path: "Tests/CairnTestSupport", swiftSettings: swiftSettings),
             .testTarget(
@@ -148,6 +149,20 @@ let package = Package(
             .testTarget(
                 name: "CairnStreamTests",
                 dependencies: ["CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol", "CairnRedis", "CairnDatabase", postgres, logging],
+                swiftSettings: swiftSettings),
+            // One test target per daemon: each test sits with the code it tests.
+            .testTarget(
+                name: "CairnRepoStoreTests", dependencies: ["CairnRepoStore", "CairnTestSupport"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnWorkerTests",
+                dependencies: ["CairnWorker", "CairnTestSupport", "CairnProtocol", "CairnRedis", "CairnService"],
+                swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CairnBlobStoreTests",
+                dependencies: [
+                    "CairnBlobStore", "CairnCtl", "CairnTestSupport", "CairnService", "CairnProtocol", "CairnSigning", "CairnModel", postgres, crypto,
+                    httpClient, .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnDatabaseTests", dependencies: ["CairnDatabase", "CairnProtocol", "CairnTestSupport", postgres, logging],

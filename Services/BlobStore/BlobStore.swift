@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CairnProtocol
 public import CairnService
 import CairnSigning
@@ -17,15 +18,18 @@ public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> som
     let threads = NIOThreadPool(numberOfThreads: 8)
     threads.start()
     let backend: any BlobBackend
+    var s3Client: HTTPClient?
     var checks: [ReadinessCheck] = [.writableDirectory("blobs", root)]
     switch configuration.blobBackend {
     case .local:
         backend = LocalBlobs(root: root, threads: threads, maxSize: configuration.maxBlobBytes)
     case .s3(let settings):
+        let http = S3Blobs.makeHTTPClient()
+        s3Client = http
         let s3 = S3Blobs(
             endpoint: settings.endpoint, bucket: settings.bucket,
             signer: SigV4(accessKeyID: settings.accessKeyID, secretAccessKey: settings.secretAccessKey, region: settings.region),
-            http: InternalClient.sharedHTTPClient, spool: BlobSpool(folder: "\(root)/tmp", threads: threads, maxSize: configuration.maxBlobBytes),
+            http: http, spool: BlobSpool(folder: "\(root)/tmp", threads: threads, maxSize: configuration.maxBlobBytes),
             threads: threads, partSize: settings.partBytes)
         do {
             try await s3.createBucketIfMissing()
@@ -44,15 +48,17 @@ public func buildBlobStore(_ environment: DaemonEnvironment) async throws -> som
         streamsBody: { method, path in (method == .put && path.hasPrefix("/blobs/")) || (method == .post && path == "/blobs") })
     let receipts = try UploadReceipts(root: configuration.blobRoot, logger: environment.logger)
     BlobController(blobs: backend, signer: environment.signer, receipts: receipts).addRoutes(to: router)
-    return DaemonApplication.make(environment, router: router, stores: stores, services: [BlobThreads(pool: threads), receipts])
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [BlobThreads(pool: threads, http: s3Client), receipts])
 }
 
-/// Shuts the file threads down when the daemon stops.
+/// Shuts the file threads and the object store's client down when the daemon stops.
 private struct BlobThreads: Service {
     let pool: NIOThreadPool
+    let http: HTTPClient?
 
     func run() async throws {
         try? await gracefulShutdown()
+        try? await http?.shutdown()
         try await pool.shutdownGracefully()
     }
 }

@@ -17,7 +17,7 @@ public func buildStream(_ environment: DaemonEnvironment) async throws -> some A
         visitors: VisitorSets(redis: stores.redis!, namespace: configuration.redisNamespace),
         writer: TrafficWriter(client: analytics, logger: environment.logger),
         settings: configuration.stream,
-        testPause: ProcessInfo.processInfo.environment["CAIRN_STREAM_TEST_PAUSE"].flatMap(StreamProcessor.TestPause.init(rawValue:)),
+        testPause: configuration.stream.testPause.flatMap(StreamProcessor.TestPause.init(rawValue:)),
         logger: environment.logger)
     return DaemonApplication.make(
         environment, router: router, stores: stores,

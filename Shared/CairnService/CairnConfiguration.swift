@@ -81,12 +81,17 @@ public struct CairnConfiguration: Sendable {
         public var lease: Duration
         /// `stream.concurrency`: batches one processor folds at once. Default 2.
         public var concurrency: Int
+        /// `stream.testPause`: for Cairn's crash tests only, never in production:
+        /// `before-commit` or `after-commit` stops the processor for good at that point of its
+        /// first batch, so that a test can kill it there. Default none.
+        public var testPause: String?
 
-        public init(batchSize: Int, batchWait: Duration, lease: Duration, concurrency: Int) {
+        public init(batchSize: Int, batchWait: Duration, lease: Duration, concurrency: Int, testPause: String? = nil) {
             self.batchSize = batchSize
             self.batchWait = batchWait
             self.lease = lease
             self.concurrency = concurrency
+            self.testPause = testPause
         }
     }
 
@@ -177,7 +182,7 @@ public struct CairnConfiguration: Sendable {
             "worker.defaultConcurrency", "worker.webhooksConcurrency", "worker.maintenanceConcurrency", "worker.archivesConcurrency", "worker.heartbeatSeconds",
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
-            "stream.batchSize", "stream.batchWaitMilliseconds", "stream.leaseSeconds", "stream.concurrency",
+            "stream.batchSize", "stream.batchWaitMilliseconds", "stream.leaseSeconds", "stream.concurrency", "stream.testPause",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -332,11 +337,16 @@ private struct ConfigValues {
     }
 
     func stream() throws(ConfigError) -> CairnConfiguration.StreamSettings {
-        CairnConfiguration.StreamSettings(
+        let pause = string("stream.testPause", default: "")
+        guard ["", "before-commit", "after-commit"].contains(pause.value) else {
+            throw error("stream.testPause", pause, "must be before-commit or after-commit (crash tests only)")
+        }
+        return CairnConfiguration.StreamSettings(
             batchSize: try int("stream.batchSize", default: 10_000, range: 1...100_000),
             batchWait: .milliseconds(try int("stream.batchWaitMilliseconds", default: 200, range: 0...60_000)),
             lease: .seconds(try int("stream.leaseSeconds", default: 30, range: 2...3600)),
-            concurrency: try int("stream.concurrency", default: 2, range: 1...16))
+            concurrency: try int("stream.concurrency", default: 2, range: 1...16),
+            testPause: pause.value.isEmpty ? nil : pause.value)
     }
 
     func mail() throws(ConfigError) -> CairnConfiguration.MailSettings {

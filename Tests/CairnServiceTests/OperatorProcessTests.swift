@@ -11,8 +11,8 @@ import NIOHTTP1
 import Testing
 
 /// What an operator does with the real executables: make users and tokens with `cairnctl`,
-/// collect and scrub blobs, see a store outage in `/readyz` and `cairnctl status`, and stop
-/// the gateway while it answers.
+/// collect and scrub blobs, see a store outage in `/readyz`, `cairnctl status` and the
+/// metrics, and stop the gateway while it answers.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct OperatorProcessTests {
     @Test func test_usersAndTokensAreMadeFromTheCommandLine() async throws {
         let stack = try LocalStack(portBase: 18230)
@@ -112,6 +112,36 @@ import Testing
         let workerLine = status.output.split(separator: "\n").first { $0.contains("cairn-worker") }.map(String.init) ?? ""
         #expect(workerLine.contains("NOT READY"), "\(status.output)")
         #expect(!(status.output.split(separator: "\n").first { $0.contains("cairn-gateway") }.map(String.init) ?? "NOT READY").contains("NOT READY"))
+    }
+
+    @Test func test_withoutRedisTheGatewayAnswersPagesAndCountsTheEventsItDrops() async throws {
+        let stack = try LocalStack(portBase: 18280)
+        #expect(try await stack.run("cairnctl", ["migrate"]).status == 0)
+        var daemons: [Daemon: Process] = [:]
+        defer { for process in daemons.values where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        daemons[.repostore] = try stack.start(.repostore)
+        daemons[.gateway] = try stack.start(.gateway, environment: ["CAIRN_REDIS_URL": "redis://127.0.0.1:1/0"])
+        for daemon in [Daemon.gateway, .repostore] {
+            #expect(await eventually(timeout: .seconds(30)) { await stack.get(daemon, "/readyz") == 200 }, "\(stack.log(daemon))")
+        }
+        let name = TestEnvironment.uniqueName("op")
+        #expect(try await stack.run("cairnctl", ["user", "create", "--username", name, "--email", "\(name)@example.com"], input: "a-long-password-1\n").status == 0)
+        let token = try await stack.run("cairnctl", ["token", "create", "--user", name, "--name", "ci"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = "http://127.0.0.1:\(stack.port(.gateway))"
+        var create = HTTPClientRequest(url: base + "/api/v3/user/repos")
+        create.method = .POST
+        create.headers.add(name: "Authorization", value: "token \(token)")
+        create.body = .bytes(ByteBuffer(string: #"{"name": "quiet", "auto_init": true}"#))
+        #expect(try await HTTPClient.shared.execute(create, timeout: .seconds(30)).status == .created)
+
+        let page = try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(base)/\(name)/quiet"), timeout: .seconds(30))
+        #expect(page.status == .ok)
+        let dropped = #"cairn_events_dropped_total{type="repo.view"}"#
+        #expect(await eventually(timeout: .seconds(20)) {
+            guard let metrics = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "\(base)/metrics"), timeout: .seconds(5)),
+                  let text = try? await metrics.body.collect(upTo: 4 << 20) else { return false }
+            return String(buffer: text).contains(dropped)
+        }, "no \(dropped) in the gateway's metrics")
     }
 
     @Test func test_theGatewayFinishesARequestInFlightWhenStoppedWithSIGTERM() async throws {

@@ -29,6 +29,17 @@ struct S3Blobs: BlobBackend {
     /// Uploads under way, by hash.
     let uploads = SingleFlight()
 
+    /// A client for the object store alone: up to 10 s to connect, and up to a minute of
+    /// silence while a body goes up or comes down (parts are large; the store may be far).
+    static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.timeout.read = .seconds(60)
+        configuration.timeout.write = .seconds(60)
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
     private var hostHeader: String { String(endpoint.split(separator: "://", maxSplits: 1).last ?? "") }
 
     func prepare() async throws {
@@ -37,7 +48,7 @@ struct S3Blobs: BlobBackend {
 
     /// The bucket answers (HEAD).
     func check() async throws {
-        let response = try await send(.HEAD, key: nil)
+        let response = try await send(.HEAD, key: nil, attempts: 1)  // a probe answers at once
         guard response.status == .ok else { throw ReadinessFailure("bucket \(bucket) at \(endpoint) answered \(response.status.code)") }
     }
 
@@ -48,7 +59,11 @@ struct S3Blobs: BlobBackend {
         if signer.region != "us-east-1" {
             body = ByteBuffer(string: "<CreateBucketConfiguration><LocationConstraint>\(signer.region)</LocationConstraint></CreateBucketConfiguration>")
         }
-        try await expect(send(.PUT, key: nil, body: body.map { .bytes($0) }, payloadHash: body.map { SHA256Hex.of($0) } ?? SigV4.emptyPayload), "creating bucket \(bucket)")
+        let document = body
+        var makeBody: (@Sendable () -> HTTPClientRequest.Body)?
+        if let document { makeBody = { HTTPClientRequest.Body.bytes(document) } }
+        try await expect(
+            send(.PUT, key: nil, body: makeBody, payloadHash: document.map { SHA256Hex.of($0) } ?? SigV4.emptyPayload), "creating bucket \(bucket)")
     }
 
     func size(_ hash: String) async throws -> Int? {
@@ -92,8 +107,11 @@ struct S3Blobs: BlobBackend {
             if spooled.size > partSize {
                 try await uploadInParts(spooled)
             } else {
-                let chunks = FileChunks(path: spooled.path, range: 0...max(0, spooled.size - 1), threads: threads, chunkSize: 1 << 20)
-                let body: HTTPClientRequest.Body = spooled.size == 0 ? .bytes(ByteBuffer()) : .stream(chunks, length: .known(Int64(spooled.size)))
+                let threads = threads
+                let body: @Sendable () -> HTTPClientRequest.Body = {
+                    spooled.size == 0 ? .bytes(ByteBuffer()) : .stream(
+                        FileChunks(path: spooled.path, range: 0...max(0, spooled.size - 1), threads: threads, chunkSize: 1 << 20), length: .known(Int64(spooled.size)))
+                }
                 try await expect(
                     send(.PUT, key: key(spooled.sha256), headers: ["Content-Length": String(spooled.size)], body: body, payloadHash: spooled.sha256),
                     "PUT \(spooled.sha256)")
@@ -118,10 +136,11 @@ struct S3Blobs: BlobBackend {
             while offset < spooled.size {
                 let last = min(offset + partSize, spooled.size) - 1
                 let number = parts.count + 1
-                let chunks = FileChunks(path: spooled.path, range: offset...last, threads: threads, chunkSize: 1 << 20)
+                let (threads, range) = (threads, offset...last)
                 let response = try await send(
-                    .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], headers: ["Content-Length": String(last - offset + 1)],
-                    body: .stream(chunks, length: .known(Int64(last - offset + 1))), payloadHash: SigV4.unsignedPayload)
+                    .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], headers: ["Content-Length": String(range.count)],
+                    body: { .stream(FileChunks(path: spooled.path, range: range, threads: threads, chunkSize: 1 << 20), length: .known(Int64(range.count))) },
+                    payloadHash: SigV4.unsignedPayload)
                 try await expect(response, "uploading part \(number) of \(spooled.sha256)")
                 guard let etag = response.headers.first(name: "ETag") else { throw BlobError.backend("no ETag for part \(number)") }
                 parts.append(etag)
@@ -129,7 +148,7 @@ struct S3Blobs: BlobBackend {
             }
             let list = parts.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(S3XML.escape($0.element))</ETag></Part>" }.joined()
             let body = ByteBuffer(string: "<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>")
-            let completed = try await send(.POST, key: key, query: [("uploadId", uploadID)], body: .bytes(body), payloadHash: SHA256Hex.of(body))
+            let completed = try await send(.POST, key: key, query: [("uploadId", uploadID)], body: { .bytes(body) }, payloadHash: SHA256Hex.of(body))
             let result = try await text(completed, "completing the multipart upload of \(spooled.sha256)")
             // S3 may answer 200 with an error document when completing fails late.
             guard !result.contains("<Error>") else { throw BlobError.backend("completing the multipart upload failed: \(result.prefix(500))") }
@@ -155,10 +174,34 @@ struct S3Blobs: BlobBackend {
 
     private func key(_ hash: String) -> String { "sha256/\(hash)" }
 
-    /// Sends one signed request; an unreachable store is a `BlobError.backend`.
+    /// Sends a signed request, and again, as S3's own clients do, when the store cannot be
+    /// reached or answers 500 or 503, up to `attempts` tries in all, 0.2 s, 0.4 s … apart;
+    /// `body` makes the body afresh for each try. An unreachable store is a `BlobError.backend`.
     private func send(
         _ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [String: String] = [:],
-        body: HTTPClientRequest.Body? = nil, payloadHash: String = SigV4.emptyPayload
+        body: (@Sendable () -> HTTPClientRequest.Body)? = nil, payloadHash: String = SigV4.emptyPayload, attempts: Int = Self.attempts
+    ) async throws -> HTTPClientResponse {
+        var attempt = 1
+        while true {
+            do {
+                let response = try await sendOnce(method, key: key, query: query, headers: headers, body: body?(), payloadHash: payloadHash)
+                guard attempt < attempts, response.status == .internalServerError || response.status == .serviceUnavailable else { return response }
+                _ = try? await response.body.collect(upTo: 64 << 10)
+            } catch let error as BlobError {
+                guard attempt < attempts else { throw error }
+            }
+            try await Task.sleep(for: .milliseconds(200 << (attempt - 1)))
+            attempt += 1
+        }
+    }
+
+    /// Tries per request: the first and two more.
+    static let attempts = 3
+
+    /// Sends one signed request; an unreachable store is a `BlobError.backend`.
+    private func sendOnce(
+        _ method: HTTPMethod, key: String?, query: [(String, String)], headers: [String: String],
+        body: HTTPClientRequest.Body?, payloadHash: String
     ) async throws -> HTTPClientResponse {
         let path = "/\(SigV4.encode(bucket))" + (key.map { "/" + $0.split(separator: "/").map { SigV4.encode(String($0)) }.joined(separator: "/") } ?? "")
         let queryString = SigV4.canonicalQuery(query)

@@ -1,7 +1,8 @@
 import CairnProtocol
-public import Foundation
-public import Logging
-public import ServiceLifecycle
+import CairnRedis
+import Foundation
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Rolling per-route statistics over the last five minutes, shared by every gateway through
@@ -9,15 +10,15 @@ import Synchronization
 /// latency in one of a few buckets, and once a second the counts go to a Redis hash per
 /// minute (`<namespace>:routes:<minute>`, which expires after ten minutes) in one call.
 /// `window()` merges the last five minutes into count, median, 99th percentile and errors.
-public final class RouteStats: Service, Sendable {
-    public let redis: RedisClient
-    public let namespace: String
-    public let logger: Logger
+final class RouteStats: Service, Sendable {
+    let redis: RedisClient
+    let namespace: String
+    let logger: Logger
     private let pending = Mutex<[String: Tally]>([:])
 
     /// Upper bounds of the latency buckets, in milliseconds (the last one is open).
-    public static let bounds: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, .infinity]
-    public static let windowMinutes = 5
+    static let bounds: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, .infinity]
+    static let windowMinutes = 5
 
     struct Tally {
         var count = 0
@@ -25,14 +26,14 @@ public final class RouteStats: Service, Sendable {
         var buckets = [Int](repeating: 0, count: RouteStats.bounds.count)
     }
 
-    public init(redis: RedisClient, namespace: String, logger: Logger) {
+    init(redis: RedisClient, namespace: String, logger: Logger) {
         self.redis = redis
         self.namespace = namespace
         self.logger = logger
     }
 
     /// Counts one request of `route` that took `duration`; `failed` for a 5xx answer.
-    public func record(route: String, duration: Duration, failed: Bool) {
+    func record(route: String, duration: Duration, failed: Bool) {
         let milliseconds = duration.milliseconds
         let bucket = Self.bounds.firstIndex { milliseconds <= $0 } ?? Self.bounds.count - 1
         pending.withLock { pending in
@@ -42,7 +43,7 @@ public final class RouteStats: Service, Sendable {
         }
     }
 
-    public func run() async throws {
+    func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
@@ -53,7 +54,7 @@ public final class RouteStats: Service, Sendable {
     }
 
     /// Sends what was counted since the last flush.
-    public func flush(now: Date = Date()) async {
+    func flush(now: Date = Date()) async {
         let taken = pending.withLock { pending in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
@@ -73,17 +74,17 @@ public final class RouteStats: Service, Sendable {
     }
 
     /// One route's figures over the window.
-    public struct Figures: Sendable, Equatable {
-        public let route: String
-        public let count: Int
-        public let errors: Int
+    struct Figures: Sendable, Equatable {
+        let route: String
+        let count: Int
+        let errors: Int
         /// Upper bounds of the buckets holding the median and the 99th percentile, in milliseconds.
-        public let medianMilliseconds: Double
-        public let p99Milliseconds: Double
+        let medianMilliseconds: Double
+        let p99Milliseconds: Double
     }
 
     /// Every route's figures over the last `windowMinutes` minutes, busiest first.
-    public func window(now: Date = Date()) async throws -> [Figures] {
+    func window(now: Date = Date()) async throws -> [Figures] {
         var tallies: [String: Tally] = [:]
         let current = Self.minute(now)
         for minute in (current - Self.windowMinutes + 1)...current {

@@ -1,3 +1,4 @@
+import CairnRedis
 /// The sets of visitors already counted per scope (a repository's hour or day, for views,
 /// clones or one path), kept in Redis as `<ns>:uniq:<scope>` for `setLifetime` from their
 /// creation, so that unique counts stay exact across batches and processors at the cost of
@@ -7,21 +8,21 @@
 /// (`<ns>:events:uniq-memo:<batch>`, for a day): a batch folded again after a crash gets the
 /// same counts back instead of finding its own visitors already in the sets, so the batch's
 /// transaction writes the same uniques whether it runs once or again.
-public struct VisitorSets: Sendable {
-    public let redis: RedisClient
-    public let namespace: String
+struct VisitorSets: Sendable {
+    let redis: RedisClient
+    let namespace: String
     /// How long a scope's set lives after it was made: its bucket (an hour or a day) is long
     /// over by then, with room for late events.
-    public var setLifetime: Duration = .seconds(3 * 86_400)
+    var setLifetime: Duration = .seconds(3 * 86_400)
 
-    public init(redis: RedisClient, namespace: String) {
+    init(redis: RedisClient, namespace: String) {
         self.redis = redis
         self.namespace = namespace
     }
 
     /// Adds each scope's visitors to its set for batch `batchID`; returns, per scope (in the
     /// order given), how many of its visitors the set did not hold before.
-    public func countNew(batchID: String, visitorsByScope: [(scope: String, visitors: [String])]) async throws -> [Int] {
+    func countNew(batchID: String, visitorsByScope: [(scope: String, visitors: [String])]) async throws -> [Int] {
         guard !visitorsByScope.isEmpty else { return [] }
         var arguments: [[UInt8]] = [
             Array("EVAL".utf8), Array(Self.script.utf8), Array("1".utf8), Array("\(namespace):events:uniq-memo:\(batchID)".utf8),

@@ -1,3 +1,4 @@
+@testable import CairnGateway
 import CairnRedis
 import CairnTestSupport
 import Foundation
