@@ -57,7 +57,7 @@ func benchWebhooks() async throws {
     let router = Router()
     router.post("**") { request, _ -> Response in
         let body = try await request.body.collect(upTo: 1 << 20)
-        log.record(path: request.uri.path, delivery: request.headers[HTTPField.Name("X-Cairn-Delivery")!], body: Array(body.readableBytesView))
+        log.record(path: request.uri.path, delivery: request.headers.first { $0.name.canonicalName == "x-cairn-delivery" }?.value, body: Array(body.readableBytesView))
         return Response(status: .ok)
     }
     let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
@@ -124,7 +124,7 @@ func benchWebhooks() async throws {
             let first = queued
             let targets = (first..<(first + batch)).map { (hookID: hooks[$0 % hooks.count], guid: UUID()) }
             guids.formUnion(targets.map { $0.guid.uuidString.lowercased() })
-            try await outbox.transaction { transaction in
+            _ = try await outbox.transaction { transaction in
                 try await store.enqueueDeliveries(targets, event: "push", payload: payload, in: transaction)
             }
             queued += batch
