@@ -1,3 +1,4 @@
+import CairnService
 import Foundation
 import Logging
 import Subprocess
@@ -23,20 +24,34 @@ struct Git: Sendable {
         return .inherit.updating(values)
     }
 
+    /// How long a short command may run unless its caller says otherwise.
+    static let shortLimit: Duration = .seconds(60)
+
     /// Runs a short git command and returns its standard output; throws with its standard
-    /// error when it fails.
+    /// error when it fails, and kills it (`RepoStoreError.gitTimedOut`) once `timeLimit` passed.
     @discardableResult
-    func run(_ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:], input: String? = nil) async throws -> String {
-        let result = try await Subprocess.run(
-            executable, arguments: Arguments(arguments), environment: environment(extra),
-            workingDirectory: directory.map { FilePath($0) },
-            input: .string(input ?? ""),
-            output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 64 * 1024))
-        guard result.terminationStatus.isSuccess else {
-            throw RepoStoreError.gitFailed(
-                command: arguments.first ?? "", status: "\(result.terminationStatus)",
-                stderr: result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))
+    func run(
+        _ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:], input: String? = nil,
+        timeLimit: Duration = Git.shortLimit
+    ) async throws -> String {
+        let (executable, environment) = (executable, environment(extra))
+        let result: (succeeded: Bool, status: String, output: String, error: String)
+        do {
+            result = try await withTimeLimit(timeLimit, "git \(arguments.first ?? "")") {
+                let finished = try await Subprocess.run(
+                    executable, arguments: Arguments(arguments), environment: environment,
+                    workingDirectory: directory.map { FilePath($0) },
+                    input: .string(input ?? ""),
+                    output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 64 * 1024))
+                return (finished.terminationStatus.isSuccess, "\(finished.terminationStatus)", finished.standardOutput ?? "", finished.standardError ?? "")
+            }
+        } catch is TimeLimitExceeded {
+            throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
         }
-        return result.standardOutput
+        guard result.succeeded else {
+            throw RepoStoreError.gitFailed(
+                command: arguments.first ?? "", status: result.status, stderr: result.error.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return result.output
     }
 }

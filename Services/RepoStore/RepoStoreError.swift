@@ -7,6 +7,7 @@ enum RepoStoreError: Error, HTTPResponseError, CustomStringConvertible {
     case alreadyExists(Int64)
     case unknownService(String)
     case gitFailed(command: String, status: String, stderr: String)
+    case gitTimedOut(command: String, limit: Duration)
 
     var status: HTTPResponse.Status {
         switch self {
@@ -14,6 +15,7 @@ enum RepoStoreError: Error, HTTPResponseError, CustomStringConvertible {
         case .notFound: .notFound
         case .alreadyExists: .conflict
         case .gitFailed: .internalServerError
+        case .gitTimedOut: .serviceUnavailable
         }
     }
 
@@ -24,6 +26,7 @@ enum RepoStoreError: Error, HTTPResponseError, CustomStringConvertible {
         case .alreadyExists(let id): "repository \(id) already exists"
         case .unknownService(let service): "unknown git service \"\(service)\": use git-upload-pack or git-receive-pack"
         case .gitFailed(let command, let status, let stderr): "git \(command) failed (\(status)): \(stderr)"
+        case .gitTimedOut(let command, let limit): "git \(command) took longer than \(limit) and was stopped"
         }
     }
 

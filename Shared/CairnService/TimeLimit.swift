@@ -12,6 +12,21 @@ public func withTimeLimit(_ limit: Duration, _ what: String, _ body: @escaping @
     }
 }
 
+/// Runs `body` and returns its result, failing with `TimeLimitExceeded` naming `what` once
+/// `limit` has passed (`body` is cancelled then: a subprocess it runs is killed).
+public func withTimeLimit<Result: Sendable>(_ limit: Duration, _ what: String, returning body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeLimitExceeded(what: what, limit: limit)
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else { throw TimeLimitExceeded(what: what, limit: limit) }
+        return result
+    }
+}
+
 /// Something took longer than it was allowed.
 public struct TimeLimitExceeded: Error, CustomStringConvertible {
     public let what: String

@@ -102,8 +102,8 @@ struct RepositoryController: Sendable {
         }
         defer { maintaining.withLock { _ = $0.remove(number) } }
         let started = ContinuousClock.now
-        try await git.run(["repack", "-a", "-d", "-q", "--write-bitmap-index"], in: path)
-        try await git.run(["commit-graph", "write", "--reachable", "--changed-paths"], in: path)
+        try await git.run(["repack", "-a", "-d", "-q", "--write-bitmap-index"], in: path, timeLimit: .seconds(1800))
+        try await git.run(["commit-graph", "write", "--reachable", "--changed-paths"], in: path, timeLimit: .seconds(1800))
         context.logger.info("repository.maintained", metadata: ["repo.id": "\(id)", "duration": "\(ContinuousClock.now - started)"])
         return Response(status: .noContent)
     }
