@@ -94,15 +94,15 @@ import Testing
             let queue = queue(redis, namespace)
             try await queue.enqueue(TaskEnvelope(kind: "push", id: "orphan"))
             // This consumer takes the task and then dies: it never acks and its heartbeat lapses.
-            let doomed = QueueConsumer(id: "doomed", heartbeatTTL: .seconds(1))
+            // (Its heartbeat lasts long enough that a loaded machine still sees it alive first.)
+            let doomed = QueueConsumer(id: "doomed", heartbeatTTL: .seconds(6))
             let taken = try #require(try await queue.take(consumer: doomed, timeout: .seconds(1)))
             #expect(taken.task.id == "orphan")
 
             let survivor = QueueConsumer(id: "survivor")
             #expect(try await queue.take(consumer: survivor, timeout: .milliseconds(100)) == nil)
             #expect(try await queue.reap() == 0)  // still alive
-            try await Task.sleep(for: .milliseconds(1200))
-            #expect(try await queue.reap() == 1)
+            #expect(await eventually(timeout: .seconds(30)) { (try? await queue.reap()) == 1 })
             let redelivered = try #require(try await queue.take(consumer: survivor, timeout: .seconds(1)))
             #expect(redelivered.task.id == "orphan")
             try await queue.ack(redelivered)
