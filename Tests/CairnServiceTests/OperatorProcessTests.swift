@@ -124,15 +124,7 @@ import Testing
         for daemon in [Daemon.gateway, .repostore] {
             #expect(await eventually(timeout: .seconds(30)) { await stack.get(daemon, "/readyz") == 200 }, "\(stack.log(daemon))")
         }
-        let name = TestEnvironment.uniqueName("op")
-        #expect(try await stack.run("cairnctl", ["user", "create", "--username", name, "--email", "\(name)@example.com"], input: "a-long-password-1\n").status == 0)
-        let token = try await stack.run("cairnctl", ["token", "create", "--user", name, "--name", "ci"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let base = "http://127.0.0.1:\(stack.port(.gateway))"
-        var create = HTTPClientRequest(url: base + "/api/v3/user/repos")
-        create.method = .POST
-        create.headers.add(name: "Authorization", value: "token \(token)")
-        create.body = .bytes(ByteBuffer(string: #"{"name": "quiet", "auto_init": true}"#))
-        #expect(try await HTTPClient.shared.execute(create, timeout: .seconds(30)).status == .created)
+        let (name, base) = try await Self.userWithRepository(stack, "quiet")
 
         let page = try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(base)/\(name)/quiet"), timeout: .seconds(30))
         #expect(page.status == .ok)
@@ -144,6 +136,23 @@ import Testing
         }, "no \(dropped) in the gateway's metrics")
     }
 
+    /// A user made with `cairnctl` and a repository of theirs with a README, made through the
+    /// stack's gateway; the user's name and the gateway's base URL.
+    static func userWithRepository(_ stack: LocalStack, _ repository: String) async throws -> (String, String) {
+        let name = TestEnvironment.uniqueName("op")
+        let user = try await stack.run("cairnctl", ["user", "create", "--username", name, "--email", "\(name)@example.com"], input: "a-long-password-1\n")
+        guard user.status == 0 else { throw TestFailure("user create: \(user.output)") }
+        let token = try await stack.run("cairnctl", ["token", "create", "--user", name, "--name", "ci"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = "http://127.0.0.1:\(stack.port(.gateway))"
+        var create = HTTPClientRequest(url: base + "/api/v3/user/repos")
+        create.method = .POST
+        create.headers.add(name: "Authorization", value: "token \(token)")
+        create.body = .bytes(ByteBuffer(string: #"{"name": "\#(repository)", "auto_init": true}"#))
+        let created = try await HTTPClient.shared.execute(create, timeout: .seconds(30))
+        guard created.status == .created else { throw TestFailure("creating \(repository) answered \(created.status)") }
+        return (name, base)
+    }
+
     @Test func test_theGatewayFinishesARequestInFlightWhenStoppedWithSIGTERM() async throws {
         let stack = try LocalStack(portBase: 18260)
         #expect(try await stack.run("cairnctl", ["migrate"]).status == 0)
@@ -153,15 +162,7 @@ import Testing
         for daemon in [Daemon.gateway, .repostore] {
             #expect(await eventually(timeout: .seconds(30)) { await stack.get(daemon, "/readyz") == 200 }, "\(stack.log(daemon))")
         }
-        let name = TestEnvironment.uniqueName("op")
-        #expect(try await stack.run("cairnctl", ["user", "create", "--username", name, "--email", "\(name)@example.com"], input: "a-long-password-1\n").status == 0)
-        let token = try await stack.run("cairnctl", ["token", "create", "--user", name, "--name", "ci"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let base = "http://127.0.0.1:\(stack.port(.gateway))"
-        var create = HTTPClientRequest(url: base + "/api/v3/user/repos")
-        create.method = .POST
-        create.headers.add(name: "Authorization", value: "token \(token)")
-        create.body = .bytes(ByteBuffer(string: #"{"name": "drained", "auto_init": true}"#))
-        #expect(try await HTTPClient.shared.execute(create, timeout: .seconds(30)).status == .created)
+        let (name, base) = try await Self.userWithRepository(stack, "drained")
 
         // With no worker running, an archive request waits three seconds for its build before
         // it answers 202: SIGTERM arrives in the middle of that wait.
