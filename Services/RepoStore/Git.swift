@@ -43,7 +43,7 @@ struct Git: Sendable {
                     workingDirectory: directory.map { FilePath($0) },
                     input: .string(input ?? ""),
                     output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 64 * 1024))
-                return (finished.terminationStatus.isSuccess, "\(finished.terminationStatus)", finished.standardOutput ?? "", finished.standardError ?? "")
+                return (finished.terminationStatus.isSuccess, "\(finished.terminationStatus)", finished.standardOutput, finished.standardError)
             }
         } catch is TimeLimitExceeded {
             throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
