@@ -108,7 +108,9 @@ let package = Package(
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             // Templates and the stylesheet are compiled into the binary: one file to deploy.
-            resources: [.embedInCode("Pages/Templates"), .embedInCode("Pages/Static")])
+            resources: [.embedInCode("Pages/Static"), .embedInCode("Pages/Templates")] + [
+                "Accounts", "Admin", "CodeBrowsing", "Downloads", "Home", "RepositorySettings", "Traffic", "Webhooks",
+            ].map { .embedInCode("\($0)/Templates") })
         + daemon(
             "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",
             extra: [.product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])

@@ -3,8 +3,8 @@ import Crypto
 import Foundation
 import Mustache
 
-/// Renders the gateway's Mustache templates (compiled into the binary from
-/// `Pages/Templates`). Every template is parsed with Cairn's escaper as its content type,
+/// Renders the gateway's Mustache templates (compiled into the binary from each feature's
+/// `Templates` folder and `Pages/Templates`). Every template is parsed with Cairn's escaper as its content type,
 /// so `{{value}}` always goes through `HTMLEscaper`; `{{{value}}}` is kept for HTML that
 /// Cairn built itself (rendered Markdown, highlighted diffs, inner page bodies).
 struct PageRenderer: Sendable {
@@ -22,7 +22,8 @@ struct PageRenderer: Sendable {
         return hasher.finalize().prefix(4).hexString
     }()
 
-    /// The template sources by name; one line per file in `Pages/Templates`.
+    /// The template sources by name; one line per file in a feature's `Templates` folder
+    /// (`Pages/Templates` for those every feature shares: the layout, the repository header).
     static let sources: [String: [UInt8]] = [
         "layout": PackageResources.layout_mustache,
         "error": PackageResources.error_mustache,
