@@ -64,28 +64,27 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     SwitchesPagesController(pages: pages, readOnly: readOnly, flags: flags).addRoutes(to: pageRoutes)
     assets.addRoutes(to: router)
     let fragments = FragmentCache(redis: redis, namespace: configuration.redisNamespace, flags: flags, logger: logger)
-    let browse = RepositoryPagesController(
-        pages: pages, access: access, content: content, cache: fragments,
-        social: social, users: users, traffic: trafficEvents, baseURL: baseURL)
+    let repositoryPages = RepositoryPages(
+        pages: pages, access: access, cache: fragments, social: social, users: users, traffic: trafficEvents, baseURL: baseURL)
     AccountPagesController(
         pages: pages, users: users, tokens: TokenStore(client: database, logger: logger),
         limiter: limiter, outbox: outbox).addRoutes(to: pageRoutes)
     UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
-    browse.addRoutes(to: pageRoutes)
+    RepositoryPagesController(pages: pages, repositoryPages: repositoryPages, content: content, social: social).addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
-        pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, browse: browse
+        pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages
     ).addRoutes(to: pageRoutes)
     let hooks = WebhookStore(client: database, logger: logger)
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
-    WebhookPagesController(pages: pages, browse: browse, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
-    TrafficPagesController(pages: pages, browse: browse, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
+    WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
+    TrafficPagesController(pages: pages, repositoryPages: repositoryPages, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
     let blobstore = InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature, timing: .blobstore)
     let repositoryBlobs = RepositoryBlobStore(client: database, logger: logger)
     let downloads = BlobDownloads(blobs: repositoryBlobs, signer: environment.signer, blobURL: configuration.blobPublicURL, traffic: trafficEvents)
-    DownloadsPagesController(pages: pages, browse: browse, downloads: downloads, blobstore: blobstore, baseURL: baseURL).addRoutes(to: pageRoutes)
+    DownloadsPagesController(pages: pages, repositoryPages: repositoryPages, downloads: downloads, blobstore: blobstore, baseURL: baseURL).addRoutes(to: pageRoutes)
     ArchiveController(
-        browse: browse, content: content, downloads: downloads, outbox: outbox,
+        repositoryPages: repositoryPages, content: content, downloads: downloads, outbox: outbox,
         builds: ArchiveBuilds(redis: redis, namespace: configuration.redisNamespace), pages: pages, baseURL: baseURL
     ).addRoutes(to: pageRoutes)
     TrafficAPIController(access: access, traffic: traffic).addRoutes(to: router)

@@ -13,13 +13,10 @@ import Hummingbird
 /// files are cached as fragments keyed by the repository's cache version.
 struct RepositoryPagesController: Sendable {
     let pages: Pages
-    let access: RepositoryAccess
+    let repositoryPages: RepositoryPages
     let content: RepositoryContent
-    let cache: FragmentCache
     let social: SocialGraph
-    let users: UserStore
-    let traffic: TrafficEvents
-    let baseURL: String
+    var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
     static let maxDiffLines = 2000
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
@@ -30,16 +27,16 @@ struct RepositoryPagesController: Sendable {
         router.post("/:owner/:repo/star") { request, context in try await set(.star, true, request, context) }
         router.post("/:owner/:repo/unstar") { request, context in try await set(.star, false, request, context) }
         router.get("/:owner/:repo") { request, context in
-            let page = try await load(request, context)
-            return try await codePage(page, key: "home:\(page.repository.id):\(page.repository.cacheVersion)", title: page.repository.fullName) {
+            let page = try await repositoryPages.load(request, context)
+            return try await repositoryPages.codePage(page, key: "home:\(page.repository.id):\(page.repository.cacheVersion)", title: page.repository.fullName) {
                 try await home(page.repository, cloneURL: page.header("code", baseURL: baseURL).cloneURL)
             }
         }
         router.get("/:owner/:repo/tree/**") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             // Keyed by the path as asked: the ref is resolved only when rendering.
-            let key = "tree:\(page.repository.id):\(page.repository.cacheVersion):\(Self.catchAll(context))"
-            return try await codePage(page, key: key, title: "\(page.repository.fullName)/\(Self.catchAll(context))") {
+            let key = "tree:\(page.repository.id):\(page.repository.cacheVersion):\(RepositoryPages.catchAll(context))"
+            return try await repositoryPages.codePage(page, key: key, title: "\(page.repository.fullName)/\(RepositoryPages.catchAll(context))") {
                 let (refs, target) = try await resolve(page.repository, context)
                 async let entries = content.tree(page.repository, ref: target.ref, path: target.path)
                 async let changed = lastCommits(page.repository, ref: target.ref, path: target.path)
@@ -53,17 +50,17 @@ struct RepositoryPagesController: Sendable {
             }
         }
         router.get("/:owner/:repo/blob/**") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             let plain = request.uri.queryParameters["plain"] == "1"
-            let key = "blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(Self.catchAll(context))"
-            return try await codePage(page, key: key, title: "\(page.repository.fullName)/\(Self.catchAll(context))") {
+            let key = "blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(RepositoryPages.catchAll(context))"
+            return try await repositoryPages.codePage(page, key: key, title: "\(page.repository.fullName)/\(RepositoryPages.catchAll(context))") {
                 let (_, target) = try await resolve(page.repository, context)
                 guard !target.path.isEmpty else { throw GatewayError.notFound }
                 return try await blob(page.repository, target, plain: plain)
             }
         }
         router.get("/:owner/:repo/raw/**") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             let (_, target) = try await resolve(page.repository, context)
             let info = try await content.object(page.repository, ref: target.ref, path: target.path)
             guard info.type == "blob" else { throw GatewayError.notFound }
@@ -73,12 +70,12 @@ struct RepositoryPagesController: Sendable {
             try await commits(request, context, target: nil)
         }
         router.get("/:owner/:repo/commits/**") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             let (_, target) = try await resolve(page.repository, context)
             return try await commits(request, context, target: target, page: page)
         }
         router.get("/:owner/:repo/commit/:sha") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             var sha = try context.parameters.require("sha")
             let isPatch = sha.hasSuffix(".patch")
             if isPatch { sha = String(sha.dropLast(6)) }
@@ -86,88 +83,27 @@ struct RepositoryPagesController: Sendable {
             let detail = try await content.commit(page.repository, ref: sha)
             if isPatch { return patch(detail) }
             let view = commitView(detail, page.repository)
-            return repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commit", view), title: "\(view.summary) · \(page.repository.fullName)")
+            return repositoryPages.repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commit", view), title: "\(view.summary) · \(page.repository.fullName)")
         }
         router.get("/:owner/:repo/branches") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             let refs = try await content.refs(page.repository)
             let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? ""), defaultBranch: page.repository.defaultBranch)
-            return repositoryPage(page, header: page.header("branches", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Branches · \(page.repository.fullName)")
+            return repositoryPages.repositoryPage(page, header: page.header("branches", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Branches · \(page.repository.fullName)")
         }
         router.get("/:owner/:repo/tags") { request, context in
-            let page = try await load(request, context)
+            let page = try await repositoryPages.load(request, context)
             let refs = try await content.refs(page.repository)
             let tags = refs.tags.sorted { $0.name > $1.name }
             let view = RefsView(isBranches: false, refs: refItems(tags, page.repository, selected: "", sorted: false), defaultBranch: nil)
-            return repositoryPage(page, header: page.header("tags", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Tags · \(page.repository.fullName)")
+            return repositoryPages.repositoryPage(page, header: page.header("tags", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Tags · \(page.repository.fullName)")
         }
-    }
-
-    /// The visitor and the repository of the route, if the visitor may read it (else 404).
-    func load(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
-        let visitor = try await pages.visitor(request)
-        let owner = try context.parameters.require("owner")
-        var name = try context.parameters.require("repo")
-        if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
-        let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
-        let figures = try await social.summary(repository: repository.id, visitor: visitor.user?.id)
-        let followed = figures.followedStargazers.isEmpty ? [] : try await users.find(ids: figures.followedStargazers).map(\.username)
-        return RepositoryPage(
-            visitor: visitor, repository: repository, permission: permission, social: figures, followedStargazers: followed,
-            visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
-    }
-
-    /// The repository page, if the visitor is one of the repository's admins (see `load(_:_:requiring:_:)`).
-    func loadForAdmin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
-        try await load(request, context, requiring: .admin, "Only the repository's admins can change its settings.")
-    }
-
-    /// The repository page, if the visitor has `permission` on it: readers without it get 403
-    /// saying `refusal`, everyone else 404; anonymous visitors of a public repository are asked
-    /// to sign in.
-    func load(_ request: Request, _ context: GatewayContext, requiring permission: Permission, _ refusal: String) async throws -> RepositoryPage {
-        let page = try await load(request, context)
-        guard page.permission >= permission else {
-            if page.visitor.user == nil { throw GatewayError.authenticationRequired }
-            throw GatewayError.forbidden(refusal)
-        }
-        return page
-    }
-
-    /// The repository header (tab `header` selected) above `body`, in the site layout. A
-    /// page of the repository's content that is shown counts as a view of it.
-    func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String, status: HTTPResponse.Status = .ok) -> Response {
-        if status == .ok && header.isBrowsing {
-            traffic.view(repository: page.repository.id, visitor: page.visitorID, actor: page.visitor.user?.id, path: page.path, title: title)
-        }
-        return pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
-    }
-
-    /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
-    /// What an anonymous visitor sees is the same for all of them, so their whole page is
-    /// cached as well, keyed by the fragment's key and the rest of what it shows (the star
-    /// count); not while a site notice shows.
-    func codePage(_ page: RepositoryPage, key: String, title: String, render: () async throws -> String) async throws -> Response {
-        let header = page.header("code", baseURL: baseURL)
-        guard page.visitor.user == nil, page.visitor.newCookie == nil, pages.readOnly.lastKnownMessage == nil else {
-            return repositoryPage(page, header: header, body: try await cache.fetch(key, render: render), title: title)
-        }
-        let html = try await cache.fetch("page:\(key):\(page.social.stars)") {
-            let body = try await cache.fetch(key, render: render)
-            return pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor)
-        }
-        traffic.view(repository: page.repository.id, visitor: page.visitorID, actor: nil, path: page.path, title: title)
-        return pages.response(html, page.visitor)
     }
 
     /// The newest commit of each entry of a directory; none when the repository store could
     /// not say (the list is a nicety: the page shows without it).
     private func lastCommits(_ repository: Repository, ref: String, path: String) async -> [String: GitLastCommit] {
         (try? await content.lastCommits(repository, ref: ref, path: path)) ?? [:]
-    }
-
-    static func catchAll(_ context: GatewayContext) -> String {
-        context.parameters.getCatchAll().joined(separator: "/")
     }
 
     private func resolve(_ repository: Repository, _ context: GatewayContext) async throws -> (GitRefs, RefAndPath) {
@@ -266,7 +202,7 @@ struct RepositoryPagesController: Sendable {
 
     private func commits(_ request: Request, _ context: GatewayContext, target: RefAndPath?, page loaded: RepositoryPage? = nil) async throws -> Response {
         let page: RepositoryPage
-        if let loaded { page = loaded } else { page = try await load(request, context) }
+        if let loaded { page = loaded } else { page = try await repositoryPages.load(request, context) }
         let repository = page.repository
         let ref = target?.ref ?? repository.defaultBranch ?? "HEAD"
         let path = target?.path ?? ""
@@ -277,7 +213,7 @@ struct RepositoryPagesController: Sendable {
             ref: ref, path: path, commits: found.prefix(Self.commitsPerPage).map { CommitItem($0, repository: repository) },
             previous: number > 1 ? "\(base)?page=\(number - 1)" : nil,
             next: found.count > Self.commitsPerPage ? "\(base)?page=\(number + 1)" : nil)
-        return repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commits", view), title: "Commits · \(repository.fullName)")
+        return repositoryPages.repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commits", view), title: "Commits · \(repository.fullName)")
     }
 
     private func commitView(_ detail: GitCommitDetail, _ repository: Repository) -> CommitView {
@@ -326,7 +262,7 @@ struct RepositoryPagesController: Sendable {
 extension RepositoryPagesController {
     /// Star or watch the repository, or stop (signed-in readers): watchers get mail about pushes.
     func set(_ relation: SocialRelation, _ on: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
-        let page = try await load(request, context)
+        let page = try await repositoryPages.load(request, context)
         guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
         _ = try await pages.form(request, page.visitor)
         if on {

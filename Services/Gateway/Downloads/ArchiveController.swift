@@ -14,7 +14,7 @@ import Hummingbird
 /// few per repository at a time, else 429) and waits up to `wait` for it, then answers 202
 /// with `Retry-After` and a page that reloads itself.
 struct ArchiveController: Sendable {
-    let browse: RepositoryPagesController
+    let repositoryPages: RepositoryPages
     let content: RepositoryContent
     let downloads: BlobDownloads
     let outbox: Outbox
@@ -26,8 +26,8 @@ struct ArchiveController: Sendable {
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/archive/**") { request, context in
-            let page = try await browse.load(request, context)
-            guard let (ref, format) = ArchiveFormat.split(RepositoryPagesController.catchAll(context)), GitInput.revisionProblem(ref) == nil else {
+            let page = try await repositoryPages.load(request, context)
+            guard let (ref, format) = ArchiveFormat.split(RepositoryPages.catchAll(context)), GitInput.revisionProblem(ref) == nil else {
                 throw GatewayError.notFound
             }
             guard let commit = try? await content.commits(page.repository, ref: ref, path: "", limit: 1, skip: 0).first?.sha else {
@@ -48,7 +48,7 @@ struct ArchiveController: Sendable {
                 }
             }
             let view = ArchivePendingView(fileName: savedAs, retrySeconds: Self.retrySeconds)
-            var response = browse.repositoryPage(
+            var response = repositoryPages.repositoryPage(
                 page, header: page.header("code", baseURL: baseURL), body: pages.renderer.render("archive_pending", view),
                 title: "Preparing \(savedAs)", status: .accepted)
             response.headers[.retryAfter] = String(Self.retrySeconds)

@@ -15,28 +15,28 @@ import NIOHTTP1
 /// outsiders.
 struct DownloadsPagesController: Sendable {
     let pages: Pages
-    let browse: RepositoryPagesController
+    let repositoryPages: RepositoryPages
     let downloads: BlobDownloads
     let blobstore: InternalClient
     let baseURL: String
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/downloads") { request, context in
-            let page = try await browse.load(request, context)
+            let page = try await repositoryPages.load(request, context)
             return try await list(page)
         }
         router.post("/:owner/:repo/downloads") { request, context in
-            let page = try await browse.load(request, context, requiring: .write, "Only the repository's writers can upload downloads.")
+            let page = try await repositoryPages.load(request, context, requiring: .write, "Only the repository's writers can upload downloads.")
             return try await upload(request, page)
         }
         router.get("/:owner/:repo/downloads/:name") { request, context in
-            let page = try await browse.load(request, context)
+            let page = try await repositoryPages.load(request, context)
             let name = try fileName(context)
             guard let blob = try await downloads.blobs.find(repositoryID: page.repository.id, use: .download, name: name) else { throw GatewayError.notFound }
             return try await downloads.redirect(to: blob, savedAs: name, page: page)
         }
         router.post("/:owner/:repo/downloads/:name/delete") { request, context in
-            let page = try await browse.load(request, context, requiring: .write, "Only the repository's writers can delete downloads.")
+            let page = try await repositoryPages.load(request, context, requiring: .write, "Only the repository's writers can delete downloads.")
             _ = try await pages.form(request, page.visitor)
             guard try await downloads.blobs.remove(repositoryID: page.repository.id, use: .download, name: try fileName(context)) else { throw GatewayError.notFound }
             return pages.redirect("/\(page.repository.fullName)/downloads", page.visitor)
@@ -53,7 +53,7 @@ struct DownloadsPagesController: Sendable {
                     downloads: PageFormat.plural(Int(file.downloadCount), "download"),
                     uploaded: (file.uploader.map { "by \($0), " } ?? "") + PageFormat.age(file.createdAt))
             })
-        return browse.repositoryPage(
+        return repositoryPages.repositoryPage(
             page, header: page.header("downloads", baseURL: baseURL), body: pages.renderer.render("downloads", view, csrf: page.visitor.csrfToken),
             title: "Downloads · \(page.repository.fullName)", status: status)
     }

@@ -15,15 +15,15 @@ struct RepositorySettingsPagesController: Sendable {
     let repositories: RepositoryStore
     let service: RepositoryService
     let content: RepositoryContent
-    let browse: RepositoryPagesController
+    let repositoryPages: RepositoryPages
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/settings") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             return try await settings(page)
         }
         router.post("/:owner/:repo/settings") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             let repository = page.repository
             let name = form.text("name")
@@ -47,7 +47,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(repository.ownerName)/\(name.isEmpty ? repository.name : name)/settings")
         }
         router.post("/:owner/:repo/settings/collaborators") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             guard let user = try await users.find(username: form.text("username")) else {
                 return try await settings(page, error: "There is no user named \(form.text("username")).", status: .unprocessableContent)
@@ -62,7 +62,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings")
         }
         router.post("/:owner/:repo/settings/collaborators/:username/remove") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             _ = try await pages.form(request, page.visitor)
             guard let user = try await users.find(username: context.parameters.require("username")),
                   try await repositories.removeCollaborator(repositoryID: page.repository.id, userID: user.id)
@@ -70,7 +70,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings")
         }
         router.post("/:owner/:repo/settings/delete") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             guard form.text("confirm") == page.repository.fullName else {
                 return try await settings(page, error: "Type \(page.repository.fullName) to confirm the deletion.", status: .unprocessableContent)
@@ -90,8 +90,8 @@ struct RepositorySettingsPagesController: Sendable {
             name: repository.name, fullName: repository.fullName, description: repository.description, isPrivate: repository.isPrivate,
             version: repository.settingsVersion,
             branches: branches.map { .init(name: $0, selected: $0 == repository.defaultBranch) }, collaborators: collaborators, error: error)
-        return browse.repositoryPage(
-            page, header: page.header("settings", baseURL: browse.baseURL), body: pages.renderer.render("repository_settings", view, csrf: page.visitor.csrfToken),
+        return repositoryPages.repositoryPage(
+            page, header: page.header("settings", baseURL: repositoryPages.baseURL), body: pages.renderer.render("repository_settings", view, csrf: page.visitor.csrfToken),
             title: "Settings · \(repository.fullName)", status: status)
     }
 }

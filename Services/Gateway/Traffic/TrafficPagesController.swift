@@ -7,13 +7,13 @@ import Hummingbird
 /// folded into the analytics database.
 struct TrafficPagesController: Sendable {
     let pages: Pages
-    let browse: RepositoryPagesController
+    let repositoryPages: RepositoryPages
     let traffic: TrafficStore
     let growth: SiteGrowthStore
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/traffic") { request, context in
-            let page = try await browse.load(request, context, requiring: .write, "Only people who can push to a repository see its traffic.")
+            let page = try await repositoryPages.load(request, context, requiring: .write, "Only people who can push to a repository see its traffic.")
             let (views, clones) = try await traffic.series(repository: page.repository.id)
             let paths = try await traffic.popularPaths(repository: page.repository.id)
             let view = TrafficView(
@@ -22,7 +22,7 @@ struct TrafficPagesController: Sendable {
                 clones: clones.map(TrafficRow.init), clonesTotal: clones.total, clonesUniques: clones.uniques,
                 clonesChart: TrafficChart.svg(clones, label: "Clones and unique cloners per day"),
                 paths: paths.map { PathRow(path: $0.path, title: $0.title, count: $0.count, uniques: $0.uniques) })
-            return browse.repositoryPage(page, header: page.header("traffic", baseURL: browse.baseURL), body: pages.renderer.render("traffic", view), title: "Traffic · \(page.repository.fullName)")
+            return repositoryPages.repositoryPage(page, header: page.header("traffic", baseURL: repositoryPages.baseURL), body: pages.renderer.render("traffic", view), title: "Traffic · \(page.repository.fullName)")
         }
         router.get("/admin/activity") { request, _ in
             let visitor = try await pages.admin(request)

@@ -8,16 +8,16 @@ import Hummingbird
 /// recent deliveries with the request sent and the answer received, and redelivery.
 struct WebhookPagesController: Sendable {
     let pages: Pages
-    let browse: RepositoryPagesController
+    let repositoryPages: RepositoryPages
     let hooks: WebhookStore
     let service: WebhookService
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/settings/hooks") { request, context in
-            try await list(try await browse.loadForAdmin(request, context))
+            try await list(try await repositoryPages.loadForAdmin(request, context))
         }
         router.post("/:owner/:repo/settings/hooks") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let form = try await pages.form(request, page.visitor)
             do {
                 let hook = try await service.create(settings(form), on: page.repository, by: page.visitor.user!)
@@ -27,11 +27,11 @@ struct WebhookPagesController: Sendable {
             }
         }
         router.get("/:owner/:repo/settings/hooks/:hook") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             return try await detail(page, try await service.hook(context.parameters.require("hook"), of: page.repository))
         }
         router.post("/:owner/:repo/settings/hooks/:hook") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let form = try await pages.form(request, page.visitor)
             do {
@@ -42,21 +42,21 @@ struct WebhookPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
         }
         router.post("/:owner/:repo/settings/hooks/:hook/delete") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             _ = try await pages.form(request, page.visitor)
             _ = try await hooks.delete(hook.id, repositoryID: page.repository.id)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks")
         }
         router.post("/:owner/:repo/settings/hooks/:hook/ping") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             _ = try await pages.form(request, page.visitor)
             try await service.ping(hook, repository: page.repository, sender: page.visitor.user!)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
         }
         router.get("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             let attempts = try await hooks.attempts(deliveryID: delivery.id)
@@ -64,7 +64,7 @@ struct WebhookPagesController: Sendable {
             return render(page, "webhook_delivery", view, title: "Delivery \(view.guid) · \(page.repository.fullName)", status: .ok)
         }
         router.post("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery/redeliver") { request, context in
-            let page = try await browse.loadForAdmin(request, context)
+            let page = try await repositoryPages.loadForAdmin(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             _ = try await pages.form(request, page.visitor)
@@ -98,8 +98,8 @@ struct WebhookPagesController: Sendable {
     }
 
     private func render(_ page: RepositoryPage, _ template: String, _ view: Any, title: String, status: HTTPResponse.Status) -> Response {
-        browse.repositoryPage(
-            page, header: page.header("settings", baseURL: browse.baseURL), body: pages.renderer.render(template, view, csrf: page.visitor.csrfToken),
+        repositoryPages.repositoryPage(
+            page, header: page.header("settings", baseURL: repositoryPages.baseURL), body: pages.renderer.render(template, view, csrf: page.visitor.csrfToken),
             title: title, status: status)
     }
 

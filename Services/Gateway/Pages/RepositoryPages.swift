@@ -1,0 +1,86 @@
+import CairnModel
+import CairnProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// What every page of one repository (`/{owner}/{repo}/…`) starts and ends with, for every
+/// feature that has such pages: the repository resolved and the visitor's permission on it
+/// checked (`load`), and the page in the repository header (`repositoryPage`, `codePage`),
+/// which is also the one place a `repo.view` event is sent from.
+struct RepositoryPages: Sendable {
+    let pages: Pages
+    let access: RepositoryAccess
+    let cache: FragmentCache
+    let social: SocialGraph
+    let users: UserStore
+    let traffic: TrafficEvents
+    let baseURL: String
+
+    /// The visitor and the repository of the route, if the visitor may read it (else 404).
+    func load(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
+        let visitor = try await pages.visitor(request)
+        let owner = try context.parameters.require("owner")
+        var name = try context.parameters.require("repo")
+        if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
+        let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
+        let figures = try await social.summary(repository: repository.id, visitor: visitor.user?.id)
+        let followed = figures.followedStargazers.isEmpty ? [] : try await users.find(ids: figures.followedStargazers).map(\.username)
+        return RepositoryPage(
+            visitor: visitor, repository: repository, permission: permission, social: figures, followedStargazers: followed,
+            visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
+    }
+
+    /// The repository page, if the visitor is one of the repository's admins (see `load(_:_:requiring:_:)`).
+    func loadForAdmin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
+        try await load(request, context, requiring: .admin, "Only the repository's admins can change its settings.")
+    }
+
+    /// The repository page, if the visitor has `permission` on it: readers without it get 403
+    /// saying `refusal`, everyone else 404; anonymous visitors of a public repository are asked
+    /// to sign in.
+    func load(_ request: Request, _ context: GatewayContext, requiring permission: Permission, _ refusal: String) async throws -> RepositoryPage {
+        let page = try await load(request, context)
+        guard page.permission >= permission else {
+            if page.visitor.user == nil { throw GatewayError.authenticationRequired }
+            throw GatewayError.forbidden(refusal)
+        }
+        return page
+    }
+
+    /// The repository header (tab `header` selected) above `body`, in the site layout. A
+    /// page of the repository's content that is shown counts as a view of it.
+    func repositoryPage(_ page: RepositoryPage, header: RepositoryHeaderView, body: String, title: String, status: HTTPResponse.Status = .ok) -> Response {
+        if status == .ok && header.isBrowsing {
+            countView(page, title: title, actor: page.visitor.user?.id)
+        }
+        return pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
+    }
+
+    /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
+    /// What an anonymous visitor sees is the same for all of them, so their whole page is
+    /// cached as well, keyed by the fragment's key and the rest of what it shows (the star
+    /// count); not while a site notice shows.
+    func codePage(_ page: RepositoryPage, key: String, title: String, render: () async throws -> String) async throws -> Response {
+        let header = page.header("code", baseURL: baseURL)
+        guard page.visitor.user == nil, page.visitor.newCookie == nil, pages.readOnly.lastKnownMessage == nil else {
+            return repositoryPage(page, header: header, body: try await cache.fetch(key, render: render), title: title)
+        }
+        let html = try await cache.fetch("page:\(key):\(page.social.stars)") {
+            let body = try await cache.fetch(key, render: render)
+            return pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor)
+        }
+        countView(page, title: title, actor: nil)
+        return pages.response(html, page.visitor)
+    }
+
+    /// A view of the repository's content, for its traffic figures.
+    private func countView(_ page: RepositoryPage, title: String, actor: Int64?) {
+        traffic.view(repository: page.repository.id, visitor: page.visitorID, actor: actor, path: page.path, title: title)
+    }
+
+    /// The path captured by a route's trailing `**`.
+    static func catchAll(_ context: GatewayContext) -> String {
+        context.parameters.getCatchAll().joined(separator: "/")
+    }
+}
