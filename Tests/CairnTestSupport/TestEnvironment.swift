@@ -3,6 +3,7 @@ import CairnProtocol
 public import CairnRedis
 public import CairnService
 public import Foundation
+import Synchronization
 public import Logging
 public import PostgresNIO
 
@@ -150,4 +151,27 @@ public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) 
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
+}
+
+/// Waits for `task` to end, at most `limit`; whether it did. Unlike `task.value`, which a
+/// task stuck in a wait that cancellation does not reach would hold forever (and with it
+/// the whole test run), this gives up.
+public func ended<Success: Sendable, Failure: Error>(_ task: Task<Success, Failure>, within limit: Duration) async -> Bool {
+    let once = ResumeOnce()
+    return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+        Task {
+            _ = await task.result
+            if once.claim() { continuation.resume(returning: true) }
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            if once.claim() { continuation.resume(returning: false) }
+        }
+    }
+}
+
+/// Lets exactly one of several racers resume a continuation.
+private final class ResumeOnce: Sendable {
+    private let taken = Mutex(false)
+    func claim() -> Bool { taken.withLock { was in defer { was = true }; return !was } }
 }
