@@ -29,6 +29,10 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         policy: OutboundAddressPolicy(allowed: configuration.webhooks.allowedNetworks),
         connectTimeout: configuration.webhooks.connectTimeout, timeout: configuration.webhooks.timeout)
 
+    // A push, mail or maintenance task fails while PostgreSQL, Redis or the repository store
+    // is away: ten tries over about four minutes outlast a restart, where five over fifteen
+    // seconds dead-lettered the pushes of a slow PostgreSQL restart in the fault drill.
+    let outageRetry = RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), maxDelay: .seconds(60))
     func queue(_ name: QueueName, retry: RetryPolicy = RetryPolicy()) -> ReliableQueue {
         ReliableQueue(redis: redis, name: name.rawValue, namespace: namespace, retry: retry)
     }
@@ -37,7 +41,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
                    heartbeatTTL: configuration.workerHeartbeatTTL, logger: logger)
     }
     let runners = [
-        runner(.default, [
+        runner(.default, retry: outageRetry, [
             PushTask(
                 repositories: RepositoryStore(client: database, logger: logger), users: UserStore(client: database, logger: logger),
                 hooks: hooks, social: SocialGraph(client: database, redis: redis, namespace: namespace, logger: logger), outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
@@ -49,8 +53,8 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         runner(.webhooks, retry: RetryPolicy(maxAttempts: configuration.webhooks.maxAttempts, baseDelay: .seconds(1), maxDelay: .seconds(3600)), [
             WebhookDeliveryTask(hooks: hooks, sender: WebhookSender(client: outbound), maxAttempts: configuration.webhooks.maxAttempts, logger: logger),
         ]),
-        runner(.maintenance, [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)]),
-        runner(.archives, [
+        runner(.maintenance, retry: outageRetry, [RepositoryMaintenance(repostore: repostore), RepositoryDeletion(repostore: repostore)]),
+        runner(.archives, retry: outageRetry, [
             ArchiveTask(
                 repostore: repostore, blobstore: InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature),
                 blobs: RepositoryBlobStore(client: database, logger: logger), builds: ArchiveBuilds(redis: redis, namespace: namespace)),
