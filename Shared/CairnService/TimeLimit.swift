@@ -1,15 +1,7 @@
 /// Runs `body`, failing with `TimeLimitExceeded` naming `what` once `limit` has passed.
 /// Used for readiness probes and for each try of a background task.
 public func withTimeLimit(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeLimitExceeded(what: what, limit: limit)
-        }
-        defer { group.cancelAll() }
-        try await group.next()
-    }
+    try await withTimeLimit(limit, what, returning: body)
 }
 
 /// Runs `body` and returns its result, failing with `TimeLimitExceeded` naming `what` once
