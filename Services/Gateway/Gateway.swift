@@ -13,6 +13,12 @@ public var pageTemplatesFingerprint: String { PageRenderer.fingerprint }
 /// Builds `cairn-gateway`: the public front door (the web pages, git over HTTP, the REST API).
 /// It needs the main database, Redis and the repository store; it reads traffic from the
 /// analytics database when that answers, and serves everything else when it does not.
+///
+/// Every request passes the same pipeline (client address, route figures, Server-Timing,
+/// replica routing, error reports, read-only mode); then pages get their errors as pages and
+/// their visitor from the session (`VisitorMiddleware`), and the API, git and LFS their
+/// caller from a token or password (`CallerMiddleware`). Routes of one repository declare the
+/// permission they need (`RouterGroup.repository`), checked before their handler runs.
 public func buildGateway(_ environment: DaemonEnvironment) async throws -> some ApplicationProtocol {
     let configuration = environment.configuration
     let logger = environment.logger
@@ -26,7 +32,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     }
     let limiter = SignInLimiter(redis: stores.redis!, namespace: configuration.redisNamespace)
     let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger), readYourWrites: readYourWrites, limiter: limiter)
-    let access = RepositoryAccess(repositories: repositories, authenticator: authenticator)
+    let access = RepositoryAccess(repositories: repositories)
     let repostore = InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)
     let outbox = Outbox(client: database, redis: stores.redis!, namespace: configuration.redisNamespace, cleaner: cleaner, logger: logger)
@@ -55,7 +61,10 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     if let readYourWrites { router.add(middleware: ReplicaRoutingMiddleware(readYourWrites: readYourWrites)) }
     router.add(middleware: ErrorReportMiddleware(reporter: reporter))
     router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
-    let pageRoutes = router.group().add(middleware: PageErrorMiddleware(pages: pages, reporter: reporter))
+    // Pages: errors as pages, and the visitor worked out once, from the session cookie.
+    let pageRoutes = router.group()
+        .add(middleware: PageErrorMiddleware(pages: pages, reporter: reporter))
+        .add(middleware: VisitorMiddleware(sessions: sessions))
     ErrorPagesController(pages: pages, reports: errorReports).addRoutes(to: pageRoutes)
     RoutePagesController(pages: pages, stats: routeStats).addRoutes(to: pageRoutes)
     StatusPagesController(
@@ -73,7 +82,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
     RepositoryPagesController(pages: pages, repositoryPages: repositoryPages, content: content, social: social).addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
-        pages: pages, access: access, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages
+        pages: pages, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages
     ).addRoutes(to: pageRoutes)
     let hooks = WebhookStore(client: database, logger: logger)
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
@@ -87,17 +96,19 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         repositoryPages: repositoryPages, content: content, downloads: downloads, outbox: outbox,
         builds: ArchiveBuilds(redis: redis, namespace: configuration.redisNamespace), pages: pages, baseURL: baseURL
     ).addRoutes(to: pageRoutes)
-    TrafficAPIController(access: access, traffic: traffic).addRoutes(to: router)
-    UserAPIController(authenticator: authenticator, users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: router)
-    RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: router)
-    SocialAPIController(access: access, authenticator: authenticator, users: users, social: social, baseURL: baseURL).addRoutes(to: router)
-    CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: router)
-    ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: router)
-    WebhookAPIController(access: access, authenticator: authenticator, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: router)
-    GitController(authenticator: authenticator, access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: router)
+    // The API, git and LFS: the caller is worked out once, by CallerMiddleware.
+    let callerRoutes = router.group().add(middleware: CallerMiddleware(authenticator: authenticator))
+    TrafficAPIController(access: access, traffic: traffic).addRoutes(to: callerRoutes)
+    UserAPIController(users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: callerRoutes)
+    RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: callerRoutes)
+    SocialAPIController(access: access, users: users, social: social, baseURL: baseURL).addRoutes(to: callerRoutes)
+    CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: callerRoutes)
+    ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
+    WebhookAPIController(access: access, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: callerRoutes)
+    GitController(access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: callerRoutes)
     LFSController(
-        authenticator: authenticator, access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
+        access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
-    ).addRoutes(to: router)
+    ).addRoutes(to: callerRoutes)
     return DaemonApplication.make(environment, router: router, stores: stores, services: [cleaner, events, routeStats, RouteStatsGauges(stats: routeStats)])
 }

@@ -15,13 +15,13 @@ struct AccountPagesController: Sendable {
     let outbox: Outbox
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/login") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/login") { request, context in
+            let visitor = try context.pageVisitor()
             if visitor.user != nil { return pages.redirect("/") }
             return pages.page("sign_in", title: "Sign in", try pages.sessions.withSession(visitor), SignInView(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
         }
         router.post("/login") { request, context in
-            let visitor = try await pages.visitor(request)
+            let visitor = try context.pageVisitor()
             let form = try await pages.form(request, visitor)
             let login = form.text("login")
             let next = Self.safeNext(form["next"])
@@ -33,18 +33,18 @@ struct AccountPagesController: Sendable {
             await limiter.succeeded(address: address, login: login)
             return pages.redirect(next, try pages.sessions.signedIn(user))
         }
-        router.post("/logout") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.post("/logout") { request, context in
+            let visitor = try context.pageVisitor()
             _ = try await pages.form(request, visitor)
             if let user = visitor.user { try await users.retireSession(userID: user.id, nonce: visitor.nonce) }
             return pages.redirect("/", try pages.sessions.anonymous())
         }
-        router.get("/signup") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/signup") { request, context in
+            let visitor = try context.pageVisitor()
             return pages.page("sign_up", title: "Sign up", try pages.sessions.withSession(visitor), SignUpView())
         }
-        router.post("/signup") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.post("/signup") { request, context in
+            let visitor = try context.pageVisitor()
             let form = try await pages.form(request, visitor)
             let view = SignUpView(username: form.text("username"), email: form.text("email"))
             do {
@@ -57,12 +57,12 @@ struct AccountPagesController: Sendable {
                 return pages.page("sign_up", title: "Sign up", visitor, failed, status: .unprocessableContent)
             }
         }
-        router.get("/settings") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/settings") { request, context in
+            let visitor = try context.pageVisitor()
             return try await settings(visitor)
         }
-        router.post("/settings/email") { request, _ in
-            let (visitor, user, form) = try await signedInForm(request)
+        router.post("/settings/email") { request, context in
+            let (visitor, user, form) = try await signedInForm(request, context)
             do {
                 // The address receives password resets and notices: changing it takes the password.
                 try await users.requirePassword(userID: user.id, form["password"] ?? "")
@@ -72,8 +72,8 @@ struct AccountPagesController: Sendable {
             }
             return pages.redirect("/settings")
         }
-        router.post("/settings/password") { request, _ in
-            let (visitor, user, form) = try await signedInForm(request)
+        router.post("/settings/password") { request, context in
+            let (visitor, user, form) = try await signedInForm(request, context)
             do {
                 try await users.changePassword(userID: user.id, old: form["old_password"] ?? "", new: form["new_password"] ?? "")
             } catch let error as ModelError {
@@ -84,13 +84,13 @@ struct AccountPagesController: Sendable {
             guard let changed = try await users.find(id: user.id) else { throw GatewayError.notFound }
             return pages.redirect("/settings", try pages.sessions.signedIn(changed))
         }
-        router.post("/settings/sessions/revoke") { request, _ in
-            let (_, user, _) = try await signedInForm(request)
+        router.post("/settings/sessions/revoke") { request, context in
+            let (_, user, _) = try await signedInForm(request, context)
             try await users.signOutEverywhere(userID: user.id)
             return pages.redirect("/login", try pages.sessions.anonymous())
         }
-        router.post("/settings/tokens") { request, _ in
-            let (visitor, user, form) = try await signedInForm(request)
+        router.post("/settings/tokens") { request, context in
+            let (visitor, user, form) = try await signedInForm(request, context)
             let scopes = Set(TokenScope.allCases.filter { form.isChecked("scope_\($0.rawValue)") })
             let name = form.text("name")
             guard !name.isEmpty, name.count <= 100 else {
@@ -101,14 +101,14 @@ struct AccountPagesController: Sendable {
             return try await settings(visitor, newToken: secret)
         }
         router.post("/settings/tokens/:id/revoke") { request, context in
-            let (_, user, _) = try await signedInForm(request)
+            let (_, user, _) = try await signedInForm(request, context)
             guard let id = Int64(try context.parameters.require("id")), try await tokens.revoke(id: id, userID: user.id) else { throw GatewayError.notFound }
             return pages.redirect("/settings")
         }
     }
 
-    private func signedInForm(_ request: Request) async throws -> (Visitor, User, PageForm) {
-        let visitor = try await pages.visitor(request)
+    private func signedInForm(_ request: Request, _ context: GatewayContext) async throws -> (Visitor, User, PageForm) {
+        let visitor = try context.pageVisitor()
         guard let user = visitor.user else { throw GatewayError.authenticationRequired }
         return (visitor, user, try await pages.form(request, visitor))
     }

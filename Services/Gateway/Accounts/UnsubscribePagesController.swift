@@ -14,13 +14,13 @@ struct UnsubscribePagesController: Sendable {
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/unsubscribe/:token") { request, context in
-            let visitor = try await pages.visitor(request)
+            let visitor = try context.pageVisitor()
             let (token, value) = try await unsubscribe(context)
             let view = UnsubscribeView(token: token, summary: value.kind.summary, done: false)
             return pages.page("unsubscribe", title: "Unsubscribe", visitor, view)
         }
         router.post("/unsubscribe/:token") { request, context in
-            let visitor = try await pages.visitor(request)
+            let visitor = try context.pageVisitor()
             let (token, value) = try await unsubscribe(context)
             try await users.optOut(userID: value.user, kind: value.kind.rawValue)
             return pages.page("unsubscribe", title: "Unsubscribed", visitor, UnsubscribeView(token: token, summary: value.kind.summary, done: true))

@@ -4,30 +4,29 @@ import Hummingbird
 
 /// `GET /api/v3/user`, `/users/{user}`, `/user/repos`, `/users/{user}/repos`, `POST /user/repos`.
 struct UserAPIController: Sendable {
-    let authenticator: Authenticator
     let users: UserStore
     let repositories: RepositoryStore
     let service: RepositoryService
     let baseURL: String
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         let api = router.group("/api/v3")
-        api.get("/user") { request, _ in
-            let user = try await signedIn(request).user!
+        api.get("/user") { request, context in
+            let user = try signedIn(context).user!
             return try APIEncoding.response(APIUser(user, baseURL: baseURL, showEmail: true))
         }
         api.get("/users/:user") { _, context in
             let user = try await findUser(context.parameters.require("user"))
             return try APIEncoding.response(APIUser(user, baseURL: baseURL))
         }
-        api.get("/user/repos") { request, _ in
-            let caller = try await signedIn(request)
+        api.get("/user/repos") { request, context in
+            let caller = try signedIn(context)
             let page = try Pagination(request)
             let found = try await repositories.list(member: caller.user!, limit: page.perPage + 1, offset: page.offset)
             return try listResponse(found, request: request, page: page, caller: caller)
         }
         api.get("/users/:user/repos") { request, context in
-            let caller = try await authenticator.authenticate(request)
+            let caller = context.caller
             let owner = try await findUser(context.parameters.require("user"))
             let page = try Pagination(request)
             let viewer = caller.credentialAllows(.read) ? caller.user : nil
@@ -35,7 +34,7 @@ struct UserAPIController: Sendable {
             return try listResponse(found, request: request, page: page, caller: caller)
         }
         api.post("/user/repos") { request, context in
-            let caller = try await signedIn(request)
+            let caller = try signedIn(context)
             guard caller.credentialAllows(.write) else { throw GatewayError.forbidden("This token's scopes do not allow creating repositories") }
             let input = try await APIEncoding.decode(CreateRepository.self, from: request, context: context)
             do {
@@ -58,8 +57,8 @@ struct UserAPIController: Sendable {
         let autoInit: Bool?
     }
 
-    private func signedIn(_ request: Request) async throws -> Caller {
-        let caller = try await authenticator.authenticate(request)
+    private func signedIn(_ context: GatewayContext) throws -> Caller {
+        let caller = context.caller
         guard caller.user != nil else { throw GatewayError.authenticationRequired }
         return caller
     }

@@ -9,13 +9,13 @@ struct ErrorPagesController: Sendable {
     let reports: ErrorReportStore
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/admin/errors") { request, _ in
-            let visitor = try await pages.admin(request)
+        router.get("/admin/errors") { request, context in
+            let visitor = try pages.admin(context)
             let view = ErrorReportsView(reports: try await reports.recent().map(ErrorReportItem.init))
             return pages.page("error_reports", title: "Errors", visitor, view)
         }
         router.get("/admin/errors/:id") { request, context in
-            let visitor = try await pages.admin(request)
+            let visitor = try pages.admin(context)
             guard let id = Int64(try context.parameters.require("id")), let report = try await reports.find(id: id) else { throw GatewayError.notFound }
             return pages.page("error_report", title: "Error \(report.fingerprint)", visitor, ErrorReportItem(report))
         }

@@ -9,8 +9,8 @@ struct RoutePagesController: Sendable {
     let stats: RouteStats
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/admin/routes") { request, _ in
-            let visitor = try await pages.admin(request)
+        router.get("/admin/routes") { request, context in
+            let visitor = try pages.admin(context)
             let rows = try await stats.window().map { figures in
                 RouteRow(
                     route: figures.route, count: figures.count, errors: figures.errors,

@@ -19,8 +19,8 @@ struct StatusPagesController: Sendable {
     let health = CachedRead<[DaemonHealth]>([], lifetime: .seconds(5))
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/status") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/status") { request, context in
+            let visitor = try context.pageVisitor()
             let daemons = await daemonHealth()
             let view = StatusView(
                 allUp: daemons.allSatisfy(\.up), daemons: daemons, readOnly: await readOnly.message(),

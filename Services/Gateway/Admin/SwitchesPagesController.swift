@@ -10,8 +10,8 @@ struct SwitchesPagesController: Sendable {
     let flags: FeatureFlags
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/admin/switches") { request, _ in
-            let visitor = try await pages.admin(request)
+        router.get("/admin/switches") { request, context in
+            let visitor = try pages.admin(context)
             let message = await readOnly.message()
             let settings = try await flags.currentSettings()
             let view = SwitchesView(
@@ -19,8 +19,8 @@ struct SwitchesPagesController: Sendable {
                 flags: FeatureFlag.all.map { FlagRow($0, settings[$0.name]) })
             return pages.page("switches", title: "Switches", visitor, view)
         }
-        router.post("/admin/switches/readonly") { request, _ in
-            let visitor = try await pages.admin(request)
+        router.post("/admin/switches/readonly") { request, context in
+            let visitor = try pages.admin(context)
             let form = try await pages.form(request, visitor)
             if form["state"] == "on" {
                 try await readOnly.turnOn(message: form["message"])
@@ -30,7 +30,7 @@ struct SwitchesPagesController: Sendable {
             return pages.redirect("/admin/switches", visitor)
         }
         router.post("/admin/switches/flags/:name") { request, context in
-            let visitor = try await pages.admin(request)
+            let visitor = try pages.admin(context)
             let form = try await pages.form(request, visitor)
             guard let flag = FeatureFlag.named(try context.parameters.require("name")) else { throw GatewayError.notFound }
             switch form["mode"] {

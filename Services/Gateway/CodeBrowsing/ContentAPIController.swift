@@ -14,10 +14,10 @@ struct ContentAPIController: Sendable {
     let content: RepositoryContent
     let baseURL: String
 
-    func addRoutes(to router: Router<GatewayContext>) {
-        let repo = router.group("/api/v3/repos/:owner/:repo")
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        let repo = router.group("/api/v3/repos/:owner/:repo").repository(.read, access)
         repo.get("branches") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let refs = try await refs(repository)
             let page = try Pagination(request)
             let branches = refs.branches.sorted { $0.name < $1.name }
@@ -25,13 +25,13 @@ struct ContentAPIController: Sendable {
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: branches.count > page.offset + page.perPage))
         }
         repo.get("branches/:branch") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let name = try context.parameters.require("branch")
             guard let found = try await refs(repository).branches.first(where: { $0.name == name }) else { throw GatewayError.notFound }
             return try APIEncoding.response(branch(found, repository))
         }
         repo.get("tags") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let page = try Pagination(request)
             let tags = try await refs(repository).tags.sorted { $0.name > $1.name }
             let shown = tags.dropFirst(page.offset).prefix(page.perPage).map { tag in
@@ -43,7 +43,7 @@ struct ContentAPIController: Sendable {
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: tags.count > page.offset + page.perPage))
         }
         repo.get("commits") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let query = request.uri.queryParameters
             let page = try Pagination(request)
             let ref = try checked(revision: query["sha"].map(String.init) ?? defaultRevision(repository))
@@ -53,7 +53,7 @@ struct ContentAPIController: Sendable {
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: commits.count > page.perPage))
         }
         repo.get("commits/:ref") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let ref = try checked(revision: context.parameters.require("ref"))
             let detail = try await content.commit(repository, ref: ref)
             return try APIEncoding.response(APICommit(detail.commit, repository: repository, baseURL: baseURL, files: detail.files))
@@ -63,14 +63,14 @@ struct ContentAPIController: Sendable {
             try await contents(request, context, path: context.parameters.getCatchAll().joined(separator: "/"))
         }
         repo.get("readme") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let ref = try checked(revision: request.uri.queryParameters["ref"].map(String.init) ?? defaultRevision(repository))
             let entries = try await content.tree(repository, ref: ref, path: "")
             guard let readme = RepositoryContent.readme(in: entries) else { throw GatewayError.notFound }
             return try APIEncoding.response(try await file(readme, directory: "", repository: repository, ref: ref))
         }
         repo.get("git/trees/:sha") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+            let repository = try context.resolvedRepository().repository
             let sha = try checked(revision: context.parameters.require("sha"))
             let recursive = request.uri.queryParameters["recursive"].map { $0 != "0" && $0 != "false" } ?? false
             let entries = try await content.tree(repository, ref: sha, path: "", recursive: recursive)
@@ -84,7 +84,7 @@ struct ContentAPIController: Sendable {
     }
 
     private func contents(_ request: Request, _ context: GatewayContext, path rawPath: String) async throws -> Response {
-        let (repository, _) = try await access.require(.read, request, context)
+        let repository = try context.resolvedRepository().repository
         let path = try checked(path: rawPath)
         let ref = try checked(revision: request.uri.queryParameters["ref"].map(String.init) ?? defaultRevision(repository))
         // Most requests are for directories: try the listing first, the file after.

@@ -21,7 +21,8 @@ struct RepositoryPagesController: Sendable {
     static let maxDiffLines = 2000
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
 
-    func addRoutes(to router: RouterGroup<GatewayContext>) {
+    func addRoutes(to routes: RouterGroup<GatewayContext>) {
+        let router = repositoryPages.routes(routes, requiring: .read)
         router.post("/:owner/:repo/watch") { request, context in try await set(.watch, true, request, context) }
         router.post("/:owner/:repo/unwatch") { request, context in try await set(.watch, false, request, context) }
         router.post("/:owner/:repo/star") { request, context in try await set(.star, true, request, context) }

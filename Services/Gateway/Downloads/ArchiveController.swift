@@ -25,7 +25,7 @@ struct ArchiveController: Sendable {
     static let retrySeconds = 3
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/:owner/:repo/archive/**") { request, context in
+        repositoryPages.routes(router, requiring: .read).get("/:owner/:repo/archive/**") { request, context in
             let page = try await repositoryPages.load(request, context)
             guard let (ref, format) = ArchiveFormat.split(RepositoryPages.catchAll(context)), GitInput.revisionProblem(ref) == nil else {
                 throw GatewayError.notFound

@@ -20,13 +20,14 @@ struct DownloadsPagesController: Sendable {
     let blobstore: InternalClient
     let baseURL: String
 
-    func addRoutes(to router: RouterGroup<GatewayContext>) {
+    func addRoutes(to routes: RouterGroup<GatewayContext>) {
+        let router = repositoryPages.routes(routes, requiring: .read)
         router.get("/:owner/:repo/downloads") { request, context in
             let page = try await repositoryPages.load(request, context)
             return try await list(page)
         }
-        router.post("/:owner/:repo/downloads") { request, context in
-            let page = try await repositoryPages.load(request, context, requiring: .write, "Only the repository's writers can upload downloads.")
+        repositoryPages.routes(routes, requiring: .write, refusal: "Only the repository's writers can upload downloads.").post("/:owner/:repo/downloads") { request, context in
+            let page = try await repositoryPages.load(request, context)
             return try await upload(request, page)
         }
         router.get("/:owner/:repo/downloads/:name") { request, context in
@@ -35,8 +36,8 @@ struct DownloadsPagesController: Sendable {
             guard let blob = try await downloads.blobs.find(repositoryID: page.repository.id, use: .download, name: name) else { throw GatewayError.notFound }
             return try await downloads.redirect(to: blob, savedAs: name, page: page)
         }
-        router.post("/:owner/:repo/downloads/:name/delete") { request, context in
-            let page = try await repositoryPages.load(request, context, requiring: .write, "Only the repository's writers can delete downloads.")
+        repositoryPages.routes(routes, requiring: .write, refusal: "Only the repository's writers can delete downloads.").post("/:owner/:repo/downloads/:name/delete") { request, context in
+            let page = try await repositoryPages.load(request, context)
             _ = try await pages.form(request, page.visitor)
             guard try await downloads.blobs.remove(repositoryID: page.repository.id, use: .download, name: try fileName(context)) else { throw GatewayError.notFound }
             return pages.redirect("/\(page.repository.fullName)/downloads", page.visitor)

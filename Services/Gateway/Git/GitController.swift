@@ -11,12 +11,11 @@ import NIOHTTP1
 /// gateway, then streams the request to the repository store and its answer back, both
 /// ways at once, never holding a pack in memory.
 struct GitController: Sendable {
-    let authenticator: Authenticator
     let access: RepositoryAccess
     let repostore: InternalClient
     let traffic: TrafficEvents
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/info/refs") { request, context in
             let service = request.uri.queryParameters["service"].map(String.init) ?? ""
             guard service == "git-upload-pack" || service == "git-receive-pack" else {
@@ -36,7 +35,7 @@ struct GitController: Sendable {
         let owner = try context.parameters.require("owner")
         var name = try context.parameters.require("repo")
         if name.hasSuffix(".git") { name.removeLast(4) }
-        let caller = try await authenticator.authenticate(request)
+        let caller = context.caller
         let needed: Permission = service == "git-receive-pack" ? .write : .read
         let (repository, _) = try await access.require(needed, owner: owner, name: name, caller: caller, challengeAnonymous: true)
 

@@ -15,8 +15,8 @@ struct HomePagesController: Sendable {
     static let perPage = 30
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/") { request, context in
+            let visitor = try context.pageVisitor()
             if let user = visitor.user {
                 let mine = try await repositories.list(member: user, limit: 100, offset: 0)
                 return pages.page("home", title: "Cairn", visitor, HomeView(signedIn: true, repositories: mine.map(RepositoryItem.init)))
@@ -24,8 +24,8 @@ struct HomePagesController: Sendable {
             let recent = try await repositories.listPublic(order: .newest, limit: 10, offset: 0)
             return pages.page("home", title: "Cairn", visitor, HomeView(signedIn: false, repositories: recent.map(RepositoryItem.init)))
         }
-        router.get("/explore") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/explore") { request, context in
+            let visitor = try context.pageVisitor()
             let query = request.uri.queryParameters
             let order = query["sort"].flatMap { RepositoryStore.PublicOrder(rawValue: String($0)) } ?? .newest
             let page = try QueryNumber.read(request, "page", in: 1...Pagination.maxPage, default: 1)
@@ -36,13 +36,13 @@ struct HomePagesController: Sendable {
                 next: found.count > Self.perPage ? "/explore?sort=\(order.rawValue)&page=\(page + 1)" : nil)
             return pages.page("explore", title: "Explore", visitor, view)
         }
-        router.get("/new") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.get("/new") { request, context in
+            let visitor = try context.pageVisitor()
             guard visitor.user != nil else { throw GatewayError.authenticationRequired }
             return pages.page("new_repository", title: "New repository", visitor, NewRepositoryView())
         }
-        router.post("/new") { request, _ in
-            let visitor = try await pages.visitor(request)
+        router.post("/new") { request, context in
+            let visitor = try context.pageVisitor()
             guard let user = visitor.user else { throw GatewayError.authenticationRequired }
             let form = try await pages.form(request, visitor)
             var view = NewRepositoryView(name: form.text("name"), description: form.text("description"), isPrivate: form["visibility"] == "private", readme: form.isChecked("readme"))
@@ -58,7 +58,7 @@ struct HomePagesController: Sendable {
             }
         }
         router.get("/:owner") { request, context in
-            let visitor = try await pages.visitor(request)
+            let visitor = try context.pageVisitor()
             guard let owner = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }
             let list = try await repositoryList(of: owner, for: visitor)
             let figures = try await social.profile(user: owner.id, visitor: visitor.user?.id)
@@ -86,7 +86,7 @@ struct HomePagesController: Sendable {
 
     /// Follow or unfollow a user (signed-in visitors, not themselves).
     private func setFollowing(_ on: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
-        let visitor = try await pages.visitor(request)
+        let visitor = try context.pageVisitor()
         guard let user = visitor.user else { throw GatewayError.authenticationRequired }
         _ = try await pages.form(request, visitor)
         guard let other = try await users.find(username: context.parameters.require("owner")) else { throw GatewayError.notFound }

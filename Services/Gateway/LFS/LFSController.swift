@@ -19,7 +19,6 @@ import NIOHTTP1
 /// pointer file) attaches nothing, and no answer tells whether the content exists elsewhere.
 /// The locks API is not offered (404, which git-lfs takes as "no locking").
 struct LFSController: Sendable {
-    let authenticator: Authenticator
     let access: RepositoryAccess
     let objects: RepositoryBlobStore
     let readOnly: ReadOnlySwitch
@@ -37,7 +36,7 @@ struct LFSController: Sendable {
     static let maxObjectsPerBatch = 1000
     static let contentType = "application/vnd.git-lfs+json"
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.post("/:owner/:repo/info/lfs/objects/batch") { request, context in
             let batch = try await APIEncoding.decode(LFSBatchRequest.self, from: request, context: context)
             let upload = batch.operation == "upload"
@@ -105,7 +104,7 @@ struct LFSController: Sendable {
     /// The repository of the route, if the caller has `needed` on it; anonymous callers are
     /// asked for credentials (401) so that git-lfs prompts, as git does.
     private func repository(_ request: Request, _ context: GatewayContext, needed: Permission) async throws -> Repository {
-        let caller = try await authenticator.authenticate(request)
+        let caller = context.caller
         var name = try context.parameters.require("repo")
         guard name.hasSuffix(".git") else { throw GatewayError.notFound }
         name.removeLast(4)

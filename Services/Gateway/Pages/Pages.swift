@@ -11,15 +11,10 @@ struct Pages: Sendable {
     /// Read-only mode, whose message every page shows while it is on.
     let readOnly: ReadOnlySwitch
 
-    /// The signed-in user (or nobody) of `request`, with a CSRF token for its forms.
-    func visitor(_ request: Request) async throws -> Visitor {
-        try await sessions.visitor(request)
-    }
-
     /// The visitor, if a site admin: anonymous visitors are asked to sign in, everyone else
     /// gets 404, as for every admin page.
-    func admin(_ request: Request) async throws -> Visitor {
-        let visitor = try await visitor(request)
+    func admin(_ context: GatewayContext) throws -> Visitor {
+        let visitor = try context.pageVisitor()
         guard let user = visitor.user else { throw GatewayError.authenticationRequired }
         guard user.isAdmin else { throw GatewayError.notFound }
         return visitor

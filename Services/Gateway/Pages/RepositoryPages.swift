@@ -5,9 +5,9 @@ import HTTPTypes
 import Hummingbird
 
 /// What every page of one repository (`/{owner}/{repo}/…`) starts and ends with, for every
-/// feature that has such pages: the repository resolved and the visitor's permission on it
-/// checked (`load`), and the page in the repository header (`repositoryPage`, `codePage`),
-/// which is also the one place a `repo.view` event is sent from.
+/// feature that has such pages: routes that declare the permission they need (`routes`), the
+/// repository with its social figures (`load`), and the page in the repository header
+/// (`repositoryPage`, `codePage`), which is also the one place a `repo.view` event is sent from.
 struct RepositoryPages: Sendable {
     let pages: Pages
     let access: RepositoryAccess
@@ -17,35 +17,21 @@ struct RepositoryPages: Sendable {
     let traffic: TrafficEvents
     let baseURL: String
 
-    /// The visitor and the repository of the route, if the visitor may read it (else 404).
+    /// The page's common part: the visitor and the repository the route resolved (see
+    /// `RouterGroup.repository(_:_:refusal:)`), with its social figures.
     func load(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
-        let visitor = try await pages.visitor(request)
-        let owner = try context.parameters.require("owner")
-        var name = try context.parameters.require("repo")
-        if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
-        let (repository, permission) = try await access.require(.read, owner: owner, name: name, caller: Caller(user: visitor.user, scopes: nil))
-        let figures = try await social.summary(repository: repository.id, visitor: visitor.user?.id)
+        let visitor = try context.pageVisitor()
+        let resolved = try context.resolvedRepository()
+        let figures = try await social.summary(repository: resolved.repository.id, visitor: visitor.user?.id)
         let followed = figures.followedStargazers.isEmpty ? [] : try await users.find(ids: figures.followedStargazers).map(\.username)
         return RepositoryPage(
-            visitor: visitor, repository: repository, permission: permission, social: figures, followedStargazers: followed,
+            visitor: visitor, repository: resolved.repository, permission: resolved.permission, social: figures, followedStargazers: followed,
             visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
     }
 
-    /// The repository page, if the visitor is one of the repository's admins (see `load(_:_:requiring:_:)`).
-    func loadForAdmin(_ request: Request, _ context: GatewayContext) async throws -> RepositoryPage {
-        try await load(request, context, requiring: .admin, "Only the repository's admins can change its settings.")
-    }
-
-    /// The repository page, if the visitor has `permission` on it: readers without it get 403
-    /// saying `refusal`, everyone else 404; anonymous visitors of a public repository are asked
-    /// to sign in.
-    func load(_ request: Request, _ context: GatewayContext, requiring permission: Permission, _ refusal: String) async throws -> RepositoryPage {
-        let page = try await load(request, context)
-        guard page.permission >= permission else {
-            if page.visitor.user == nil { throw GatewayError.authenticationRequired }
-            throw GatewayError.forbidden(refusal)
-        }
-        return page
+    /// The page routes of one repository (`/:owner/:repo…`) that need `permission` on it.
+    func routes(_ router: RouterGroup<GatewayContext>, requiring permission: Permission = .read, refusal: String? = nil) -> RouterGroup<GatewayContext> {
+        router.repository(permission, access, refusal: refusal)
     }
 
     /// The repository header (tab `header` selected) above `body`, in the site layout. A

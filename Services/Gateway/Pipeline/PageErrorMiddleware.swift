@@ -32,7 +32,7 @@ struct PageErrorMiddleware: RouterMiddleware {
             if let seconds = outage.retryAfter { response.headers[.retryAfter] = String(seconds) }
             return response
         } catch {
-            let visitor = try? await pages.visitor(request)
+            let visitor = try? await pages.sessions.visitor(request)
             await reporter.report(error, request, context, userID: visitor?.user?.id)
             // Site admins see what went wrong; everyone else the request id.
             let details = visitor?.user?.isAdmin == true ? String(reflecting: error) : nil
@@ -48,7 +48,7 @@ extension Pages {
     func errorPage(
         _ request: Request, _ context: GatewayContext, status: HTTPResponse.Status, message: String, details: String? = nil, visitor known: Visitor? = nil
     ) async throws -> Response {
-        let visitor = if let known { known } else { try? await self.visitor(request) }
+        let visitor = if let known { known } else { try? await sessions.visitor(request) }
         let shown = try visitor ?? sessions.anonymous()
         let view = ErrorView(
             status: Int(status.code), reason: status.reasonPhrase, message: message,

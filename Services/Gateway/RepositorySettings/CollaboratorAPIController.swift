@@ -8,21 +8,21 @@ struct CollaboratorAPIController: Sendable {
     let repositories: RepositoryStore
     let baseURL: String
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         let collaborators = router.group("/api/v3/repos/:owner/:repo/collaborators")
-        collaborators.get { request, context in
-            let (repository, _) = try await access.require(.write, request, context)
+        collaborators.repository(.write, access).get { request, context in
+            let repository = try context.resolvedRepository().repository
             let list = try await repositories.collaborators(repositoryID: repository.id)
             return try APIEncoding.response(list.map { Collaborator(user: $0.0, permission: $0.1, baseURL: baseURL) })
         }
-        collaborators.get(":user") { request, context in
-            let (repository, _) = try await access.require(.write, request, context)
+        collaborators.repository(.write, access).get(":user") { request, context in
+            let repository = try context.resolvedRepository().repository
             let name = try context.parameters.require("user")
             let isCollaborator = try await repositories.collaborators(repositoryID: repository.id).contains { $0.0.username.lowercased() == name.lowercased() }
             return Response(status: isCollaborator || name.lowercased() == repository.ownerName.lowercased() ? .noContent : .notFound)
         }
-        collaborators.put(":user") { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+        collaborators.repository(.admin, access).put(":user") { request, context in
+            let repository = try context.resolvedRepository().repository
             let user = try await collaborator(context)
             var permission = Permission.write
             if request.headers[.contentLength].flatMap({ Int($0) }).map({ $0 > 0 }) ?? false {
@@ -36,8 +36,8 @@ struct CollaboratorAPIController: Sendable {
             try await repositories.setCollaborator(repositoryID: repository.id, userID: user.id, permission: permission)
             return Response(status: .noContent)
         }
-        collaborators.delete(":user") { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+        collaborators.repository(.admin, access).delete(":user") { request, context in
+            let repository = try context.resolvedRepository().repository
             let user = try await collaborator(context)
             try await repositories.removeCollaborator(repositoryID: repository.id, userID: user.id)
             return Response(status: .noContent)

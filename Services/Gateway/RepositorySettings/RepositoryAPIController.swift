@@ -12,18 +12,19 @@ struct RepositoryAPIController: Sendable {
     let repostore: InternalClient
     let baseURL: String
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         let repos = router.group("/api/v3/repos/:owner/:repo")
-        repos.get { request, context in
-            var (repository, permission) = try await access.require(.read, request, context)
+        repos.repository(.read, access).get { request, context in
+            let permission = try context.resolvedRepository().permission
+            var repository = try context.resolvedRepository().repository
             if repository.defaultBranch == nil {
                 // Until the default is set, it is the branch HEAD names (what the first push created).
                 repository.defaultBranch = try await repostore.getJSON(GitRefs.self, "/repos/\(repository.id)/refs")?.head
             }
             return try APIEncoding.response(APIRepository(repository, baseURL: baseURL, permission: permission))
         }
-        repos.patch { request, context in
-            let (repository, permission) = try await access.require(.admin, request, context)
+        repos.repository(.admin, access).patch { request, context in
+            let (repository, permission) = (try context.resolvedRepository().repository, try context.resolvedRepository().permission)
             let input = try await APIEncoding.decode(UpdateRepository.self, from: request, context: context)
             if let branch = input.defaultBranch {
                 try await RepositoryContent(repostore: repostore).setDefaultBranch(repository, branch)
@@ -36,8 +37,8 @@ struct RepositoryAPIController: Sendable {
             guard let updated = try await repositories.find(id: repository.id) else { throw GatewayError.notFound }
             return try APIEncoding.response(APIRepository(updated, baseURL: baseURL, permission: permission))
         }
-        repos.delete { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+        repos.repository(.admin, access).delete { request, context in
+            let repository = try context.resolvedRepository().repository
             try await service.delete(repository)
             return Response(status: .noContent)
         }

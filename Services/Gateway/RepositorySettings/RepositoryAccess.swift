@@ -7,17 +7,10 @@ import Hummingbird
 /// (401), so that git prompts for credentials.
 struct RepositoryAccess: Sendable {
     let repositories: RepositoryStore
-    let authenticator: Authenticator
 
-    /// Authenticates the request and requires `needed` on the repository its `owner` and
-    /// `repo` route parameters name.
-    func require(_ needed: Permission, _ request: Request, _ context: GatewayContext) async throws -> (Repository, Permission) {
-        let caller = try await authenticator.authenticate(request)
-        return try await require(needed, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
-    }
-
-    /// The repository and the caller's permission, if the caller has at least `needed`.
-    func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false) async throws -> (Repository, Permission) {
+    /// The repository and the caller's permission, if the caller has at least `needed`; a
+    /// reader without it is told `refusal` (403), or asked to sign in when anonymous.
+    func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false, refusal: String? = nil) async throws -> (Repository, Permission) {
         let hidden: GatewayError = caller.user == nil && challengeAnonymous ? .authenticationRequired : .notFound
         guard let repository = try await repositories.find(owner: owner, name: name) else { throw hidden }
         var permission = try await repositories.permission(of: caller.user, on: repository)
@@ -25,7 +18,7 @@ struct RepositoryAccess: Sendable {
         guard permission >= .read else { throw hidden }
         guard permission >= needed else {
             if caller.user == nil { throw GatewayError.authenticationRequired }
-            throw GatewayError.forbidden("You need \(needed.name) permission on \(repository.fullName)")
+            throw GatewayError.forbidden(refusal ?? "You need \(needed.name) permission on \(repository.fullName)")
         }
         guard caller.credentialAllows(needed) else {
             throw GatewayError.forbidden("This token's scopes do not allow \(needed.name) access")

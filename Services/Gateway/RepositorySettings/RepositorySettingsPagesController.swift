@@ -10,20 +10,20 @@ import Hummingbird
 /// collaborators, and deletion (the name typed to confirm).
 struct RepositorySettingsPagesController: Sendable {
     let pages: Pages
-    let access: RepositoryAccess
     let users: UserStore
     let repositories: RepositoryStore
     let service: RepositoryService
     let content: RepositoryContent
     let repositoryPages: RepositoryPages
 
-    func addRoutes(to router: RouterGroup<GatewayContext>) {
+    func addRoutes(to routes: RouterGroup<GatewayContext>) {
+        let router = repositoryPages.routes(routes, requiring: .admin, refusal: "Only the repository's admins can change its settings.")
         router.get("/:owner/:repo/settings") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             return try await settings(page)
         }
         router.post("/:owner/:repo/settings") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let form = try await pages.form(request, page.visitor)
             let repository = page.repository
             let name = form.text("name")
@@ -47,7 +47,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(repository.ownerName)/\(name.isEmpty ? repository.name : name)/settings")
         }
         router.post("/:owner/:repo/settings/collaborators") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let form = try await pages.form(request, page.visitor)
             guard let user = try await users.find(username: form.text("username")) else {
                 return try await settings(page, error: "There is no user named \(form.text("username")).", status: .unprocessableContent)
@@ -62,7 +62,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings")
         }
         router.post("/:owner/:repo/settings/collaborators/:username/remove") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             _ = try await pages.form(request, page.visitor)
             guard let user = try await users.find(username: context.parameters.require("username")),
                   try await repositories.removeCollaborator(repositoryID: page.repository.id, userID: user.id)
@@ -70,7 +70,7 @@ struct RepositorySettingsPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings")
         }
         router.post("/:owner/:repo/settings/delete") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let form = try await pages.form(request, page.visitor)
             guard form.text("confirm") == page.repository.fullName else {
                 return try await settings(page, error: "Type \(page.repository.fullName) to confirm the deletion.", status: .unprocessableContent)

@@ -7,12 +7,11 @@ import Hummingbird
 /// repositories are 404 to outsiders); changing either needs a token that may write.
 struct SocialAPIController: Sendable {
     let access: RepositoryAccess
-    let authenticator: Authenticator
     let users: UserStore
     let social: SocialGraph
     let baseURL: String
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         let api = router.group("/api/v3")
         api.get("/user/starred/:owner/:repo") { request, context in
             let (user, repository) = try await starTarget(request, context, changing: false)
@@ -28,8 +27,8 @@ struct SocialAPIController: Sendable {
             try await social.remove(.star, subject: user.id, object: repository.id)
             return Response(status: .noContent)
         }
-        api.get("/repos/:owner/:repo/stargazers") { request, context in
-            let (repository, _) = try await access.require(.read, request, context)
+        api.repository(.read, access).get("/repos/:owner/:repo/stargazers") { request, context in
+            let repository = try context.resolvedRepository().repository
             return try await userList(social.subjects(.star, of: repository.id), request)
         }
         api.get("/user/following/:user") { request, context in
@@ -48,32 +47,30 @@ struct SocialAPIController: Sendable {
             return Response(status: .noContent)
         }
         api.get("/users/:user/followers") { request, context in
-            _ = try await authenticator.authenticate(request)
             let user = try await named(context)
             return try await userList(social.subjects(.follow, of: user.id), request)
         }
         api.get("/users/:user/following") { request, context in
-            _ = try await authenticator.authenticate(request)
             let user = try await named(context)
             return try await userList(social.objects(.follow, of: user.id), request)
         }
     }
 
-    private func signedIn(_ request: Request, changing: Bool) async throws -> User {
-        let caller = try await authenticator.authenticate(request)
+    private func signedIn(_ context: GatewayContext, changing: Bool) throws -> User {
+        let caller = context.caller
         guard let user = caller.user else { throw GatewayError.authenticationRequired }
         if changing, !caller.credentialAllows(.write) { throw GatewayError.forbidden("This token's scopes do not allow changing stars or follows") }
         return user
     }
 
     private func starTarget(_ request: Request, _ context: GatewayContext, changing: Bool) async throws -> (User, Repository) {
-        let user = try await signedIn(request, changing: changing)
-        let (repository, _) = try await access.require(.read, request, context)
+        let user = try signedIn(context, changing: changing)
+        let (repository, _) = try await access.require(.read, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: context.caller)
         return (user, repository)
     }
 
     private func followTarget(_ request: Request, _ context: GatewayContext, changing: Bool) async throws -> (User, User) {
-        (try await signedIn(request, changing: changing), try await named(context))
+        (try signedIn(context, changing: changing), try await named(context))
     }
 
     private func named(_ context: GatewayContext) async throws -> User {

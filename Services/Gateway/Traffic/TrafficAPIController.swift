@@ -9,20 +9,20 @@ struct TrafficAPIController: Sendable {
     let access: RepositoryAccess
     let traffic: TrafficStore
 
-    func addRoutes(to router: Router<GatewayContext>) {
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
         let group = router.group("/api/v3/repos/:owner/:repo/traffic")
-        group.get("views") { request, context in
-            let (repository, _) = try await access.require(.write, request, context)
+        group.repository(.write, access).get("views") { request, context in
+            let repository = try context.resolvedRepository().repository
             let points = try await traffic.series(repository: repository.id, per: try period(request)).views
             return try APIEncoding.response(APITrafficViews(count: points.total, uniques: points.uniques, views: points.map(APITrafficPoint.init)))
         }
-        group.get("clones") { request, context in
-            let (repository, _) = try await access.require(.write, request, context)
+        group.repository(.write, access).get("clones") { request, context in
+            let repository = try context.resolvedRepository().repository
             let points = try await traffic.series(repository: repository.id, per: try period(request)).clones
             return try APIEncoding.response(APITrafficClones(count: points.total, uniques: points.uniques, clones: points.map(APITrafficPoint.init)))
         }
-        group.get("popular/paths") { request, context in
-            let (repository, _) = try await access.require(.write, request, context)
+        group.repository(.write, access).get("popular/paths") { request, context in
+            let repository = try context.resolvedRepository().repository
             let paths = try await traffic.popularPaths(repository: repository.id)
             return try APIEncoding.response(paths.map { APIPopularPath(path: $0.path, title: $0.title, count: $0.count, uniques: $0.uniques) })
         }

@@ -12,8 +12,9 @@ struct TrafficPagesController: Sendable {
     let growth: SiteGrowthStore
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
-        router.get("/:owner/:repo/traffic") { request, context in
-            let page = try await repositoryPages.load(request, context, requiring: .write, "Only people who can push to a repository see its traffic.")
+        let writers = repositoryPages.routes(router, requiring: .write, refusal: "Only people who can push to a repository see its traffic.")
+        writers.get("/:owner/:repo/traffic") { request, context in
+            let page = try await repositoryPages.load(request, context)
             let (views, clones) = try await traffic.series(repository: page.repository.id)
             let paths = try await traffic.popularPaths(repository: page.repository.id)
             let view = TrafficView(
@@ -24,8 +25,8 @@ struct TrafficPagesController: Sendable {
                 paths: paths.map { PathRow(path: $0.path, title: $0.title, count: $0.count, uniques: $0.uniques) })
             return repositoryPages.repositoryPage(page, header: page.header("traffic", baseURL: repositoryPages.baseURL), body: pages.renderer.render("traffic", view), title: "Traffic · \(page.repository.fullName)")
         }
-        router.get("/admin/activity") { request, _ in
-            let visitor = try await pages.admin(request)
+        router.get("/admin/activity") { request, context in
+            let visitor = try pages.admin(context)
             let days = try await traffic.days()
             let since = days.first?.day ?? Date()
             let users = try await growth.newUsers(since: since)

@@ -9,21 +9,20 @@ import Hummingbird
 /// `POST …/hooks/{id}/deliveries/{delivery}/attempts`.
 struct WebhookAPIController: Sendable {
     let access: RepositoryAccess
-    let authenticator: Authenticator
     let hooks: WebhookStore
     let service: WebhookService
     let baseURL: String
 
-    func addRoutes(to router: Router<GatewayContext>) {
-        let list = router.group("/api/v3/repos/:owner/:repo/hooks")
+    func addRoutes(to router: RouterGroup<GatewayContext>) {
+        let list = router.group("/api/v3/repos/:owner/:repo/hooks").repository(.admin, access)
         list.get { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let last = try await hooks.lastDeliveries(repositoryID: repository.id)
             let all = try await hooks.list(repositoryID: repository.id)
             return try APIEncoding.response(all.map { APIHook($0, repository: repository, baseURL: baseURL, lastDelivery: last[$0.id]) })
         }
         list.post { request, context in
-            let (repository, _, user) = try await requireAdmin(request, context)
+            let (repository, user) = try repositoryAndAdmin(context)
             let input = try await APIEncoding.decode(HookInput.self, from: request, context: context)
             guard input.name == nil || input.name == "web" else { throw GatewayError.invalid("name: only \"web\" hooks exist") }
             guard input.config?.url != nil else { throw GatewayError.invalid("config.url is required") }
@@ -32,13 +31,13 @@ struct WebhookAPIController: Sendable {
         }
         let one = list.group(":hook")
         one.get { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             let last = try await hooks.deliveries(hookID: hook.id, limit: 1).first
             return try APIEncoding.response(APIHook(hook, repository: repository, baseURL: baseURL, lastDelivery: last))
         }
         one.patch { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let existing = try await service.hook(context.parameters.require("hook"), of: repository)
             let input = try await APIEncoding.decode(HookInput.self, from: request, context: context)
             var settings = try input.settings()
@@ -53,18 +52,18 @@ struct WebhookAPIController: Sendable {
             return try APIEncoding.response(APIHook(updated, repository: repository, baseURL: baseURL, lastDelivery: last))
         }
         one.delete { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             _ = try await hooks.delete(hook.id, repositoryID: repository.id)
             return Response(status: .noContent)
         }
         one.post("pings") { request, context in
-            let (repository, _, user) = try await requireAdmin(request, context)
+            let (repository, user) = try repositoryAndAdmin(context)
             try await service.ping(try await service.hook(context.parameters.require("hook"), of: repository), repository: repository, sender: user)
             return Response(status: .noContent)
         }
         one.get("deliveries") { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             let query = request.uri.queryParameters
             let perPage = try QueryNumber.readClamped(request, "per_page", in: 1...100, default: 30)
@@ -81,13 +80,13 @@ struct WebhookAPIController: Sendable {
             return try APIEncoding.response(page.map { APIDelivery($0, hook: hook, detail: false) }, headers: headers)
         }
         one.get("deliveries/:delivery") { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             return try APIEncoding.response(APIDelivery(delivery, hook: hook, detail: true))
         }
         one.post("deliveries/:delivery/attempts") { request, context in
-            let (repository, _) = try await access.require(.admin, request, context)
+            let repository = try context.resolvedRepository().repository
             let hook = try await service.hook(context.parameters.require("hook"), of: repository)
             _ = try await service.redeliver(try await service.delivery(context.parameters.require("delivery"), of: hook))
             return Response(status: .accepted, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: .init(string: "{}")))
@@ -123,10 +122,10 @@ struct WebhookAPIController: Sendable {
         }
     }
 
-    private func requireAdmin(_ request: Request, _ context: GatewayContext) async throws -> (Repository, Permission, User) {
-        let caller = try await authenticator.authenticate(request)
-        guard let user = caller.user else { throw GatewayError.authenticationRequired }
-        let (repository, permission) = try await access.require(.admin, owner: context.parameters.require("owner"), name: context.parameters.require("repo"), caller: caller)
-        return (repository, permission, user)
+    /// The route's repository and the admin calling (the routes require admin, which only a
+    /// signed-in user can have).
+    private func repositoryAndAdmin(_ context: GatewayContext) throws -> (Repository, User) {
+        guard let user = context.caller.user else { throw GatewayError.authenticationRequired }
+        return (try context.resolvedRepository().repository, user)
     }
 }

@@ -12,12 +12,13 @@ struct WebhookPagesController: Sendable {
     let hooks: WebhookStore
     let service: WebhookService
 
-    func addRoutes(to router: RouterGroup<GatewayContext>) {
+    func addRoutes(to routes: RouterGroup<GatewayContext>) {
+        let router = repositoryPages.routes(routes, requiring: .admin, refusal: "Only the repository's admins can change its settings.")
         router.get("/:owner/:repo/settings/hooks") { request, context in
-            try await list(try await repositoryPages.loadForAdmin(request, context))
+            try await list(try await repositoryPages.load(request, context))
         }
         router.post("/:owner/:repo/settings/hooks") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let form = try await pages.form(request, page.visitor)
             do {
                 let hook = try await service.create(settings(form), on: page.repository, by: page.visitor.user!)
@@ -27,11 +28,11 @@ struct WebhookPagesController: Sendable {
             }
         }
         router.get("/:owner/:repo/settings/hooks/:hook") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             return try await detail(page, try await service.hook(context.parameters.require("hook"), of: page.repository))
         }
         router.post("/:owner/:repo/settings/hooks/:hook") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let form = try await pages.form(request, page.visitor)
             do {
@@ -42,21 +43,21 @@ struct WebhookPagesController: Sendable {
             return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
         }
         router.post("/:owner/:repo/settings/hooks/:hook/delete") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             _ = try await pages.form(request, page.visitor)
             _ = try await hooks.delete(hook.id, repositoryID: page.repository.id)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks")
         }
         router.post("/:owner/:repo/settings/hooks/:hook/ping") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             _ = try await pages.form(request, page.visitor)
             try await service.ping(hook, repository: page.repository, sender: page.visitor.user!)
             return pages.redirect("/\(page.repository.fullName)/settings/hooks/\(hook.id)")
         }
         router.get("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             let attempts = try await hooks.attempts(deliveryID: delivery.id)
@@ -64,7 +65,7 @@ struct WebhookPagesController: Sendable {
             return render(page, "webhook_delivery", view, title: "Delivery \(view.guid) · \(page.repository.fullName)", status: .ok)
         }
         router.post("/:owner/:repo/settings/hooks/:hook/deliveries/:delivery/redeliver") { request, context in
-            let page = try await repositoryPages.loadForAdmin(request, context)
+            let page = try await repositoryPages.load(request, context)
             let hook = try await service.hook(context.parameters.require("hook"), of: page.repository)
             let delivery = try await service.delivery(context.parameters.require("delivery"), of: hook)
             _ = try await pages.form(request, page.visitor)
