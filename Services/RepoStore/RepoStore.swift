@@ -19,7 +19,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
         BasicRequestContext.self, daemon: .repostore, signature: environment.internalSignature, registry: environment.registry,
         checks: stores.checks + [.writableDirectory("repositories", root)],
         streamsBody: { method, path in method == .post && (path.hasSuffix("/git-receive-pack") || path.hasSuffix("/git-upload-pack")) })
-    let git = Git()
+    let git = Git(logger: environment.logger)
     let events = EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger)
     let pushTasks = ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace)
     let spool = try PushSpool(root: root)

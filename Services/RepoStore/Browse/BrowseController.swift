@@ -3,8 +3,6 @@ import CairnProtocol
 import Foundation
 import Hummingbird
 import NIOCore
-import Subprocess
-import SystemPackage
 
 /// The repository store's JSON API for reading a repository: refs, history, one commit with
 /// its diff, the commits a push brought, trees, object info, commit count, size and
@@ -150,23 +148,15 @@ struct BrowseController: Sendable {
     /// answer began, the body is cut off (no clean end), so the reader cannot take a partial
     /// body for a whole one.
     private func stream(_ arguments: [String], in directory: String) throws -> Response {
-        let executable = git.executable
-        let environment = git.environment()
-        let folder = FilePath(directory)
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody { writer in
-            let (output, outputForGit) = try PolledPipe.open(.fromChild)
-            defer { output.close() }
-            let result = try await Subprocess.run(
-                executable, arguments: Arguments(arguments), environment: environment, workingDirectory: folder,
-                input: .none, output: .fileDescriptor(outputForGit, closeAfterSpawningProcess: true), error: .discarded
-            ) { _ in
-                // In a task group of its own: Subprocess's closure may not hand `writer` on directly.
-                try await withThrowingTaskGroup(of: Void.self) { _ in
-                    while let chunk = try await output.read() { try await writer.write(chunk) }
-                }
+        Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody { [git] writer in
+            let exit = try await git.stream(arguments, in: directory, timeLimit: Self.downloadLimit) { _, output in
+                while let chunk = try await output.read() { try await writer.write(chunk) }
             }
-            guard result.terminationStatus.isSuccess else { throw RepoStoreError.gitFailed(command: "git \(arguments.first ?? "")", status: "\(result.terminationStatus)", stderr: "") }
+            guard exit.succeeded else { throw RepoStoreError.gitFailed(command: "git \(arguments.first ?? "")", status: exit.status, stderr: exit.stderr) }
             try await writer.finish(nil)
         })
     }
+
+    /// How long a download (a blob, an archive) may stream.
+    static let downloadLimit: Duration = .seconds(1800)
 }

@@ -5,9 +5,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Subprocess
-import SystemPackage
-import Synchronization
 
 /// Git's smart HTTP protocol (v0 and v2), served by `git http-backend` and streamed both
 /// ways: the request body goes to git's standard input as it arrives and git's output goes
@@ -68,7 +65,7 @@ struct SmartHTTPController: Sendable {
             if let user, let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
         }
 
-        let gitEnvironment = git.environment(environment)
+        let gitEnvironment = environment
         let contentType = advertisement ? "application/x-\(service)-advertisement" : "application/x-\(service)-result"
         let logger = context.logger
         let listsRefsOnly = Flag()
@@ -76,14 +73,7 @@ struct SmartHTTPController: Sendable {
             // However the request ends, a record the hook wrote is then the relay's to send.
             if let push { spool.claim(push) }
             defer { if let push { spool.release(push) } }
-            let (stdin, stdinForGit) = try PolledPipe.open(.toChild)
-            let (stdout, stdoutForGit) = try PolledPipe.open(.fromChild)
-            defer { stdin.close(); stdout.close() }
-            let result = try await Subprocess.run(
-                git.executable, arguments: ["http-backend"], environment: gitEnvironment,
-                input: .fileDescriptor(stdinForGit, closeAfterSpawningProcess: true),
-                output: .fileDescriptor(stdoutForGit, closeAfterSpawningProcess: true), error: .string(limit: 64 * 1024)
-            ) { _ in
+            let exit = try await git.stream(["http-backend"], environment: gitEnvironment, readsInput: true) { stdin, stdout in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         defer { stdin.close() }
@@ -117,10 +107,9 @@ struct SmartHTTPController: Sendable {
                     }
                 }
             }
-            if !result.terminationStatus.isSuccess {
+            if !exit.succeeded {
                 logger.warning("git.http_backend_failed", metadata: [
-                    "repo.id": "\(id)", "git.service": "\(service)", "git.status": "\(result.terminationStatus)",
-                    "git.stderr": "\(result.standardError)",
+                    "repo.id": "\(id)", "git.service": "\(service)", "git.status": "\(exit.status)", "git.stderr": "\(exit.stderr)",
                 ])
             }
             // Recorded before the response ends, so the pusher's next request sees HEAD fixed and
@@ -131,11 +120,4 @@ struct SmartHTTPController: Sendable {
         }
         return Response(status: .ok, headers: [.contentType: contentType, .cacheControl: "no-cache"], body: body)
     }
-}
-
-/// A yes/no shared between the task that feeds git and the one that answers.
-private final class Flag: Sendable {
-    private let state = Mutex(false)
-    var value: Bool { state.withLock { $0 } }
-    func set(_ value: Bool) { state.withLock { $0 = value } }
 }
