@@ -28,7 +28,7 @@ public enum DaemonApplication {
         var app = Application(
             responder: responder,
             configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: environment.daemon.executable),
-            services: stores.services + services + [SystemdReadiness()],
+            services: (stores.services + services + [SystemdReadiness()]).map { environment.services.tracking($0, logger: environment.logger) },
             onServerRunning: { _ in
                 environment.logger.info("daemon.listening", metadata: ["daemon.address": "\(listener.host):\(listener.port)"])
                 SystemdNotifier.notify("READY=1")

@@ -13,13 +13,16 @@ public struct DaemonEnvironment: Sendable {
     public let signer: Signer
     /// The routes the daemon's router holds, filled when its application is built.
     public let routes: RouteCatalog
+    /// The daemon's services that are running now.
+    public let services: RunningServices
 
     public init(
         daemon: Daemon, configuration: CairnConfiguration, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        routes: RouteCatalog = RouteCatalog()
+        routes: RouteCatalog = RouteCatalog(), services: RunningServices = RunningServices()
     ) throws {
         self.daemon = daemon
         self.routes = routes
+        self.services = services
         self.configuration = configuration
         self.logger = logger
         self.registry = registry

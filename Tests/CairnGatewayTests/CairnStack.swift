@@ -21,8 +21,10 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PostgresNIO
+import ServiceLifecycle
 import Subprocess
 import SystemPackage
+import Testing
 
 /// A real gateway and repository store, listening on loopback, over a fresh database schema
 /// and Redis namespace, with helpers to make users and run the real `git`.
@@ -76,36 +78,48 @@ struct CairnStack: Sendable {
                 logger[metadataKey: CairnStack.stackKey] = "\(namespace)"
                 return logger
             }()
-            let blobstore = try await buildBlobStore(DaemonEnvironment(daemon: .blobstore, configuration: configuration, logger: logger, routes: routes[.blobstore]!))
-            let repostore = try await buildRepoStore(DaemonEnvironment(daemon: .repostore, configuration: configuration, logger: logger, routes: routes[.repostore]!))
-            return try await blobstore.test(.live) { blobstoreClient in try await repostore.test(.live) { repostoreClient in
-                // The gateway listens where its configuration says, so that the links it writes
-                // (LFS verify, API URLs) point at it.
-                let gatewayPort = try freePort()
-                let gatewayConfiguration = {
-                    var copy = configuration
-                    copy.listeners[.repostore] = .init(host: "localhost", port: repostoreUp ? repostoreClient.port! : 1)
-                    copy.listeners[.blobstore] = .init(host: "127.0.0.1", port: blobstoreClient.port!)
-                    copy.blobPublicURL = "http://127.0.0.1:\(blobstoreClient.port!)"
-                    copy.listeners[.gateway] = .init(host: "127.0.0.1", port: gatewayPort)
-                    copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
-                    return copy
-                }()
-                let gateway = try await buildGateway(DaemonEnvironment(daemon: .gateway, configuration: gatewayConfiguration, logger: logger, routes: routes[.gateway]!))
-                return try await runListening(gateway, url: gatewayConfiguration.publicURL) {
-                    let stack = CairnStack(
-                        gatewayURL: gatewayConfiguration.publicURL, database: client, analytics: analyticsClient,
-                        configuration: gatewayConfiguration, folder: folder, routes: routes)
-                    let withStream: @Sendable () async throws -> T = {
-                        guard stream else { return try await body(stack) }
-                        let app = try await buildStream(DaemonEnvironment(daemon: .stream, configuration: gatewayConfiguration, logger: logger, routes: routes[.stream]!))
-                        return try await app.test(.live) { _ in try await body(stack) }
+            // Each daemon listens where the configuration says, so that the links they write
+            // (LFS verify, API URLs) and the calls between them go to the right place.
+            let ports = (blobstore: try freePort(), repostore: try freePort(), gateway: try freePort(), worker: try freePort(), stream: try freePort())
+            let configured = {
+                var copy = configuration
+                copy.listeners[.blobstore] = .init(host: "127.0.0.1", port: ports.blobstore)
+                copy.listeners[.repostore] = .init(host: "localhost", port: ports.repostore)
+                copy.listeners[.gateway] = .init(host: "127.0.0.1", port: ports.gateway)
+                copy.listeners[.worker] = .init(host: "127.0.0.1", port: ports.worker)
+                copy.listeners[.stream] = .init(host: "127.0.0.1", port: ports.stream)
+                copy.blobPublicURL = "http://127.0.0.1:\(ports.blobstore)"
+                copy.publicURL = "http://127.0.0.1:\(ports.gateway)"
+                return copy
+            }()
+            let gatewayConfiguration = {
+                var copy = configured
+                if !repostoreUp { copy.listeners[.repostore] = .init(host: "localhost", port: 1) }
+                return copy
+            }()
+            @Sendable func environment(_ daemon: Daemon, _ configuration: CairnConfiguration) throws -> DaemonEnvironment {
+                try DaemonEnvironment(daemon: daemon, configuration: configuration, logger: logger, routes: routes[daemon]!)
+            }
+            let blobstore = try environment(.blobstore, configured)
+            let repostore = try environment(.repostore, configured)
+            let gateway = try environment(.gateway, gatewayConfiguration)
+            return try await runDaemon(try await buildBlobStore(blobstore), blobstore) {
+                try await runDaemon(try await buildRepoStore(repostore), repostore) {
+                    try await runDaemon(try await buildGateway(gateway), gateway) {
+                        let stack = CairnStack(
+                            gatewayURL: gatewayConfiguration.publicURL, database: client, analytics: analyticsClient,
+                            configuration: gatewayConfiguration, folder: folder, routes: routes)
+                        let withStream: @Sendable () async throws -> T = {
+                            guard stream else { return try await body(stack) }
+                            let daemon = try environment(.stream, gatewayConfiguration)
+                            return try await runDaemon(try await buildStream(daemon), daemon) { try await body(stack) }
+                        }
+                        guard worker else { return try await withStream() }
+                        let daemon = try environment(.worker, gatewayConfiguration)
+                        return try await runDaemon(try await buildWorker(daemon), daemon) { try await withStream() }
                     }
-                    guard worker else { return try await withStream() }
-                    let app = try await buildWorker(DaemonEnvironment(daemon: .worker, configuration: gatewayConfiguration, logger: logger, routes: routes[.worker]!))
-                    return try await app.test(.live) { _ in try await withStream() }
                 }
-            } }
+            }
         } }
     }
 
@@ -305,22 +319,42 @@ struct GitResult: Sendable {
 }
 
 /// Runs `app` until `body` returns, once it answers at `url`.
-func runListening<App: ApplicationProtocol, T: Sendable>(_ app: App, url: String, _ body: @Sendable () async throws -> T) async throws -> T {
-    let running = UnsafeTransfer(app)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await running.value.runService(gracefulShutdownSignals: []) }
-        defer { group.cancelAll() }
-        let up = await eventually(timeout: .seconds(60)) {
-            (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/healthz"), timeout: .seconds(1)).status) == .ok
-        }
-        guard up else { throw TestFailure("the daemon did not answer at \(url)") }
-        return try await body()
+/// Runs a daemon of a test stack until `body` returns, then stops it: a graceful shutdown as
+/// systemd asks for, cancelled after `grace` (the HTTP server otherwise waits for the test's
+/// pooled keep-alive connections to close), and left behind with a warning naming the
+/// services it still runs if it has not stopped `stopLimit` later: one stuck stop must not
+/// hold the whole run.
+func runDaemon<T: Sendable>(
+    _ app: some ApplicationProtocol, _ environment: DaemonEnvironment, grace: Duration = .seconds(1), stopLimit: Duration = .seconds(30),
+    _ body: () async throws -> T
+) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: [app], logger: environment.logger))
+    let running = Task { try await group.run() }
+    let name = environment.daemon.executable
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        if await ended(running, within: grace) { return }
+        let draining = environment.services.names
+        running.cancel()
+        if await ended(running, within: stopLimit) { return }
+        Issue.record(
+            "\(name) did not stop within \(stopLimit) of its cancellation: left behind; running at the cancellation: \(draining), still running: \(environment.services.names)",
+            severity: .warning)
+    }
+    let url = "http://127.0.0.1:\(environment.listener.port)/healthz"
+    let up = await eventually(timeout: .seconds(60)) {
+        (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(1)).status) == .ok
+    }
+    guard up else {
+        await stop()
+        throw TestFailure("\(name) did not answer at \(url)")
+    }
+    do {
+        let result = try await body()
+        await stop()
+        return result
+    } catch {
+        await stop()
+        throw error
     }
 }
-
-/// Hands a value to a child task that alone uses it from then on.
-struct UnsafeTransfer<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
