@@ -13,16 +13,19 @@ struct DebugSQLWatcher: Service {
     static func key(_ namespace: String) -> String { "\(namespace):switch:debug-sql" }
 
     func run() async throws {
-        var wasOn = false
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let remaining = try? await redis.send("PTTL", Self.key(namespace)).int, remaining > 0 {
-                SQLLog.debug(until: .now + .milliseconds(remaining))
-                wasOn = true
-            } else if wasOn {
-                SQLLog.debug(until: nil)
-                wasOn = false
+        // Woken by a graceful shutdown, not left to finish its sleep.
+        await cancelWhenGracefulShutdown {
+            var wasOn = false
+            while !Task.isCancelled {
+                if let remaining = try? await redis.send("PTTL", Self.key(namespace)).int, remaining > 0 {
+                    SQLLog.debug(until: .now + .milliseconds(remaining))
+                    wasOn = true
+                } else if wasOn {
+                    SQLLog.debug(until: nil)
+                    wasOn = false
+                }
+                try? await Task.sleep(for: .seconds(2))
             }
-            try? await Task.sleep(for: .seconds(2))
         }
     }
 }

@@ -1,5 +1,5 @@
-public import Logging
-public import ServiceLifecycle
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The services of one daemon that are running now, by name. A stop that takes long is

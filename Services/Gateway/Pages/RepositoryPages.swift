@@ -31,7 +31,7 @@ struct RepositoryPages: Sendable {
 
     /// The page routes of one repository (`/:owner/:repo…`) that need `permission` on it.
     func routes(_ router: RouterGroup<GatewayContext>, requiring permission: Permission = .read, refusal: String? = nil) -> RouterGroup<GatewayContext> {
-        router.repository(permission, access, refusal: refusal)
+        router.repository(permission, access, refusal: refusal, ignoresGitSuffix: true)
     }
 
     /// The repository header (tab `header` selected) above `body`, in the site layout. A

@@ -1,4 +1,5 @@
 import CairnRedis
+import CairnService
 import Hummingbird
 import Metrics
 import ServiceLifecycle
@@ -36,17 +37,16 @@ struct RouteStatsGauges: Service {
     let stats: RouteStats
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let figures = try? await stats.window() {
-                for route in figures {
-                    let labels = [("route", route.route)]
-                    Gauge(label: "cairn_route_requests_5m", dimensions: labels).record(route.count)
-                    Gauge(label: "cairn_route_errors_5m", dimensions: labels).record(route.errors)
-                    Gauge(label: "cairn_route_median_seconds", dimensions: labels).record(route.medianMilliseconds / 1000)
-                    Gauge(label: "cairn_route_p99_seconds", dimensions: labels).record(route.p99Milliseconds / 1000)
-                }
+        // Woken by a graceful shutdown, not left to finish its sleep: the gateway stops at once.
+        await repeatUntilShutdown(every: .seconds(15)) {
+            guard let figures = try? await stats.window() else { return }
+            for route in figures {
+                let labels = [("route", route.route)]
+                Gauge(label: "cairn_route_requests_5m", dimensions: labels).record(route.count)
+                Gauge(label: "cairn_route_errors_5m", dimensions: labels).record(route.errors)
+                Gauge(label: "cairn_route_median_seconds", dimensions: labels).record(route.medianMilliseconds / 1000)
+                Gauge(label: "cairn_route_p99_seconds", dimensions: labels).record(route.p99Milliseconds / 1000)
             }
-            try? await Task.sleep(for: .seconds(15))
         }
     }
 }

@@ -20,8 +20,8 @@ struct Git: Sendable {
     /// How long a short command may run unless its caller says otherwise.
     static let shortLimit: Duration = .seconds(60)
     /// How long a streamed command may run: a clone or push of a large repository over a
-    /// slow link, or a large download.
-    static let streamLimit: Duration = .seconds(3600)
+    /// slow link, or a large download (the gateway gives git over HTTP as long).
+    static let streamLimit: Duration = .seconds(6 * 3600)
 
     /// The environment every git process gets, on top of `extra`.
     func environment(_ extra: [String: String] = [:]) -> Environment {
@@ -37,14 +37,18 @@ struct Git: Sendable {
     }
 
     /// Each git runs in a session of its own, and is stopped with the processes it started
-    /// (upload-pack, pack-objects, hooks), which hold its output open: a kill of git alone
-    /// would leave them writing.
+    /// (upload-pack, pack-objects, receive-pack and its hooks), which hold its output open:
+    /// a kill of git alone would leave them writing. They get SIGTERM first, on which git
+    /// removes its lock files and quarantine, and SIGKILL `stopGrace` later.
     static var platformOptions: PlatformOptions {
         var options = PlatformOptions()
         options.createSession = true
-        options.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(1))]
+        options.teardownSequence = [.send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: stopGrace)]
         return options
     }
+
+    /// How long git has to clean up after SIGTERM before it is killed.
+    static let stopGrace: Duration = .seconds(5)
 
     /// Runs a short git command and returns its standard output; throws with its standard
     /// error when it fails, and kills it (`RepoStoreError.gitTimedOut`) once `timeLimit` passed.
@@ -89,8 +93,9 @@ struct Git: Sendable {
     /// Runs a git command whose standard input and output are streams: `exchange` gets
     /// Cairn's ends of both pipes and moves the bytes (it closes `input` when it has nothing
     /// more to write; a command that reads nothing gets it closed at once). Once `timeLimit`
-    /// has passed git is killed, so its output ends, and the call throws
-    /// `RepoStoreError.gitTimedOut`; if `exchange` throws, git is killed too. A failing git is
+    /// has passed git is stopped with what it started (see `platformOptions`), so its output
+    /// ends, and the call throws `RepoStoreError.gitTimedOut`; if `exchange` throws, git is
+    /// stopped too. A failing git is
     /// returned in `Exit`, for the caller to decide: the answer may already be under way.
     func stream(
         _ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:],
@@ -99,33 +104,42 @@ struct Git: Sendable {
     ) async throws -> Exit {
         let started = ContinuousClock.now
         let (input, inputForGit) = try PolledPipe.open(.toChild)
+        defer { input.close() }
         let (output, outputForGit) = try PolledPipe.open(.fromChild)
-        defer { input.close(); output.close() }
+        defer { output.close() }
         if !readsInput { input.close() }
         let timedOut = Flag()
-        let result = try await Subprocess.run(
-            executable, arguments: Arguments(arguments), environment: environment(extra), workingDirectory: directory.map { FilePath($0) },
-            platformOptions: Self.platformOptions, input: .fileDescriptor(inputForGit, closeAfterSpawningProcess: true),
-            output: .fileDescriptor(outputForGit, closeAfterSpawningProcess: true), error: .string(limit: 64 * 1024)
-        ) { execution in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    // Killing git ends its output, which ends `exchange`'s reading.
-                    try await Task.sleep(for: timeLimit)
-                    timedOut.set(true)
-                    try? execution.send(signal: .kill, toProcessGroup: true)
+        let ended: (succeeded: Bool, status: String, stderr: String)
+        do {
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(arguments), environment: environment(extra), workingDirectory: directory.map { FilePath($0) },
+                platformOptions: Self.platformOptions, input: .fileDescriptor(inputForGit, closeAfterSpawningProcess: true),
+                output: .fileDescriptor(outputForGit, closeAfterSpawningProcess: true), error: .string(limit: 64 * 1024)
+            ) { execution in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        // Stopping git ends its output, which ends `exchange`'s reading.
+                        try await Task.sleep(for: timeLimit)
+                        timedOut.set(true)
+                        try? execution.send(signal: .terminate, toProcessGroup: true)
+                        try await Task.sleep(for: Self.stopGrace)
+                        try? execution.send(signal: .kill, toProcessGroup: true)
+                    }
+                    defer { group.cancelAll() }
+                    try await exchange(input, output)
                 }
-                defer { group.cancelAll() }
-                try await exchange(input, output)
             }
+            ended = (result.terminationStatus.isSuccess, "\(result.terminationStatus)", result.standardError)
+        } catch where timedOut.value {
+            // `exchange` failed on the output the stop cut short: the time limit is the cause.
+            record(arguments, .timedOut, since: started, status: "killed", stderr: "")
+            throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
         }
         if timedOut.value {
             record(arguments, .timedOut, since: started, status: "killed", stderr: "")
             throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
         }
-        let exit = Exit(
-            succeeded: result.terminationStatus.isSuccess, status: "\(result.terminationStatus)",
-            stderr: result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))
+        let exit = Exit(succeeded: ended.succeeded, status: ended.status, stderr: ended.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         record(arguments, exit.succeeded ? .succeeded : .failed, since: started, status: exit.status, stderr: exit.stderr)
         return exit
     }

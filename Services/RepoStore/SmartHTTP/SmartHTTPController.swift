@@ -101,6 +101,9 @@ struct SmartHTTPController: Sendable {
                         }
                         try await writer.write(chunk)
                     }
+                    // git has answered: what the client still sends has no reader, and a client
+                    // that stalls must not hold the request open.
+                    group.cancelAll()
                     try await group.waitForAll()
                     if reader.status != 200 {
                         logger.warning("git.http_backend_status", metadata: ["git.status": "\(reader.status)", "repo.id": "\(id)"])
