@@ -54,6 +54,64 @@ import Testing
     }
 }
 
+/// History, commit, branch and tag pages come from the fragment cache, anonymous or signed
+/// in, and still show a push at once: the history, branches and tags by the repository's
+/// cache version, a commit by its full id (its content never changes).
+@Suite(.timeLimit(.minutes(5))) struct HistoryCacheTests {
+    @Test func test_historyAndCommitPagesAreCachedAndFollowPushes() async throws {
+        try await CairnStack.with(worker: true) { stack in
+            let ada = try await stack.makeUser("ada")
+            let work = try await stack.makeWorkingCopy("site", commits: 2)
+            _ = try await stack.makeRepository(ada, "site")
+            let remote = stack.cloneURL("ada/site", credentials: "ada:\(ada.password)")
+            try await stack.git(["push", "--quiet", remote, "main"], in: work)
+            let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let anonymous = WebSession(stack.gatewayURL)
+            let signedIn = try await WebPagesTests.signIn(stack, ada)
+            // Once the worker recorded the push (its cache version is final); no page viewed yet.
+            #expect(try await eventually { try await stack.repositories.find(owner: "ada", name: "site")?.pushedAt != nil })
+            let repository = try #require(try await stack.repositories.find(owner: "ada", name: "site"))
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            let prefix = "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):titled:"
+
+            // Each page's content is read from its fragment: one planted there shows, for
+            // anonymous and signed-in visitors alike, with the title it carries.
+            let planted = [
+                ("/ada/site/commits", "commits:\(repository.id):\(repository.cacheVersion):1:"),
+                ("/ada/site/commits/main", "commits:\(repository.id):\(repository.cacheVersion):1:main"),
+                ("/ada/site/commit/\(head)", "commit:\(repository.id):\(head)"),
+                ("/ada/site/branches", "branches:\(repository.id):\(repository.cacheVersion)"),
+                ("/ada/site/tags", "tags:\(repository.id):\(repository.cacheVersion)"),
+            ]
+            for (path, key) in planted {
+                try await redis.send("SET", prefix + key, "Planted title\n<p id=planted>\(key)</p>")
+                for session in [signedIn, WebSession(stack.gatewayURL)] {
+                    let page = try await session.get(path)
+                    #expect(page.status == 200 && page.body.contains("<p id=planted>\(key)</p>") && page.body.contains("<title>Planted title"), "\(path): \(page.body.prefix(300))")
+                }
+            }
+
+            // A push shows at once on the history, branches and tags; the commit page, keyed
+            // by its id, keeps its fragment.
+            try "new\n".write(toFile: "\(work)/added.txt", atomically: true, encoding: .utf8)
+            try await stack.git(["add", "added.txt"], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "Add a file"], in: work)
+            try await stack.git(["tag", "v1"], in: work)
+            try await stack.git(["push", "--quiet", remote, "main", "v1"], in: work)
+            #expect(try await eventually { try await anonymous.get("/ada/site/commits/main").body.contains("Add a file") })
+            #expect(try await signedIn.get("/ada/site/commits").body.contains("Add a file"))
+            #expect(try await anonymous.get("/ada/site/tags").body.contains("v1"))
+            #expect(!(try await anonymous.get("/ada/site/branches").body.contains("id=planted")))
+            #expect(try await anonymous.get("/ada/site/commit/\(head)").body.contains("id=planted"))
+            // A commit named by a short id is kept only until the next push.
+            let short = String(head.prefix(8))
+            let shortPage = try await signedIn.get("/ada/site/commit/\(short)")
+            #expect(shortPage.status == 200 && shortPage.body.contains("commit 2") && !shortPage.body.contains("id=planted"))
+        }
+    }
+}
+
 /// `cairnctl cache-bump --user` retires the cached pages of all of one user's repositories.
 @Suite(.timeLimit(.minutes(5))) struct CacheBumpTests {
     @Test func test_aMassBumpRetiresEveryCachedPageOfOneUser() async throws {
@@ -65,7 +123,7 @@ import Testing
             var planted: [String] = []
             for (owner, name) in [(ada, "one"), (ada, "two"), (bob, "three")] {
                 let repository = try await stack.makeRepository(owner, name)
-                try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):home:\(repository.id):\(repository.cacheVersion)", "<p>stale \(name)</p>")
+                try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):titled:home:\(repository.id):\(repository.cacheVersion)", "\(repository.fullName)\n<p>stale \(name)</p>")
                 planted.append("/\(repository.fullName)")
             }
             let web = WebSession(stack.gatewayURL)

@@ -100,7 +100,7 @@ import Testing
             // A fragment planted under the page's key shows while the cache is on.
             let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
             defer { Task { await redis.shutdown() } }
-            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):home:\(repository.id):\(repository.cacheVersion)", "<p id=planted>from the cache</p>")
+            try await redis.send("SET", "\(stack.configuration.redisNamespace):fragment:\(pageTemplatesFingerprint):titled:home:\(repository.id):\(repository.cacheVersion)", "ada/site\n<p id=planted>from the cache</p>")
             let web = try await WebPagesTests.signIn(stack, ada)
             #expect(try await web.get("/ada/site").body.contains("from the cache"))
 

@@ -71,9 +71,7 @@ struct RepositoryPagesController: Sendable {
             try await commits(request, context, target: nil)
         }
         router.get("/:owner/:repo/commits/**") { request, context in
-            let page = try await repositoryPages.load(request, context)
-            let (_, target) = try await resolve(page.repository, context)
-            return try await commits(request, context, target: target, page: page)
+            try await commits(request, context, target: RepositoryPages.catchAll(context))
         }
         router.get("/:owner/:repo/commit/:sha") { request, context in
             let page = try await repositoryPages.load(request, context)
@@ -81,23 +79,29 @@ struct RepositoryPagesController: Sendable {
             let isPatch = sha.hasSuffix(".patch")
             if isPatch { sha = String(sha.dropLast(6)) }
             guard (4...40).contains(sha.count), sha.allSatisfy(\.isHexDigit) else { throw GatewayError.notFound }
-            let detail = try await content.commit(page.repository, ref: sha)
-            if isPatch { return patch(detail) }
-            let view = commitView(detail, page.repository)
-            return repositoryPages.repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commit", view), title: "\(view.summary) · \(page.repository.fullName)")
+            if isPatch { return patch(try await content.commit(page.repository, ref: sha)) }
+            // A full commit id names content that never changes: its page is kept across pushes.
+            let key = sha.count == 40 ? "commit:\(page.repository.id):\(sha.lowercased())" : "commit:\(page.repository.id):\(page.repository.cacheVersion):\(sha.lowercased())"
+            return try await repositoryPages.cachedPage(page, tab: "commits", key: key) {
+                let view = commitView(try await content.commit(page.repository, ref: sha), page.repository)
+                return PageFragment(title: "\(view.summary) · \(page.repository.fullName)", body: pages.renderer.render("commit", view))
+            }
         }
         router.get("/:owner/:repo/branches") { request, context in
             let page = try await repositoryPages.load(request, context)
-            let refs = try await content.refs(page.repository)
-            let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? ""), defaultBranch: page.repository.defaultBranch)
-            return repositoryPages.repositoryPage(page, header: page.header("branches", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Branches · \(page.repository.fullName)")
+            return try await repositoryPages.cachedPage(page, tab: "branches", key: "branches:\(page.repository.id):\(page.repository.cacheVersion)") {
+                let refs = try await content.refs(page.repository)
+                let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? ""), defaultBranch: page.repository.defaultBranch)
+                return PageFragment(title: "Branches · \(page.repository.fullName)", body: pages.renderer.render("refs", view))
+            }
         }
         router.get("/:owner/:repo/tags") { request, context in
             let page = try await repositoryPages.load(request, context)
-            let refs = try await content.refs(page.repository)
-            let tags = refs.tags.sorted { $0.name > $1.name }
-            let view = RefsView(isBranches: false, refs: refItems(tags, page.repository, selected: "", sorted: false), defaultBranch: nil)
-            return repositoryPages.repositoryPage(page, header: page.header("tags", baseURL: baseURL), body: pages.renderer.render("refs", view), title: "Tags · \(page.repository.fullName)")
+            return try await repositoryPages.cachedPage(page, tab: "tags", key: "tags:\(page.repository.id):\(page.repository.cacheVersion)") {
+                let tags = try await content.refs(page.repository).tags.sorted { $0.name > $1.name }
+                let view = RefsView(isBranches: false, refs: refItems(tags, page.repository, selected: "", sorted: false), defaultBranch: nil)
+                return PageFragment(title: "Tags · \(page.repository.fullName)", body: pages.renderer.render("refs", view))
+            }
         }
     }
 
@@ -201,20 +205,26 @@ struct RepositoryPagesController: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
     }
 
-    private func commits(_ request: Request, _ context: GatewayContext, target: RefAndPath?, page loaded: RepositoryPage? = nil) async throws -> Response {
-        let page: RepositoryPage
-        if let loaded { page = loaded } else { page = try await repositoryPages.load(request, context) }
+    /// The history page: of the default branch (`target` nil), or of the ref and path the
+    /// catch-all `target` names, 30 commits a page. Cached per ref, path and page number until
+    /// the next push.
+    private func commits(_ request: Request, _ context: GatewayContext, target: String?) async throws -> Response {
+        let page = try await repositoryPages.load(request, context)
         let repository = page.repository
-        let ref = target?.ref ?? repository.defaultBranch ?? "HEAD"
-        let path = target?.path ?? ""
         let number = try QueryNumber.read(request, "page", in: 1...Pagination.maxPage, default: 1)
-        let found = try await content.commits(repository, ref: ref, path: path, limit: Self.commitsPerPage + 1, skip: (number - 1) * Self.commitsPerPage)
-        let base = "/\(repository.fullName)/commits/\(PageFormat.pathLink(ref))" + (path.isEmpty ? "" : "/\(PageFormat.pathLink(path))")
-        let view = CommitsView(
-            ref: ref, path: path, commits: found.prefix(Self.commitsPerPage).map { CommitItem($0, repository: repository) },
-            previous: number > 1 ? "\(base)?page=\(number - 1)" : nil,
-            next: found.count > Self.commitsPerPage ? "\(base)?page=\(number + 1)" : nil)
-        return repositoryPages.repositoryPage(page, header: page.header("commits", baseURL: baseURL), body: pages.renderer.render("commits", view), title: "Commits · \(repository.fullName)")
+        let key = "commits:\(repository.id):\(repository.cacheVersion):\(number):\(target ?? "")"
+        return try await repositoryPages.cachedPage(page, tab: "commits", key: key) {
+            let resolved = target == nil ? nil : try await resolve(repository, context).1
+            let ref = resolved?.ref ?? repository.defaultBranch ?? "HEAD"
+            let path = resolved?.path ?? ""
+            let found = try await content.commits(repository, ref: ref, path: path, limit: Self.commitsPerPage + 1, skip: (number - 1) * Self.commitsPerPage)
+            let base = "/\(repository.fullName)/commits/\(PageFormat.pathLink(ref))" + (path.isEmpty ? "" : "/\(PageFormat.pathLink(path))")
+            let view = CommitsView(
+                ref: ref, path: path, commits: found.prefix(Self.commitsPerPage).map { CommitItem($0, repository: repository) },
+                previous: number > 1 ? "\(base)?page=\(number - 1)" : nil,
+                next: found.count > Self.commitsPerPage ? "\(base)?page=\(number + 1)" : nil)
+            return PageFragment(title: "Commits · \(repository.fullName)", body: pages.renderer.render("commits", view))
+        }
     }
 
     private func commitView(_ detail: GitCommitDetail, _ repository: Repository) -> CommitView {

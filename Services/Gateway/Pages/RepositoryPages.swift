@@ -44,20 +44,32 @@ struct RepositoryPages: Sendable {
     }
 
     /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
-    /// What an anonymous visitor sees is the same for all of them, so their whole page is
-    /// cached as well, keyed by the fragment's key and the rest of what it shows (the star
-    /// count); not while a site notice shows.
     func codePage(_ page: RepositoryPage, key: String, title: String, render: () async throws -> String) async throws -> Response {
-        let header = page.header("code", baseURL: baseURL)
+        try await cachedPage(page, tab: "code", key: key) { PageFragment(title: title, body: try await render()) }
+    }
+
+    /// A page of tab `tab` whose content and title are the fragment under `key` (`render`
+    /// makes them), so a view costs a Redis read instead of git and rendering. What an
+    /// anonymous visitor sees is the same for all of them, so their whole page is cached as
+    /// well, keyed by the fragment's key and the rest of what it shows (the star count); not
+    /// while a site notice shows. (Keys start `titled:`: fragments cached before titles were
+    /// kept with them are never read as such.)
+    func cachedPage(_ page: RepositoryPage, tab: String, key: String, render: () async throws -> PageFragment) async throws -> Response {
+        let header = page.header(tab, baseURL: baseURL)
+        func fragment() async throws -> PageFragment {
+            PageFragment(decoding: try await cache.fetch("titled:\(key)") { try await render().encoded })
+        }
         guard page.visitor.user == nil, page.visitor.newCookie == nil, pages.readOnly.lastKnownMessage == nil else {
-            return repositoryPage(page, header: header, body: try await cache.fetch(key, render: render), title: title)
+            let content = try await fragment()
+            return repositoryPage(page, header: header, body: content.body, title: content.title)
         }
-        let html = try await cache.fetch("page:\(key):\(page.social.stars)") {
-            let body = try await cache.fetch(key, render: render)
-            return pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor)
-        }
-        countView(page, title: title, actor: nil)
-        return pages.response(html, page.visitor)
+        let whole = PageFragment(decoding: try await cache.fetch("page:titled:\(key):\(page.social.stars)") {
+            let content = try await fragment()
+            let html = pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + content.body, title: content.title, page.visitor)
+            return PageFragment(title: content.title, body: html).encoded
+        })
+        if header.isBrowsing { countView(page, title: whole.title, actor: nil) }
+        return pages.response(whole.body, page.visitor)
     }
 
     /// A view of the repository's content, for its traffic figures.
@@ -69,4 +81,24 @@ struct RepositoryPages: Sendable {
     static func catchAll(_ context: GatewayContext) -> String {
         context.parameters.getCatchAll().joined(separator: "/")
     }
+}
+
+/// A cached page's title and HTML, kept as one string: the title (on one line), a newline,
+/// the HTML.
+struct PageFragment {
+    let title: String
+    let body: String
+
+    init(title: String, body: String) {
+        self.title = title
+        self.body = body
+    }
+
+    init(decoding text: String) {
+        let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        title = parts.first.map(String.init) ?? ""
+        body = parts.count > 1 ? String(parts[1]) : ""
+    }
+
+    var encoded: String { title.replacingOccurrences(of: "\n", with: " ") + "\n" + body }
 }
