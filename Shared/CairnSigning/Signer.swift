@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import Synchronization
 
 /// Signs JSON values so they can travel through untrusted hands (cookies, links, headers)
 /// and come back verified, without a database lookup.
@@ -13,6 +14,8 @@ import Crypto
 public struct Signer: Sendable {
     private let key: SymmetricKey
     private let fallbackKeys: [SymmetricKey]
+    /// The keys derived per salt, made once: a page view signs and verifies several tokens.
+    private let derived = DerivedKeys()
 
     /// - Parameters:
     ///   - key: the current secret; at least 32 bytes.
@@ -29,7 +32,7 @@ public struct Signer: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let payload = Base64URL.encode(try encoder.encode(value))
         let signed = "\(payload).\(Int64(now.timeIntervalSince1970))"
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(signed.utf8), using: Self.derive(key, salt: salt))
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(signed.utf8), using: derived.key(0, key, salt: salt))
         return "\(signed).\(Base64URL.encode(Data(mac)))"
     }
 
@@ -46,8 +49,8 @@ public struct Signer: Sendable {
               Base64URL.encode(mac) == parts[2], Base64URL.encode(payload) == parts[0]
         else { throw .malformed }
         let signed = Data("\(parts[0]).\(parts[1])".utf8)
-        let verified = ([key] + fallbackKeys).contains { candidate in
-            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: signed, using: Self.derive(candidate, salt: salt))
+        let verified = ([key] + fallbackKeys).enumerated().contains { index, candidate in
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: signed, using: derived.key(index, candidate, salt: salt))
         }
         guard verified else { throw .badSignature }
         if let maxAge {
@@ -63,7 +66,7 @@ public struct Signer: Sendable {
     }
 
     /// One key per salt, so a signature for one namespace means nothing in another.
-    private static func derive(_ key: SymmetricKey, salt: String) -> SymmetricKey {
+    fileprivate static func derive(_ key: SymmetricKey, salt: String) -> SymmetricKey {
         let derived = HMAC<SHA256>.authenticationCode(for: Data("cairn.signing:\(salt)".utf8), using: key)
         return SymmetricKey(data: Data(derived))
     }
@@ -90,5 +93,24 @@ public enum SigningError: Error, Equatable, CustomStringConvertible {
         case .undecodable(let reason): "signed value does not decode: \(reason)"
         case .weakKey(let length): "signing key must be at least 32 bytes, got \(length)"
         }
+    }
+}
+
+/// The derived keys of one signer, by the index of the secret (0: the current one) and the
+/// salt. The salts are the code's own constants, so this stays small.
+private final class DerivedKeys: Sendable {
+    private struct Name: Hashable {
+        let index: Int
+        let salt: String
+    }
+
+    private let keys = Mutex<[Name: SymmetricKey]>([:])
+
+    func key(_ index: Int, _ secret: SymmetricKey, salt: String) -> SymmetricKey {
+        let name = Name(index: index, salt: salt)
+        if let known = keys.withLock({ $0[name] }) { return known }
+        let made = Signer.derive(secret, salt: salt)
+        keys.withLock { $0[name] = made }
+        return made
     }
 }

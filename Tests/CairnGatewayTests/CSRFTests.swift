@@ -68,4 +68,24 @@ import Testing
             #expect(try await web.get("/settings").status == 200)
         }
     }
+
+    /// The layout and the repository header are rendered once and kept (`RenderedShells`);
+    /// each view still carries its own session's token, and only that one is accepted.
+    @Test func test_twoSessionsOfOneUserGetTheirOwnTokensFromTheKeptPage() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            try await stack.makeRepository(ada, "site")
+            let first = try await WebPagesTests.signIn(stack, ada)
+            let second = try await WebPagesTests.signIn(stack, ada)
+            let one = try #require(try await first.get("/ada/site").csrf)
+            let other = try #require(try await second.get("/ada/site").csrf)
+            #expect(!one.isEmpty && one != other && !one.contains("\u{1}") && !other.contains("\u{1}"))
+            #expect(try await first.post("/ada/site/star", [:], csrf: other).status == 403)
+            #expect(try await first.post("/ada/site/star", [:], csrf: one).status == 303)
+            #expect(try await second.post("/ada/site/unstar", [:], csrf: other).status == 303)
+            // Both pages carry the token in each of their forms: the header's and the layout's.
+            let page = try await first.get("/ada/site").body
+            #expect(page.components(separatedBy: "name=\"csrf\" value=\"\(one)\"").count - 1 >= 2)
+        }
+    }
 }

@@ -25,13 +25,18 @@ struct PageSessions: Sendable {
     let secure: Bool
     /// Keeps visitors who just wrote on the primary, when the gateway reads from replicas.
     var readYourWrites: ReadYourWrites? = nil
+    /// Cookies verified in the last minute and the CSRF tokens of their sessions: a page view
+    /// need not decode and verify the same cookie again. (Whether the session was retired
+    /// is still asked of the database on each view.)
+    private let verified = RecentValues<String, Payload>(lifetime: .seconds(60))
+    private let csrfTokens = RecentValues<String, String>(lifetime: .seconds(60))
 
     static let cookieName = "cairn_session"
     static let sessionSalt = "cairn.session"
     static let csrfSalt = "cairn.csrf"
     static let lifetime: Duration = .seconds(30 * 24 * 3600)
 
-    private struct Payload: Codable {
+    private struct Payload: Codable, Sendable {
         var user: Int64?
         var version: Int?
         var nonce: String
@@ -42,7 +47,7 @@ struct PageSessions: Sendable {
     /// pages with forms, so plain page views cost no signing and set no cookie.
     func visitor(_ request: Request) async throws -> Visitor {
         if let value = request.cookies[Self.cookieName]?.value,
-           let payload = try? signer.unsign(value, as: Payload.self, salt: Self.sessionSalt, maxAge: Self.lifetime) {
+           let payload = verified.value(value, make: { try? signer.unsign(value, as: Payload.self, salt: Self.sessionSalt, maxAge: Self.lifetime) }) {
             guard let id = payload.user else { return Visitor(user: nil, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil) }
             if let user = try await users.find(id: id, session: payload.nonce), user.sessionVersion == payload.version {
                 // Site admins see where the time of their pages went (`Server-Timing`).
@@ -80,7 +85,7 @@ struct PageSessions: Sendable {
     }
 
     private func csrfToken(_ nonce: String) -> String {
-        (try? signer.sign(nonce, salt: Self.csrfSalt)) ?? ""
+        csrfTokens.value(nonce) { try? signer.sign(nonce, salt: Self.csrfSalt) } ?? ""
     }
 
     private func cookie(_ payload: Payload) throws -> Cookie {

@@ -31,7 +31,7 @@ struct RepositoryPage {
     }
 }
 
-struct RepositoryHeaderView {
+struct RepositoryHeaderView: Hashable, Sendable {
     let owner: String
     let name: String
     let fullName: String

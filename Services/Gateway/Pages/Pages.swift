@@ -10,6 +10,8 @@ struct Pages: Sendable {
     let sessions: PageSessions
     /// Read-only mode, whose message every page shows while it is on.
     let readOnly: ReadOnlySwitch
+    /// The layout and repository headers rendered lately.
+    var shells = RenderedShells()
 
     /// The visitor, if a site admin: anonymous visitors are asked to sign in, everyone else
     /// gets 404, as for every admin page.
@@ -39,12 +41,22 @@ struct Pages: Sendable {
         response(layout(body, title: title, visitor), visitor, status: status)
     }
 
-    /// `body` inside the site layout, as HTML.
+    /// `body` inside the site layout, as HTML. The layout around it is rendered once per
+    /// title, signed-in user and notice (see `RenderedShells`).
     func layout(_ body: String, title: String, _ visitor: Visitor) -> String {
-        let layout = LayoutView(
-            title: title, body: body, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: visitor.csrfToken,
-            user: visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) }, notice: readOnly.lastKnownMessage)
-        return renderer.render("layout", layout, csrf: visitor.csrfToken)
+        let user = visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) }
+        let key = RenderedShells.LayoutKey(title: title, user: user, notice: readOnly.lastKnownMessage)
+        let shell = shells.layout(key) { csrf, bodyMark in
+            renderer.render("layout", LayoutView(
+                title: title, body: bodyMark, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: csrf,
+                user: user, notice: key.notice), csrf: csrf)
+        }
+        return RenderedShells.filled(shell.before, csrf: visitor.csrfToken) + body + RenderedShells.filled(shell.after, csrf: visitor.csrfToken)
+    }
+
+    /// A repository's header, rendered once per distinct header (see `RenderedShells`).
+    func repositoryHeader(_ header: RepositoryHeaderView, csrf: String) -> String {
+        RenderedShells.filled(shells.header(header) { renderer.render("repository_header", header, csrf: $0) }, csrf: csrf)
     }
 
     /// A whole HTML page as the response, setting the visitor's cookie if new.
@@ -67,7 +79,7 @@ struct Pages: Sendable {
 
 /// The site layout's data.
 struct LayoutView {
-    struct SignedIn {
+    struct SignedIn: Hashable, Sendable {
         let username: String
         let isAdmin: Bool
     }

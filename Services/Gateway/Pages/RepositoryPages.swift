@@ -40,7 +40,7 @@ struct RepositoryPages: Sendable {
         if status == .ok && header.isBrowsing {
             countView(page, title: title, actor: page.visitor.user?.id)
         }
-        return pages.html(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
+        return pages.html(pages.repositoryHeader(header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
     }
 
     /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
@@ -65,7 +65,7 @@ struct RepositoryPages: Sendable {
         }
         let whole = PageFragment(decoding: try await cache.fetch("page:titled:\(key):\(page.social.stars)") {
             let content = try await fragment()
-            let html = pages.layout(pages.renderer.render("repository_header", header, csrf: page.visitor.csrfToken) + content.body, title: content.title, page.visitor)
+            let html = pages.layout(pages.repositoryHeader(header, csrf: page.visitor.csrfToken) + content.body, title: content.title, page.visitor)
             return PageFragment(title: content.title, body: html).encoded
         })
         if header.isBrowsing { countView(page, title: whole.title, actor: nil) }

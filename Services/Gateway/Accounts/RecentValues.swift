@@ -1,0 +1,28 @@
+import Synchronization
+
+/// Values worked out lately, kept for `lifetime`: what is costly to work out and the same
+/// each time for a while (a session cookie's verified payload, a session's CSRF token).
+/// Bounded: past `limit` entries it starts over.
+final class RecentValues<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let values = Mutex<[Key: (value: Value, until: ContinuousClock.Instant)]>([:])
+    private let lifetime: Duration
+    private let limit: Int
+
+    init(lifetime: Duration, limit: Int = 10_000) {
+        self.lifetime = lifetime
+        self.limit = limit
+    }
+
+    /// The value for `key`, made by `make` when there is none still fresh; nil (and not
+    /// kept) when `make` gives nil.
+    func value(_ key: Key, make: () -> Value?) -> Value? {
+        let now = ContinuousClock.now
+        if let kept = values.withLock({ $0[key] }), kept.until > now { return kept.value }
+        guard let made = make() else { return nil }
+        values.withLock { values in
+            if values.count >= limit { values.removeAll(keepingCapacity: true) }
+            values[key] = (made, now + lifetime)
+        }
+        return made
+    }
+}
