@@ -318,51 +318,11 @@ struct GitResult: Sendable {
     let error: String
 }
 
-/// Runs `app` until `body` returns, once it answers at `url`.
-/// Runs a daemon of a test stack until `body` returns, then stops it: a graceful shutdown as
-/// systemd asks for, cancelled after `grace` (the worker's task runners stop one after another,
-/// each finishing a take of up to a second), and left behind with a warning naming the
-/// services it still runs if it has not stopped `stopLimit` later: one stuck stop must not
-/// hold the whole run.
-func runDaemon<T: Sendable>(
-    _ app: some ApplicationProtocol, _ environment: DaemonEnvironment, grace: Duration = .seconds(5), stopLimit: Duration = .seconds(30),
-    _ body: () async throws -> T
-) async throws -> T {
-    let group = ServiceGroup(configuration: .init(services: [app], logger: environment.logger))
-    let running = Task { try await group.run() }
-    let name = environment.daemon.executable
-    var started: [String] = []
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        if await ended(running, within: grace) { return }
-        let draining = environment.services.names
-        // Services stop one after another, the last listed first: the last of those left is
-        // stuck in its graceful shutdown, a bug a deploy would meet as a slow stop. (When none
-        // has stopped, the HTTP server, which stops first, is still draining connections.)
-        if !draining.isEmpty && draining != started {
-            Issue.record("\(name)'s graceful shutdown stalled in \(draining.last ?? "?") (still running: \(draining))", severity: .warning)
-        }
-        running.cancel()
-        if await ended(running, within: stopLimit) { return }
-        Issue.record(
-            "\(name) did not stop within \(stopLimit) of its cancellation: left behind; running at the cancellation: \(draining), still running: \(environment.services.names)",
-            severity: .warning)
-    }
+/// Runs a daemon of a test stack until `body` returns, once it answers `/healthz`, and
+/// stops it with a deadline (see `runBounded`), naming the services a slow stop waits for.
+func runDaemon<T: Sendable>(_ app: some ApplicationProtocol, _ environment: DaemonEnvironment, _ body: () async throws -> T) async throws -> T {
     let url = "http://127.0.0.1:\(environment.listener.port)/healthz"
-    let up = await eventually(timeout: .seconds(60)) {
-        (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(1)).status) == .ok
-    }
-    guard up else {
-        await stop()
-        throw TestFailure("\(name) did not answer at \(url)")
-    }
-    started = environment.services.names
-    do {
-        let result = try await body()
-        await stop()
-        return result
-    } catch {
-        await stop()
-        throw error
-    }
+    let services = environment.services
+    return try await runBounded(
+        app, name: environment.daemon.executable, logger: environment.logger, running: { services.names }, ready: { await answers(url) }, body)
 }

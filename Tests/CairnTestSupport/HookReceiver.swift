@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import NIOCore
 
 /// A webhook receiver on loopback for the tests, answering by path:
@@ -63,7 +62,14 @@ public actor HookReceiver {
             default: return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "thanks")))
             }
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        return try await app.test(.live) { client in try await body(receiver, "http://127.0.0.1:\(client.port!)") }
+        router.get("/ready") { _, _ in Response(status: .ok) }
+        let port = try freePort()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        // Stopped with a deadline: a delivery cut short when its worker stopped must not
+        // hold the receiver's graceful shutdown, and the whole run with it.
+        let base = "http://127.0.0.1:\(port)"
+        return try await runBounded(app, name: "the hook receiver", logger: app.logger, grace: .seconds(2), ready: { await answers(base + "/ready") }) {
+            try await body(receiver, base)
+        }
     }
 }

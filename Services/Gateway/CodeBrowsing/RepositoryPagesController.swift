@@ -62,10 +62,16 @@ struct RepositoryPagesController: Sendable {
         }
         router.get("/:owner/:repo/raw/**") { request, context in
             let page = try await repositoryPages.load(request, context)
-            let (_, target) = try await resolve(page.repository, context)
-            let info = try await content.object(page.repository, ref: target.ref, path: target.path)
-            guard info.type == "blob" else { throw GatewayError.notFound }
-            return try await raw(page.repository, sha: info.sha, path: target.path)
+            // Which file the ref and path name, kept until the next push: `<blob id> <size> <path>`.
+            let key = "raw:\(page.repository.id):\(page.repository.cacheVersion):\(RepositoryPages.catchAll(context))"
+            let named = try await repositoryPages.cache.fetch(key) {
+                let (_, target) = try await resolve(page.repository, context)
+                let info = try await content.object(page.repository, ref: target.ref, path: target.path)
+                guard info.type == "blob" else { throw GatewayError.notFound }
+                return "\(info.sha) \(info.size) \(target.path)"
+            }.split(separator: " ", maxSplits: 2).map(String.init)
+            guard named.count == 3, let size = Int(named[1]) else { throw GatewayError.notFound }
+            return try await raw(page.repository, sha: named[0], size: size, path: named[2])
         }
         router.get("/:owner/:repo/commits") { request, context in
             try await commits(request, context, target: nil)
@@ -189,11 +195,11 @@ struct RepositoryPagesController: Sendable {
         return pages.renderer.render("blob", view)
     }
 
-    /// The file's bytes, streamed, as text or its image type; never as HTML, and sandboxed so
-    /// a file in a repository cannot run script on Cairn's origin.
-    private func raw(_ repository: Repository, sha: String, path: String) async throws -> Response {
-        let upstream = try await content.repostore.send(.GET, "/repos/\(repository.id)/blob/\(sha)", timeout: .minutes(10))
-        guard upstream.status == .ok else { throw GatewayError.notFound }
+    /// The file's bytes, as text or its image type; never as HTML, and sandboxed so a file in
+    /// a repository cannot run script on Cairn's origin. A file of up to `rawKeptBytes` is
+    /// kept in the fragment cache by its blob id (its content never changes) for an hour;
+    /// a larger one is streamed from the repository store each time.
+    private func raw(_ repository: Repository, sha: String, size: Int, path: String) async throws -> Response {
         let fileExtension = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
         var headers: HTTPFields = [
             .contentType: Self.imageTypes[fileExtension] ?? "text/plain; charset=utf-8",
@@ -201,9 +207,25 @@ struct RepositoryPagesController: Sendable {
             .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; sandbox",
             .cacheControl: "private, max-age=60",
         ]
-        if let length = upstream.headers.first(name: "Content-Length") { headers[.contentLength] = length }
+        let key = "blob:\(repository.id):\(sha)"
+        if let kept = await repositoryPages.cache.bytes(key) {
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: kept)))
+        }
+        let upstream = try await content.repostore.send(.GET, "/repos/\(repository.id)/blob/\(sha)", timeout: .minutes(10))
+        guard upstream.status == .ok else { throw GatewayError.notFound }
+        if size <= Self.rawKeptBytes {
+            let body = try await upstream.body.collect(upTo: Self.rawKeptBytes)
+            guard body.readableBytes == size else { throw GatewayError.unavailable("The repository store sent \(body.readableBytes) of the file's \(size) bytes.") }
+            let bytes = Array(body.readableBytesView)
+            await repositoryPages.cache.store(key, bytes: bytes, lifetime: 3600)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        }
+        headers[.contentLength] = String(size)
         return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: upstream.body))
     }
+
+    /// The largest file kept in the cache for raw views.
+    static let rawKeptBytes = 1 << 20
 
     /// The history page: of the default branch (`target` nil), or of the ref and path the
     /// catch-all `target` names, 30 commits a page. Cached per ref, path and page number until

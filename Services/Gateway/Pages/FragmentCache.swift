@@ -19,7 +19,7 @@ struct FragmentCache: Sendable {
     /// `lifetime` seconds (default: `self.lifetime`) after it was stored.
     func fetch(_ key: String, lifetime: Int? = nil, render: () async throws -> String) async throws -> String {
         guard await flags.isOn(.fragmentCache) else { return try await render() }
-        let fullKey = "\(namespace):fragment:\(PageRenderer.fingerprint):\(key)"
+        let fullKey = fullKey(key)
         do {
             if let hit = try await redis.send("GET", fullKey).string { return hit }
         } catch {
@@ -33,4 +33,29 @@ struct FragmentCache: Sendable {
         }
         return rendered
     }
+
+    /// Bytes kept under `key` (a file's content), or nil when there are none, the cache is
+    /// off, or Redis does not answer.
+    func bytes(_ key: String) async -> [UInt8]? {
+        guard await flags.isOn(.fragmentCache) else { return nil }
+        do {
+            return try await redis.send([Array("GET".utf8), Array(fullKey(key).utf8)]).bytes
+        } catch {
+            logger.warning("fragment_cache.unavailable", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Keeps `bytes` under `key` for `lifetime` seconds; a Redis failure only means they are
+    /// read again next time.
+    func store(_ key: String, bytes: [UInt8], lifetime: Int) async {
+        guard await flags.isOn(.fragmentCache) else { return }
+        do {
+            _ = try await redis.send([Array("SET".utf8), Array(fullKey(key).utf8), bytes, Array("EX".utf8), Array(String(lifetime).utf8)])
+        } catch {
+            logger.warning("fragment_cache.unavailable", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func fullKey(_ key: String) -> String { "\(namespace):fragment:\(PageRenderer.fingerprint):\(key)" }
 }
