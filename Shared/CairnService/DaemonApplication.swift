@@ -29,8 +29,10 @@ public enum DaemonApplication {
             responder: responder,
             configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: environment.daemon.executable),
             services: (stores.services + services + [SystemdReadiness()]).map { environment.services.tracking($0, logger: environment.logger) },
-            onServerRunning: { _ in
-                environment.logger.info("daemon.listening", metadata: ["daemon.address": "\(listener.host):\(listener.port)"])
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? listener.port
+                environment.services.listening(on: port)
+                environment.logger.info("daemon.listening", metadata: ["daemon.address": "\(listener.host):\(port)"])
                 SystemdNotifier.notify("READY=1")
             },
             logger: environment.logger)

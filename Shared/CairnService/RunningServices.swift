@@ -2,13 +2,21 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The services of one daemon that are running now, by name. A stop that takes long is
-/// waiting for one of them (services stop one after another, the last listed first): the
-/// daemon logs each as it stops, and a test whose daemon will not stop names them.
+/// The services of one daemon that are running now, by name, and the port it listens on. A
+/// stop that takes long is waiting for one of them (services stop one after another, the
+/// last listed first): the daemon logs each as it stops, and a test whose daemon will not
+/// stop names them.
 public final class RunningServices: Sendable {
     private let running = Mutex<[String]>([])
+    private let port = Mutex<Int?>(nil)
 
     public init() {}
+
+    /// The port the daemon's HTTP server listens on, once it does (the one the system chose
+    /// when the configuration said 0).
+    public var listeningPort: Int? { port.withLock { $0 } }
+
+    func listening(on port: Int) { self.port.withLock { $0 = port } }
 
     /// The names of the services still running, in the order they started.
     public var names: [String] { running.withLock { $0 } }

@@ -78,45 +78,44 @@ struct CairnStack: Sendable {
                 logger[metadataKey: CairnStack.stackKey] = "\(namespace)"
                 return logger
             }()
-            // Each daemon listens where the configuration says, so that the links they write
-            // (LFS verify, API URLs) and the calls between them go to the right place.
-            let ports = (blobstore: try freePort(), repostore: try freePort(), gateway: try freePort(), worker: try freePort(), stream: try freePort())
-            let configured = {
+            // The blob store and the repository store listen on ports the system chooses (no
+            // other test can take them first); the gateway, whose links name its own address,
+            // on a free port chosen beforehand; the others on ports the system chooses.
+            let anyPort = {
                 var copy = configuration
-                copy.listeners[.blobstore] = .init(host: "127.0.0.1", port: ports.blobstore)
-                copy.listeners[.repostore] = .init(host: "localhost", port: ports.repostore)
-                copy.listeners[.gateway] = .init(host: "127.0.0.1", port: ports.gateway)
-                copy.listeners[.worker] = .init(host: "127.0.0.1", port: ports.worker)
-                copy.listeners[.stream] = .init(host: "127.0.0.1", port: ports.stream)
-                copy.blobPublicURL = "http://127.0.0.1:\(ports.blobstore)"
-                copy.publicURL = "http://127.0.0.1:\(ports.gateway)"
-                return copy
-            }()
-            let gatewayConfiguration = {
-                var copy = configured
-                if !repostoreUp { copy.listeners[.repostore] = .init(host: "localhost", port: 1) }
+                for daemon in Daemon.allCases { copy.listeners[daemon] = .init(host: "127.0.0.1", port: 0) }
                 return copy
             }()
             @Sendable func environment(_ daemon: Daemon, _ configuration: CairnConfiguration) throws -> DaemonEnvironment {
                 try DaemonEnvironment(daemon: daemon, configuration: configuration, logger: logger, routes: routes[daemon]!)
             }
-            let blobstore = try environment(.blobstore, configured)
-            let repostore = try environment(.repostore, configured)
-            let gateway = try environment(.gateway, gatewayConfiguration)
-            return try await runDaemon(try await buildBlobStore(blobstore), blobstore) {
-                try await runDaemon(try await buildRepoStore(repostore), repostore) {
-                    try await runDaemon(try await buildGateway(gateway), gateway) {
+            let blobstore = try environment(.blobstore, anyPort)
+            let repostore = try environment(.repostore, anyPort)
+            return try await runDaemon(try await buildBlobStore(blobstore), blobstore) { blobstorePort in
+                try await runDaemon(try await buildRepoStore(repostore), repostore) { repostorePort in
+                    let gatewayPort = try freePort()
+                    let gatewayConfiguration = {
+                        var copy = anyPort
+                        copy.listeners[.repostore] = .init(host: "localhost", port: repostoreUp ? repostorePort : 1)
+                        copy.listeners[.blobstore] = .init(host: "127.0.0.1", port: blobstorePort)
+                        copy.listeners[.gateway] = .init(host: "127.0.0.1", port: gatewayPort)
+                        copy.blobPublicURL = "http://127.0.0.1:\(blobstorePort)"
+                        copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
+                        return copy
+                    }()
+                    let gateway = try environment(.gateway, gatewayConfiguration)
+                    return try await runDaemon(try await buildGateway(gateway), gateway) { _ in
                         let stack = CairnStack(
                             gatewayURL: gatewayConfiguration.publicURL, database: client, analytics: analyticsClient,
                             configuration: gatewayConfiguration, folder: folder, routes: routes)
                         let withStream: @Sendable () async throws -> T = {
                             guard stream else { return try await body(stack) }
                             let daemon = try environment(.stream, gatewayConfiguration)
-                            return try await runDaemon(try await buildStream(daemon), daemon) { try await body(stack) }
+                            return try await runDaemon(try await buildStream(daemon), daemon) { _ in try await body(stack) }
                         }
                         guard worker else { return try await withStream() }
                         let daemon = try environment(.worker, gatewayConfiguration)
-                        return try await runDaemon(try await buildWorker(daemon), daemon) { try await withStream() }
+                        return try await runDaemon(try await buildWorker(daemon), daemon) { _ in try await withStream() }
                     }
                 }
             }
@@ -318,11 +317,16 @@ struct GitResult: Sendable {
     let error: String
 }
 
-/// Runs a daemon of a test stack until `body` returns, once it answers `/healthz`, and
-/// stops it with a deadline (see `runBounded`), naming the services a slow stop waits for.
-func runDaemon<T: Sendable>(_ app: some ApplicationProtocol, _ environment: DaemonEnvironment, _ body: () async throws -> T) async throws -> T {
-    let url = "http://127.0.0.1:\(environment.listener.port)/healthz"
+/// Runs a daemon of a test stack until `body` returns, once it listens and answers
+/// `/healthz` (`body` gets its port), and stops it with a deadline (see `runBounded`),
+/// naming the services a slow stop waits for.
+func runDaemon<T: Sendable>(_ app: some ApplicationProtocol, _ environment: DaemonEnvironment, _ body: (Int) async throws -> T) async throws -> T {
     let services = environment.services
-    return try await runBounded(
-        app, name: environment.daemon.executable, logger: environment.logger, running: { services.names }, ready: { await answers(url) }, body)
+    return try await runBounded(app, name: environment.daemon.executable, logger: environment.logger, running: { services.names }, ready: {
+        guard let port = services.listeningPort else { return false }
+        return await answers("http://127.0.0.1:\(port)/healthz")
+    }) {
+        guard let port = services.listeningPort else { throw TestFailure("\(environment.daemon.executable) has no port") }
+        return try await body(port)
+    }
 }

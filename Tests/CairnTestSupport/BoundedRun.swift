@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 public import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// Runs `service` (a daemon, or a test's own HTTP server) until `body` returns, then stops
@@ -17,6 +18,8 @@ public func runBounded<T: Sendable>(
 ) async throws -> T {
     let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
     let task = Task { try await group.run() }
+    let finished = Box<Bool>(false)
+    Task { _ = await task.result; finished.value = true }
     var started: [String] = []
     func stop() async {
         await group.triggerGracefulShutdown()
@@ -34,8 +37,12 @@ public func runBounded<T: Sendable>(
             "\(name) did not stop within \(stopLimit) of its cancellation: left behind; running at the cancellation: \(draining), still running: \(running())",
             severity: .warning)
     }
-    guard await eventually(timeout: .seconds(60), ready) else {
+    // Not ready, or ended (it could not listen, say): the wait stops at whichever comes first.
+    let isReady = await eventually(timeout: .seconds(60)) { finished.value ? true : await ready() }
+    guard isReady, !finished.value else {
+        let failure = finished.value ? await task.result : nil
         await stop()
+        if case .failure(let error) = failure { throw TestFailure("\(name) stopped before it was ready: \(error)") }
         throw TestFailure("\(name) did not get ready within a minute")
     }
     started = running()
@@ -52,4 +59,14 @@ public func runBounded<T: Sendable>(
 /// Whether `url` answers 200 now.
 public func answers(_ url: String) async -> Bool {
     (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(1)).status) == .ok
+}
+
+/// A value shared between tasks.
+public final class Box<Value: Sendable>: Sendable {
+    private let state: Mutex<Value>
+    public init(_ value: Value) { state = Mutex(value) }
+    public var value: Value {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
+    }
 }

@@ -63,13 +63,18 @@ public actor HookReceiver {
             }
         }
         router.get("/ready") { _, _ in Response(status: .ok) }
-        let port = try freePort()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        // On a port the system chooses, so that no other test can take it first.
+        let port = Box<Int?>(nil)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.value = channel.localAddress?.port })
         // Stopped with a deadline: a delivery cut short when its worker stopped must not
         // hold the receiver's graceful shutdown, and the whole run with it.
-        let base = "http://127.0.0.1:\(port)"
-        return try await runBounded(app, name: "the hook receiver", logger: app.logger, grace: .seconds(2), ready: { await answers(base + "/ready") }) {
-            try await body(receiver, base)
+        return try await runBounded(app, name: "the hook receiver", logger: app.logger, grace: .seconds(2), ready: {
+            guard let port = port.value else { return false }
+            return await answers("http://127.0.0.1:\(port)/ready")
+        }) {
+            try await body(receiver, "http://127.0.0.1:\(port.value ?? 0)")
         }
     }
 }

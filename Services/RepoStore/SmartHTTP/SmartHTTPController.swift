@@ -101,9 +101,9 @@ struct SmartHTTPController: Sendable {
                         }
                         try await writer.write(chunk)
                     }
-                    // git has answered: what the client still sends has no reader, and a client
-                    // that stalls must not hold the request open.
-                    group.cancelAll()
+                    // The rest of the request body is still read (and dropped when git stopped
+                    // reading): a response sent before its request was read whole would cut
+                    // the connection under the gateway, which then answers 503.
                     try await group.waitForAll()
                     if reader.status != 200 {
                         logger.warning("git.http_backend_status", metadata: ["git.status": "\(reader.status)", "repo.id": "\(id)"])
