@@ -27,13 +27,19 @@ final class RenderedShells: Sendable {
         let after: String
     }
 
-    /// The layout for `key`, made by `render(csrfMark, bodyMark)` when not kept.
+    /// The layout for `key`, made by `render(csrfMark, bodyMark)` when not kept. Layouts with
+    /// titles over `longestKeptTitle` bytes (a path can be long) are not kept, so the kept
+    /// shells stay a few megabytes at most.
     func layout(_ key: LayoutKey, render: (_ csrf: String, _ body: String) -> String) -> Layout {
-        layouts.value(key) {
+        func made() -> Layout {
             let parts = render(Self.csrfMark, Self.bodyMark).split(separator: Self.bodyMark, maxSplits: 1, omittingEmptySubsequences: false)
             return Layout(before: String(parts[0]), after: parts.count > 1 ? String(parts[1]) : "")
-        } ?? Layout(before: "", after: "")
+        }
+        guard key.title.utf8.count <= Self.longestKeptTitle else { return made() }
+        return layouts.value(key, make: made) ?? made()
     }
+
+    static let longestKeptTitle = 200
 
     /// The header for `view`, made by `render(csrfMark)` when not kept.
     func header(_ view: RepositoryHeaderView, render: (_ csrf: String) -> String) -> String {

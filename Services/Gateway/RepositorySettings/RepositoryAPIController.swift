@@ -15,8 +15,9 @@ struct RepositoryAPIController: Sendable {
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         let repos = router.group("/api/v3/repos/:owner/:repo")
         repos.repository(.read, access).get { request, context in
-            let permission = try context.resolvedRepository().permission
-            var repository = try context.resolvedRepository().repository
+            let resolved = try context.resolvedRepository()
+            let permission = resolved.permission
+            var repository = resolved.repository
             if repository.defaultBranch == nil {
                 // Until the default is set, it is the branch HEAD names (what the first push created).
                 repository.defaultBranch = try await repostore.getJSON(GitRefs.self, "/repos/\(repository.id)/refs")?.head
@@ -24,7 +25,8 @@ struct RepositoryAPIController: Sendable {
             return try APIEncoding.response(APIRepository(repository, baseURL: baseURL, permission: permission))
         }
         repos.repository(.admin, access).patch { request, context in
-            let (repository, permission) = (try context.resolvedRepository().repository, try context.resolvedRepository().permission)
+            let resolved = try context.resolvedRepository()
+            let (repository, permission) = (resolved.repository, resolved.permission)
             let input = try await APIEncoding.decode(UpdateRepository.self, from: request, context: context)
             if let branch = input.defaultBranch {
                 try await RepositoryContent(repostore: repostore).setDefaultBranch(repository, branch)

@@ -70,8 +70,7 @@ struct Git: Sendable {
                 return (finished.terminationStatus.isSuccess, "\(finished.terminationStatus)", finished.standardOutput, finished.standardError)
             }
         } catch is TimeLimitExceeded {
-            record(arguments, .timedOut, since: started, status: "killed", stderr: "")
-            throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
+            throw stopped(arguments, since: started, limit: timeLimit)
         }
         let stderr = result.error.trimmingCharacters(in: .whitespacesAndNewlines)
         record(arguments, result.succeeded ? .succeeded : .failed, since: started, status: result.status, stderr: stderr)
@@ -109,7 +108,7 @@ struct Git: Sendable {
         defer { output.close() }
         if !readsInput { input.close() }
         let timedOut = Flag()
-        let ended: (succeeded: Bool, status: String, stderr: String)
+        var ended: (succeeded: Bool, status: String, stderr: String)?
         do {
             let result = try await Subprocess.run(
                 executable, arguments: Arguments(arguments), environment: environment(extra), workingDirectory: directory.map { FilePath($0) },
@@ -132,19 +131,20 @@ struct Git: Sendable {
             ended = (result.terminationStatus.isSuccess, "\(result.terminationStatus)", result.standardError)
         } catch where timedOut.value {
             // `exchange` failed on the output the stop cut short: the time limit is the cause.
-            record(arguments, .timedOut, since: started, status: "killed", stderr: "")
-            throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
         }
-        if timedOut.value {
-            record(arguments, .timedOut, since: started, status: "killed", stderr: "")
-            throw RepoStoreError.gitTimedOut(command: arguments.first ?? "", limit: timeLimit)
-        }
+        guard !timedOut.value, let ended else { throw stopped(arguments, since: started, limit: timeLimit) }
         let exit = Exit(succeeded: ended.succeeded, status: ended.status, stderr: ended.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         record(arguments, exit.succeeded ? .succeeded : .failed, since: started, status: exit.status, stderr: exit.stderr)
         return exit
     }
 
     private enum Outcome: String { case succeeded, failed, timedOut = "timed_out" }
+
+    /// The error of a command stopped at its time limit, recorded as such.
+    private func stopped(_ arguments: [String], since started: ContinuousClock.Instant, limit: Duration) -> RepoStoreError {
+        record(arguments, .timedOut, since: started, status: "killed", stderr: "")
+        return .gitTimedOut(command: arguments.first ?? "", limit: limit)
+    }
 
     /// The log line and metrics of one command. Only the subcommand is a metric dimension,
     /// so user input never makes a new time series.
