@@ -80,7 +80,10 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         limiter: limiter, outbox: outbox).addRoutes(to: pageRoutes)
     UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
-    RepositoryPagesController(pages: pages, repositoryPages: repositoryPages, content: content, social: social).addRoutes(to: pageRoutes)
+    RepositoryPagesController(
+        pages: pages, repositoryPages: repositoryPages, content: content, social: social,
+        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger)
+    ).addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
         pages: pages, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages
     ).addRoutes(to: pageRoutes)

@@ -200,3 +200,47 @@ public struct GitPushedCommits: Sendable, Codable, Hashable {
         self.forced = forced
     }
 }
+
+/// Who last changed each line of a file: `git blame` at one commit.
+public struct GitBlame: Sendable, Codable, Hashable {
+    /// A commit that some lines come from.
+    public struct Commit: Sendable, Codable, Hashable {
+        public var author: String
+        /// Seconds since 1970, the author's time.
+        public var time: Int
+        public var summary: String
+
+        public init(author: String, time: Int, summary: String) {
+            self.author = author
+            self.time = time
+            self.summary = summary
+        }
+    }
+
+    /// Lines `start` (1-based) to `start + count - 1` of the file, from one commit.
+    public struct Range: Sendable, Codable, Hashable {
+        public var sha: String
+        public var start: Int
+        public var count: Int
+
+        public init(sha: String, start: Int, count: Int) {
+            self.sha = sha
+            self.start = start
+            self.count = count
+        }
+    }
+
+    /// The commit blamed, resolved from the revision asked for.
+    public var commit: String
+    public var commits: [String: Commit]
+    /// In line order, covering every line.
+    public var ranges: [Range]
+    public var lines: [String]
+
+    public init(commit: String, commits: [String: Commit], ranges: [Range], lines: [String]) {
+        self.commit = commit
+        self.commits = commits
+        self.ranges = ranges
+        self.lines = lines
+    }
+}

@@ -22,8 +22,14 @@ struct RepositoryContent: Sendable {
         try await fetch([GitCommit].self, repository, "commits", ["ref": ref, "path": path, "limit": String(limit), "skip": String(skip)])
     }
 
-    func commit(_ repository: Repository, ref: String) async throws -> GitCommitDetail {
-        try await fetch(GitCommitDetail.self, repository, "commit", ["ref": ref])
+    /// One commit with its diff, `context` unchanged lines around each change.
+    func commit(_ repository: Repository, ref: String, context: Int = 3) async throws -> GitCommitDetail {
+        try await fetch(GitCommitDetail.self, repository, "commit", ["ref": ref, "context": String(context)])
+    }
+
+    /// Who last changed each line of the file `path` at `ref`.
+    func blame(_ repository: Repository, ref: String, path: String) async throws -> GitBlame {
+        try await fetch(GitBlame.self, repository, "blame", ["ref": ref, "path": path])
     }
 
     func tree(_ repository: Repository, ref: String, path: String, recursive: Bool = false) async throws -> [GitTreeEntry] {

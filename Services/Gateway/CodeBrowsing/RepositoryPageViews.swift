@@ -95,6 +95,8 @@ struct BlobView {
     struct Line {
         let number: Int
         let text: String
+        /// The line highlighted (safe HTML), when it could be.
+        let html: String?
     }
 
     let ref: String
@@ -105,6 +107,7 @@ struct BlobView {
     let isMarkdownSource: Bool
     let previewURL: String
     let historyURL: String
+    let blameURL: String
     let lines: [Line]
     let isBinary: Bool
     let isTooLarge: Bool
@@ -150,28 +153,6 @@ struct CommitView {
     let deletions: Int
     let patchURL: String
     let treeURL: String
-}
-
-/// One line of a unified diff, marked for the stylesheet.
-struct DiffLine {
-    let text: String
-    let kind: String
-
-    static func lines(_ patch: String, limit: Int) -> (lines: [DiffLine], truncated: Bool) {
-        var result: [DiffLine] = []
-        for line in patch.split(separator: "\n", omittingEmptySubsequences: false) {
-            if result.count >= limit { return (result, true) }
-            if line.hasPrefix("diff --git") || line.hasPrefix("index ") || line.hasPrefix("--- ") || line.hasPrefix("+++ ")
-                || line.hasPrefix("new file mode") || line.hasPrefix("deleted file mode") || line.hasPrefix("similarity index")
-                || line.hasPrefix("rename from") || line.hasPrefix("rename to") || line.hasPrefix("old mode") || line.hasPrefix("new mode") {
-                continue
-            }
-            let kind = line.hasPrefix("@@") ? "hunk" : line.hasPrefix("+") ? "add" : line.hasPrefix("-") ? "del" : "ctx"
-            result.append(DiffLine(text: String(line), kind: kind))
-        }
-        if result.last?.text.isEmpty == true { result.removeLast() }
-        return (result, false)
-    }
 }
 
 struct RefsView {

@@ -16,6 +16,7 @@ struct RepositoryPagesController: Sendable {
     let repositoryPages: RepositoryPages
     let content: RepositoryContent
     let social: SocialGraph
+    let highlighting: CodeHighlighting
     var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
     static let maxDiffLines = 2000
@@ -60,6 +61,7 @@ struct RepositoryPagesController: Sendable {
                 return try await blob(page.repository, target, plain: plain)
             }
         }
+        router.get("/:owner/:repo/blame/**") { request, context in try await blamePage(request, context) }
         router.get("/:owner/:repo/raw/**") { request, context in
             let page = try await repositoryPages.load(request, context)
             // Which file the ref and path name, kept until the next push: `<blob id> <size> <path>`.
@@ -86,10 +88,11 @@ struct RepositoryPagesController: Sendable {
             if isPatch { sha = String(sha.dropLast(6)) }
             guard (4...40).contains(sha.count), sha.allSatisfy(\.isHexDigit) else { throw GatewayError.notFound }
             if isPatch { return patch(try await content.commit(page.repository, ref: sha)) }
+            let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)
             // A full commit id names content that never changes: its page is kept across pushes.
-            let key = sha.count == 40 ? "commit:\(page.repository.id):\(sha.lowercased())" : "commit:\(page.repository.id):\(page.repository.cacheVersion):\(sha.lowercased())"
-            return try await repositoryPages.cachedPage(page, tab: "commits", key: key) {
-                let view = commitView(try await content.commit(page.repository, ref: sha), page.repository)
+            let named = sha.count == 40 ? sha.lowercased() : "\(page.repository.cacheVersion):\(sha.lowercased())"
+            return try await repositoryPages.cachedPage(page, tab: "commits", key: "commit:\(page.repository.id):\(named):\(lines)") {
+                let view = await commitView(try await content.commit(page.repository, ref: sha, context: lines), page.repository, context: lines)
                 return PageFragment(title: "\(view.summary) · \(page.repository.fullName)", body: pages.renderer.render("commit", view))
             }
         }
@@ -117,7 +120,8 @@ struct RepositoryPagesController: Sendable {
         (try? await content.lastCommits(repository, ref: ref, path: path)) ?? [:]
     }
 
-    private func resolve(_ repository: Repository, _ context: GatewayContext) async throws -> (GitRefs, RefAndPath) {
+    /// The ref and path the catch-all names, checked; 404 when no ref matches.
+    func resolve(_ repository: Repository, _ context: GatewayContext) async throws -> (GitRefs, RefAndPath) {
         let segments = context.parameters.getCatchAll().map(String.init)
         let refs = try await content.refs(repository)
         guard let target = RefAndPath.resolve(segments, refs: refs) else { throw GatewayError.notFound }
@@ -182,8 +186,9 @@ struct RepositoryPagesController: Sendable {
                 let text = String(decoding: bytes, as: UTF8.self)
                 var split = text.split(separator: "\n", omittingEmptySubsequences: false)
                 if text.hasSuffix("\n") { split.removeLast() }
-                lines = split.enumerated().map { BlobView.Line(number: $0.offset + 1, text: String($0.element)) }
                 if !plain, isMarkdown { markdown = MarkdownRenderer.html(text) }
+                let html = markdown != nil ? nil : await highlighting.file(sha: info.sha, path: target.path, text: text).flatMap { $0.count == split.count ? $0 : nil }
+                lines = split.enumerated().map { BlobView.Line(number: $0.offset + 1, text: String($0.element), html: html?[$0.offset]) }
             }
         }
         let view = BlobView(
@@ -191,7 +196,7 @@ struct RepositoryPagesController: Sendable {
             rawURL: "/\(repository.fullName)/raw/\(ref)/\(path)", sourceURL: "/\(repository.fullName)/blob/\(ref)/\(path)?plain=1",
             isMarkdownSource: plain && isMarkdown,
             previewURL: "/\(repository.fullName)/blob/\(ref)/\(path)", historyURL: "/\(repository.fullName)/commits/\(ref)/\(path)",
-            lines: lines, isBinary: isBinary, isTooLarge: tooLarge && !isImage, isImage: isImage, markdown: markdown)
+            blameURL: "/\(repository.fullName)/blame/\(ref)/\(path)", lines: lines, isBinary: isBinary, isTooLarge: tooLarge && !isImage, isImage: isImage, markdown: markdown)
         return pages.renderer.render("blob", view)
     }
 
@@ -249,14 +254,33 @@ struct RepositoryPagesController: Sendable {
         }
     }
 
-    private func commitView(_ detail: GitCommitDetail, _ repository: Repository) -> CommitView {
+    /// A commit's page: its message and each file's diff (at most `maxDiffLines` lines in
+    /// all), with line numbers, highlighted, each hunk offering more context.
+    private func commitView(_ detail: GitCommitDetail, _ repository: Repository, context: Int) async -> CommitView {
         var budget = Self.maxDiffLines
-        let files = detail.files.enumerated().map { index, file in
+        var parsed = detail.files.map { file in
             let (lines, truncated) = file.patch.map { DiffLine.lines($0, limit: max(budget, 0)) } ?? ([], false)
             budget -= lines.count
+            return (lines: lines, truncated: truncated)
+        }
+        let snippets = zip(detail.files, parsed).flatMap { file, diff in
+            let sides = DiffLine.sides(diff.lines)
+            return [(path: file.previousPath ?? file.path, text: sides.old), (path: file.path, text: sides.new)]
+        }
+        let highlighted = await highlighting.snippets(snippets)
+        let more = DiffContext.more(than: context)
+        for index in parsed.indices {
+            parsed[index].lines = DiffLine.highlighted(parsed[index].lines, old: highlighted[2 * index], new: highlighted[2 * index + 1]).map { line in
+                var line = line
+                if line.kind == "hunk", let more { line.moreContext = "?context=\(more)#diff-\(index)" }
+                return line
+            }
+        }
+        let files = zip(detail.files, parsed).enumerated().map { index, pair in
+            let (file, diff) = pair
             return CommitView.File(
                 path: file.path, previousPath: file.previousPath, status: file.status, additions: file.additions, deletions: file.deletions,
-                lines: lines, truncated: truncated, tooLarge: file.patch == nil, anchor: "diff-\(index)")
+                lines: diff.lines, truncated: diff.truncated, tooLarge: file.patch == nil, anchor: "diff-\(index)")
         }
         let message = detail.commit.message
         let summary = PageFormat.summary(message)

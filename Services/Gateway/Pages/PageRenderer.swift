@@ -40,6 +40,7 @@ struct PageRenderer: Sendable {
         "blob": PackageResources.blob_mustache,
         "commits": PackageResources.commits_mustache,
         "commit": PackageResources.commit_mustache,
+        "blame": PackageResources.blame_mustache,
         "refs": PackageResources.refs_mustache,
         "repository_list": PackageResources.repository_list_mustache,
         "file_table": PackageResources.file_table_mustache,

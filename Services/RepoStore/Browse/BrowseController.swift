@@ -10,10 +10,14 @@ import NIOCore
 struct BrowseController: Sendable {
     let locator: RepositoryLocator
     let git: Git
+    let highlighter: Highlighter
 
     /// How many of a directory's newest commits `last-commits` reads: entries changed only
     /// before them show no last commit (a bound on the time a page may take to render).
     static let lastCommitsDepth = 2000
+    /// The most unchanged lines a diff may show around each change: more than any file the
+    /// pages show whole.
+    static let maxContextLines = 1_000_000
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let repo = router.group("/repos/:id")
@@ -33,11 +37,19 @@ struct BrowseController: Sendable {
         }
         repo.get("commit") { request, context in
             let revision = try checkedRevision(request.uri.queryParameters["ref"].map(String.init) ?? "HEAD")
+            let lines = try QueryNumber.read(request, "context", in: 0...Self.maxContextLines, default: 3)
             let reader = try reader(context)
-            guard try await reader.object(revision: revision, file: "") != nil, let detail = try await reader.commit(revision) else {
+            guard try await reader.object(revision: revision, file: "") != nil, let detail = try await reader.commit(revision, context: lines) else {
                 throw HTTPError(.notFound, message: "No commit found for \(revision)")
             }
             return try Response.json(detail)
+        }
+        router.post("/highlight") { request, _ in
+            let body = try await request.body.collect(upTo: HighlightRequest.maxBytes + 4096)
+            guard let asked = try? JSONDecoder().decode(HighlightRequest.self, from: Data(body.readableBytesView)) else {
+                throw HTTPError(.badRequest, message: "The body must be a JSON object {\"items\": [{\"lexer\", \"text\"}]}.")
+            }
+            return try Response.json(HighlightResponse(items: await highlighter.highlight(asked.items)))
         }
         repo.get("tree") { request, context in
             let query = request.uri.queryParameters
@@ -88,6 +100,20 @@ struct BrowseController: Sendable {
                 return try Response.json(try await reader(context).languages(revision: revision))
             } catch RepoStoreError.gitFailed {
                 throw HTTPError(.notFound, message: "No tree at \(revision)")
+            }
+        }
+        repo.get("blame") { request, context in
+            let query = request.uri.queryParameters
+            let revision = try checkedRevision(query["ref"].map(String.init) ?? "HEAD")
+            let file = try checkedPath(query["path"].map(String.init) ?? "")
+            guard !file.isEmpty else { throw HTTPError(.badRequest, message: "path must name a file") }
+            do {
+                guard let blame = try await reader(context).blame(revision: revision, file: file) else {
+                    throw HTTPError(.notFound, message: "No commit found for \(revision)")
+                }
+                return try Response.json(blame)
+            } catch RepoStoreError.gitFailed {
+                throw HTTPError(.notFound, message: "No file \(file) at \(revision)")
             }
         }
         repo.get("object") { request, context in

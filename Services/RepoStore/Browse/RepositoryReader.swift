@@ -33,12 +33,13 @@ struct RepositoryReader: Sendable {
         return Self.parseCommits(try await git.run(arguments, in: path))
     }
 
-    /// One commit and the files it changed against its first parent.
-    func commit(_ revision: String, patchLimit: Int = 1 << 20) async throws -> GitCommitDetail? {
+    /// One commit and the files it changed against its first parent, each diff with
+    /// `context` unchanged lines around every change.
+    func commit(_ revision: String, context: Int = 3, patchLimit: Int = 1 << 20) async throws -> GitCommitDetail? {
         guard let commit = Self.parseCommits(try await git.run(["log", "-1", "--format=\(Self.commitFormat)", "--end-of-options", revision, "--"], in: path)).first else { return nil }
         let base = commit.parents.first ?? Self.emptyTree
         let numstat = try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path)
-        let patches = try await git.run(["diff", "--no-color", "--no-ext-diff", "-M", base, commit.sha], in: path)
+        let patches = try await git.run(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path)
         return GitCommitDetail(commit: commit, files: Self.parseChanges(numstat: numstat, patch: patches, patchLimit: patchLimit))
     }
 
