@@ -57,10 +57,14 @@ public struct GitFileChange: Sendable, Codable, Hashable {
 public struct GitCommitDetail: Sendable, Codable, Hashable {
     public var commit: GitCommit
     public var files: [GitFileChange]
+    /// True when the diff was too large to read whole: files from the first without a patch
+    /// on were left out of it (their names and counts are all there).
+    public var patchesCut: Bool?
 
-    public init(commit: GitCommit, files: [GitFileChange]) {
+    public init(commit: GitCommit, files: [GitFileChange], patchesCut: Bool = false) {
         self.commit = commit
         self.files = files
+        self.patchesCut = patchesCut
     }
 }
 

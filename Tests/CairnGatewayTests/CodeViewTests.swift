@@ -99,6 +99,29 @@ struct CodeViewTests {
         }
     }
 
+    @Test("a commit of 10,000 files and megabytes of diff gets a bounded page that says what it left out")
+    func hugeCommit() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            try await stack.makeRepository(ada, "huge")
+            let work = try await stack.makeWorkingCopy("huge", commits: 1)
+            try FileManager.default.createDirectory(atPath: "\(work)/f", withIntermediateDirectories: true)
+            for index in 0..<10_000 { try "file \(index)\n".write(toFile: "\(work)/f/\(index).txt", atomically: false, encoding: .utf8) }
+            try String(repeating: "a line of a very large file\n", count: 120_000).write(toFile: "\(work)/big.txt", atomically: false, encoding: .utf8)
+            try await stack.git(["add", "."], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "Everything at once"], in: work)
+            try await stack.git(["push", "--quiet", stack.cloneURL("ada/huge", credentials: ada.tokenCredentials), "main"], in: work)
+            let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let page = try await WebSession(stack.gatewayURL).get("/ada/huge/commit/\(head)")
+            #expect(page.status == 200)
+            #expect(page.body.contains("10001 files changed"))
+            #expect(page.body.contains(#"id="diff-cut""#))  // big.txt's 3.4 MB diff was not read whole
+            #expect(page.body.contains("9501 more files changed, not listed here."))
+            #expect(page.body.contains("<strong>big.txt</strong>"))
+            #expect(page.body.count < 2_000_000, "the page is \(page.body.count) bytes")
+        }
+    }
+
     @Test func test_hunkHeadersNumberTheLinesThatFollow() {
         let patch = "@@ -9,3 +9,4 @@ int f()\n a\n-b\n+B\n+C\n c\n\\ No newline at end of file\n@@ -99999999999999999999,1 +0,0 @@\n-x\n"
         let lines = DiffLine.lines(patch, limit: 100).lines

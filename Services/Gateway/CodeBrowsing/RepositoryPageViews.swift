@@ -149,6 +149,12 @@ struct CommitView {
     let date: String
     let parents: [Parent]
     let files: [File]
+    /// Every file the commit changed, shown or not.
+    let fileCount: Int
+    /// Files past `maxFilesShown`, not listed (nil for none).
+    let hiddenFiles: Int?
+    /// The diff was too large to read whole: later files show no diff.
+    let patchesCut: Bool
     let additions: Int
     let deletions: Int
     let patchURL: String

@@ -20,6 +20,8 @@ struct RepositoryPagesController: Sendable {
     var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
     static let maxDiffLines = 2000
+    /// The most files a commit page lists; the rest are counted.
+    static let maxFilesShown = 500
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
 
     func addRoutes(to routes: RouterGroup<GatewayContext>) {
@@ -258,12 +260,13 @@ struct RepositoryPagesController: Sendable {
     /// all), with line numbers, highlighted, each hunk offering more context.
     private func commitView(_ detail: GitCommitDetail, _ repository: Repository, context: Int) async -> CommitView {
         var budget = Self.maxDiffLines
-        var parsed = detail.files.map { file in
+        let shown = detail.files.prefix(Self.maxFilesShown)
+        var parsed = shown.map { file in
             let (lines, truncated) = file.patch.map { DiffLine.lines($0, limit: max(budget, 0)) } ?? ([], false)
             budget -= lines.count
             return (lines: lines, truncated: truncated)
         }
-        let snippets = zip(detail.files, parsed).flatMap { file, diff in
+        let snippets = zip(shown, parsed).flatMap { file, diff in
             let sides = DiffLine.sides(diff.lines)
             return [(path: file.previousPath ?? file.path, text: sides.old), (path: file.path, text: sides.new)]
         }
@@ -276,7 +279,7 @@ struct RepositoryPagesController: Sendable {
                 return line
             }
         }
-        let files = zip(detail.files, parsed).enumerated().map { index, pair in
+        let files = zip(shown, parsed).enumerated().map { index, pair in
             let (file, diff) = pair
             return CommitView.File(
                 path: file.path, previousPath: file.previousPath, status: file.status, additions: file.additions, deletions: file.deletions,
@@ -289,7 +292,8 @@ struct RepositoryPagesController: Sendable {
             sha: detail.commit.sha, summary: summary, body: body, author: detail.commit.author.name, authorEmail: detail.commit.author.email,
             date: PageFormat.age(git: detail.commit.author.date),
             parents: detail.commit.parents.map { .init(shortSHA: String($0.prefix(7)), url: "/\(repository.fullName)/commit/\($0)") },
-            files: files, additions: detail.files.reduce(0) { $0 + $1.additions }, deletions: detail.files.reduce(0) { $0 + $1.deletions },
+            files: files, fileCount: detail.files.count, hiddenFiles: detail.files.count > files.count ? detail.files.count - files.count : nil, patchesCut: detail.patchesCut == true,
+            additions: detail.files.reduce(0) { $0 + $1.additions }, deletions: detail.files.reduce(0) { $0 + $1.deletions },
             patchURL: "/\(repository.fullName)/commit/\(detail.commit.sha).patch", treeURL: "/\(repository.fullName)/tree/\(detail.commit.sha)")
     }
 

@@ -39,8 +39,9 @@ struct RepositoryReader: Sendable {
         guard let commit = Self.parseCommits(try await git.run(["log", "-1", "--format=\(Self.commitFormat)", "--end-of-options", revision, "--"], in: path)).first else { return nil }
         let base = commit.parents.first ?? Self.emptyTree
         let numstat = try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path)
-        let patches = try await git.run(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path)
-        return GitCommitDetail(commit: commit, files: Self.parseChanges(numstat: numstat, patch: patches, patchLimit: patchLimit))
+        // At most a little over `patchLimit` bytes of diff are read: git stops there.
+        let patches = try await git.output(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path, upTo: patchLimit)
+        return GitCommitDetail(commit: commit, files: Self.parseChanges(numstat: numstat, patch: patches.text, patchLimit: patchLimit, cut: patches.cut), patchesCut: patches.cut)
     }
 
     /// The entries of the tree at `revision:directory`, or of every tree below it when `recursive`.
@@ -191,7 +192,9 @@ struct RepositoryReader: Sendable {
     }
 
     /// Joins `git diff --numstat -z` with the unified diff, file by file.
-    static func parseChanges(numstat: String, patch: String, patchLimit: Int) -> [GitFileChange] {
+    /// When the diff was `cut`, its last file's patch is incomplete and left out, as are the
+    /// files after it.
+    static func parseChanges(numstat: String, patch: String, patchLimit: Int, cut: Bool = false) -> [GitFileChange] {
         var changes: [GitFileChange] = []
         var fields = numstat.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)[...]
         while let head = fields.popFirst(), !head.isEmpty {
@@ -209,7 +212,9 @@ struct RepositoryReader: Sendable {
         }
         var index = 0
         var budget = patchLimit
-        for block in patch.components(separatedBy: "\ndiff --git ").enumerated().map({ $0.offset == 0 ? $0.element : "diff --git " + $0.element }) where index < changes.count {
+        var blocks = patch.components(separatedBy: "\ndiff --git ").enumerated().map { $0.offset == 0 ? $0.element : "diff --git " + $0.element }
+        if cut { blocks.removeLast() }
+        for block in blocks where index < changes.count {
             let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
             if lines.contains(where: { $0.hasPrefix("new file mode") }) { changes[index].status = "added" }
             if lines.contains(where: { $0.hasPrefix("deleted file mode") }) { changes[index].status = "removed" }
@@ -226,6 +231,7 @@ struct RepositoryReader: Sendable {
             }
             index += 1
         }
+        for rest in changes.indices.dropFirst(index) { changes[rest].patch = nil }
         return changes
     }
 }

@@ -3,7 +3,9 @@ import CairnService
 import Foundation
 import Logging
 import Metrics
+import NIOCore
 import Subprocess
+import Synchronization
 import SystemPackage
 
 /// The one way the repository store runs git, short commands (`run`) and streaming ones
@@ -78,6 +80,31 @@ struct Git: Sendable {
             throw RepoStoreError.gitFailed(command: arguments.first ?? "", status: result.status, stderr: stderr)
         }
         return result.output
+    }
+
+    /// The first `limit` bytes (or a little more) of a command's standard output, and whether
+    /// there was more: git is stopped once they are in hand (its output closed under it), so
+    /// a diff of hundreds of megabytes costs what the caller reads, not what git could write.
+    func output(_ arguments: [String], in directory: String? = nil, upTo limit: Int, timeLimit: Duration = Git.shortLimit) async throws -> (text: String, cut: Bool) {
+        let collected = Mutex((bytes: ByteBuffer(), cut: false))
+        let exit = try await stream(arguments, in: directory, timeLimit: timeLimit) { _, output in
+            while let chunk = try await output.read(size: 1 << 16) {
+                let full = collected.withLock { collected in
+                    collected.bytes.writeImmutableBuffer(chunk)
+                    collected.cut = collected.bytes.readableBytes > limit
+                    return collected.cut
+                }
+                if full {
+                    output.close()  // git's next write fails and it ends
+                    return
+                }
+            }
+        }
+        let (bytes, cut) = collected.withLock { ($0.bytes, $0.cut) }
+        guard exit.succeeded || cut else {
+            throw RepoStoreError.gitFailed(command: arguments.first ?? "", status: exit.status, stderr: exit.stderr)
+        }
+        return (String(decoding: bytes.readableBytesView, as: UTF8.self), cut)
     }
 
     /// How a streamed command ended.
