@@ -75,6 +75,7 @@ let package = Package(
         .systemLibrary(
             name: "CHiredis", path: "Shared/CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Shared/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CairnProtocol", path: "Shared/CairnProtocol", swiftSettings: swiftSettings),
         .target(name: "CairnSigning", dependencies: [crypto], path: "Shared/CairnSigning", swiftSettings: swiftSettings),
         .target(
@@ -102,7 +103,7 @@ let package = Package(
         + daemon(
             "CairnGateway", folder: "Gateway", executable: "cairn-gateway",
             extra: [
-                "CairnModel", httpClient, postgres, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                "CairnModel", "CZlib", httpClient, postgres, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"), .product(name: "Ink", package: "Ink"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),

@@ -60,11 +60,14 @@ public struct GitCommitDetail: Sendable, Codable, Hashable {
     /// True when the diff was too large to read whole: files from the first without a patch
     /// on were left out of it (their names and counts are all there).
     public var patchesCut: Bool?
+    /// True for a commit of so many files that only those with a patch have their lines counted.
+    public var countsIncomplete: Bool?
 
-    public init(commit: GitCommit, files: [GitFileChange], patchesCut: Bool = false) {
+    public init(commit: GitCommit, files: [GitFileChange], patchesCut: Bool = false, countsIncomplete: Bool = false) {
         self.commit = commit
         self.files = files
         self.patchesCut = patchesCut
+        self.countsIncomplete = countsIncomplete
     }
 }
 

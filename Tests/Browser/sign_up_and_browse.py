@@ -82,7 +82,15 @@ def run(browser, base, shots):
     browser.find_element(By.CSS_SELECTOR, "#commits a.summary").click()
     check(browser.find_element(By.ID, "commit-summary").text == "Initial commit", "commit page")
     check(browser.find_elements(By.CSS_SELECTOR, "tr.add"), "added lines marked")
+    check(browser.find_elements(By.CSS_SELECTOR, "tr.add td.ln a[id='diff-0-R1']"), "added lines numbered")
+    check(browser.find_elements(By.CSS_SELECTOR, "tr.add td.src span"), "diff highlighted (Markdown)")
     browser.save_screenshot(os.path.join(shots, "commit.png"))
+
+    browser.get(base + "/%s/first-project/blame/main/README.md" % user)
+    first = browser.find_element(By.CSS_SELECTOR, "#blame tr.first td.commit")
+    check("Initial commit" in first.text, "blame names the commit: " + first.text)
+    browser.save_screenshot(os.path.join(shots, "blame.png"))
+    browser.back()
 
     # The pages just seen come back, through cairn-stream, on the Traffic tab.
     browser.find_element(By.LINK_TEXT, "Traffic").click()

@@ -1,4 +1,6 @@
 import CairnModel
+import NIOCore
+import NIOHTTP1
 import CairnTestSupport
 @testable import CairnGateway
 import Foundation
@@ -91,7 +93,7 @@ struct CodeViewTests {
             #expect(groups[1].1 == head)
             #expect(groups[0].1 == groups[2].1 && groups[0].1 != head)
             #expect(page.body.contains("Widen line 20"))
-            #expect(page.body.contains("Grace · "))
+            #expect(page.body.contains("(Grace)"))
             #expect(page.body.contains(#"<tr id="L41">"#))
             #expect(try await web.get("/ada/code/blame/main/missing.c").status == 404)
             #expect(try await web.get("/ada/code/blame/main").status == 404)
@@ -118,8 +120,64 @@ struct CodeViewTests {
             #expect(page.body.contains(#"id="diff-cut""#))  // big.txt's 3.4 MB diff was not read whole
             #expect(page.body.contains("9501 more files changed, not listed here."))
             #expect(page.body.contains("<strong>big.txt</strong>"))
+            #expect(page.body.contains("in the diffs shown"))  // lines counted only where a diff was read
             #expect(page.body.count < 2_000_000, "the page is \(page.body.count) bytes")
         }
+    }
+
+    @Test("large pages go gzipped to browsers that take it, the same page as the plain one, anonymous or signed in")
+    func gzippedPages() async throws {
+        try await CairnStack.with { stack in
+            let (ada, head) = try await Self.cRepository(stack)
+            for web in [WebSession(stack.gatewayURL), try await WebPagesTests.signIn(stack, ada)] {
+                for path in ["/ada/code/blob/main/main.c", "/ada/code/blame/main/main.c", "/ada/code/commit/\(head)"] {
+                    let plain = try await web.get(path)
+                    // Twice: made and kept the first time, read from the cache the second.
+                    for _ in 1...2 {
+                        let (page, unzipped) = try await web.getAcceptingGzip(path)
+                        #expect(page.status == 200)
+                        #expect(page.headers.first(name: "Vary") == "Accept-Encoding")
+                        #expect(unzipped == plain.body, "\(path): the gzipped page differs from the plain one")
+                        #expect(page.headers.first(name: "Content-Length").flatMap(Int.init) ?? Int.max < plain.body.utf8.count)
+                    }
+                }
+                // Small pages stay plain.
+                #expect(try await web.getAcceptingGzip("/ada/code").unzipped == nil)
+            }
+        }
+    }
+
+    @Test func test_piecesDeflatedApartJoinIntoOneGzipBody() throws {
+        let pieces = ["<html><head>", String(repeating: "<tr><td>line</td></tr>\n", count: 20_000), "", "é ✓ </html>\n"]
+        let joined = DeflatedPiece.gzip(pieces.map { DeflatedPiece($0, level: $0.count > 100 ? 6 : 1) })
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-pieces-\(UUID().uuidString).gz")
+        try Data(joined.readableBytesView).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-dc", file.path]
+        let output = Pipe()
+        gzip.standardOutput = output
+        try gzip.run()
+        let unzipped = output.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)  // gzip checks the combined CRC and length
+        #expect(String(decoding: unzipped, as: UTF8.self) == pieces.joined())
+        #expect(joined.readableBytes < 10_000)
+        let piece = DeflatedPiece(pieces[1])
+        #expect(DeflatedPiece(stored: piece.stored) == piece)
+        #expect(DeflatedPiece(stored: [1, 2, 3]) == nil)
+    }
+
+    @Test func test_gzipIsTakenUnlessRefused() {
+        #expect(Pages.acceptsGzip("gzip, deflate, br"))
+        #expect(Pages.acceptsGzip("br;q=1.0, GZIP;q=0.5"))
+        #expect(Pages.acceptsGzip("*"))
+        #expect(!Pages.acceptsGzip(nil))
+        #expect(!Pages.acceptsGzip("deflate, br"))
+        #expect(!Pages.acceptsGzip("gzip;q=0"))
+        #expect(!Pages.acceptsGzip("gzip; q=0.000"))
+        #expect(!Pages.acceptsGzip("gzipped"))
     }
 
     @Test func test_hunkHeadersNumberTheLinesThatFollow() {

@@ -83,7 +83,7 @@ import Testing
             let planted = [
                 ("/ada/site/commits", "commits:\(repository.id):\(repository.cacheVersion):1:"),
                 ("/ada/site/commits/main", "commits:\(repository.id):\(repository.cacheVersion):1:main"),
-                ("/ada/site/commit/\(head)", "commit:\(repository.id):\(head)"),
+                ("/ada/site/commit/\(head)", "commit:\(repository.id):\(head):3"),
                 ("/ada/site/branches", "branches:\(repository.id):\(repository.cacheVersion)"),
                 ("/ada/site/tags", "tags:\(repository.id):\(repository.cacheVersion)"),
             ]

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CairnTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -29,6 +30,27 @@ actor WebSession {
     @discardableResult
     func get(_ path: String) async throws -> Page {
         try await send(.GET, path, body: nil)
+    }
+
+    /// GET as a browser asks, taking gzip: the page as it came, and its body unzipped by the
+    /// system's `gzip -d` (nil when it came plain).
+    func getAcceptingGzip(_ path: String) async throws -> (page: Page, unzipped: String?) {
+        var bytes: [UInt8] = []
+        let page = try await send(.GET, path, body: nil, headers: ["Accept-Encoding": "gzip, deflate, br"]) { bytes = $0 }
+        guard page.headers.first(name: "Content-Encoding") == "gzip" else { return (page, nil) }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-page-\(UUID().uuidString).gz")
+        try Data(bytes).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-dc", file.path]
+        let output = Pipe()
+        gzip.standardOutput = output
+        try gzip.run()
+        let unzipped = output.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        guard gzip.terminationStatus == 0 else { throw TestFailure("gzip -d refused the body of \(path): \(gzip.terminationStatus)") }
+        return (page, String(decoding: unzipped, as: UTF8.self))
     }
 
     /// Posts `fields` as a form, with the last page's CSRF token unless `csrf` says otherwise.
@@ -63,16 +85,22 @@ actor WebSession {
     func setCookie(_ name: String, _ value: String) { cookies[name] = value }
     func clearCookies() { cookies = [:] }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, contentType: String = "application/x-www-form-urlencoded") async throws -> Page {
+    private func send(
+        _ method: HTTPMethod, _ path: String, body: ByteBuffer?, contentType: String = "application/x-www-form-urlencoded",
+        headers: [String: String] = [:], received: ([UInt8]) -> Void = { _ in }
+    ) async throws -> Page {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)
         }
         let response = try await Self.client.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        received(Array(bytes.readableBytesView))
+        let text = String(buffer: bytes)
         for header in response.headers["Set-Cookie"] {
             let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
             if pair.count == 2 { cookies[String(pair[0])] = String(pair[1]) }

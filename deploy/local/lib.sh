@@ -10,7 +10,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Installs the Debian packages that are missing (needs root or sudo).
 ensure_packages() {
-  local wanted=(postgresql redis-server redis-tools libhiredis-dev pkg-config git git-lfs curl python3 python3-pygments "$@")
+  local wanted=(postgresql redis-server redis-tools libhiredis-dev zlib1g-dev pkg-config git git-lfs curl python3 python3-pygments "$@")
   local missing=()
   command -v ss >/dev/null || wanted+=(iproute2)
   for p in "${wanted[@]}"; do

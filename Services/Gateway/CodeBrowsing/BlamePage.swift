@@ -11,7 +11,7 @@ extension RepositoryPagesController {
         let page = try await repositoryPages.load(request, context)
         let repository = page.repository
         let key = "blame:\(repository.id):\(repository.cacheVersion):\(RepositoryPages.catchAll(context))"
-        return try await repositoryPages.codePage(page, key: key, title: "Blame · \(repository.fullName)/\(RepositoryPages.catchAll(context))") {
+        return try await repositoryPages.codePage(page, key: key, title: "Blame · \(repository.fullName)/\(RepositoryPages.catchAll(context))", large: true) {
             let (_, target) = try await resolve(repository, context)
             guard !target.path.isEmpty else { throw GatewayError.notFound }
             let info = try await content.object(repository, ref: target.ref, path: target.path)

@@ -17,6 +17,8 @@ struct RepositoryPage {
     let visitorID: String
     /// The request's path, without the query.
     let path: String
+    /// Whether the browser takes gzip (every browser does).
+    let acceptsGzip: Bool
 
     /// The header's data, with tab `active` selected.
     func header(_ active: String, baseURL: String) -> RepositoryHeaderView {

@@ -135,6 +135,8 @@ struct CommitView {
         let status: String
         let additions: Int
         let deletions: Int
+        /// Whether the counts are known (not for files past the diffs read of a huge commit).
+        let counted: Bool
         let lines: [DiffLine]
         let truncated: Bool
         let tooLarge: Bool
@@ -155,6 +157,8 @@ struct CommitView {
     let hiddenFiles: Int?
     /// The diff was too large to read whole: later files show no diff.
     let patchesCut: Bool
+    /// Only the files with a diff shown have their lines counted.
+    let countsIncomplete: Bool
     let additions: Int
     let deletions: Int
     let patchURL: String

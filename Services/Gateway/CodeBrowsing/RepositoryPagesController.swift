@@ -57,7 +57,7 @@ struct RepositoryPagesController: Sendable {
             let page = try await repositoryPages.load(request, context)
             let plain = request.uri.queryParameters["plain"] == "1"
             let key = "blob:\(page.repository.id):\(page.repository.cacheVersion):\(plain ? 1 : 0):\(RepositoryPages.catchAll(context))"
-            return try await repositoryPages.codePage(page, key: key, title: "\(page.repository.fullName)/\(RepositoryPages.catchAll(context))") {
+            return try await repositoryPages.codePage(page, key: key, title: "\(page.repository.fullName)/\(RepositoryPages.catchAll(context))", large: true) {
                 let (_, target) = try await resolve(page.repository, context)
                 guard !target.path.isEmpty else { throw GatewayError.notFound }
                 return try await blob(page.repository, target, plain: plain)
@@ -93,7 +93,7 @@ struct RepositoryPagesController: Sendable {
             let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)
             // A full commit id names content that never changes: its page is kept across pushes.
             let named = sha.count == 40 ? sha.lowercased() : "\(page.repository.cacheVersion):\(sha.lowercased())"
-            return try await repositoryPages.cachedPage(page, tab: "commits", key: "commit:\(page.repository.id):\(named):\(lines)") {
+            return try await repositoryPages.cachedPage(page, tab: "commits", key: "commit:\(page.repository.id):\(named):\(lines)", large: true) {
                 let view = await commitView(try await content.commit(page.repository, ref: sha, context: lines), page.repository, context: lines)
                 return PageFragment(title: "\(view.summary) · \(page.repository.fullName)", body: pages.renderer.render("commit", view))
             }
@@ -275,7 +275,10 @@ struct RepositoryPagesController: Sendable {
         for index in parsed.indices {
             parsed[index].lines = DiffLine.highlighted(parsed[index].lines, old: highlighted[2 * index], new: highlighted[2 * index + 1]).map { line in
                 var line = line
-                if line.kind == "hunk", let more { line.moreContext = "?context=\(more)#diff-\(index)" }
+                // An added or removed file shows whole already.
+                if line.kind == "hunk", let more, shown[shown.startIndex + index].status != "added", shown[shown.startIndex + index].status != "removed" {
+                    line.moreContext = "?context=\(more)#diff-\(index)"
+                }
                 return line
             }
         }
@@ -283,7 +286,7 @@ struct RepositoryPagesController: Sendable {
             let (file, diff) = pair
             return CommitView.File(
                 path: file.path, previousPath: file.previousPath, status: file.status, additions: file.additions, deletions: file.deletions,
-                lines: diff.lines, truncated: diff.truncated, tooLarge: file.patch == nil, anchor: "diff-\(index)")
+                counted: detail.countsIncomplete != true || file.patch != nil, lines: diff.lines, truncated: diff.truncated, tooLarge: file.patch == nil, anchor: "diff-\(index)")
         }
         let message = detail.commit.message
         let summary = PageFormat.summary(message)
@@ -292,7 +295,7 @@ struct RepositoryPagesController: Sendable {
             sha: detail.commit.sha, summary: summary, body: body, author: detail.commit.author.name, authorEmail: detail.commit.author.email,
             date: PageFormat.age(git: detail.commit.author.date),
             parents: detail.commit.parents.map { .init(shortSHA: String($0.prefix(7)), url: "/\(repository.fullName)/commit/\($0)") },
-            files: files, fileCount: detail.files.count, hiddenFiles: detail.files.count > files.count ? detail.files.count - files.count : nil, patchesCut: detail.patchesCut == true,
+            files: files, fileCount: detail.files.count, hiddenFiles: detail.files.count > files.count ? detail.files.count - files.count : nil, patchesCut: detail.patchesCut == true, countsIncomplete: detail.countsIncomplete == true,
             additions: detail.files.reduce(0) { $0 + $1.additions }, deletions: detail.files.reduce(0) { $0 + $1.deletions },
             patchURL: "/\(repository.fullName)/commit/\(detail.commit.sha).patch", treeURL: "/\(repository.fullName)/tree/\(detail.commit.sha)")
     }

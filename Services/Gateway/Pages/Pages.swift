@@ -44,6 +44,12 @@ struct Pages: Sendable {
     /// `body` inside the site layout, as HTML. The layout around it is rendered once per
     /// title, signed-in user and notice (see `RenderedShells`).
     func layout(_ body: String, title: String, _ visitor: Visitor) -> String {
+        let shell = layoutShell(title: title, visitor)
+        return shell.before + body + shell.after
+    }
+
+    /// The site layout for `visitor`, cut where the body goes.
+    func layoutShell(title: String, _ visitor: Visitor) -> RenderedShells.Layout {
         let user = visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) }
         let key = RenderedShells.LayoutKey(title: title, user: user, notice: readOnly.lastKnownMessage)
         let shell = shells.layout(key) { csrf, bodyMark in
@@ -51,7 +57,7 @@ struct Pages: Sendable {
                 title: title, body: bodyMark, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: csrf,
                 user: user, notice: key.notice), csrf: csrf)
         }
-        return RenderedShells.filled(shell.before, csrf: visitor.csrfToken) + body + RenderedShells.filled(shell.after, csrf: visitor.csrfToken)
+        return RenderedShells.Layout(before: RenderedShells.filled(shell.before, csrf: visitor.csrfToken), after: RenderedShells.filled(shell.after, csrf: visitor.csrfToken))
     }
 
     /// A repository's header, rendered once per distinct header (see `RenderedShells`).
@@ -67,6 +73,30 @@ struct Pages: Sendable {
             body: .init(byteBuffer: .init(string: html)))
         if let cookie = visitor.newCookie { response.setCookie(cookie) }
         return response
+    }
+
+    /// A whole page already gzipped (see `DeflatedPiece`), for a visitor who accepts that,
+    /// setting the visitor's cookie if new.
+    func gzippedResponse(_ gzipped: ByteBuffer, _ visitor: Visitor) -> Response {
+        var response = Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .contentEncoding: "gzip", .vary: "Accept-Encoding", .cacheControl: "no-store",
+                HTTPField.Name("X-Frame-Options")!: "DENY",
+            ],
+            body: .init(byteBuffer: gzipped))
+        if let cookie = visitor.newCookie { response.setCookie(cookie) }
+        return response
+    }
+
+    /// Whether a request's `Accept-Encoding` takes gzip (not refused with `q=0`).
+    static func acceptsGzip(_ header: String?) -> Bool {
+        guard let header else { return false }
+        return header.split(separator: ",").contains { part in
+            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let coding = fields.first, coding == "gzip" || coding == "*" else { return false }
+            return !fields.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "").hasPrefix("q=0") && !$0.contains(where: { "123456789".contains($0) }) }
+        }
     }
 
     /// A 303 redirect to `location` (after a form post), setting the visitor's cookie if new.

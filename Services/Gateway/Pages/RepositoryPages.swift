@@ -26,7 +26,8 @@ struct RepositoryPages: Sendable {
         let followed = figures.followedStargazers.isEmpty ? [] : try await users.find(ids: figures.followedStargazers).map(\.username)
         return RepositoryPage(
             visitor: visitor, repository: resolved.repository, permission: resolved.permission, social: figures, followedStargazers: followed,
-            visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path)
+            visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path,
+            acceptsGzip: Pages.acceptsGzip(request.headers[.acceptEncoding]))
     }
 
     /// The page routes of one repository (`/:owner/:repo…`) that need `permission` on it.
@@ -43,33 +44,74 @@ struct RepositoryPages: Sendable {
         return pages.html(pages.repositoryHeader(header, csrf: page.visitor.csrfToken) + body, title: title, page.visitor, status: status)
     }
 
-    /// A page of the Code tab: its content is the fragment under `key` (`render` makes it).
-    func codePage(_ page: RepositoryPage, key: String, title: String, render: () async throws -> String) async throws -> Response {
-        try await cachedPage(page, tab: "code", key: key) { PageFragment(title: title, body: try await render()) }
+    /// A page of the Code tab: its content is the fragment under `key` (`render` makes it);
+    /// `large` as for `cachedPage`.
+    func codePage(_ page: RepositoryPage, key: String, title: String, large: Bool = false, render: () async throws -> String) async throws -> Response {
+        try await cachedPage(page, tab: "code", key: key, large: large) { PageFragment(title: title, body: try await render()) }
     }
 
     /// A page of tab `tab` whose content and title are the fragment under `key` (`render`
     /// makes them), so a view costs a Redis read instead of git and rendering. What an
     /// anonymous visitor sees is the same for all of them, so their whole page is cached as
     /// well, keyed by the fragment's key and the rest of what it shows (the star count); not
-    /// while a site notice shows. (Keys start `titled:`: fragments cached before titles were
-    /// kept with them are never read as such.)
-    func cachedPage(_ page: RepositoryPage, tab: String, key: String, render: () async throws -> PageFragment) async throws -> Response {
+    /// while a site notice shows. A `large` page (a file, its blame, a diff: up to megabytes
+    /// of HTML) goes gzipped to browsers that take it, from a compressed copy kept beside the
+    /// plain one (see `DeflatedPiece`): moving its bytes cost more than everything else.
+    /// (Keys start `titled:`: fragments cached before titles were kept with them are never
+    /// read as such.)
+    func cachedPage(_ page: RepositoryPage, tab: String, key: String, large: Bool = false, render: () async throws -> PageFragment) async throws -> Response {
         let header = page.header(tab, baseURL: baseURL)
         func fragment() async throws -> PageFragment {
             PageFragment(decoding: try await cache.fetch("titled:\(key)") { try await render().encoded })
         }
+        let gzipped = large && page.acceptsGzip
         guard page.visitor.user == nil, page.visitor.newCookie == nil, pages.readOnly.lastKnownMessage == nil else {
+            if gzipped { return try await gzippedPage(page, header: header, key: key, fragment: fragment) }
             let content = try await fragment()
             return repositoryPage(page, header: header, body: content.body, title: content.title)
         }
-        let whole = PageFragment(decoding: try await cache.fetch("page:titled:\(key):\(page.social.stars)") {
-            let content = try await fragment()
-            let html = pages.layout(pages.repositoryHeader(header, csrf: page.visitor.csrfToken) + content.body, title: content.title, page.visitor)
-            return PageFragment(title: content.title, body: html).encoded
-        })
-        if header.isBrowsing { countView(page, title: whole.title, actor: nil) }
-        return pages.response(whole.body, page.visitor)
+        func whole() async throws -> PageFragment {
+            PageFragment(decoding: try await cache.fetch("page:titled:\(key):\(page.social.stars)") {
+                let content = try await fragment()
+                let html = pages.layout(pages.repositoryHeader(header, csrf: page.visitor.csrfToken) + content.body, title: content.title, page.visitor)
+                return PageFragment(title: content.title, body: html).encoded
+            })
+        }
+        if gzipped {
+            let gzipKey = "gzip:page:titled:\(key):\(page.social.stars)"
+            let kept: TitledBytes
+            if let hit = await cache.bytes(gzipKey).flatMap(TitledBytes.init(stored:)) {
+                kept = hit
+            } else {
+                let shown = try await whole()
+                kept = TitledBytes(title: shown.title, bytes: Array(DeflatedPiece.gzip([DeflatedPiece(shown.body)]).readableBytesView))
+                await cache.store(gzipKey, bytes: kept.stored, lifetime: cache.lifetime)
+            }
+            if header.isBrowsing { countView(page, title: kept.title, actor: nil) }
+            return pages.gzippedResponse(ByteBuffer(bytes: kept.bytes), page.visitor)
+        }
+        let shown = try await whole()
+        if header.isBrowsing { countView(page, title: shown.title, actor: nil) }
+        return pages.response(shown.body, page.visitor)
+    }
+
+    /// A large page for a signed-in visitor, gzipped: the content's compressed copy (made
+    /// once, kept like the fragment) between the layout and header rendered for this
+    /// visitor, compressed on each view (a few kilobytes).
+    private func gzippedPage(_ page: RepositoryPage, header: RepositoryHeaderView, key: String, fragment: () async throws -> PageFragment) async throws -> Response {
+        let pieceKey = "deflated:titled:\(key)"
+        let content: (title: String, piece: DeflatedPiece)
+        if let kept = await cache.bytes(pieceKey).flatMap(TitledBytes.init(stored:)), let piece = DeflatedPiece(stored: kept.bytes) {
+            content = (kept.title, piece)
+        } else {
+            let plain = try await fragment()
+            content = (plain.title, DeflatedPiece(plain.body))
+            await cache.store(pieceKey, bytes: TitledBytes(title: plain.title, bytes: content.piece.stored).stored, lifetime: cache.lifetime)
+        }
+        if header.isBrowsing { countView(page, title: content.title, actor: page.visitor.user?.id) }
+        let layout = pages.layoutShell(title: content.title, page.visitor)
+        let before = DeflatedPiece(layout.before + pages.repositoryHeader(header, csrf: page.visitor.csrfToken), level: 1)
+        return pages.gzippedResponse(DeflatedPiece.gzip([before, content.piece, DeflatedPiece(layout.after, level: 1)]), page.visitor)
     }
 
     /// A view of the repository's content, for its traffic figures.
@@ -81,6 +123,25 @@ struct RepositoryPages: Sendable {
     static func catchAll(_ context: GatewayContext) -> String {
         context.parameters.getCatchAll().joined(separator: "/")
     }
+}
+
+/// A title and bytes kept as one value: the title (on one line), a newline, the bytes.
+struct TitledBytes {
+    let title: String
+    let bytes: [UInt8]
+
+    init(title: String, bytes: [UInt8]) {
+        self.title = title.replacingOccurrences(of: "\n", with: " ")
+        self.bytes = bytes
+    }
+
+    init?(stored: [UInt8]) {
+        guard let newline = stored.firstIndex(of: 10) else { return nil }
+        title = String(decoding: stored[..<newline], as: UTF8.self)
+        bytes = Array(stored[(newline + 1)...])
+    }
+
+    var stored: [UInt8] { Array(title.utf8) + [10] + bytes }
 }
 
 /// A cached page's title and HTML, kept as one string: the title (on one line), a newline,

@@ -38,10 +38,77 @@ struct RepositoryReader: Sendable {
     func commit(_ revision: String, context: Int = 3, patchLimit: Int = 1 << 20) async throws -> GitCommitDetail? {
         guard let commit = Self.parseCommits(try await git.run(["log", "-1", "--format=\(Self.commitFormat)", "--end-of-options", revision, "--"], in: path)).first else { return nil }
         let base = commit.parents.first ?? Self.emptyTree
-        let numstat = try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path)
+        // The list of changed files costs a comparison of trees; counting each file's lines
+        // (`--numstat`) reads every blob, a second for 10,000 files: beyond `countedFiles`
+        // the counts come from the diffs read, and the files past them have none.
+        let listed = Self.parseRaw(try await git.run(["diff", "--raw", "-z", "-M", "--no-abbrev", base, commit.sha], in: path))
+        let numstat = listed.count <= Self.countedFiles ? try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path) : nil
         // At most a little over `patchLimit` bytes of diff are read: git stops there.
         let patches = try await git.output(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path, upTo: patchLimit)
+        guard let numstat else {
+            return GitCommitDetail(
+                commit: commit, files: Self.counted(listed, patch: patches.text, patchLimit: patchLimit, cut: patches.cut),
+                patchesCut: patches.cut, countsIncomplete: true)
+        }
         return GitCommitDetail(commit: commit, files: Self.parseChanges(numstat: numstat, patch: patches.text, patchLimit: patchLimit, cut: patches.cut), patchesCut: patches.cut)
+    }
+
+    /// The most changed files whose lines are counted by `git diff --numstat`.
+    static let countedFiles = 1000
+
+    /// Reads `git diff --raw -z`: for each file a `:modes ids status` field, then its path
+    /// (two paths, old and new, for a rename or copy).
+    static func parseRaw(_ output: String) -> [GitFileChange] {
+        var changes: [GitFileChange] = []
+        var fields = output.split(separator: "\0", omittingEmptySubsequences: false)[...]
+        while let meta = fields.popFirst(), meta.hasPrefix(":") {
+            let status = meta.split(separator: " ").last?.first ?? "M"
+            guard let first = fields.popFirst() else { break }
+            var change = GitFileChange(path: String(first), previousPath: nil, status: "modified", additions: 0, deletions: 0, patch: "")
+            switch status {
+            case "A": change.status = "added"
+            case "D": change.status = "removed"
+            case "R", "C":
+                guard let second = fields.popFirst() else { break }
+                change.previousPath = change.path
+                change.path = String(second)
+                change.status = status == "R" ? "renamed" : "copied"
+            default: break
+            }
+            changes.append(change)
+        }
+        return changes
+    }
+
+    /// `changes` with the patches of `patch` joined to them in order, each file's lines
+    /// counted from its patch (files whose patch was not read keep 0 and no patch).
+    static func counted(_ changes: [GitFileChange], patch: String, patchLimit: Int, cut: Bool) -> [GitFileChange] {
+        var changes = changes
+        var blocks = patch.components(separatedBy: "\ndiff --git ")
+        if cut { blocks.removeLast() }
+        var budget = patchLimit
+        for index in changes.indices {
+            guard index < blocks.count else {
+                changes[index].patch = nil
+                continue
+            }
+            let lines = blocks[index].split(separator: "\n", omittingEmptySubsequences: false)
+            guard let hunk = lines.firstIndex(where: { $0.hasPrefix("@@") }) else {
+                changes[index].patch = nil
+                continue
+            }
+            let body = lines[hunk...]
+            changes[index].additions = body.count { $0.first == "+" }
+            changes[index].deletions = body.count { $0.first == "-" }
+            let text = body.joined(separator: "\n")
+            if text.utf8.count <= budget {
+                changes[index].patch = text
+                budget -= text.utf8.count
+            } else {
+                changes[index].patch = nil
+            }
+        }
+        return changes
     }
 
     /// The entries of the tree at `revision:directory`, or of every tree below it when `recursive`.
