@@ -3,10 +3,7 @@
 public enum SyntaxLexer {
     /// The lexer for `path`, or nil.
     public static func forPath(_ path: String) -> String? {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if let byName = byFileName[name] { return byName }
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        return byExtension[name[name.index(after: dot)...].lowercased()]
+        FileNameTable.lookUp(path, byFileName: byFileName, byExtension: byExtension)
     }
 
     /// Every lexer Cairn asks for; the repository store refuses others.
@@ -27,6 +24,18 @@ public enum SyntaxLexer {
         "ex": "elixir", "exs": "elixir", "erl": "erlang", "clj": "clojure", "ml": "ocaml", "zig": "zig", "dart": "dart",
         "vim": "vim", "diff": "diff", "patch": "diff", "proto": "protobuf", "tf": "terraform", "nix": "nix",
     ]
+}
+
+/// Looks a file up in tables of whole file names and of extensions.
+public enum FileNameTable {
+    /// The value for `path`'s last component in `byFileName`, else for its extension
+    /// (lowercased; a leading dot is no extension) in `byExtension`.
+    public static func lookUp(_ path: String, byFileName: [String: String], byExtension: [String: String]) -> String? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if let byName = byFileName[name] { return byName }
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        return byExtension[name[name.index(after: dot)...].lowercased()]
+    }
 }
 
 /// Code for the repository store's highlighter: each item's text in the lexer it names.

@@ -38,7 +38,13 @@ actor WebSession {
         var bytes: [UInt8] = []
         let page = try await send(.GET, path, body: nil, headers: ["Accept-Encoding": "gzip, deflate, br"]) { bytes = $0 }
         guard page.headers.first(name: "Content-Encoding") == "gzip" else { return (page, nil) }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-page-\(UUID().uuidString).gz")
+        let unzipped = try Self.gunzip(bytes)
+        return (page, String(decoding: unzipped, as: UTF8.self))
+    }
+
+    /// `bytes` unzipped by the system's `gzip -d`, which checks the CRC and length too.
+    static func gunzip(_ bytes: [UInt8]) throws -> Data {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-gzip-\(UUID().uuidString).gz")
         try Data(bytes).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let gzip = Process()
@@ -49,8 +55,8 @@ actor WebSession {
         try gzip.run()
         let unzipped = output.fileHandleForReading.readDataToEndOfFile()
         gzip.waitUntilExit()
-        guard gzip.terminationStatus == 0 else { throw TestFailure("gzip -d refused the body of \(path): \(gzip.terminationStatus)") }
-        return (page, String(decoding: unzipped, as: UTF8.self))
+        guard gzip.terminationStatus == 0 else { throw TestFailure("gzip -d refused the body: \(gzip.terminationStatus)") }
+        return unzipped
     }
 
     /// Posts `fields` as a form, with the last page's CSRF token unless `csrf` says otherwise.

@@ -1,12 +1,11 @@
+import CairnProtocol
+
 /// Which language a file is written in, by its name: a small table of the common ones,
 /// enough for a repository's language breakdown. Files it does not know are not counted.
 enum Languages {
     /// The language of `path`, or nil.
     static func language(of path: String) -> String? {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if let byName = byFileName[name] { return byName }
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        return byExtension[name[name.index(after: dot)...].lowercased()]
+        FileNameTable.lookUp(path, byFileName: byFileName, byExtension: byExtension)
     }
 
     /// Bytes per language over `files` (path and size), vendored and generated folders left out.
