@@ -35,81 +35,22 @@ struct RepositoryReader: Sendable {
 
     /// One commit and the files it changed against its first parent, each diff with
     /// `context` unchanged lines around every change.
-    func commit(_ revision: String, context: Int = 3, patchLimit: Int = 1 << 20) async throws -> GitCommitDetail? {
+    func commit(_ revision: String, context: Int = 3, patchLimit: Int = 1 << 20, countedFiles: Int = Self.countedFiles) async throws -> GitCommitDetail? {
         guard let commit = Self.parseCommits(try await git.run(["log", "-1", "--format=\(Self.commitFormat)", "--end-of-options", revision, "--"], in: path)).first else { return nil }
         let base = commit.parents.first ?? Self.emptyTree
         // The list of changed files costs a comparison of trees; counting each file's lines
         // (`--numstat`) reads every blob, a second for 10,000 files: beyond `countedFiles`
         // the counts come from the diffs read, and the files past them have none.
         let listed = Self.parseRaw(try await git.run(["diff", "--raw", "-z", "-M", "--no-abbrev", base, commit.sha], in: path))
-        let numstat = listed.count <= Self.countedFiles ? try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path) : nil
+        let numstat = listed.count <= countedFiles ? try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path) : nil
         // At most a little over `patchLimit` bytes of diff are read: git stops there.
         let patches = try await git.output(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path, upTo: patchLimit)
-        guard let numstat else {
-            return GitCommitDetail(
-                commit: commit, files: Self.counted(listed, patch: patches.text, patchLimit: patchLimit, cut: patches.cut),
-                patchesCut: patches.cut, countsIncomplete: true)
-        }
-        return GitCommitDetail(commit: commit, files: Self.parseChanges(numstat: numstat, patch: patches.text, patchLimit: patchLimit, cut: patches.cut), patchesCut: patches.cut)
+        let files = Self.joinPatches(numstat.map(Self.parseNumstat) ?? listed, patch: patches.text, patchLimit: patchLimit, cut: patches.cut, countLines: numstat == nil)
+        return GitCommitDetail(commit: commit, files: files, patchesCut: patches.cut, countsIncomplete: numstat == nil)
     }
 
     /// The most changed files whose lines are counted by `git diff --numstat`.
     static let countedFiles = 1000
-
-    /// Reads `git diff --raw -z`: for each file a `:modes ids status` field, then its path
-    /// (two paths, old and new, for a rename or copy).
-    static func parseRaw(_ output: String) -> [GitFileChange] {
-        var changes: [GitFileChange] = []
-        var fields = output.split(separator: "\0", omittingEmptySubsequences: false)[...]
-        while let meta = fields.popFirst(), meta.hasPrefix(":") {
-            let status = meta.split(separator: " ").last?.first ?? "M"
-            guard let first = fields.popFirst() else { break }
-            var change = GitFileChange(path: String(first), previousPath: nil, status: "modified", additions: 0, deletions: 0, patch: "")
-            switch status {
-            case "A": change.status = "added"
-            case "D": change.status = "removed"
-            case "R", "C":
-                guard let second = fields.popFirst() else { break }
-                change.previousPath = change.path
-                change.path = String(second)
-                change.status = status == "R" ? "renamed" : "copied"
-            default: break
-            }
-            changes.append(change)
-        }
-        return changes
-    }
-
-    /// `changes` with the patches of `patch` joined to them in order, each file's lines
-    /// counted from its patch (files whose patch was not read keep 0 and no patch).
-    static func counted(_ changes: [GitFileChange], patch: String, patchLimit: Int, cut: Bool) -> [GitFileChange] {
-        var changes = changes
-        var blocks = patch.components(separatedBy: "\ndiff --git ")
-        if cut { blocks.removeLast() }
-        var budget = patchLimit
-        for index in changes.indices {
-            guard index < blocks.count else {
-                changes[index].patch = nil
-                continue
-            }
-            let lines = blocks[index].split(separator: "\n", omittingEmptySubsequences: false)
-            guard let hunk = lines.firstIndex(where: { $0.hasPrefix("@@") }) else {
-                changes[index].patch = nil
-                continue
-            }
-            let body = lines[hunk...]
-            changes[index].additions = body.count { $0.first == "+" }
-            changes[index].deletions = body.count { $0.first == "-" }
-            let text = body.joined(separator: "\n")
-            if text.utf8.count <= budget {
-                changes[index].patch = text
-                budget -= text.utf8.count
-            } else {
-                changes[index].patch = nil
-            }
-        }
-        return changes
-    }
 
     /// The entries of the tree at `revision:directory`, or of every tree below it when `recursive`.
     func tree(revision: String, directory: String, recursive: Bool) async throws -> [GitTreeEntry] {
@@ -258,47 +199,4 @@ struct RepositoryReader: Sendable {
         }
     }
 
-    /// Joins `git diff --numstat -z` with the unified diff, file by file.
-    /// When the diff was `cut`, its last file's patch is incomplete and left out, as are the
-    /// files after it.
-    static func parseChanges(numstat: String, patch: String, patchLimit: Int, cut: Bool = false) -> [GitFileChange] {
-        var changes: [GitFileChange] = []
-        var fields = numstat.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)[...]
-        while let head = fields.popFirst(), !head.isEmpty {
-            let counts = head.split(separator: "\t", omittingEmptySubsequences: false)
-            guard counts.count == 3 else { break }
-            var path = String(counts[2])
-            var previous: String?
-            if path.isEmpty, let from = fields.popFirst(), let to = fields.popFirst() {
-                previous = from
-                path = to
-            }
-            let binary = counts[0] == "-"
-            changes.append(GitFileChange(path: path, previousPath: previous, status: previous == nil ? "modified" : "renamed",
-                                         additions: Int(counts[0]) ?? 0, deletions: Int(counts[1]) ?? 0, patch: binary ? nil : ""))
-        }
-        var index = 0
-        var budget = patchLimit
-        var blocks = patch.components(separatedBy: "\ndiff --git ").enumerated().map { $0.offset == 0 ? $0.element : "diff --git " + $0.element }
-        if cut { blocks.removeLast() }
-        for block in blocks where index < changes.count {
-            let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
-            if lines.contains(where: { $0.hasPrefix("new file mode") }) { changes[index].status = "added" }
-            if lines.contains(where: { $0.hasPrefix("deleted file mode") }) { changes[index].status = "removed" }
-            if changes[index].patch != nil, let hunk = lines.firstIndex(where: { $0.hasPrefix("@@") }) {
-                let text = lines[hunk...].joined(separator: "\n")
-                if text.utf8.count <= budget {
-                    changes[index].patch = text
-                    budget -= text.utf8.count
-                } else {
-                    changes[index].patch = nil  // too large to include; the raw diff has it
-                }
-            } else if changes[index].patch == "" {
-                changes[index].patch = nil
-            }
-            index += 1
-        }
-        for rest in changes.indices.dropFirst(index) { changes[rest].patch = nil }
-        return changes
-    }
 }

@@ -1,0 +1,109 @@
+import CairnProtocol
+
+/// Reading `git diff` output. It can run to megabytes for one commit, so it is read as
+/// bytes: splitting it by `Character` cost 0.4 s for a commit of 10,000 files.
+extension RepositoryReader {
+    /// Reads `git diff --raw -z`: for each file a `:modes ids status` field, then its path
+    /// (two paths, old and new, for a rename or copy).
+    static func parseRaw(_ output: String) -> [GitFileChange] {
+        var changes: [GitFileChange] = []
+        var fields = output.utf8.split(separator: 0, omittingEmptySubsequences: false)[...]
+        while let meta = fields.popFirst(), meta.first == UInt8(ascii: ":") {
+            let status = meta.split(separator: UInt8(ascii: " ")).last?.first ?? UInt8(ascii: "M")
+            guard let first = fields.popFirst() else { break }
+            var change = GitFileChange(path: String(decoding: first, as: UTF8.self), previousPath: nil, status: "modified", additions: 0, deletions: 0, patch: "")
+            switch status {
+            case UInt8(ascii: "A"): change.status = "added"
+            case UInt8(ascii: "D"): change.status = "removed"
+            case UInt8(ascii: "R"), UInt8(ascii: "C"):
+                guard let second = fields.popFirst() else { break }
+                change.previousPath = change.path
+                change.path = String(decoding: second, as: UTF8.self)
+                change.status = status == UInt8(ascii: "R") ? "renamed" : "copied"
+            default: break
+            }
+            changes.append(change)
+        }
+        return changes
+    }
+
+    /// Reads `git diff --numstat -z`: added and removed lines (`-` for a binary file) and the
+    /// path, or an empty path followed by the old and new paths of a rename.
+    static func parseNumstat(_ output: String) -> [GitFileChange] {
+        var changes: [GitFileChange] = []
+        var fields = output.utf8.split(separator: 0, omittingEmptySubsequences: false)[...]
+        while let head = fields.popFirst(), !head.isEmpty {
+            let counts = head.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
+            guard counts.count == 3 else { break }
+            var path = String(decoding: counts[2], as: UTF8.self)
+            var previous: String?
+            if path.isEmpty, let from = fields.popFirst(), let to = fields.popFirst() {
+                previous = String(decoding: from, as: UTF8.self)
+                path = String(decoding: to, as: UTF8.self)
+            }
+            let binary = counts[0].first == UInt8(ascii: "-")
+            changes.append(GitFileChange(
+                path: path, previousPath: previous, status: previous == nil ? "modified" : "renamed",
+                additions: Int(String(decoding: counts[0], as: UTF8.self)) ?? 0, deletions: Int(String(decoding: counts[1], as: UTF8.self)) ?? 0,
+                patch: binary ? nil : ""))
+        }
+        return changes
+    }
+
+    /// `changes` (in git's order) with each file's hunks from the unified diff `patch`, while
+    /// they fit in `patchLimit` bytes in all; a file past that, or without hunks (binary,
+    /// a mode change), gets none. When the diff was `cut`, its last file is incomplete and
+    /// gets none, as do the files after it. With `countLines`, each file's added and removed
+    /// lines are counted from its hunks (for a listing that has no counts).
+    static func joinPatches(_ changes: [GitFileChange], patch: String, patchLimit: Int, cut: Bool, countLines: Bool) -> [GitFileChange] {
+        var changes = changes
+        var blocks = fileBlocks(patch)
+        if cut { blocks.removeLast() }
+        var budget = patchLimit
+        for index in changes.indices {
+            guard index < blocks.count, changes[index].patch != nil else {
+                changes[index].patch = nil
+                continue
+            }
+            let block = blocks[index]
+            let hunksStart = block.utf8.starts(with: "@@".utf8) ? block.startIndex : block.utf8.firstRange(of: "\n@@".utf8).map { block.utf8.index(after: $0.lowerBound) }
+            let header = block[..<(hunksStart ?? block.endIndex)]
+            if header.utf8.firstRange(of: "\nnew file mode".utf8) != nil { changes[index].status = "added" }
+            if header.utf8.firstRange(of: "\ndeleted file mode".utf8) != nil { changes[index].status = "removed" }
+            guard let hunksStart else {
+                changes[index].patch = nil
+                continue
+            }
+            var hunks = block[hunksStart...]
+            if hunks.utf8.last == UInt8(ascii: "\n") { hunks = hunks.dropLast() }
+            if countLines {
+                for line in hunks.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                    if line.first == UInt8(ascii: "+") { changes[index].additions += 1 }
+                    if line.first == UInt8(ascii: "-") { changes[index].deletions += 1 }
+                }
+            }
+            if hunks.utf8.count <= budget {
+                changes[index].patch = String(hunks)
+                budget -= hunks.utf8.count
+            } else {
+                changes[index].patch = nil  // too large to include; the raw diff has it
+            }
+        }
+        return changes
+    }
+
+    /// The unified diff cut into one part per file, each starting at its `diff --git` line.
+    static func fileBlocks(_ patch: String) -> [Substring] {
+        let marker = Array("\ndiff --git ".utf8)
+        var blocks: [Substring] = []
+        var start = patch.startIndex
+        var rest = patch.utf8[...]
+        while let found = rest.firstRange(of: marker) {
+            blocks.append(patch[start..<found.lowerBound])
+            start = patch.utf8.index(after: found.lowerBound)
+            rest = patch.utf8[start...]
+        }
+        blocks.append(patch[start...])
+        return blocks
+    }
+}
