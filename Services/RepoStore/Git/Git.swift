@@ -68,8 +68,10 @@ struct Git: Sendable {
                     executable, arguments: Arguments(arguments), environment: environment,
                     workingDirectory: directory.map { FilePath($0) }, platformOptions: Self.platformOptions,
                     input: .string(input ?? ""),
-                    output: .string(limit: 64 * 1024 * 1024), error: .string(limit: 64 * 1024))
-                return (finished.terminationStatus.isSuccess, "\(finished.terminationStatus)", finished.standardOutput, finished.standardError)
+                    output: .bytes(limit: 64 * 1024 * 1024), error: .string(limit: 64 * 1024))
+                // Decoded here: Subprocess's `.string` decodes through a generic lazy map,
+                // 0.2 s for the 1.2 MB listing of a 10,000-file commit.
+                return (finished.terminationStatus.isSuccess, "\(finished.terminationStatus)", String(decoding: finished.standardOutput, as: UTF8.self), finished.standardError)
             }
         } catch is TimeLimitExceeded {
             throw stopped(arguments, since: started, limit: timeLimit)
