@@ -28,6 +28,21 @@ import Testing
         }
     }
 
+    /// A session ended elsewhere (another gateway, an operator) stops working here within
+    /// the second a gateway keeps a session's user; forms ask the database every time.
+    @Test func test_aSessionEndedElsewhereStopsWithinASecond() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let web = try await WebPagesTests.signIn(stack, ada)
+            #expect(try await web.get("/settings").status == 200)
+            try await stack.users.signOutEverywhere(userID: ada.user.id)
+            let form = try await web.post("/settings/sessions/revoke", [:])
+            #expect(form.status == 303 && form.location?.hasPrefix("/login") == true, "a form used a kept session: \(form.status)")
+            let ended = try await eventually(timeout: .seconds(3)) { try await web.get("/settings").status == 303 }
+            #expect(ended, "the session still worked 3 s after it ended")
+        }
+    }
+
     /// The address receives password notices: changing it takes the current password, so a
     /// borrowed signed-in browser cannot take the account over.
     @Test func test_changingTheEmailAddressNeedsThePassword() async throws {

@@ -36,7 +36,10 @@ struct AccountPagesController: Sendable {
         router.post("/logout") { request, context in
             let visitor = try context.pageVisitor()
             _ = try await pages.form(request, visitor)
-            if let user = visitor.user { try await users.retireSession(userID: user.id, nonce: visitor.nonce) }
+            if let user = visitor.user {
+                try await users.retireSession(userID: user.id, nonce: visitor.nonce)
+                pages.sessions.forget(userID: user.id)
+            }
             return pages.redirect("/", try pages.sessions.anonymous())
         }
         router.get("/signup") { request, context in
@@ -67,6 +70,7 @@ struct AccountPagesController: Sendable {
                 // The address receives password resets and notices: changing it takes the password.
                 try await users.requirePassword(userID: user.id, form["password"] ?? "")
                 try await users.changeEmail(userID: user.id, to: form.text("email"))
+                pages.sessions.forget(userID: user.id)
             } catch let error as ModelError {
                 return try await settings(visitor, error: Self.message(error), status: .unprocessableContent)
             }
@@ -76,6 +80,7 @@ struct AccountPagesController: Sendable {
             let (visitor, user, form) = try await signedInForm(request, context)
             do {
                 try await users.changePassword(userID: user.id, old: form["old_password"] ?? "", new: form["new_password"] ?? "")
+                pages.sessions.forget(userID: user.id)
             } catch let error as ModelError {
                 return try await settings(visitor, error: Self.message(error), status: .unprocessableContent)
             }
@@ -87,6 +92,7 @@ struct AccountPagesController: Sendable {
         router.post("/settings/sessions/revoke") { request, context in
             let (_, user, _) = try await signedInForm(request, context)
             try await users.signOutEverywhere(userID: user.id)
+            pages.sessions.forget(userID: user.id)
             return pages.redirect("/login", try pages.sessions.anonymous())
         }
         router.post("/settings/tokens") { request, context in

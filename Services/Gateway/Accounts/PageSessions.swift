@@ -30,6 +30,13 @@ struct PageSessions: Sendable {
     /// is still asked of the database on each view.)
     private let verified = RecentValues<String, Payload>(lifetime: .seconds(60))
     private let csrfTokens = RecentValues<String, String>(lifetime: .seconds(60))
+    /// The users of sessions that viewed a page (GET or HEAD) in the last `userLifetime`, by
+    /// user id and nonce, so that a signed-in page view asks the database at most once a
+    /// second per session. Signing out, a password change and "sign out everywhere" through
+    /// this gateway drop them at once (`forget`); through another gateway (or an operator's
+    /// `cairnctl`) they take effect within that second. Forms (POST) always ask the database.
+    private let recentUsers = RecentValues<String, User>(lifetime: userLifetime, limit: 20_000)
+    static let userLifetime: Duration = .seconds(1)
 
     static let cookieName = "cairn_session"
     static let sessionSalt = "cairn.session"
@@ -49,7 +56,14 @@ struct PageSessions: Sendable {
         if let value = request.cookies[Self.cookieName]?.value,
            let payload = verified.value(value, make: { try? signer.unsign(value, as: Payload.self, salt: Self.sessionSalt, maxAge: Self.lifetime) }) {
             guard let id = payload.user else { return Visitor(user: nil, nonce: payload.nonce, csrfToken: csrfToken(payload.nonce), newCookie: nil) }
-            if let user = try await users.find(id: id, session: payload.nonce), user.sessionVersion == payload.version {
+            let key = "\(id):\(payload.nonce)"
+            let reads = request.method == .get || request.method == .head
+            var user = reads ? recentUsers.kept(key) : nil
+            if user == nil {
+                user = try await users.find(id: id, session: payload.nonce)
+                if reads, let user { recentUsers.keep(key, user) }
+            }
+            if let user, user.sessionVersion == payload.version {
                 // Site admins see where the time of their pages went (`Server-Timing`).
                 if user.isAdmin { RequestTimings.current?.reveal() }
                 await readYourWrites?.identify(user.id)
@@ -57,6 +71,12 @@ struct PageSessions: Sendable {
             }
         }
         return Visitor(user: nil, nonce: "", csrfToken: "", newCookie: nil)
+    }
+
+    /// Drops what `visitor` keeps of `userID`'s sessions, after a change to the user or to
+    /// their sessions.
+    func forget(userID: Int64) {
+        recentUsers.remove { $0.id == userID }
     }
 
     /// `visitor`, with a new anonymous session when there is none (a page with a form).

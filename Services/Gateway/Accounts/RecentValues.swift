@@ -25,4 +25,25 @@ final class RecentValues<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
         return made
     }
+
+    /// The value for `key` if one is still fresh.
+    func kept(_ key: Key) -> Value? {
+        let now = ContinuousClock.now
+        guard let kept = values.withLock({ $0[key] }), kept.until > now else { return nil }
+        return kept.value
+    }
+
+    /// Keeps `value` for `key` for `lifetime`.
+    func keep(_ key: Key, _ value: Value) {
+        let until = ContinuousClock.now + lifetime
+        values.withLock { values in
+            if values.count >= limit { values.removeAll(keepingCapacity: true) }
+            values[key] = (value, until)
+        }
+    }
+
+    /// Drops the values that `shouldRemove` picks.
+    func remove(where shouldRemove: (Value) -> Bool) {
+        values.withLock { values in values = values.filter { !shouldRemove($0.value.value) } }
+    }
 }

@@ -49,7 +49,7 @@ struct Pages: Sendable {
     }
 
     /// The site layout for `visitor`, cut where the body goes.
-    func layoutShell(title: String, _ visitor: Visitor) -> RenderedShells.Layout {
+    func layoutShell(title: String, _ visitor: Visitor) -> (before: String, after: String) {
         let user = visitor.user.map { LayoutView.SignedIn(username: $0.username, isAdmin: $0.isAdmin) }
         let key = RenderedShells.LayoutKey(title: title, user: user, notice: readOnly.lastKnownMessage)
         let shell = shells.layout(key) { csrf, bodyMark in
@@ -57,12 +57,12 @@ struct Pages: Sendable {
                 title: title, body: bodyMark, stylesheet: renderer.assets.stylesheetPath, script: renderer.assets.scriptPath, csrf: csrf,
                 user: user, notice: key.notice), csrf: csrf)
         }
-        return RenderedShells.Layout(before: RenderedShells.filled(shell.before, csrf: visitor.csrfToken), after: RenderedShells.filled(shell.after, csrf: visitor.csrfToken))
+        return (shell.before.filled(csrf: visitor.csrfToken), shell.after.filled(csrf: visitor.csrfToken))
     }
 
     /// A repository's header, rendered once per distinct header (see `RenderedShells`).
     func repositoryHeader(_ header: RepositoryHeaderView, csrf: String) -> String {
-        RenderedShells.filled(shells.header(header) { renderer.render("repository_header", header, csrf: $0) }, csrf: csrf)
+        shells.header(header) { renderer.render("repository_header", header, csrf: $0) }.filled(csrf: csrf)
     }
 
     /// A whole HTML page as the response, setting the visitor's cookie if new.

@@ -19,12 +19,27 @@ final class RenderedShells: Sendable {
     private static let bodyMark = "\u{1}body\u{1}"
 
     private let layouts = RecentValues<LayoutKey, Layout>(lifetime: .seconds(300), limit: 5_000)
-    private let headers = RecentValues<RepositoryHeaderView, String>(lifetime: .seconds(300), limit: 5_000)
+    private let headers = RecentValues<RepositoryHeaderView, Shell>(lifetime: .seconds(300), limit: 5_000)
 
     /// A rendered layout, cut where the body goes.
     struct Layout: Sendable {
-        let before: String
-        let after: String
+        let before: Shell
+        let after: Shell
+    }
+
+    /// Rendered HTML cut where the CSRF token goes, so filling it in is a join, not a search
+    /// (Foundation's `replacingOccurrences` took 6% of a signed-in page view).
+    struct Shell: Sendable {
+        let parts: [String]
+
+        init(_ html: some StringProtocol) {
+            parts = String(html).split(separator: RenderedShells.csrfMark, omittingEmptySubsequences: false).map { String($0) }
+        }
+
+        /// The HTML with the session's CSRF token in place of its marks.
+        func filled(csrf: String) -> String {
+            parts.count == 1 ? parts[0] : parts.joined(separator: csrf)
+        }
     }
 
     /// The layout for `key`, made by `render(csrfMark, bodyMark)` when not kept. Layouts with
@@ -33,7 +48,7 @@ final class RenderedShells: Sendable {
     func layout(_ key: LayoutKey, render: (_ csrf: String, _ body: String) -> String) -> Layout {
         func made() -> Layout {
             let parts = render(Self.csrfMark, Self.bodyMark).split(separator: Self.bodyMark, maxSplits: 1, omittingEmptySubsequences: false)
-            return Layout(before: String(parts[0]), after: parts.count > 1 ? String(parts[1]) : "")
+            return Layout(before: Shell(parts[0]), after: Shell(parts.count > 1 ? parts[1] : ""))
         }
         guard key.title.utf8.count <= Self.longestKeptTitle else { return made() }
         return layouts.value(key, make: made) ?? made()
@@ -42,12 +57,7 @@ final class RenderedShells: Sendable {
     static let longestKeptTitle = 200
 
     /// The header for `view`, made by `render(csrfMark)` when not kept.
-    func header(_ view: RepositoryHeaderView, render: (_ csrf: String) -> String) -> String {
-        headers.value(view) { render(Self.csrfMark) } ?? ""
-    }
-
-    /// `shell` with the session's CSRF token in place of its marks.
-    static func filled(_ shell: String, csrf: String) -> String {
-        shell.contains(csrfMark) ? shell.replacingOccurrences(of: csrfMark, with: csrf) : shell
+    func header(_ view: RepositoryHeaderView, render: (_ csrf: String) -> String) -> Shell {
+        headers.value(view) { Shell(render(Self.csrfMark)) } ?? Shell("")
     }
 }
