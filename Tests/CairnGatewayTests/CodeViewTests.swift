@@ -49,7 +49,7 @@ struct CodeViewTests {
             let whole = try await web.get("/ada/code/commit/\(head)?context=1000000")
             #expect(whole.status == 200)
             #expect(!whole.body.contains("more-context"))
-            for bad in ["-1", "1000001", "99999999999999999999", "abc"] {
+            for bad in ["-1", "7", "1000001", "99999999999999999999", "abc"] {
                 let refused = try await web.get("/ada/code/commit/\(head)?context=\(bad)")
                 #expect(refused.status == 422 || refused.status == 400, "context=\(bad) answered \(refused.status)")
             }
@@ -168,6 +168,9 @@ struct CodeViewTests {
         #expect(!Pages.acceptsGzip("gzip;q=0"))
         #expect(!Pages.acceptsGzip("gzip; q=0.000"))
         #expect(!Pages.acceptsGzip("gzipped"))
+        #expect(!Pages.acceptsGzip("gzip;q=0, *"))  // named refusal wins over the wildcard
+        #expect(!Pages.acceptsGzip("*;q=0"))
+        #expect(Pages.acceptsGzip("br, *"))
     }
 
     @Test func test_hunkHeadersNumberTheLinesThatFollow() {
@@ -183,5 +186,9 @@ struct CodeViewTests {
         let marked = DiffLine.highlighted(lines, old: ["A", "<b>", "C", "X"], new: ["1", "2", "3", "4"])
         #expect(marked.compactMap(\.html) == [" 1", "-<b>", "+2", "+3", " 4", "-X"])
         #expect(DiffLine.highlighted(lines, old: ["too few"], new: nil).allSatisfy { $0.html == nil })
+        // A marker followed by a combining mark is still an added line, its mark kept.
+        let combining = DiffLine.lines("@@ -1 +1 @@\n-a\n+\u{301}b\n", limit: 10).lines
+        #expect(combining.map(\.kind) == ["hunk", "del", "add"])
+        #expect(DiffLine.sides(combining).new == "\u{301}b\n")
     }
 }

@@ -63,10 +63,11 @@ import Testing
                 #expect(((detail["request"] as? [String: Any])?["headers"] as? [String: String])?["X-GitHub-Event"] == "push")
                 #expect((detail["response"] as? [String: Any])?["payload"] as? String == "thanks")
 
-                // The push task recorded the figures too.
-                let figures = try #require(try await stack.repositories.figures(repository.id))
-                #expect(figures.commitCount == 3)
-                #expect(figures.sizeBytes > 0)
+                // The push task records the figures too, after the deliveries (receivers wait on those).
+                let recorded = try await eventually(timeout: .seconds(30)) {
+                    try await stack.repositories.figures(repository.id).map { $0.commitCount == 3 && $0.sizeBytes > 0 } ?? false
+                }
+                #expect(recorded, "the push task did not record 3 commits and a size")
             }
         }
     }

@@ -3,6 +3,7 @@ import CairnModel
 import CairnSigning
 import Foundation
 import Hummingbird
+import Synchronization
 
 /// Who is looking at a page: the signed-in user (or nobody), the session's random nonce and
 /// the CSRF token bound to it, and the cookie to set when the session is new.
@@ -12,6 +13,14 @@ struct Visitor: Sendable {
     let csrfToken: String
     /// Set on the response when the visitor had no valid session cookie.
     let newCookie: Cookie?
+}
+
+/// A counter shared by copies of `PageSessions`.
+final class ForgetCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var value: Int { count.load(ordering: .acquiring) }
+    func increment() { count.wrappingAdd(1, ordering: .releasing) }
 }
 
 /// Signed session cookies (HttpOnly, SameSite=Lax, Secure over TLS). The cookie holds the
@@ -37,6 +46,8 @@ struct PageSessions: Sendable {
     /// `cairnctl`) they take effect within that second. Forms (POST) always ask the database.
     private let recentUsers = RecentValues<String, User>(lifetime: userLifetime, limit: 20_000)
     static let userLifetime: Duration = .seconds(1)
+    /// Counts `forget` calls, so a read that raced one is not kept.
+    private let forgotten = ForgetCount()
 
     static let cookieName = "cairn_session"
     static let sessionSalt = "cairn.session"
@@ -60,8 +71,10 @@ struct PageSessions: Sendable {
             let reads = request.method == .get || request.method == .head
             var user = reads ? recentUsers.kept(key) : nil
             if user == nil {
+                let before = forgotten.value
                 user = try await users.find(id: id, session: payload.nonce)
-                if reads, let user { recentUsers.keep(key, user) }
+                // Not kept if a session ended meanwhile: the row read may be from before it.
+                if reads, let user, forgotten.value == before { recentUsers.keep(key, user) }
             }
             if let user, user.sessionVersion == payload.version {
                 // Site admins see where the time of their pages went (`Server-Timing`).
@@ -76,6 +89,7 @@ struct PageSessions: Sendable {
     /// Drops what `visitor` keeps of `userID`'s sessions, after a change to the user or to
     /// their sessions.
     func forget(userID: Int64) {
+        forgotten.increment()
         recentUsers.remove { $0.id == userID }
     }
 

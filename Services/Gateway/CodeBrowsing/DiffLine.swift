@@ -25,7 +25,8 @@ struct DiffLine {
                 result.append(DiffLine(kind: "hunk", text: String(line), old: nil, new: nil))
                 continue
             }
-            switch line.first {
+            // By byte: `+` followed by a combining mark is one Character.
+            switch line.utf8.first.map({ Character(Unicode.Scalar($0)) }) {
             case "+":
                 result.append(DiffLine(kind: "add", text: String(line), old: nil, new: new > 0 ? new : nil))
                 new += new > 0 ? 1 : 0
@@ -64,7 +65,7 @@ struct DiffLine {
         var old = ""
         var new = ""
         for line in lines {
-            let code = line.text.dropFirst()
+            let code = String(decoding: line.text.utf8.dropFirst(), as: UTF8.self)
             if line.kind == "ctx" || line.kind == "del" { old += code + "\n" }
             if line.kind == "ctx" || line.kind == "add" { new += code + "\n" }
         }
@@ -83,7 +84,7 @@ struct DiffLine {
         var (oldIndex, newIndex) = (0, 0)
         return lines.map { line in
             var line = line
-            let marker = HTMLEscaper.escape(String(line.text.prefix(1)))
+            let marker = HTMLEscaper.escape(String(decoding: line.text.utf8.prefix(1), as: UTF8.self))
             switch line.kind {
             case "del":
                 line.html = old.map { marker + $0[oldIndex] }
@@ -104,10 +105,12 @@ struct DiffLine {
 }
 
 /// How many unchanged lines a diff shows around each change: 3 as git does, then more on
-/// request, up to the whole file.
+/// request, up to the whole file. Only these steps (and 0) are served, so a visitor cannot
+/// make a page of every number.
 enum DiffContext {
     static let standard = 3
     static let whole = 1_000_000
+    static let steps = [0, standard, 25, 200, whole]
 
     /// The next step after `lines`, or nil when the whole file shows already.
     static func more(than lines: Int) -> Int? {

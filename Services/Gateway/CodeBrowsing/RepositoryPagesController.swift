@@ -92,6 +92,9 @@ struct RepositoryPagesController: Sendable {
             guard (4...40).contains(sha.count), sha.allSatisfy(\.isHexDigit) else { throw GatewayError.notFound }
             if isPatch { return patch(try await content.commit(page.repository, ref: sha)) }
             let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)
+            guard DiffContext.steps.contains(lines) else {
+                throw GatewayError.invalid("context must be one of \(DiffContext.steps.map(String.init).joined(separator: ", "))")
+            }
             // A full commit id names content that never changes: its page is kept across pushes.
             let named = sha.count == 40 ? sha.lowercased() : "\(page.repository.cacheVersion):\(sha.lowercased())"
             return try await repositoryPages.cachedPage(page, tab: "commits", key: "commit:\(page.repository.id):\(named):\(lines)", large: true) {

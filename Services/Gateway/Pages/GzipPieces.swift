@@ -43,7 +43,8 @@ struct DeflatedPiece: Sendable, Equatable {
             stream.avail_in = UInt32(input.count)
             stream.next_out = out.baseAddress
             stream.avail_out = UInt32(out.count)
-            guard CZlib.deflate(&stream, Z_SYNC_FLUSH) == Z_OK, stream.avail_in == 0 else { return -1 }
+            // Room left over means the flush is complete.
+            guard CZlib.deflate(&stream, Z_SYNC_FLUSH) == Z_OK, stream.avail_in == 0, stream.avail_out > 0 else { return -1 }
             return out.count - Int(stream.avail_out)
         }
         guard produced >= 0 else { return (Self.stored(input), Self.crc(input), input.count) }

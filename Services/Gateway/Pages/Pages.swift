@@ -89,14 +89,24 @@ struct Pages: Sendable {
         return response
     }
 
-    /// Whether a request's `Accept-Encoding` takes gzip (not refused with `q=0`).
+    /// Whether a request's `Accept-Encoding` takes gzip: named with a weight above 0, or
+    /// left to `*` with one.
     static func acceptsGzip(_ header: String?) -> Bool {
         guard let header else { return false }
-        return header.split(separator: ",").contains { part in
+        var wildcard: Bool?
+        for part in header.split(separator: ",") {
             let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard let coding = fields.first, coding == "gzip" || coding == "*" else { return false }
-            return !fields.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "").hasPrefix("q=0") && !$0.contains(where: { "123456789".contains($0) }) }
+            let refused = fields.dropFirst().contains { field in
+                let compact = field.replacingOccurrences(of: " ", with: "")
+                return compact.hasPrefix("q=0") && !compact.contains { "123456789".contains($0) }
+            }
+            switch fields.first {
+            case "gzip": return !refused
+            case "*": wildcard = !refused
+            default: continue
+            }
         }
+        return wildcard ?? false
     }
 
     /// A 303 redirect to `location` (after a form post), setting the visitor's cookie if new.

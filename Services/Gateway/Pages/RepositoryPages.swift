@@ -131,7 +131,7 @@ struct TitledBytes {
     let bytes: [UInt8]
 
     init(title: String, bytes: [UInt8]) {
-        self.title = title.replacingOccurrences(of: "\n", with: " ")
+        self.title = String(decoding: title.utf8.map { $0 == 10 ? 32 : $0 }, as: UTF8.self)  // by byte: "\r\n" is one Character
         self.bytes = bytes
     }
 

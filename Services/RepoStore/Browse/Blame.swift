@@ -19,18 +19,20 @@ extension RepositoryReader {
         var ranges: [GitBlame.Range] = []
         var lines: [String] = []
         var current: (sha: String, author: String, time: Int, summary: String)?
-        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.first == "\t" {
-                lines.append(String(line.dropFirst()))
+        // By bytes: a file's `\r\n` would be one Character and swallow the next header.
+        for bytes in output.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if bytes.first == UInt8(ascii: "\t") {
+                lines.append(String(decoding: bytes.dropFirst(), as: UTF8.self))
                 if let current, commits[current.sha] == nil {
                     commits[current.sha] = GitBlame.Commit(author: current.author, time: current.time, summary: current.summary)
                 }
                 continue
             }
+            let line = String(decoding: bytes, as: UTF8.self)
             let fields = line.split(separator: " ", maxSplits: 1)
             guard let key = fields.first else { continue }
             let value = fields.count > 1 ? String(fields[1]) : ""
-            if key.count == 40, key.allSatisfy(\.isHexDigit) {
+            if key.utf8.count == 40, key.allSatisfy(\.isHexDigit) {
                 let numbers = value.split(separator: " ").compactMap { Int($0) }
                 let sha = String(key)
                 if current?.sha != sha { current = (sha, "", 0, "") }

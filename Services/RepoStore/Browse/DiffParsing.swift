@@ -15,6 +15,7 @@ extension RepositoryReader {
             switch status {
             case UInt8(ascii: "A"): change.status = "added"
             case UInt8(ascii: "D"): change.status = "removed"
+            case UInt8(ascii: "T"): change.status = "changed"  // file ↔ symlink or submodule: two diffs
             case UInt8(ascii: "R"), UInt8(ascii: "C"):
                 guard let second = fields.popFirst() else { break }
                 change.previousPath = change.path
@@ -52,39 +53,51 @@ extension RepositoryReader {
 
     /// `changes` (in git's order) with each file's hunks from the unified diff `patch`, while
     /// they fit in `patchLimit` bytes in all; a file past that, or without hunks (binary,
-    /// a mode change), gets none. When the diff was `cut`, its last file is incomplete and
-    /// gets none, as do the files after it. With `countLines`, each file's added and removed
-    /// lines are counted from its hunks (for a listing that has no counts).
+    /// a mode change), gets none. A file whose type changed (`changed`) has two parts in the
+    /// diff, its removal and its creation, joined here. When the diff was `cut`, its last
+    /// file is incomplete and gets none, as do the files after it. With `countLines`, each
+    /// file's added and removed lines are counted from its hunks (for a listing without counts).
     static func joinPatches(_ changes: [GitFileChange], patch: String, patchLimit: Int, cut: Bool, countLines: Bool) -> [GitFileChange] {
         var changes = changes
         var blocks = fileBlocks(patch)
         if cut { blocks.removeLast() }
+        var next = 0
         var budget = patchLimit
         for index in changes.indices {
-            guard index < blocks.count, changes[index].patch != nil else {
+            let parts = changes[index].status == "changed" ? 2 : 1
+            guard next + parts <= blocks.count else {
+                next = blocks.count
                 changes[index].patch = nil
                 continue
             }
-            let block = blocks[index]
-            let hunksStart = block.utf8.starts(with: "@@".utf8) ? block.startIndex : firstLine(startingWith: "@@", in: block)
-            let header = block[..<(hunksStart ?? block.endIndex)]
-            if firstLine(startingWith: "new file mode", in: header) != nil { changes[index].status = "added" }
-            if firstLine(startingWith: "deleted file mode", in: header) != nil { changes[index].status = "removed" }
-            guard let hunksStart else {
+            let files = blocks[next..<next + parts]
+            next += parts
+            guard changes[index].patch != nil else { continue }  // binary, as the listing said
+            var hunks: [Substring] = []
+            for block in files {
+                let hunksStart = block.utf8.starts(with: "@@".utf8) ? block.startIndex : firstLine(startingWith: "@@", in: block)
+                let header = block[..<(hunksStart ?? block.endIndex)]
+                if parts == 1, firstLine(startingWith: "new file mode", in: header) != nil { changes[index].status = "added" }
+                if parts == 1, firstLine(startingWith: "deleted file mode", in: header) != nil { changes[index].status = "removed" }
+                guard let hunksStart else { continue }
+                var found = block[hunksStart...]
+                if found.utf8.last == UInt8(ascii: "\n") { found = found.dropLast() }
+                hunks.append(found)
+            }
+            guard !hunks.isEmpty else {
                 changes[index].patch = nil
                 continue
             }
-            var hunks = block[hunksStart...]
-            if hunks.utf8.last == UInt8(ascii: "\n") { hunks = hunks.dropLast() }
+            let text = hunks.joined(separator: "\n")
             if countLines {
-                for line in hunks.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
                     if line.first == UInt8(ascii: "+") { changes[index].additions += 1 }
                     if line.first == UInt8(ascii: "-") { changes[index].deletions += 1 }
                 }
             }
-            if hunks.utf8.count <= budget {
-                changes[index].patch = String(hunks)
-                budget -= hunks.utf8.count
+            if text.utf8.count <= budget {
+                changes[index].patch = text
+                budget -= text.utf8.count
             } else {
                 changes[index].patch = nil  // too large to include; the raw diff has it
             }

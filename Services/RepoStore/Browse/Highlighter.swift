@@ -22,6 +22,8 @@ actor Highlighter {
     private var helper: Helper?
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The most requests that wait for the process; more are answered plain at once.
+    static let longestQueue = 16
 
     init(python: String = "/usr/bin/python3", timeLimit: Duration = .seconds(10), logger: Logger) {
         self.python = python
@@ -33,6 +35,8 @@ actor Highlighter {
     func highlight(_ items: [HighlightRequest.Item]) async -> [[String]?] {
         let wanted = items.map { SyntaxLexer.known.contains($0.lexer) && !$0.text.isEmpty }
         guard wanted.contains(true) else { return items.map { _ in nil } }
+        // A queue this long means the process is behind: plain text now beats a wait.
+        guard !busy || waiting.count < Self.longestQueue else { return items.map { _ in nil } }
         await acquire()
         defer { release() }
         let request = items.enumerated().map { index, item in
@@ -98,6 +102,9 @@ actor Highlighter {
     }
 
     private func start() throws -> Helper {
+        // Checked first: a spawn that fails leaves its pipes' other ends open, and the
+        // request would then wait out its time limit.
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw HighlighterMissing(python: python) }
         let (input, inputForChild) = try PolledPipe.open(.toChild)
         let (output, outputForChild) = try PolledPipe.open(.fromChild)
         let (python, logger) = (python, logger)
@@ -117,8 +124,7 @@ actor Highlighter {
             } catch {
                 logger.warning("highlight.not_started", metadata: ["python": "\(python)", "error": "\(error)"])
             }
-            input.close()
-            output.close()
+            // The pipes are closed by `stop`, once no request uses them.
         }
         return Helper(input: input, output: output, running: running)
     }
@@ -172,11 +178,17 @@ actor Highlighter {
         func stop() {
             running.cancel()
             input.close()
+            output.close()
         }
     }
 
     private struct HighlighterStopped: Error, CustomStringConvertible {
         var description: String { "the highlighter stopped" }
+    }
+
+    private struct HighlighterMissing: Error, CustomStringConvertible {
+        let python: String
+        var description: String { "\(python) is not an executable file" }
     }
 
     /// Reads requests (a JSON list of `[lexer, text]` pairs per line) and answers each with a

@@ -45,7 +45,12 @@ struct RepositoryReader: Sendable {
         let numstat = listed.count <= countedFiles ? try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path) : nil
         // At most a little over `patchLimit` bytes of diff are read: git stops there.
         let patches = try await git.output(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path, upTo: patchLimit)
-        let files = Self.joinPatches(numstat.map(Self.parseNumstat) ?? listed, patch: patches.text, patchLimit: patchLimit, cut: patches.cut, countLines: numstat == nil)
+        // `--numstat` lists the files as `--raw` does, but without their kind of change.
+        var changes = numstat.map(Self.parseNumstat) ?? listed
+        if changes.count == listed.count {
+            for index in changes.indices where listed[index].status == "changed" { changes[index].status = "changed" }
+        }
+        let files = Self.joinPatches(changes, patch: patches.text, patchLimit: patchLimit, cut: patches.cut, countLines: numstat == nil)
         return GitCommitDetail(commit: commit, files: files, patchesCut: patches.cut, countsIncomplete: numstat == nil)
     }
 

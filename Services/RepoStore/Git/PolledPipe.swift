@@ -44,6 +44,7 @@ final class PolledPipe: Sendable {
     /// Writes all of `buffer`, sleeping while the pipe is full. Throws `Errno.brokenPipe`
     /// once the child has stopped reading.
     func write(_ buffer: ByteBuffer) async throws {
+        guard !closed.load(ordering: .relaxed) else { throw Errno.badFileDescriptor }
         var remaining = buffer
         var idle = IdleWait()
         while remaining.readableBytes > 0 {
@@ -68,6 +69,7 @@ final class PolledPipe: Sendable {
     /// held for `hold` with nothing more coming (so progress messages are not kept back).
     /// Returns nil at the end of the stream.
     func read(size: Int = capacity, hold: Duration = .milliseconds(10)) async throws -> ByteBuffer? {
+        guard !closed.load(ordering: .relaxed) else { throw Errno.badFileDescriptor }
         var buffer = ByteBufferAllocator().buffer(capacity: size)
         var idle = IdleWait()
         var firstByte: ContinuousClock.Instant?
