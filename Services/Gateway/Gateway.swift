@@ -82,7 +82,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
     RepositoryPagesController(
         pages: pages, repositoryPages: repositoryPages, content: content, social: social,
-        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger)
+        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), service: service
     ).addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
         pages: pages, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages

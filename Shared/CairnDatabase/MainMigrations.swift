@@ -293,5 +293,11 @@ enum MainMigrations {
             // the next request.
             "ALTER TABLE repository_blobs ADD COLUMN last_used_at timestamptz",
         ]),
+        Migration(17, "forks", [
+            // The repository a fork was made from; a parent removed for good leaves its forks
+            // standing, parentless.
+            "ALTER TABLE repositories ADD COLUMN parent_id bigint REFERENCES repositories (id) ON DELETE SET NULL",
+            "CREATE INDEX repositories_parent ON repositories (parent_id) WHERE parent_id IS NOT NULL",
+        ]),
     ]
 }

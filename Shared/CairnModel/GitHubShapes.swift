@@ -71,7 +71,9 @@ public struct APIRepository: Encodable, Sendable {
     public let `private`: Bool
     public let visibility: String
     public let description: String?
-    public let fork = false
+    public let fork: Bool
+    /// The repository it was forked from, when the caller may see it.
+    public let parent: Parent?
     public let url: String
     public let htmlUrl: String
     public let cloneUrl: String
@@ -82,7 +84,22 @@ public struct APIRepository: Encodable, Sendable {
     public let pushedAt: Date?
     public let permissions: Permissions?
 
-    public init(_ repository: Repository, baseURL: String, permission: Permission?) {
+    /// A fork's parent, named and linked.
+    public struct Parent: Encodable, Sendable {
+        public let id: Int64
+        public let fullName: String
+        public let url: String
+        public let htmlUrl: String
+    }
+
+    /// `showsParent`: whether the caller may see the parent (always for a public one).
+    public init(_ repository: Repository, baseURL: String, permission: Permission?, showsParent: Bool = false) {
+        fork = repository.parentID != nil
+        if let parentID = repository.parentID, let name = repository.parentFullName, showsParent || !repository.parentIsPrivate {
+            parent = Parent(id: parentID, fullName: name, url: "\(baseURL)/api/v3/repos/\(name)", htmlUrl: "\(baseURL)/\(name)")
+        } else {
+            parent = nil
+        }
         id = repository.id
         name = repository.name
         fullName = repository.fullName

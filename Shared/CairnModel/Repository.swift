@@ -18,6 +18,12 @@ public struct Repository: Sendable, Hashable {
     /// Bumped by every change of settings; a settings form carries it, so a save made from
     /// an older page is refused instead of overwriting someone else's change.
     public var settingsVersion: Int64 = 1
+    /// The repository this one was forked from, if any.
+    public var parentID: Int64? = nil
+    /// The parent's `owner/name` while it is not deleted. Show it only to those who may read
+    /// the parent when it is private (`parentIsPrivate`): its name is not the fork's to tell.
+    public var parentFullName: String? = nil
+    public var parentIsPrivate = false
 
     /// `owner/name`.
     public var fullName: String { "\(ownerName)/\(name)" }

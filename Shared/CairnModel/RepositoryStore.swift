@@ -15,8 +15,10 @@ public struct RepositoryStore: Sendable {
     }
 
     static let select = """
-        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.cache_version, r.settings_version
+        SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.cache_version, r.settings_version,
+               r.parent_id, pu.username || '/' || p.name, p.is_private
         FROM repositories r JOIN users u ON u.id = r.owner_id
+        LEFT JOIN repositories p ON p.id = r.parent_id AND p.deleted_at IS NULL LEFT JOIN users pu ON pu.id = p.owner_id
         """
 
     /// The live repository `owner/name` (case-insensitive), or nil.
@@ -48,6 +50,16 @@ public struct RepositoryStore: Sendable {
              AND ($2 OR NOT r.is_private OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $3))
              ORDER BY lower(r.name) LIMIT $4 OFFSET $5
             """, binds: try Self.binds(ownerID, all, viewerID, limit, offset)), logger: logger))
+    }
+
+    /// The live forks of `parentID` that `viewer` may see, oldest first, one page at a time.
+    public func forks(of parentID: Int64, viewer: User?, limit: Int, offset: Int) async throws -> [Repository] {
+        let viewerID = viewer?.id ?? 0
+        return try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + """
+             WHERE r.parent_id = $1 AND r.deleted_at IS NULL
+             AND ($2 OR NOT r.is_private OR r.owner_id = $3 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repository_id = r.id AND c.user_id = $3))
+             ORDER BY r.created_at, r.id LIMIT $4 OFFSET $5
+            """, binds: try Self.binds(parentID, viewer?.isAdmin == true, viewerID, limit, offset)), logger: logger))
     }
 
     /// Repositories `user` owns or collaborates on, by name, one page at a time.
@@ -116,16 +128,18 @@ public struct RepositoryStore: Sendable {
     }
 
     /// Inserts the row inside `connection`'s transaction; the caller creates the files.
-    public func insert(owner: User, name: String, description: String, isPrivate: Bool, on connection: PostgresConnection) async throws -> Repository {
+    public func insert(owner: User, name: String, description: String, isPrivate: Bool, parent: Repository? = nil, on connection: PostgresConnection) async throws -> Repository {
         if let problem = Names.problem(with: name, kind: "repository name") { throw ModelError.invalid(field: "name", reason: problem) }
         guard description.count <= 1000 else { throw ModelError.invalid(field: "description", reason: "must be at most 1000 characters") }
         do {
             let rows = try await connection.run("""
-                INSERT INTO repositories (owner_id, name, description, is_private) VALUES (\(owner.id), \(name), \(description), \(isPrivate))
+                INSERT INTO repositories (owner_id, name, description, is_private, parent_id) VALUES (\(owner.id), \(name), \(description), \(isPrivate), \(parent?.id))
                 RETURNING id, created_at
                 """, logger: logger)
             for try await (id, created) in rows.decode((Int64, Date).self) {
-                return Repository(id: id, ownerID: owner.id, ownerName: owner.username, name: name, description: description, isPrivate: isPrivate, defaultBranch: nil, createdAt: created, updatedAt: created, pushedAt: nil)
+                return Repository(
+                    id: id, ownerID: owner.id, ownerName: owner.username, name: name, description: description, isPrivate: isPrivate, defaultBranch: parent?.defaultBranch,
+                    createdAt: created, updatedAt: created, pushedAt: nil, parentID: parent?.id, parentFullName: parent?.fullName, parentIsPrivate: parent?.isPrivate ?? false)
             }
             throw ModelError.notFound("new repository")
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
@@ -230,10 +244,10 @@ public struct RepositoryStore: Sendable {
 
     /// A repository as `select` reads it.
     static func decode(_ row: PostgresRow) throws -> Repository {
-        let r = try row.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64, Int64).self)
+        let r = try row.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64, Int64, Int64?, String?, Bool?).self)
         return Repository(
             id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8,
-            pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11)
+            pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11, parentID: r.12, parentFullName: r.13, parentIsPrivate: r.14 ?? false)
     }
 
     private static func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {

@@ -30,12 +30,12 @@ import Testing
         "/objects/verify": #"{"oid": "\#(String(repeating: "a", count: 64))", "size": 1}"#,
     ]
 
-    /// What a reader may do besides reading: star, watch, fetch.
+    /// What a reader may do besides reading: star, watch, fork, fetch.
     static func readerMay(_ route: RouteCatalog.Route) -> Bool {
         if route.method == "GET" {
             return !["/settings", "/hooks", "/traffic", "/collaborators"].contains { route.path.contains($0) }
         }
-        return ["/star", "/unstar", "/watch", "/unwatch", "git-upload-pack", "/objects/batch"].contains { route.path.hasSuffix($0) }
+        return ["/star", "/unstar", "/watch", "/unwatch", "/fork", "/forks", "git-upload-pack", "/objects/batch"].contains { route.path.hasSuffix($0) }
             || route.path.hasPrefix("/api/v3/user/starred/")
     }
 

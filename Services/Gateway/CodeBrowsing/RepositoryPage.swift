@@ -19,6 +19,8 @@ struct RepositoryPage {
     let path: String
     /// Whether the browser takes gzip (every browser does).
     let acceptsGzip: Bool
+    /// The parent's `owner/name` for a fork, when the visitor may know it.
+    var parentShown: String? = nil
 
     /// The header's data, with tab `active` selected.
     func header(_ active: String, baseURL: String) -> RepositoryHeaderView {
@@ -29,7 +31,7 @@ struct RepositoryPage {
             code: active == "code", commits: active == "commits", branches: active == "branches",
             tags: active == "tags", downloads: active == "downloads", traffic: active == "traffic", settings: active == "settings",
             signedIn: visitor.user != nil, watching: social.watching, starred: social.starred, stars: social.stars, watchers: social.watchers,
-            followedStargazers: followedStargazers.joined(separator: ", "))
+            followedStargazers: followedStargazers.joined(separator: ", "), forkedFrom: parentShown)
     }
 }
 
@@ -56,6 +58,8 @@ struct RepositoryHeaderView: Hashable, Sendable {
     let watchers: Int
     /// "ada, bob": people the visitor follows who starred it; empty for none.
     let followedStargazers: String
+    /// A fork's parent, `owner/name`, when the visitor may know it.
+    let forkedFrom: String?
 
     /// Whether the page shows the repository's content, and so counts as a view of it.
     var isBrowsing: Bool { code || commits || branches || tags }

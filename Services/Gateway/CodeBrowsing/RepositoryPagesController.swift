@@ -17,6 +17,7 @@ struct RepositoryPagesController: Sendable {
     let content: RepositoryContent
     let social: SocialGraph
     let highlighting: CodeHighlighting
+    let service: RepositoryService
     var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
     static let maxDiffLines = 2000
@@ -31,6 +32,7 @@ struct RepositoryPagesController: Sendable {
         router.post("/:owner/:repo/unwatch") { request, context in try await set(.watch, false, request, context) }
         router.post("/:owner/:repo/star") { request, context in try await set(.star, true, request, context) }
         router.post("/:owner/:repo/unstar") { request, context in try await set(.star, false, request, context) }
+        router.post("/:owner/:repo/fork") { request, context in try await fork(request, context) }
         router.get("/:owner/:repo") { request, context in
             let page = try await repositoryPages.load(request, context)
             return try await repositoryPages.codePage(page, key: "home:\(page.repository.id):\(page.repository.cacheVersion)", title: page.repository.fullName) {
@@ -328,6 +330,20 @@ struct RepositoryPagesController: Sendable {
 }
 
 extension RepositoryPagesController {
+    /// Forks the repository into the visitor's account (signed-in readers) and shows the fork;
+    /// a name the visitor already uses is refused with the reason.
+    func fork(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let page = try await repositoryPages.load(request, context)
+        guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
+        _ = try await pages.form(request, page.visitor)
+        do {
+            let fork = try await service.fork(page.repository, owner: user, name: nil)
+            return pages.redirect("/\(fork.fullName)")
+        } catch let error as ModelError {
+            throw GatewayError(error)
+        }
+    }
+
     /// Star or watch the repository, or stop (signed-in readers): watchers get mail about pushes.
     func set(_ relation: SocialRelation, _ on: Bool, _ request: Request, _ context: GatewayContext) async throws -> Response {
         let page = try await repositoryPages.load(request, context)

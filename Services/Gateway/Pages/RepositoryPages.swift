@@ -27,7 +27,17 @@ struct RepositoryPages: Sendable {
         return RepositoryPage(
             visitor: visitor, repository: resolved.repository, permission: resolved.permission, social: figures, followedStargazers: followed,
             visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path,
-            acceptsGzip: Pages.acceptsGzip(request.headers[.acceptEncoding]))
+            acceptsGzip: Pages.acceptsGzip(request.headers[.acceptEncoding]),
+            parentShown: try await shownParent(of: resolved.repository, to: visitor.user))
+    }
+
+    /// A fork's parent as the visitor may know it: a public one by name, a private one only
+    /// to those who may read it (one more query, for forks of private repositories only).
+    private func shownParent(of repository: Repository, to user: User?) async throws -> String? {
+        guard let name = repository.parentFullName, let parentID = repository.parentID else { return nil }
+        guard repository.parentIsPrivate else { return name }
+        guard let parent = try await access.repositories.find(id: parentID) else { return nil }
+        return try await access.repositories.permission(of: user, on: parent) >= .read ? name : nil
     }
 
     /// The page routes of one repository (`/:owner/:repo…`) that need `permission` on it.

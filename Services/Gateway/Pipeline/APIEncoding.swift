@@ -19,10 +19,22 @@ enum APIEncoding {
 
     /// Reads a JSON body of at most 1 MiB; a malformed one is a 400 that says what was wrong.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: 1 << 20) } catch {
+        try decode(T.self, from: try await body(request))
+    }
+
+    /// As `decode`, for a body that may be left out (nil then).
+    static func decodeIfPresent<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T? {
+        let buffer = try await body(request)
+        return buffer.readableBytes == 0 ? nil : try decode(T.self, from: buffer)
+    }
+
+    private static func body(_ request: Request) async throws -> ByteBuffer {
+        do { return try await request.body.collect(upTo: 1 << 20) } catch {
             throw HTTPError(.contentTooLarge, message: "Request body is larger than 1 MiB")
         }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         do {
             return try decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

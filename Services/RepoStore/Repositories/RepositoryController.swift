@@ -23,7 +23,12 @@ struct RepositoryController: Sendable {
                     throw HTTPError(.badRequest, message: "the body must be an initial commit as JSON: \(error)")
                 }
             }
-            return try await create(context.parameters.require("id"), initial: initial, context: context)
+            var parent: Int64?
+            if let text = request.uri.queryParameters["fork_of"] {
+                guard let id = Int64(text), id > 0 else { throw HTTPError(.badRequest, message: "fork_of must be a repository id") }
+                parent = id
+            }
+            return try await create(context.parameters.require("id"), initial: initial, forkOf: parent, context: context)
         }
         router.get("/repos") { _, _ in try Response.json(RepositoryListing(ids: locator.all())) }
         router.delete("/repos/:id") { _, context in try await delete(context.parameters.require("id"), context: context) }
@@ -35,17 +40,26 @@ struct RepositoryController: Sendable {
     }
 
     /// `PUT /repos/{id}`: a new, empty bare repository with Cairn's hooks and settings.
-    /// With `initial`, the repository starts with that one commit on `main`.
-    /// Idempotent for an empty repository that already exists (a retried create).
-    func create(_ id: String, initial: InitialCommit?, context: BasicRequestContext) async throws -> Response {
+    /// With `initial`, the repository starts with that one commit on `main`; with `forkOf`,
+    /// it is a fork of that repository: its branches and tags, and its object files linked
+    /// (`git clone --local` makes hard links), so a fork costs kilobytes, whatever the size
+    /// of its parent, and a parent deleted later takes nothing of the fork with it.
+    /// Idempotent for a repository that already exists (a retried create).
+    func create(_ id: String, initial: InitialCommit?, forkOf parent: Int64? = nil, context: BasicRequestContext) async throws -> Response {
         let path = try locator.path(for: id)
         guard let number = Int64(id) else { throw RepoStoreError.invalidRepositoryID(id) }
         if locator.exists(number) {
             return Response(status: .ok)
         }
+        if let parent, !locator.exists(parent) { throw HTTPError(.notFound, message: "No repository \(parent) to fork") }
         let staging = "\(locator.root)/.staging-\(id)-\(UUID().uuidString)"
         do {
-            try await git.run(["init", "--quiet", "--bare", "--initial-branch=main", "--", staging])
+            if let parent {
+                try await git.run(["clone", "--bare", "--local", "--quiet", "--", locator.path(for: parent), staging], timeLimit: .seconds(300))
+                try await git.run(["remote", "remove", "origin"], in: staging)
+            } else {
+                try await git.run(["init", "--quiet", "--bare", "--initial-branch=main", "--", staging])
+            }
             for (key, value) in Self.settings(hooksPath: locator.hooksPath) {
                 try await git.run(["config", key, value], in: staging)
             }
