@@ -32,7 +32,8 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     signal(SIGPIPE, SIG_IGN)
     SmartHTTPController(locator: locator, git: git, pushes: pushes, spool: spool, maxPushBytes: configuration.maxPushBytes)
         .addRoutes(to: router)
-    BrowseController(locator: locator, git: git, highlighter: Highlighter(logger: environment.logger)).addRoutes(to: router)
+    let highlighter = Highlighter(logger: environment.logger)
+    BrowseController(locator: locator, git: git, highlighter: highlighter).addRoutes(to: router)
     router.get("/spool") { _, _ in try Response.json(spool.backlog()) }
-    return DaemonApplication.make(environment, router: router, stores: stores, services: [events, PushSpoolRelay(spool: spool, queue: pushTasks, logger: environment.logger)])
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [events, PushSpoolRelay(spool: spool, queue: pushTasks, logger: environment.logger), highlighter])
 }

@@ -19,12 +19,15 @@ import Testing
         #expect(try #require(answers[1])[0].contains(#"<span class="k">def</span>"#))
         // The same process answers again.
         #expect(await highlighter.highlight([.init(lexer: "go", text: "package main\n")])[0]?.first?.contains("package") == true)
+        await highlighter.shutDown()
+        #expect(await highlighter.highlight([.init(lexer: "c", text: "int x;\n")]) == [nil])  // stopped for good
     }
 
     @Test func test_unknownLexersAndEmptyTextAreLeftPlain() async {
         let answers = await highlighter.highlight([.init(lexer: "no-such-language", text: "x\n"), .init(lexer: "c", text: "")])
         #expect(answers.count == 2)
         #expect(answers.allSatisfy { $0 == nil })
+        await highlighter.shutDown()
     }
 
     @Test func test_onlySpanElementsPass() {

@@ -2,6 +2,7 @@ import CairnProtocol
 import CairnService
 import Foundation
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Subprocess
 import Synchronization
@@ -14,7 +15,8 @@ import SystemPackage
 /// a new one. Without Python or Pygments every item comes back nil and pages show plain text.
 /// Pygments escapes the text; each line it returns is still checked (`isSafe`) to hold
 /// nothing but its `<span class="…">` elements before it is passed on.
-actor Highlighter {
+/// It runs as one of the daemon's services: its process is stopped when the daemon stops.
+actor Highlighter: Service {
     /// The Python that has Pygments.
     let python: String
     let timeLimit: Duration
@@ -31,10 +33,26 @@ actor Highlighter {
         self.logger = logger
     }
 
+    /// Waits for the daemon's shutdown, then stops the process (a request after that starts
+    /// none: the daemon is going).
+    func run() async throws {
+        try? await gracefulShutdown()
+        shutDown()
+    }
+
+    /// Stops the process for good.
+    func shutDown() {
+        stopped = true
+        helper?.stop()
+        helper = nil
+    }
+
+    private var stopped = false
+
     /// Each item's lines highlighted, or nil for an item that could not be.
     func highlight(_ items: [HighlightRequest.Item]) async -> [[String]?] {
         let wanted = items.map { SyntaxLexer.known.contains($0.lexer) && !$0.text.isEmpty }
-        guard wanted.contains(true) else { return items.map { _ in nil } }
+        guard wanted.contains(true), !stopped else { return items.map { _ in nil } }
         // A queue this long means the process is behind: plain text now beats a wait.
         guard !busy || waiting.count < Self.longestQueue else { return items.map { _ in nil } }
         await acquire()
