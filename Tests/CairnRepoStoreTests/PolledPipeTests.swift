@@ -72,8 +72,9 @@ import Testing
 
     @Test func test_bytesHeldBackOnlyBriefly() async throws {
         // git's progress lines trickle out while it counts objects: they must reach the client
-        // before the process ends, not wait for a full buffer.
-        let (first, rest) = try await Self.run("printf early; sleep 2; printf late") { _, output in
+        // before the process ends, not wait for a full buffer. (The gap is long because the
+        // suite's first seconds can keep this task from running for two of them.)
+        let (first, rest) = try await Self.run("printf early; sleep 8; printf late") { _, output in
             let first = try await output.read()
             return (first.map { String(buffer: $0) }, String(buffer: try await Self.readAll(output)))
         }
