@@ -17,8 +17,10 @@ struct RepositoryPage {
     let visitorID: String
     /// The request's path, without the query.
     let path: String
-    /// Whether the browser takes gzip (every browser does).
-    let acceptsGzip: Bool
+    /// The request's `Accept-Encoding`.
+    let acceptEncoding: String?
+    /// Whether the browser takes gzip (every browser does); read only for large pages.
+    var acceptsGzip: Bool { Pages.acceptsGzip(acceptEncoding) }
     /// The parent's `owner/name` for a fork, when the visitor may know it.
     var parentShown: String? = nil
 

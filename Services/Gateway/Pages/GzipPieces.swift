@@ -32,6 +32,8 @@ struct DeflatedPiece: Sendable, Equatable {
     }
 
     private static func deflate(_ input: UnsafeBufferPointer<UInt8>, level: Int32) -> ([UInt8], UInt32, Int) {
+        // zlib counts in 32 bits; no page comes near, but a larger one must not trap.
+        guard input.count < Int(UInt32.max) else { return (Self.stored(input), Self.crc(input), input.count) }
         var stream = z_stream()
         guard deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             return (Self.stored(input), Self.crc(input), input.count)
@@ -53,7 +55,14 @@ struct DeflatedPiece: Sendable, Equatable {
     }
 
     private static func crc(_ input: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        UInt32(crc32(0, input.baseAddress, UInt32(input.count)))
+        var crc: UInt = 0
+        var rest = input[...]
+        while !rest.isEmpty {  // in pieces zlib's 32-bit length can hold
+            let piece = rest.prefix(1 << 30)
+            crc = crc32(crc, UnsafeBufferPointer(rebasing: piece).baseAddress, UInt32(piece.count))
+            rest = rest.dropFirst(piece.count)
+        }
+        return UInt32(truncatingIfNeeded: crc)
     }
 
     /// `input` as stored (uncompressed) blocks, should zlib refuse: still valid deflate.

@@ -27,7 +27,7 @@ struct RepositoryPages: Sendable {
         return RepositoryPage(
             visitor: visitor, repository: resolved.repository, permission: resolved.permission, social: figures, followedStargazers: followed,
             visitorID: traffic.visitorID(request, context, user: visitor.user?.id), path: request.uri.path,
-            acceptsGzip: Pages.acceptsGzip(request.headers[.acceptEncoding]),
+            acceptEncoding: request.headers[.acceptEncoding],
             parentShown: try await shownParent(of: resolved.repository, to: visitor.user))
     }
 
@@ -93,8 +93,11 @@ struct RepositoryPages: Sendable {
             if let hit = await cache.bytes(gzipKey).flatMap(TitledBytes.init(stored:)) {
                 kept = hit
             } else {
-                let shown = try await whole()
-                kept = TitledBytes(title: shown.title, bytes: Array(DeflatedPiece.gzip([DeflatedPiece(shown.body)]).readableBytesView))
+                // Made from the fragment, not the plain whole page: a gzip-taking browser never
+                // reads that, so it is not stored on its behalf.
+                let content = try await fragment()
+                let html = pages.layout(pages.repositoryHeader(header, csrf: page.visitor.csrfToken) + content.body, title: content.title, page.visitor)
+                kept = TitledBytes(title: content.title, bytes: Array(DeflatedPiece.gzip([DeflatedPiece(html)]).readableBytesView))
                 await cache.store(gzipKey, bytes: kept.stored, lifetime: cache.lifetime)
             }
             if header.isBrowsing { countView(page, title: kept.title, actor: nil) }
