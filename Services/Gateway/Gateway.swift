@@ -89,6 +89,10 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     ).addRoutes(to: pageRoutes)
     let hooks = WebhookStore(client: database, logger: logger)
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
+    let pulls = PullRequestStore(client: database, logger: logger)
+    let pullRequests = PullRequestService(
+        pulls: pulls, repositories: repositories, users: users,
+        events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: repositories, baseURL: baseURL), repostore: repostore, logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     TrafficPagesController(pages: pages, repositoryPages: repositoryPages, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
     let blobstore = InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature, timing: .blobstore)
@@ -108,6 +112,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: callerRoutes)
     ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     WebhookAPIController(access: access, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: callerRoutes)
+    PullRequestAPIController(access: access, pulls: pulls, service: pullRequests, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     GitController(access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: callerRoutes)
     LFSController(
         access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,

@@ -34,6 +34,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
         .addRoutes(to: router)
     let highlighter = Highlighter(logger: environment.logger)
     BrowseController(locator: locator, git: git, highlighter: highlighter).addRoutes(to: router)
+    PullController(locator: locator, git: git, merger: PullMerger(git: git, spool: spool, pushes: pushes, logger: environment.logger)).addRoutes(to: router)
     router.get("/spool") { _, _ in try Response.json(spool.backlog()) }
     return DaemonApplication.make(environment, router: router, stores: stores, services: [events, PushSpoolRelay(spool: spool, queue: pushTasks, logger: environment.logger), highlighter])
 }

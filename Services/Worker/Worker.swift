@@ -44,7 +44,12 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
         runner(.default, retry: outageRetry, [
             PushTask(
                 repositories: RepositoryStore(client: database, logger: logger), users: UserStore(client: database, logger: logger),
-                hooks: hooks, social: SocialGraph(client: database, redis: redis, namespace: namespace, logger: logger), outbox: outbox, repostore: repostore, baseURL: configuration.publicURL, logger: logger),
+                hooks: hooks, social: SocialGraph(client: database, redis: redis, namespace: namespace, logger: logger), outbox: outbox, repostore: repostore,
+                pullRequests: PullRequestSync(
+                    pulls: PullRequestStore(client: database, logger: logger), repositories: RepositoryStore(client: database, logger: logger),
+                    events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: RepositoryStore(client: database, logger: logger), baseURL: configuration.publicURL),
+                    repostore: repostore, logger: logger),
+                baseURL: configuration.publicURL, logger: logger),
             MailTask(
                 users: UserStore(client: database, logger: logger), repositories: RepositoryStore(client: database, logger: logger),
                 signer: environment.signer,

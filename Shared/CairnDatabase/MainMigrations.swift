@@ -299,5 +299,74 @@ enum MainMigrations {
             "ALTER TABLE repositories ADD COLUMN parent_id bigint REFERENCES repositories (id) ON DELETE SET NULL",
             "CREATE INDEX repositories_parent ON repositories (parent_id) WHERE parent_id IS NOT NULL",
         ]),
+        Migration(18, "pull requests", [
+            // Numbers are per base repository, handed out by its counter.
+            "ALTER TABLE repositories ADD COLUMN pull_counter bigint NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE pull_requests (
+                id bigserial PRIMARY KEY,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                number bigint NOT NULL,
+                author_id bigint NOT NULL REFERENCES users (id),
+                title text NOT NULL,
+                body text NOT NULL DEFAULT '',
+                head_repository_id bigint REFERENCES repositories (id) ON DELETE SET NULL,
+                head_ref text NOT NULL,
+                base_ref text NOT NULL,
+                state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+                head_sha text NOT NULL DEFAULT '',
+                base_sha text NOT NULL DEFAULT '',
+                mergeable boolean,
+                conflicts text[] NOT NULL DEFAULT '{}',
+                merge_test_sha text,
+                commit_count integer NOT NULL DEFAULT 0,
+                merged_at timestamptz,
+                merged_by bigint REFERENCES users (id),
+                merge_commit_sha text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                closed_at timestamptz,
+                UNIQUE (repository_id, number)
+            )
+            """,
+            // The push task finds the open pull requests a push moved, by head and by base.
+            "CREATE INDEX pull_requests_open_head ON pull_requests (head_repository_id, head_ref) WHERE state = 'open'",
+            "CREATE INDEX pull_requests_open_base ON pull_requests (repository_id, base_ref) WHERE state = 'open'",
+            // One open pull request per head and base, as on GitHub.
+            "CREATE UNIQUE INDEX pull_requests_one_open ON pull_requests (repository_id, head_repository_id, head_ref, base_ref) WHERE state = 'open'",
+            "CREATE INDEX pull_requests_author ON pull_requests (author_id)",
+            """
+            CREATE TABLE pull_reviews (
+                id bigserial PRIMARY KEY,
+                pull_request_id bigint NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+                author_id bigint NOT NULL REFERENCES users (id),
+                state text NOT NULL CHECK (state IN ('APPROVED', 'CHANGES_REQUESTED', 'COMMENTED')),
+                body text NOT NULL DEFAULT '',
+                commit_sha text NOT NULL,
+                submitted_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX pull_reviews_pull ON pull_reviews (pull_request_id, id)",
+            // A comment on the conversation (no path), or on one line of the diff: anchored to
+            // the commit it was made on, the file, the side (LEFT old, RIGHT new) and the line.
+            """
+            CREATE TABLE pull_comments (
+                id bigserial PRIMARY KEY,
+                pull_request_id bigint NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+                author_id bigint NOT NULL REFERENCES users (id),
+                review_id bigint REFERENCES pull_reviews (id) ON DELETE CASCADE,
+                body text NOT NULL,
+                commit_sha text,
+                path text,
+                side text CHECK (side IN ('LEFT', 'RIGHT')),
+                line integer CHECK (line > 0),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                CHECK ((path IS NULL) = (line IS NULL) AND (path IS NULL) = (side IS NULL) AND (path IS NULL) = (commit_sha IS NULL))
+            )
+            """,
+            "CREATE INDEX pull_comments_pull ON pull_comments (pull_request_id, id)",
+            "CREATE INDEX pull_comments_review ON pull_comments (review_id) WHERE review_id IS NOT NULL",
+        ]),
     ]
 }

@@ -8,7 +8,7 @@ public struct Webhook: Sendable, Hashable {
     /// Signs every body (`X-Hub-Signature-256`); empty means unsigned.
     public var secret: String
     public var contentType: ContentType
-    /// The events it receives; `push` for now.
+    /// The events it receives (`knownEvents`).
     public var events: [String]
     public var active: Bool
     public var createdAt: Date
@@ -23,7 +23,7 @@ public struct Webhook: Sendable, Hashable {
     }
 
     /// The events a hook may subscribe to.
-    public static let knownEvents: Set<String> = ["push"]
+    public static let knownEvents: Set<String> = ["push", "pull_request", "pull_request_review", "pull_request_review_comment"]
 }
 
 /// One payload for one hook, with the outcome of its latest try.

@@ -14,6 +14,11 @@ public enum GitInput {
         return nil
     }
 
+    /// Whether `text` is a full object id: 40 lowercase hexadecimal digits.
+    public static func isObjectID(_ text: String) -> Bool {
+        text.utf8.count == 40 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// Why `path` (inside a repository) cannot be used, or nil: no absolute paths, no `.` or
     /// `..` components, no NUL or control characters.
     public static func pathProblem(_ path: String) -> String? {

@@ -90,6 +90,18 @@ public struct InternalClient: Sendable {
         return try CairnJSON.decode(T.self, from: Data(body.readableBytesView))
     }
 
+    /// POSTs `json` and decodes the JSON answer as `T`; an answer other than 2xx throws
+    /// `InternalCallError.refused` with the peer's status and message.
+    public func postJSON<T: Decodable>(_ type: T.Type, _ path: String, json: some Encodable & Sendable, user: Int64? = nil, timeout: TimeAmount = .seconds(60)) async throws -> T {
+        let body = ByteBuffer(bytes: try CairnJSON.encode(json))
+        let response = try await send(.POST, path, headers: ["Content-Type": "application/json"], body: .bytes(body), user: user, timeout: timeout)
+        let answer = try await response.body.collect(upTo: 32 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw InternalCallError.refused(url: baseURL + path, status: Int(response.status.code), message: String(buffer: answer))
+        }
+        return try CairnJSON.decode(T.self, from: Data(answer.readableBytesView))
+    }
+
     /// Sends a request (with `json` encoded as its body, if given) that must succeed (2xx);
     /// throws with the peer's message otherwise.
     public func expectSuccess(_ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil, user: Int64? = nil, timeout: TimeAmount = .seconds(30)) async throws {

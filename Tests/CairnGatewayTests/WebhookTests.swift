@@ -235,9 +235,10 @@ import Testing
 
 extension CairnStack {
     /// Creates a hook through the API; returns its id.
-    func createHook(_ user: TestUser, _ fullName: String, url: String, secret: String? = nil, active: Bool = true) async throws -> Int {
+    func createHook(_ user: TestUser, _ fullName: String, url: String, secret: String? = nil, active: Bool = true, events: [String] = ["push"]) async throws -> Int {
         let secretField = secret.map { #", "secret": "\#($0)""# } ?? ""
-        let (status, text) = try await api(.POST, "/api/v3/repos/\(fullName)/hooks", as: user, json: #"{"config": {"url": "\#(url)", "content_type": "json"\#(secretField)}, "events": ["push"], "active": \#(active)}"#)
+        let eventList = events.map { "\"\($0)\"" }.joined(separator: ", ")
+        let (status, text) = try await api(.POST, "/api/v3/repos/\(fullName)/hooks", as: user, json: #"{"config": {"url": "\#(url)", "content_type": "json"\#(secretField)}, "events": [\#(eventList)], "active": \#(active)}"#)
         guard status == 201, let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let id = object["id"] as? Int else {
             throw TestFailure("creating a hook answered \(status): \(text)")
         }

@@ -48,6 +48,14 @@ struct APICommit: Encodable {
     let files: [File]?
     let stats: Stats?
 
+    /// Changed files as GitHub lists them (a commit's, a comparison's, a pull request's).
+    static func files(_ changes: [GitFileChange]) -> [File] {
+        changes.map {
+            File(sha: nil, filename: $0.path, previousFilename: $0.previousPath, status: $0.status, additions: $0.additions,
+                 deletions: $0.deletions, changes: $0.additions + $0.deletions, patch: $0.patch)
+        }
+    }
+
     init(_ commit: GitCommit, repository: Repository, baseURL: String, files: [GitFileChange]? = nil) {
         let api = "\(baseURL)/api/v3/repos/\(repository.fullName)"
         sha = commit.sha
@@ -60,10 +68,7 @@ struct APICommit: Encodable {
         parents = commit.parents.map { SHA(sha: $0, url: "\(api)/commits/\($0)") }
         url = "\(api)/commits/\(commit.sha)"
         htmlUrl = "\(baseURL)/\(repository.fullName)/commit/\(commit.sha)"
-        self.files = files?.map {
-            File(sha: nil, filename: $0.path, previousFilename: $0.previousPath, status: $0.status, additions: $0.additions,
-                 deletions: $0.deletions, changes: $0.additions + $0.deletions, patch: $0.patch)
-        }
+        self.files = files.map(Self.files)
         stats = files.map { files in
             let added = files.reduce(0) { $0 + $1.additions }
             let removed = files.reduce(0) { $0 + $1.deletions }

@@ -46,6 +46,12 @@ struct DiffLine {
         return (result, false)
     }
 
+    /// Whether `patch` shows line `line` of the old file (`side` LEFT) or of the new one
+    /// (RIGHT): the lines an inline comment may sit on.
+    static func contains(_ patch: String, side: String, line: Int) -> Bool {
+        lines(patch, limit: .max).lines.contains { side == "LEFT" ? $0.old == line : $0.new == line }
+    }
+
     /// The first line numbers of a hunk, from its header `@@ -12,7 +12,8 @@ …`; a side that
     /// starts at 0 (a file added or removed) or cannot be read counts as 0, no numbers shown.
     static func hunkStarts(_ header: Substring) -> (old: Int, new: Int)? {

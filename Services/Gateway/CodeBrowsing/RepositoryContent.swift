@@ -28,6 +28,12 @@ struct RepositoryContent: Sendable {
     }
 
     /// Who last changed each line of the file `path` at `ref`.
+    /// The commits of `head` that `base` lacks and the files changed since their merge base
+    /// (both commit ids or full ref names).
+    func compare(_ repository: Repository, base: String, head: String, context: Int = 3) async throws -> GitComparison {
+        try await fetch(GitComparison.self, repository, "compare", ["base": base, "head": head, "context": String(context)])
+    }
+
     func blame(_ repository: Repository, ref: String, path: String) async throws -> GitBlame {
         try await fetch(GitBlame.self, repository, "blame", ["ref": ref, "path": path])
     }

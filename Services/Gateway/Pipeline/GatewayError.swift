@@ -15,6 +15,8 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
     case conflict(String)
     case unavailable(String)
     case unsupported(String)
+    /// Not possible as things stand (a pull request that cannot be merged: GitHub's 405).
+    case notAllowed(String)
     case tooLarge(String)
     /// Refused for now; `retryAfter` seconds says when to try again.
     case tooManyRequests(String, retryAfter: Int)
@@ -28,6 +30,7 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         case .conflict: .conflict
         case .unavailable: .serviceUnavailable
         case .unsupported: .unsupportedMediaType
+        case .notAllowed: .methodNotAllowed
         case .tooLarge: .contentTooLarge
         case .tooManyRequests: .tooManyRequests
         }
@@ -38,7 +41,7 @@ enum GatewayError: Error, HTTPResponseError, CustomStringConvertible {
         case .badCredentials: "Bad credentials"
         case .authenticationRequired: "Requires authentication"
         case .forbidden(let message), .invalid(let message), .conflict(let message), .unavailable(let message),
-             .unsupported(let message), .tooLarge(let message), .tooManyRequests(let message, _):
+             .unsupported(let message), .notAllowed(let message), .tooLarge(let message), .tooManyRequests(let message, _):
             message
         case .notFound: "Not Found"
         }

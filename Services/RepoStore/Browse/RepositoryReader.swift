@@ -37,21 +37,38 @@ struct RepositoryReader: Sendable {
     /// `context` unchanged lines around every change.
     func commit(_ revision: String, context: Int = 3, patchLimit: Int = 1 << 20, countedFiles: Int = Self.countedFiles) async throws -> GitCommitDetail? {
         guard let commit = Self.parseCommits(try await git.run(["log", "-1", "--format=\(Self.commitFormat)", "--end-of-options", revision, "--"], in: path)).first else { return nil }
-        let base = commit.parents.first ?? Self.emptyTree
+        let diff = try await changes(from: commit.parents.first ?? Self.emptyTree, to: commit.sha, context: context, patchLimit: patchLimit, countedFiles: countedFiles)
+        return GitCommitDetail(commit: commit, files: diff.files, patchesCut: diff.cut, countsIncomplete: diff.countsIncomplete)
+    }
+
+    /// The files changed from `base` to `head` (commits or trees), each diff with `context`
+    /// unchanged lines around every change, read up to a little over `patchLimit` bytes.
+    func changes(from base: String, to head: String, context: Int = 3, patchLimit: Int = 1 << 20, countedFiles: Int = Self.countedFiles) async throws -> (files: [GitFileChange], cut: Bool, countsIncomplete: Bool) {
         // The list of changed files costs a comparison of trees; counting each file's lines
         // (`--numstat`) reads every blob, a second for 10,000 files: beyond `countedFiles`
         // the counts come from the diffs read, and the files past them have none.
-        let listed = Self.parseRaw(try await git.run(["diff", "--raw", "-z", "-M", "--no-abbrev", base, commit.sha], in: path))
-        let numstat = listed.count <= countedFiles ? try await git.run(["diff", "--numstat", "-z", "-M", base, commit.sha], in: path) : nil
+        let listed = Self.parseRaw(try await git.run(["diff", "--raw", "-z", "-M", "--no-abbrev", base, head], in: path))
+        let numstat = listed.count <= countedFiles ? try await git.run(["diff", "--numstat", "-z", "-M", base, head], in: path) : nil
         // At most a little over `patchLimit` bytes of diff are read: git stops there.
-        let patches = try await git.output(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, commit.sha], in: path, upTo: patchLimit)
+        let patches = try await git.output(["diff", "--no-color", "--no-ext-diff", "-M", "-U\(context)", base, head], in: path, upTo: patchLimit)
         // `--numstat` lists the files as `--raw` does, but without their kind of change.
         var changes = numstat.map(Self.parseNumstat) ?? listed
         if changes.count == listed.count {
             for index in changes.indices where listed[index].status == "changed" { changes[index].status = "changed" }
         }
         let files = Self.joinPatches(changes, patch: patches.text, patchLimit: patchLimit, cut: patches.cut, countLines: numstat == nil)
-        return GitCommitDetail(commit: commit, files: files, patchesCut: patches.cut, countsIncomplete: numstat == nil)
+        return (files, patches.cut, numstat == nil)
+    }
+
+    /// The commits of `head` that `base` lacks, oldest first (the newest `limit` of them),
+    /// and the files changed from the two's merge base to `head`: what a pull request shows.
+    /// Both must be full commit ids or full ref names.
+    func compare(base: String, head: String, context: Int = 3, limit: Int = 250, patchLimit: Int = 1 << 20) async throws -> GitComparison {
+        let mergeBase = try await git.attempt(["merge-base", base, head], in: path)
+        let from = mergeBase.succeeded ? mergeBase.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        let listed = Self.parseCommits(try await git.run(["log", "--format=\(Self.commitFormat)", "--max-count=\(limit + 1)", head, "^" + base, "--"], in: path))
+        let diff = try await changes(from: from ?? Self.emptyTree, to: head, context: context, patchLimit: patchLimit)
+        return GitComparison(mergeBase: from, commits: listed.prefix(limit).reversed(), files: diff.files, patchesCut: diff.cut, commitsCut: listed.count > limit)
     }
 
     /// The most changed files whose lines are counted by `git diff --numstat`.

@@ -59,6 +59,19 @@ struct Git: Sendable {
         _ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:], input: String? = nil,
         timeLimit: Duration = Git.shortLimit
     ) async throws -> String {
+        let result = try await attempt(arguments, in: directory, environment: extra, input: input, timeLimit: timeLimit)
+        guard result.succeeded else {
+            throw RepoStoreError.gitFailed(command: arguments.first ?? "", status: result.status, stderr: result.error)
+        }
+        return result.output
+    }
+
+    /// `run` for a command whose failure is an answer (`merge-tree` exits 1 on a conflict):
+    /// how it ended, its standard output and its standard error, trimmed.
+    func attempt(
+        _ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:], input: String? = nil,
+        timeLimit: Duration = Git.shortLimit
+    ) async throws -> (succeeded: Bool, status: String, output: String, error: String) {
         let (executable, environment) = (executable, environment(extra))
         let started = ContinuousClock.now
         let result: (succeeded: Bool, status: String, output: String, error: String)
@@ -78,10 +91,7 @@ struct Git: Sendable {
         }
         let stderr = result.error.trimmingCharacters(in: .whitespacesAndNewlines)
         record(arguments, result.succeeded ? .succeeded : .failed, since: started, status: result.status, stderr: stderr)
-        guard result.succeeded else {
-            throw RepoStoreError.gitFailed(command: arguments.first ?? "", status: result.status, stderr: stderr)
-        }
-        return result.output
+        return (result.succeeded, result.status, result.output, stderr)
     }
 
     /// The first `limit` bytes (or a little more) of a command's standard output, and whether

@@ -8,7 +8,8 @@ import Logging
 /// `push`: what follows a push that the repository store recorded. It sets the repository's
 /// last-pushed time and bumps its cache version (retiring cached pages), takes the branch the
 /// first push created as the default branch, records size, commit count and languages, and
-/// makes one delivery per active hook and ref update and one mail per watcher. (The repository store queues the
+/// makes one delivery per active hook and ref update and one mail per watcher, and syncs the
+/// open pull requests whose branches moved (`PullRequestSync`). (The repository store queues the
 /// throttled maintenance run itself, as soon as the push lands.)
 ///
 /// Run twice, it does the same: the figures are overwritten, and deliveries are keyed by task,
@@ -20,6 +21,7 @@ struct PushTask: TaskHandler {
     let social: SocialGraph
     let outbox: Outbox
     let repostore: InternalClient
+    let pullRequests: PullRequestSync
     let baseURL: String
     let logger: Logger
     let kind = "push"
@@ -38,6 +40,8 @@ struct PushTask: TaskHandler {
         }
         // Deliveries first: receivers wait on them, while the figures only feed pages.
         try await notify(task, repository: repository)
+        let pusher = try await task.args["pusher_id"]?.numberValue.asyncMap { try await users.find(id: Int64($0)) } ?? nil
+        try await pullRequests.afterPush(task, repository: repository, updates: try Self.updates(task), pusher: pusher)
         try await recordFigures(of: repository, hasCommits: refs?.head != nil)
     }
 

@@ -1,0 +1,157 @@
+import CairnModel
+import CairnProtocol
+import CairnService
+import Foundation
+import Logging
+import NIOCore
+
+/// What the API and the pages do with pull requests, in one place: open (the head is a
+/// branch of the base repository or of a fork of it the author may read), sync with the
+/// repository store, edit, close, reopen and merge, each with its `pull_request` webhook.
+struct PullRequestService: Sendable {
+    let pulls: PullRequestStore
+    let repositories: RepositoryStore
+    let users: UserStore
+    let events: PullRequestEvents
+    let repostore: InternalClient
+    let logger: Logger
+
+    /// Opens a pull request from `head` (`branch` of `base`, or `owner:branch` of `owner`'s
+    /// fork of `base`) into `baseRef` (the default branch when nil).
+    func open(base: Repository, author: User, title: String, body: String, head: String, baseRef: String?) async throws -> PullRequest {
+        let (headRepository, headRef) = try await headBranch(head, base: base, viewer: author)
+        // Until the push task records the default branch, it is the branch HEAD names.
+        var defaultBranch = base.defaultBranch
+        if defaultBranch == nil { defaultBranch = try? await repostore.getJSON(GitRefs.self, "/repos/\(base.id)/refs")?.head }
+        guard let baseRef = baseRef ?? defaultBranch else { throw GatewayError.invalid("base: the repository has no default branch yet; name one") }
+        if let problem = GitInput.revisionProblem(baseRef) { throw GatewayError.invalid("base: \(problem)") }
+        if headRepository.id == base.id && headRef == baseRef { throw GatewayError.invalid("head and base are the same branch (\(baseRef))") }
+        do {
+            let pull = try await pulls.create(
+                base: base, author: author, title: title, body: body, headRepositoryID: headRepository.id, headRef: headRef, baseRef: baseRef
+            ) { number in
+                let state = try await sync(base: base, number: number, headRepositoryID: headRepository.id, headRef: headRef, baseRef: baseRef)
+                guard state.headSHA != nil else { throw GatewayError.invalid("head: \(headRepository.fullName) has no branch \(headRef)") }
+                guard state.baseSHA != nil else { throw GatewayError.invalid("base: \(base.fullName) has no branch \(baseRef)") }
+                guard state.commits > 0 else { throw GatewayError.invalid("No commits between \(base.ownerName):\(baseRef) and \(headRepository.ownerName):\(headRef)") }
+                return state
+            }
+            try await events.pullRequest("opened", pull, base: base, sender: author)
+            return pull
+        } catch let error as ModelError {
+            throw GatewayError(error)
+        }
+    }
+
+    /// The repository and branch `head` names: `branch` in `base`, or `owner:branch` in
+    /// `owner`'s fork of `base` (which `viewer` must be able to read).
+    private func headBranch(_ head: String, base: Repository, viewer: User) async throws -> (Repository, String) {
+        let parts = head.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let (owner, branch) = parts.count == 2 ? (parts[0], parts[1]) : (base.ownerName, head)
+        if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("head: \(problem)") }
+        if owner.caseInsensitiveCompare(base.ownerName) == .orderedSame { return (base, branch) }
+        let forks = try await repositories.forks(of: base.id, viewer: viewer, limit: 100, offset: 0)
+        guard let fork = forks.first(where: { $0.ownerName.caseInsensitiveCompare(owner) == .orderedSame }) else {
+            throw GatewayError.invalid("head: \(owner) has no fork of \(base.fullName) that you can read")
+        }
+        return (fork, branch)
+    }
+
+    /// Asks the repository store to bring the pull request's refs up to date and records
+    /// where the branches stand.
+    @discardableResult
+    func sync(_ pull: PullRequest, base: Repository) async throws -> PullRequest {
+        let state = try await sync(base: base, number: pull.number, headRepositoryID: pull.headRepositoryID ?? 0, headRef: pull.headRef, baseRef: pull.baseRef)
+        try await pulls.recordSync(pull.id, state)
+        var synced = pull
+        synced.apply(state)
+        return synced
+    }
+
+    private func sync(base: Repository, number: Int64, headRepositoryID: Int64, headRef: String, baseRef: String) async throws -> PullSyncState {
+        do {
+            return try await repostore.postJSON(
+                PullSyncState.self, "/repos/\(base.id)/pulls/\(number)/sync",
+                json: PullSyncRequest(headRepositoryID: headRepositoryID, headRef: headRef, baseRef: baseRef), timeout: .minutes(10))
+        } catch let error as InternalCallError {
+            throw GatewayError.unavailable("The repository store could not compare the branches: \(error)")
+        }
+    }
+
+    /// Changes title, body or base branch (then syncs); an `edited` event.
+    func edit(_ pull: PullRequest, base: Repository, title: String?, body: String?, baseRef: String?, by user: User) async throws -> PullRequest {
+        if let baseRef, let problem = GitInput.revisionProblem(baseRef) { throw GatewayError.invalid("base: \(problem)") }
+        guard title != nil || body != nil || baseRef != nil else { return pull }
+        do {
+            try await pulls.update(pull.id, title: title, body: body, baseRef: baseRef)
+        } catch let error as ModelError {
+            throw GatewayError(error)
+        }
+        guard var edited = try await pulls.find(id: pull.id) else { throw GatewayError.notFound }
+        if baseRef != nil && edited.state == .open { edited = try await sync(edited, base: base) }
+        try await events.pullRequest("edited", edited, base: base, sender: user)
+        return edited
+    }
+
+    /// Closes or reopens (a merged pull request stays closed); `closed` or `reopened` event.
+    func setState(_ pull: PullRequest, base: Repository, _ state: PullRequest.State, by user: User) async throws -> PullRequest {
+        if pull.isMerged && state == .open { throw GatewayError.invalid("state: a merged pull request cannot be reopened") }
+        let changed: Bool
+        do {
+            changed = try await pulls.setState(pull.id, state)
+        } catch let error as ModelError {
+            throw GatewayError(error)
+        }
+        guard var updated = try await pulls.find(id: pull.id) else { throw GatewayError.notFound }
+        guard changed else { return updated }
+        if state == .open { updated = try await sync(updated, base: base) }
+        try await events.pullRequest(state == .open ? "reopened" : "closed", updated, base: base, sender: user)
+        return updated
+    }
+
+    /// Merges by `method` into the base branch; the head must still be at `expectedSHA` when
+    /// given. The repository store refuses (409) a head or base that moved meanwhile.
+    func merge(_ pull: PullRequest, base: Repository, method: PullMergeMethod, by user: User, title: String?, message: String?, expectedSHA: String?) async throws -> String {
+        guard pull.state == .open, !pull.isMerged else { throw GatewayError.notAllowed("The pull request is closed") }
+        let pull = try await sync(pull, base: base)
+        if let expectedSHA, expectedSHA != pull.headSHA {
+            throw GatewayError.conflict("Head branch was modified (it is at \(pull.headSHA) now). Review and try the merge again.")
+        }
+        guard pull.mergeable == true else {
+            let reason = pull.conflicts.isEmpty ? "its branches cannot be merged now" : "it conflicts in \(pull.conflicts.prefix(20).joined(separator: ", "))"
+            throw GatewayError.notAllowed("Pull Request is not mergeable: \(reason)")
+        }
+        let author = try await users.find(id: pull.authorID) ?? user
+        let asked = PullMergeRequest(
+            method: method, baseRef: pull.baseRef, expectedHeadSHA: pull.headSHA,
+            message: Self.message(method, pull: pull, title: title, message: message),
+            author: Self.signature(author), committer: Self.signature(user), pusherID: user.id)
+        let result: PullMergeResult
+        do {
+            result = try await repostore.postJSON(PullMergeResult.self, "/repos/\(base.id)/pulls/\(pull.number)/merge", json: asked, user: user.id, timeout: .minutes(10))
+        } catch InternalCallError.refused(_, let status, let body) where status == 409 || status == 422 {
+            let said = (try? CairnJSON.decode([String: String].self, from: Data(body.utf8)))?["message"] ?? body
+            throw status == 409 ? GatewayError.conflict(said) : GatewayError.notAllowed(said)
+        } catch let error as InternalCallError {
+            throw GatewayError.unavailable("The repository store could not merge: \(error)")
+        }
+        try await pulls.markMerged(pull.id, by: user.id, sha: result.sha, headSHA: pull.headSHA)
+        if let merged = try await pulls.find(id: pull.id) {
+            try await events.pullRequest("closed", merged, base: base, sender: user, key: "merged-\(pull.id)")
+        }
+        logger.info("pull.merged", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "pull.method": "\(method.rawValue)"])
+        return result.sha
+    }
+
+    /// The message of the commit a merge makes, GitHub's by default.
+    static func message(_ method: PullMergeMethod, pull: PullRequest, title: String?, message: String?) -> String {
+        let subject = title ?? (method == .squash ? "\(pull.title) (#\(pull.number))" : "Merge pull request #\(pull.number) from \(pull.headLabel)")
+        let body = message ?? (method == .squash ? pull.body : pull.title)
+        return body.isEmpty ? subject : "\(subject)\n\n\(body)"
+    }
+
+    /// A person as a commit names them: their user name, at an address that is not their mail.
+    static func signature(_ user: User) -> GitSignature {
+        GitSignature(name: user.username, email: "\(user.username)@users.noreply.cairn.invalid", date: "")
+    }
+}

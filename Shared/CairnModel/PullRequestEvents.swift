@@ -1,0 +1,65 @@
+public import CairnDatabase
+import CairnProtocol
+public import Foundation
+
+/// Queues the webhook deliveries of a pull request's events (`pull_request`,
+/// `pull_request_review`, `pull_request_review_comment`) to the base repository's hooks that
+/// take them, in one transaction. `key` names the event occurrence: the same key makes no
+/// second delivery, so a task run twice sends once.
+public struct PullRequestEvents: Sendable {
+    public let hooks: WebhookStore
+    public let outbox: Outbox
+    public let repositories: RepositoryStore
+    public let baseURL: String
+
+    public init(hooks: WebhookStore, outbox: Outbox, repositories: RepositoryStore, baseURL: String) {
+        self.hooks = hooks
+        self.outbox = outbox
+        self.repositories = repositories
+        self.baseURL = baseURL
+    }
+
+    /// A `pull_request` event: `opened`, `edited`, `closed`, `reopened` or `synchronize`.
+    public func pullRequest(_ action: String, _ pull: PullRequest, base: Repository, sender: User, before: String? = nil, key: String = UUID().uuidString) async throws {
+        let shown = try await shape(pull, base: base)
+        let payload = PullRequestEventPayload(
+            action: action, pull: shown, repository: APIRepository(base, baseURL: baseURL, permission: nil), sender: sender, baseURL: baseURL,
+            before: before, after: before == nil ? nil : pull.headSHA)
+        try await deliver("pull_request", payload, repositoryID: base.id, key: key)
+    }
+
+    /// A `pull_request_review` (`submitted`) or `pull_request_review_comment` (`created`) event.
+    public func review(_ review: PullReview?, comment: PullComment?, _ pull: PullRequest, base: Repository, sender: User) async throws {
+        let shown = try await shape(pull, base: base)
+        let event = review != nil ? "pull_request_review" : "pull_request_review_comment"
+        let payload = PullReviewEventPayload(
+            action: review != nil ? "submitted" : "created", review: review.map { APIPullReview($0, pull: pull, repository: base, baseURL: baseURL) },
+            comment: comment.map { APIPullComment($0, pull: pull, repository: base, baseURL: baseURL) }, pull: shown,
+            repository: APIRepository(base, baseURL: baseURL, permission: nil), sender: sender, baseURL: baseURL)
+        try await deliver(event, payload, repositoryID: base.id, key: "\(event)-\(review?.id ?? 0)-\(comment?.id ?? 0)")
+    }
+
+    /// The pull request as its payload shows it, with its head repository.
+    public func shape(_ pull: PullRequest, base: Repository) async throws -> APIPullRequest {
+        let head = pull.headRepositoryID == base.id ? base : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil
+        return APIPullRequest(pull, base: base, head: head, baseURL: baseURL)
+    }
+
+    private func deliver(_ event: String, _ payload: some Encodable, repositoryID: Int64, key: String) async throws {
+        let active = try await hooks.active(repositoryID: repositoryID, event: event)
+        guard !active.isEmpty else { return }
+        let text = String(decoding: try GitHubJSON.encoder().encode(payload), as: UTF8.self)
+        try await outbox.transaction { transaction in
+            let targets = active.map { (hookID: $0.id, guid: WebhookStore.deliveryGUID(event, key, String($0.id))) }
+            try await hooks.enqueueDeliveries(targets, event: event, payload: text, in: transaction)
+        }
+    }
+}
+
+extension Optional {
+    /// `map` with an async transform.
+    public func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
