@@ -94,6 +94,10 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         pulls: pulls, repositories: repositories, users: users,
         events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: repositories, baseURL: baseURL), repostore: repostore, logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
+    PullRequestPagesController(
+        pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, content: content,
+        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger)
+    ).addRoutes(to: pageRoutes)
     TrafficPagesController(pages: pages, repositoryPages: repositoryPages, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
     let blobstore = InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature, timing: .blobstore)
     let repositoryBlobs = RepositoryBlobStore(client: database, logger: logger)

@@ -28,6 +28,7 @@ public struct PullRequest: Sendable, Hashable {
     public var mergeTestSHA: String?
     public var commitCount: Int
     public var mergedAt: Date?
+    public var mergedByID: Int64?
     public var mergedByName: String?
     public var mergeCommitSHA: String?
     public var createdAt: Date

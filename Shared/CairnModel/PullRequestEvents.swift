@@ -33,7 +33,7 @@ public struct PullRequestEvents: Sendable {
         let shown = try await shape(pull, base: base)
         let event = review != nil ? "pull_request_review" : "pull_request_review_comment"
         let payload = PullReviewEventPayload(
-            action: review != nil ? "submitted" : "created", review: review.map { APIPullReview($0, pull: pull, repository: base, baseURL: baseURL) },
+            action: review != nil ? "submitted" : "created", review: review.map { APIPullReview($0, pull: pull, repository: base, baseURL: baseURL, forWebhook: true) },
             comment: comment.map { APIPullComment($0, pull: pull, repository: base, baseURL: baseURL) }, pull: shown,
             repository: APIRepository(base, baseURL: baseURL, permission: nil), sender: sender, baseURL: baseURL)
         try await deliver(event, payload, repositoryID: base.id, key: "\(event)-\(review?.id ?? 0)-\(comment?.id ?? 0)")
@@ -53,13 +53,5 @@ public struct PullRequestEvents: Sendable {
             let targets = active.map { (hookID: $0.id, guid: WebhookStore.deliveryGUID(event, key, String($0.id))) }
             try await hooks.enqueueDeliveries(targets, event: event, payload: text, in: transaction)
         }
-    }
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    public func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

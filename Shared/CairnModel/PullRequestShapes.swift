@@ -12,6 +12,17 @@ public struct APIPullRequest: Encodable, Sendable {
         public let user: APIRepository.Owner?
         /// nil once the head repository is deleted.
         public let repo: APIRepository?
+
+        enum CodingKeys: String, CodingKey { case label, ref, sha, user, repo }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(label, forKey: .label)
+            try c.encode(ref, forKey: .ref)
+            try c.encode(sha, forKey: .sha)
+            try c.encode(user, forKey: .user)
+            try c.encode(repo, forKey: .repo)
+        }
     }
 
     public let url: String
@@ -46,6 +57,47 @@ public struct APIPullRequest: Encodable, Sendable {
     public let commits: Int
     public let maintainerCanModify = false
 
+    /// GitHub sends every field, absent ones as `null`, and clients test for that.
+    enum CodingKeys: String, CodingKey {
+        case url, id, htmlUrl, diffUrl, patchUrl, issueUrl, commitsUrl, reviewCommentsUrl, commentsUrl, number, state, locked, title, user, body
+        case createdAt, updatedAt, closedAt, mergedAt, mergeCommitSha, requestedReviewers, head, base, draft, merged, mergeable, mergeableState
+        case mergedBy, commits, maintainerCanModify
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(url, forKey: .url)
+        try c.encode(id, forKey: .id)
+        try c.encode(htmlUrl, forKey: .htmlUrl)
+        try c.encode(diffUrl, forKey: .diffUrl)
+        try c.encode(patchUrl, forKey: .patchUrl)
+        try c.encode(issueUrl, forKey: .issueUrl)
+        try c.encode(commitsUrl, forKey: .commitsUrl)
+        try c.encode(reviewCommentsUrl, forKey: .reviewCommentsUrl)
+        try c.encode(commentsUrl, forKey: .commentsUrl)
+        try c.encode(number, forKey: .number)
+        try c.encode(state, forKey: .state)
+        try c.encode(locked, forKey: .locked)
+        try c.encode(title, forKey: .title)
+        try c.encode(user, forKey: .user)
+        try c.encode(body, forKey: .body)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encode(closedAt, forKey: .closedAt)
+        try c.encode(mergedAt, forKey: .mergedAt)
+        try c.encode(mergeCommitSha, forKey: .mergeCommitSha)
+        try c.encode(requestedReviewers, forKey: .requestedReviewers)
+        try c.encode(head, forKey: .head)
+        try c.encode(base, forKey: .base)
+        try c.encode(draft, forKey: .draft)
+        try c.encode(merged, forKey: .merged)
+        try c.encode(mergeable, forKey: .mergeable)
+        try c.encode(mergeableState, forKey: .mergeableState)
+        try c.encode(mergedBy, forKey: .mergedBy)
+        try c.encode(commits, forKey: .commits)
+        try c.encode(maintainerCanModify, forKey: .maintainerCanModify)
+    }
+
     /// `base` is the pull request's repository, `head` its head repository (nil once deleted).
     public init(_ pull: PullRequest, base: Repository, head: Repository?, baseURL: String) {
         let api = "\(baseURL)/api/v3/repos/\(base.fullName)"
@@ -76,8 +128,8 @@ public struct APIPullRequest: Encodable, Sendable {
             repo: APIRepository(base, baseURL: baseURL, permission: nil))
         merged = pull.isMerged
         mergeable = pull.isMerged || pull.state == .closed ? nil : pull.mergeable
-        mergeableState = pull.mergeable.map { $0 ? "clean" : "dirty" } ?? "unknown"
-        mergedBy = pull.mergedByName.map { .init($0, id: 0, baseURL: baseURL) }
+        mergeableState = pull.state == .open ? pull.mergeable.map { $0 ? "clean" : "dirty" } ?? "unknown" : "unknown"
+        mergedBy = pull.mergedByName.map { .init($0, id: pull.mergedByID ?? 0, baseURL: baseURL) }
         commits = pull.commitCount
     }
 }
@@ -136,11 +188,12 @@ public struct APIPullReview: Encodable, Sendable {
     public let commitId: String
     public let submittedAt: Date
 
-    public init(_ review: PullReview, pull: PullRequest, repository: Repository, baseURL: String) {
+    /// `forWebhook`: webhooks name the state in lower case (`approved`), the API in upper case.
+    public init(_ review: PullReview, pull: PullRequest, repository: Repository, baseURL: String, forWebhook: Bool = false) {
         id = review.id
         user = .init(review.authorName, id: review.authorID, baseURL: baseURL)
         body = review.body
-        state = review.state.rawValue
+        state = forWebhook ? review.state.rawValue.lowercased() : review.state.rawValue
         htmlUrl = "\(baseURL)/\(repository.fullName)/pull/\(pull.number)#review-\(review.id)"
         pullRequestUrl = "\(baseURL)/api/v3/repos/\(repository.fullName)/pulls/\(pull.number)"
         commitId = review.commitSHA

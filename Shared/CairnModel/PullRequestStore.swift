@@ -21,7 +21,7 @@ public struct PullRequestStore: Sendable {
     static let select = """
         SELECT p.id, p.repository_id, p.number, p.author_id, a.username, p.title, p.body, p.head_repository_id, hu.username || '/' || h.name,
                p.head_ref, p.base_ref, p.state, p.head_sha, p.base_sha, p.mergeable, p.conflicts, p.merge_test_sha, p.commit_count,
-               p.merged_at, m.username, p.merge_commit_sha, p.created_at, p.updated_at, p.closed_at
+               p.merged_at, m.username, p.merge_commit_sha, p.created_at, p.updated_at, p.closed_at, p.merged_by
         FROM pull_requests p JOIN users a ON a.id = p.author_id
         LEFT JOIN repositories h ON h.id = p.head_repository_id AND h.deleted_at IS NULL LEFT JOIN users hu ON hu.id = h.owner_id
         LEFT JOIN users m ON m.id = p.merged_by
@@ -153,13 +153,14 @@ public struct PullRequestStore: Sendable {
         }
     }
 
-    /// Records a merge: closed, merged by `userID` into commit `sha`.
-    public func markMerged(_ id: Int64, by userID: Int64, sha: String, headSHA: String) async throws {
-        _ = try await client.run("""
+    /// Records a merge: closed, merged by `userID` into commit `sha`; false when it was no
+    /// longer open (merged or closed by someone else meanwhile).
+    public func markMerged(_ id: Int64, by userID: Int64, sha: String, headSHA: String) async throws -> Bool {
+        try await client.run("""
             UPDATE pull_requests SET state = 'closed', merged_at = now(), closed_at = now(), updated_at = now(), merged_by = \(userID),
                 merge_commit_sha = \(sha), head_sha = \(headSHA)
-            WHERE id = \(id)
-            """, logger: logger)
+            WHERE id = \(id) AND state = 'open' AND merged_at IS NULL RETURNING 1
+            """, logger: logger).count() == 1
     }
 
     // MARK: Comments and reviews
@@ -266,7 +267,7 @@ public struct PullRequestStore: Sendable {
                 id: try cell(0), repositoryID: try cell(1), number: try cell(2), authorID: try cell(3), authorName: try cell(4), title: try cell(5), body: try cell(6),
                 headRepositoryID: try cell(7), headRepositoryName: try cell(8), headRef: try cell(9), baseRef: try cell(10),
                 state: PullRequest.State(rawValue: try cell(11)) ?? .closed, headSHA: try cell(12), baseSHA: try cell(13), mergeable: try cell(14),
-                conflicts: try cell(15), mergeTestSHA: try cell(16), commitCount: try cell(17), mergedAt: try cell(18), mergedByName: try cell(19),
+                conflicts: try cell(15), mergeTestSHA: try cell(16), commitCount: try cell(17), mergedAt: try cell(18), mergedByID: try cell(24), mergedByName: try cell(19),
                 mergeCommitSHA: try cell(20), createdAt: try cell(21), updatedAt: try cell(22), closedAt: try cell(23)))
         }
         return result

@@ -62,6 +62,13 @@ public struct RepositoryStore: Sendable {
             """, binds: try Self.binds(parentID, viewer?.isAdmin == true, viewerID, limit, offset)), logger: logger))
     }
 
+    /// The live fork of `parentID` that `owner` (a user name, any case) owns, if any.
+    public func fork(of parentID: Int64, ownerName owner: String) async throws -> Repository? {
+        try await first(client.run(PostgresQuery(unsafeSQL: Self.select + """
+             WHERE r.parent_id = $1 AND lower(u.username) = lower($2) AND r.deleted_at IS NULL ORDER BY r.id LIMIT 1
+            """, binds: try Self.binds(parentID, owner)), logger: logger))
+    }
+
     /// Repositories `user` owns or collaborates on, by name, one page at a time.
     public func list(member user: User, limit: Int, offset: Int) async throws -> [Repository] {
         try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + """

@@ -65,6 +65,11 @@ struct PullRequestTests {
                 #expect((pull["user"] as? [String: Any])?["login"] as? String == "bob")
                 #expect(pull["html_url"] as? String == "\(stack.configuration.publicURL)/ada/app/pull/1")
 
+                // GitHub's fields are all there, absent ones as null.
+                #expect(body.contains(#""merged_at":null"#) && body.contains(#""closed_at":null"#) && body.contains(#""merged_by":null"#), "\(body)")
+                // Eve may read bob's fork but not push to it: she cannot propose its branches.
+                let eveTry = try await stack.api(.POST, "/api/v3/repos/ada/app/pulls", as: eve, json: #"{"title": "Not mine", "head": "bob:feature"}"#)
+                #expect(eveTry.0 == 422 && eveTry.1.contains("push to"), "\(eveTry)")
                 // The same head and base again: refused while the first is open.
                 #expect(try await stack.api(.POST, "/api/v3/repos/ada/app/pulls", as: bob, json: #"{"title": "Again", "head": "bob:feature", "base": "main"}"#).0 == 422)
 
@@ -72,6 +77,10 @@ struct PullRequestTests {
                 let refs = CairnStack.refs(try await stack.git(["ls-remote", stack.cloneURL("ada/app", credentials: ada.tokenCredentials)]).output)
                 #expect(refs["refs/pull/1/head"] == first)
                 let mergeRef = try #require(refs["refs/pull/1/merge"])
+                // refs/pull/* is the store's: a push cannot change it, not even by the owner.
+                let forged = try await stack.tryGit(["push", "--quiet", stack.cloneURL("ada/app", credentials: ada.tokenCredentials), "HEAD:refs/pull/1/head"], in: work)
+                #expect(!forged.succeeded)
+                #expect(CairnStack.refs(try await stack.git(["ls-remote", stack.cloneURL("ada/app", credentials: ada.tokenCredentials)]).output)["refs/pull/1/head"] == first)
                 try await stack.git(["fetch", "--quiet", stack.cloneURL("ada/app", credentials: ada.tokenCredentials), "refs/pull/1/merge"], in: work)
                 #expect(Self.trimmed(try await stack.git(["rev-parse", "FETCH_HEAD^2"], in: work)) == first)
                 #expect(Self.trimmed(try await stack.git(["rev-parse", "FETCH_HEAD"], in: work)) == mergeRef)
@@ -145,7 +154,7 @@ struct PullRequestTests {
                 #expect((closed["pull_request"] as? [String: Any])?["merged"] as? Bool == true)
                 #expect(await eventually(timeout: .seconds(20)) { await !receiver.requests(event: "pull_request_review").isEmpty })
                 let reviewEvent = try #require(await receiver.requests(event: "pull_request_review").first?.json)
-                #expect(reviewEvent["action"] as? String == "submitted" && (reviewEvent["review"] as? [String: Any])?["state"] as? String == "APPROVED")
+                #expect(reviewEvent["action"] as? String == "submitted" && (reviewEvent["review"] as? [String: Any])?["state"] as? String == "approved")
                 #expect(await eventually(timeout: .seconds(20)) { await !receiver.requests(event: "pull_request_review_comment").isEmpty })
                 let commentEvent = try #require(await receiver.requests(event: "pull_request_review_comment").first?.json)
                 #expect((commentEvent["comment"] as? [String: Any])?["path"] as? String == "feature.txt")
@@ -194,6 +203,12 @@ struct PullRequestTests {
             #expect(Self.trimmed(try await stack.git(["log", "-1", "--format=%s%n%an", "FETCH_HEAD"], in: work)) == "PR sq (#\(sqNumber))\nada")
             #expect(Self.trimmed(try await stack.git(["ls-tree", "--name-only", "FETCH_HEAD"], in: work)).contains("sq2.txt"))
 
+            // The same branch again: its changes are all in main already, so nothing to land.
+            let again = try await open("sq")
+            let empty = try await stack.api(.PUT, "/api/v3/repos/ada/lib/pulls/\(again)/merge", as: ada, json: #"{"merge_method": "squash"}"#)
+            #expect(empty.0 == 405 && empty.1.contains("nothing"), "\(empty)")
+            #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/lib/pulls/\(again)", as: ada, json: #"{"state": "closed"}"#).0 == 200)
+
             // Rebase onto a moved base: each commit replayed with its author and message.
             let rb = try await branch("rb", from: ff[0], [("rb1.txt", "1\n"), ("rb2.txt", "2\n")])
             let rbNumber = try await open("rb")
@@ -226,7 +241,7 @@ struct PullRequestTests {
             let note = try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/issues/\(clash)/comments").1)
             #expect(note.first?["body"] as? String == "The head branch clash was deleted, so this pull request was closed.")
             let closedList = try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/pulls?state=closed").1)
-            #expect(closedList.count == 4)
+            #expect(closedList.count == 5)
             #expect(try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/pulls").1).isEmpty)
         }
     }

@@ -31,7 +31,7 @@ struct RepositoryPage {
             isPrivate: repository.isPrivate, description: repository.description,
             cloneURL: "\(baseURL)/\(repository.fullName).git", canAdmin: permission >= .admin, canWrite: permission >= .write,
             code: active == "code", commits: active == "commits", branches: active == "branches",
-            tags: active == "tags", downloads: active == "downloads", traffic: active == "traffic", settings: active == "settings",
+            tags: active == "tags", pulls: active == "pulls", downloads: active == "downloads", traffic: active == "traffic", settings: active == "settings",
             signedIn: visitor.user != nil, watching: social.watching, starred: social.starred, stars: social.stars, watchers: social.watchers,
             followedStargazers: followedStargazers.joined(separator: ", "), forkedFrom: parentShown)
     }
@@ -50,6 +50,7 @@ struct RepositoryHeaderView: Hashable, Sendable {
     let commits: Bool
     let branches: Bool
     let tags: Bool
+    let pulls: Bool
     let downloads: Bool
     let traffic: Bool
     let settings: Bool

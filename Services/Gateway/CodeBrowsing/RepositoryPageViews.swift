@@ -129,20 +129,6 @@ struct CommitView {
         let url: String
     }
 
-    struct File {
-        let path: String
-        let previousPath: String?
-        let status: String
-        let additions: Int
-        let deletions: Int
-        /// Whether the counts are known (not for files past the diffs read of a huge commit).
-        let counted: Bool
-        let lines: [DiffLine]
-        let truncated: Bool
-        let tooLarge: Bool
-        let anchor: String
-    }
-
     let sha: String
     let summary: String
     let body: String
@@ -150,7 +136,7 @@ struct CommitView {
     let authorEmail: String
     let date: String
     let parents: [Parent]
-    let files: [File]
+    let files: [DiffFilesView.File]
     /// Every file the commit changed, shown or not.
     let fileCount: Int
     /// Files past `maxFilesShown`, not listed (nil for none).

@@ -20,10 +20,6 @@ struct RepositoryPagesController: Sendable {
     let service: RepositoryService
     var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
-    static let maxDiffLines = 2000
-    /// The most files a commit page lists, as GitHub does; the rest are counted. (Rendering
-    /// each costs about 0.3 ms.)
-    static let maxFilesShown = 300
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
 
     func addRoutes(to routes: RouterGroup<GatewayContext>) {
@@ -265,35 +261,7 @@ struct RepositoryPagesController: Sendable {
     /// A commit's page: its message and each file's diff (at most `maxDiffLines` lines in
     /// all), with line numbers, highlighted, each hunk offering more context.
     private func commitView(_ detail: GitCommitDetail, _ repository: Repository, context: Int) async -> CommitView {
-        var budget = Self.maxDiffLines
-        let shown = detail.files.prefix(Self.maxFilesShown)
-        var parsed = shown.map { file in
-            let (lines, truncated) = file.patch.map { DiffLine.lines($0, limit: max(budget, 0)) } ?? ([], false)
-            budget -= lines.count
-            return (lines: lines, truncated: truncated)
-        }
-        let snippets = zip(shown, parsed).flatMap { file, diff in
-            let sides = DiffLine.sides(diff.lines)
-            return [(path: file.previousPath ?? file.path, text: sides.old), (path: file.path, text: sides.new)]
-        }
-        let highlighted = await highlighting.snippets(snippets)
-        let more = DiffContext.more(than: context)
-        for index in parsed.indices {
-            parsed[index].lines = DiffLine.highlighted(parsed[index].lines, old: highlighted[2 * index], new: highlighted[2 * index + 1]).map { line in
-                var line = line
-                // An added or removed file shows whole already.
-                if line.kind == "hunk", let more, shown[shown.startIndex + index].status != "added", shown[shown.startIndex + index].status != "removed" {
-                    line.moreContext = "?context=\(more)#diff-\(index)"
-                }
-                return line
-            }
-        }
-        let files = zip(shown, parsed).enumerated().map { index, pair in
-            let (file, diff) = pair
-            return CommitView.File(
-                path: file.path, previousPath: file.previousPath, status: file.status, additions: file.additions, deletions: file.deletions,
-                counted: detail.countsIncomplete != true || file.patch != nil, lines: diff.lines, truncated: diff.truncated, tooLarge: file.patch == nil, anchor: "diff-\(index)")
-        }
+        let files = await DiffFilesView.files(detail.files, countsIncomplete: detail.countsIncomplete == true, context: context, highlighting: highlighting)
         let message = detail.commit.message
         let summary = PageFormat.summary(message)
         let body = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: true).dropFirst().first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""

@@ -42,8 +42,12 @@ struct PageRenderer: Sendable {
         "commit": PackageResources.commit_mustache,
         "blame": PackageResources.blame_mustache,
         "refs": PackageResources.refs_mustache,
+        "pulls": PackageResources.pulls_mustache,
+        "pull": PackageResources.pull_mustache,
+        "pull_new": PackageResources.pull_new_mustache,
         "repository_list": PackageResources.repository_list_mustache,
         "file_table": PackageResources.file_table_mustache,
+        "diff_files": PackageResources.diff_files_mustache,
         "ref_switcher": PackageResources.ref_switcher_mustache,
         "repository_settings": PackageResources.repository_settings_mustache,
         "webhooks": PackageResources.webhooks_mustache,
@@ -64,7 +68,7 @@ struct PageRenderer: Sendable {
 
     static let contentTypeName = "CAIRN_HTML"
     /// Templates included by others with `{{> name}}`; they render in their includer's context.
-    static let partials: Set<String> = ["repository_list", "ref_switcher", "file_table"]
+    static let partials: Set<String> = ["repository_list", "ref_switcher", "file_table", "diff_files"]
 
     init(assets: StaticAssets) throws {
         MustacheContentTypes.register(EscapedHTML(), named: Self.contentTypeName)

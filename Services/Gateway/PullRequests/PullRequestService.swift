@@ -50,10 +50,13 @@ struct PullRequestService: Sendable {
         let (owner, branch) = parts.count == 2 ? (parts[0], parts[1]) : (base.ownerName, head)
         if let problem = GitInput.revisionProblem(branch) { throw GatewayError.invalid("head: \(problem)") }
         if owner.caseInsensitiveCompare(base.ownerName) == .orderedSame { return (base, branch) }
-        let forks = try await repositories.forks(of: base.id, viewer: viewer, limit: 100, offset: 0)
-        guard let fork = forks.first(where: { $0.ownerName.caseInsensitiveCompare(owner) == .orderedSame }) else {
-            throw GatewayError.invalid("head: \(owner) has no fork of \(base.fullName) that you can read")
+        // As on GitHub, only those who may push to a fork propose its branches: a reader of a
+        // private fork must not copy its commits into the base repository.
+        guard let fork = try await repositories.fork(of: base.id, ownerName: owner),
+              try await repositories.permission(of: viewer, on: fork) >= .write else {
+            throw GatewayError.invalid("head: \(owner) has no fork of \(base.fullName) that you can push to")
         }
+        if fork.isPrivate && !base.isPrivate { throw GatewayError.invalid("head: \(fork.fullName) is private; its branches cannot be proposed to a public repository") }
         return (fork, branch)
     }
 
@@ -80,7 +83,12 @@ struct PullRequestService: Sendable {
 
     /// Changes title, body or base branch (then syncs); an `edited` event.
     func edit(_ pull: PullRequest, base: Repository, title: String?, body: String?, baseRef: String?, by user: User) async throws -> PullRequest {
-        if let baseRef, let problem = GitInput.revisionProblem(baseRef) { throw GatewayError.invalid("base: \(problem)") }
+        if let baseRef {
+            if let problem = GitInput.revisionProblem(baseRef) { throw GatewayError.invalid("base: \(problem)") }
+            if pull.headRepositoryID == base.id && pull.headRef == baseRef { throw GatewayError.invalid("base: it is the head branch") }
+            let branches = try await repostore.getJSON(GitRefs.self, "/repos/\(base.id)/refs")?.branches ?? []
+            guard branches.contains(where: { $0.name == baseRef }) else { throw GatewayError.invalid("base: \(base.fullName) has no branch \(baseRef)") }
+        }
         guard title != nil || body != nil || baseRef != nil else { return pull }
         do {
             try await pulls.update(pull.id, title: title, body: body, baseRef: baseRef)
@@ -117,6 +125,7 @@ struct PullRequestService: Sendable {
         if let expectedSHA, expectedSHA != pull.headSHA {
             throw GatewayError.conflict("Head branch was modified (it is at \(pull.headSHA) now). Review and try the merge again.")
         }
+        guard pull.commitCount > 0 else { throw GatewayError.notAllowed("Pull Request is not mergeable: the base branch has every commit of the head") }
         guard pull.mergeable == true else {
             let reason = pull.conflicts.isEmpty ? "its branches cannot be merged now" : "it conflicts in \(pull.conflicts.prefix(20).joined(separator: ", "))"
             throw GatewayError.notAllowed("Pull Request is not mergeable: \(reason)")
@@ -135,7 +144,9 @@ struct PullRequestService: Sendable {
         } catch let error as InternalCallError {
             throw GatewayError.unavailable("The repository store could not merge: \(error)")
         }
-        try await pulls.markMerged(pull.id, by: user.id, sha: result.sha, headSHA: pull.headSHA)
+        guard try await pulls.markMerged(pull.id, by: user.id, sha: result.sha, headSHA: pull.headSHA) else {
+            throw GatewayError.conflict("The pull request was merged or closed meanwhile")
+        }
         if let merged = try await pulls.find(id: pull.id) {
             try await events.pullRequest("closed", merged, base: base, sender: user, key: "merged-\(pull.id)")
         }

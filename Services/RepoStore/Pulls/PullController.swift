@@ -42,11 +42,10 @@ struct PullController: Sendable {
                 throw HTTPError(.badRequest, message: "base and head must be commit ids or full ref names")
             }
             let lines = try QueryNumber.read(request, "context", in: 0...BrowseController.maxContextLines, default: 3)
-            let reader = RepositoryReader(git: git, path: path)
-            guard try await reader.object(revision: base, file: "") != nil, try await reader.object(revision: head, file: "") != nil else {
-                throw HTTPError(.notFound, message: "No commit found for \(base) or \(head)")
+            for name in [base, head] where !(try await git.attempt(["rev-parse", "--verify", "--quiet", "--end-of-options", name + "^{commit}"], in: path).succeeded) {
+                throw HTTPError(.notFound, message: "No commit found for \(name)")
             }
-            return try Response.json(try await reader.compare(base: base, head: head, context: lines))
+            return try Response.json(try await RepositoryReader(git: git, path: path).compare(base: base, head: head, context: lines))
         }
     }
 

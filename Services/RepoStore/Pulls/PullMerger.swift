@@ -23,16 +23,16 @@ struct PullMerger: Sendable {
     func sync(base: String, number: Int64, headRepository: String?, headRef: String, baseRef: String) async throws -> PullSyncState {
         let headName = "refs/pull/\(number)/head"
         let mergeName = "refs/pull/\(number)/merge"
-        var headSHA: String?
-        if let headRepository {
+        // Only a branch that is not there counts as gone: a fetch that fails otherwise throws.
+        var headSHA = try await headRepository.asyncMap { try await resolve("refs/heads/\(headRef)", in: $0) } ?? nil
+        if let headRepository, let sha = headSHA {
             if headRepository == base {
-                headSHA = try await resolve("refs/heads/\(headRef)", in: base)
-                if let headSHA { try await git.run(["update-ref", headName, headSHA], in: base) }
+                try await git.run(["update-ref", headName, sha], in: base)
             } else {
-                let fetched = try await git.attempt(
-                    ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", headRepository, "+refs/heads/\(headRef):\(headName)"],
+                try await git.run(
+                    ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", headRepository, "+\(sha):\(headName)"],
                     in: base, timeLimit: .seconds(600))
-                if fetched.succeeded { headSHA = try await resolve(headName, in: base) }
+                headSHA = try await resolve(headName, in: base)
             }
         }
         let baseSHA = try await resolve("refs/heads/\(baseRef)", in: base)
@@ -71,6 +71,9 @@ struct PullMerger: Sendable {
         guard let base = try await resolve("refs/heads/\(asked.baseRef)", in: path) else {
             throw HTTPError(.unprocessableContent, message: "The base branch \(asked.baseRef) no longer exists")
         }
+        if try await git.attempt(["merge-base", "--is-ancestor", head, base], in: path).succeeded {
+            throw HTTPError(.unprocessableContent, message: "The base branch \(asked.baseRef) already has every commit of the head")
+        }
         let tip: String
         switch asked.method {
         case .merge:
@@ -80,7 +83,11 @@ struct PullMerger: Sendable {
         case .rebase:
             tip = try await rebase(head, onto: base, committer: asked.committer, in: path)
         }
-        guard tip != base else { throw HTTPError(.unprocessableContent, message: "The head brings nothing the base branch does not have") }
+        // A squash of a head already squashed in would be an empty commit: nothing to land.
+        let trees = try await git.run(["rev-parse", tip + "^{tree}", base + "^{tree}"], in: path).split(separator: "\n")
+        guard tip != base, trees.count == 2, trees[0] != trees[1] else {
+            throw HTTPError(.unprocessableContent, message: "The head brings nothing the base branch does not have")
+        }
         try await moveBranch(asked.baseRef, from: base, to: tip, repository: repository, pusher: asked.pusherID, number: number, in: path)
         logger.info("pull.merged", metadata: ["repo.id": "\(repository)", "pull.number": "\(number)", "pull.method": "\(asked.method.rawValue)"])
         return PullMergeResult(sha: tip)

@@ -52,7 +52,10 @@ struct SmartHTTPController: Sendable {
             "REMOTE_ADDR": "127.0.0.1",
         ]
         // Reflogs let an operator see, and undo, what each push did to a ref.
-        environment.merge(ReceiveChecks.environment(extra: [("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always")])) { $1 }
+        // `refs/pull/*` is the store's own (pull requests): hidden from pushes, which cannot change it.
+        environment.merge(ReceiveChecks.environment(extra: [
+            ("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always"), ("receive.hideRefs", "refs/pull/"),
+        ])) { $1 }
         if let type = request.headers[.contentType] { environment["CONTENT_TYPE"] = type }
         if let length = request.headers[.contentLength] { environment["CONTENT_LENGTH"] = length }
         if let encoding = request.headers[.contentEncoding] { environment["HTTP_CONTENT_ENCODING"] = encoding }

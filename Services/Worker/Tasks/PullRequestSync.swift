@@ -7,8 +7,11 @@ import NIOCore
 
 /// After a push: brings every open pull request whose head or base branch it moved up to
 /// date (`refs/pull/{n}/head`, the test merge and mergeability), sends `synchronize` when a
-/// head moved, and closes, with a comment saying why, one whose head or base branch is gone.
-/// Run twice for one push it changes nothing more: the second sync finds the same heads.
+/// head moved, and closes, with a comment saying why, one whose head or base branch is gone
+/// or whose head repository became private while the base is public (its commits are no
+/// longer copied into the base). Run twice for one push it changes nothing more: events are
+/// keyed by task and pull request, and the second sync finds the same heads. One pull request
+/// that cannot be synced does not stop the others; the task then fails, to be tried again.
 struct PullRequestSync: Sendable {
     let pulls: PullRequestStore
     let repositories: RepositoryStore
@@ -18,27 +21,52 @@ struct PullRequestSync: Sendable {
 
     func afterPush(_ task: TaskEnvelope, repository: Repository, updates: [RefUpdate], pusher: User?) async throws {
         let branches = updates.filter { $0.ref.hasPrefix("refs/heads/") }.map { String($0.ref.dropFirst("refs/heads/".count)) }
+        var failure: (any Error)?
         for pull in try await pulls.openPulls(repositoryID: repository.id, branches: branches) {
-            let base = pull.repositoryID == repository.id ? repository : try await repositories.find(id: pull.repositoryID)
-            guard let base else { continue }
-            let state = try await repostore.postJSON(
-                PullSyncState.self, "/repos/\(base.id)/pulls/\(pull.number)/sync",
-                json: PullSyncRequest(headRepositoryID: pull.headRepositoryID ?? 0, headRef: pull.headRef, baseRef: pull.baseRef), timeout: .minutes(10))
-            try await pulls.recordSync(pull.id, state)
-            var synced = pull
-            synced.apply(state)
-            guard let pusher else { continue }
-            if state.headSHA == nil || state.baseSHA == nil {
-                let gone = state.headSHA == nil ? "head branch \(pull.headRef)" : "base branch \(pull.baseRef)"
-                guard try await pulls.setState(pull.id, .closed) else { continue }
-                _ = try await pulls.addComment(pullRequestID: pull.id, author: pusher, body: "The \(gone) was deleted, so this pull request was closed.", anchor: nil)
-                if let closed = try await pulls.find(id: pull.id) {
-                    try await events.pullRequest("closed", closed, base: base, sender: pusher, key: "gone-\(task.id)-\(pull.id)")
-                }
-                logger.info("pull.closed_branch_gone", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)"])
-            } else if synced.headSHA != pull.headSHA {
-                try await events.pullRequest("synchronize", synced, base: base, sender: pusher, before: pull.headSHA, key: "sync-\(task.id)-\(pull.id)")
+            do {
+                try await sync(pull, task: task, pushed: repository, pusher: pusher)
+            } catch {
+                logger.warning("pull.sync_failed", metadata: ["pull.id": "\(pull.id)", "error": "\(error)"])
+                failure = failure ?? error
             }
+        }
+        if let failure { throw failure }
+    }
+
+    private func sync(_ pull: PullRequest, task: TaskEnvelope, pushed repository: Repository, pusher: User?) async throws {
+        guard let base = pull.repositoryID == repository.id ? repository : try await repositories.find(id: pull.repositoryID) else { return }
+        let head = pull.headRepositoryID == repository.id ? repository : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil
+        if let head, head.id != base.id, head.isPrivate, !base.isPrivate {
+            try await close(pull, base: base, reason: "The head repository \(head.fullName) became private", task: task, pusher: pusher)
+            return
+        }
+        let state = try await repostore.postJSON(
+            PullSyncState.self, "/repos/\(base.id)/pulls/\(pull.number)/sync",
+            json: PullSyncRequest(headRepositoryID: head?.id ?? 0, headRef: pull.headRef, baseRef: pull.baseRef), timeout: .minutes(10))
+        var synced = pull
+        synced.apply(state)
+        if state.headSHA == nil || state.baseSHA == nil {
+            try await pulls.recordSync(pull.id, state)
+            let gone = state.headSHA == nil ? "head branch \(pull.headRef)" : "base branch \(pull.baseRef)"
+            try await close(pull, base: base, reason: "The \(gone) was deleted", task: task, pusher: pusher)
+            return
+        }
+        // The event is queued before the sync is recorded: a retry after a failed enqueue
+        // still sees the head move (and the key makes a second delivery none).
+        if synced.headSHA != pull.headSHA, let pusher {
+            try await events.pullRequest("synchronize", synced, base: base, sender: pusher, before: pull.headSHA, key: "sync-\(task.id)-\(pull.id)")
+        }
+        try await pulls.recordSync(pull.id, state)
+    }
+
+    /// Closes `pull`, saying why in a comment by the person whose push caused it.
+    private func close(_ pull: PullRequest, base: Repository, reason: String, task: TaskEnvelope, pusher: User?) async throws {
+        guard try await pulls.setState(pull.id, .closed) else { return }
+        logger.info("pull.closed_by_push", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "reason": "\(reason)"])
+        guard let pusher else { return }
+        _ = try await pulls.addComment(pullRequestID: pull.id, author: pusher, body: "\(reason), so this pull request was closed.", anchor: nil)
+        if let closed = try await pulls.find(id: pull.id) {
+            try await events.pullRequest("closed", closed, base: base, sender: pusher, key: "closed-\(task.id)-\(pull.id)")
         }
     }
 }

@@ -40,9 +40,9 @@ struct PushTask: TaskHandler {
         }
         // Deliveries first: receivers wait on them, while the figures only feed pages.
         try await notify(task, repository: repository)
+        try await recordFigures(of: repository, hasCommits: refs?.head != nil)
         let pusher = try await task.args["pusher_id"]?.numberValue.asyncMap { try await users.find(id: Int64($0)) } ?? nil
         try await pullRequests.afterPush(task, repository: repository, updates: try Self.updates(task), pusher: pusher)
-        try await recordFigures(of: repository, hasCommits: refs?.head != nil)
     }
 
     private func recordFigures(of repository: Repository, hasCommits: Bool) async throws {

@@ -1,0 +1,223 @@
+import CairnModel
+import CairnProtocol
+import CairnService
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Pull request pages: the list, a form to open one, and each pull request's three tabs
+/// (conversation, commits, files changed) with comments, reviews, inline comments, the
+/// merge box for writers and close/reopen for the author and writers. Every form carries
+/// the CSRF token; private repositories are 404 to those who may not read them.
+struct PullRequestPagesController: Sendable {
+    let pages: Pages
+    let repositoryPages: RepositoryPages
+    let pulls: PullRequestStore
+    let service: PullRequestService
+    let content: RepositoryContent
+    let highlighting: CodeHighlighting
+
+    static let perPage = 30
+
+    func addRoutes(to routes: RouterGroup<GatewayContext>) {
+        let router = repositoryPages.routes(routes, requiring: .read)
+        router.get("/:owner/:repo/pulls") { request, context in
+            let page = try await repositoryPages.load(request, context)
+            let stateName = request.uri.queryParameters["state"].map(String.init) ?? "open"
+            guard let filter = PullRequestStore.Filter(rawValue: stateName) else { throw GatewayError.invalid("state must be open, closed, merged or all") }
+            let number = try QueryNumber.read(request, "page", in: 1...100_000, default: 1)
+            let found = try await pulls.list(repositoryID: page.repository.id, filter: filter, limit: Self.perPage + 1, offset: (number - 1) * Self.perPage)
+            let view = PullListView(
+                fullName: page.repository.fullName, state: stateName, open: filter == .open, closed: filter == .closed,
+                pulls: found.prefix(Self.perPage).map { PullListView.Item($0, fullName: page.repository.fullName) },
+                openCount: try await pulls.openCount(repositoryID: page.repository.id), signedIn: page.visitor.user != nil,
+                next: found.count > Self.perPage ? "?state=\(stateName)&page=\(number + 1)" : nil)
+            return render(page, "pulls", view, title: "Pull requests · \(page.repository.fullName)")
+        }
+        router.get("/:owner/:repo/pulls/new") { request, context in
+            let page = try await repositoryPages.load(request, context)
+            let query = request.uri.queryParameters
+            let form = NewPullView.Form(head: query["head"].map(String.init) ?? "", base: query["base"].map(String.init) ?? page.repository.defaultBranch ?? "main", title: "", body: "")
+            return try await newPull(page, form, error: nil, status: .ok)
+        }
+        router.post("/:owner/:repo/pulls") { request, context in
+            let page = try await repositoryPages.load(request, context)
+            guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
+            let form = try await pages.form(request, page.visitor)
+            let fields = NewPullView.Form(head: form.text("head"), base: form.text("base"), title: form.text("title"), body: form["body"] ?? "")
+            do {
+                let pull = try await service.open(
+                    base: page.repository, author: user, title: fields.title, body: fields.body, head: fields.head, baseRef: fields.base.isEmpty ? nil : fields.base)
+                return pages.redirect("/\(page.repository.fullName)/pull/\(pull.number)")
+            } catch GatewayError.invalid(let message) {
+                return try await newPull(page, fields, error: message, status: .unprocessableContent)
+            }
+        }
+        router.get("/:owner/:repo/pull/:number") { request, context in
+            let name = try context.parameters.require("number")
+            if name.hasSuffix(".diff") {
+                let (page, pull) = try await load(request, context, number: String(name.dropLast(5)))
+                return try await rawDiff(page, pull)
+            }
+            let (page, pull) = try await load(request, context)
+            return try await show(page, pull, tab: .conversation, request: request)
+        }
+        router.get("/:owner/:repo/pull/:number/commits") { request, context in
+            let (page, pull) = try await load(request, context)
+            return try await show(page, pull, tab: .commits, request: request)
+        }
+        router.get("/:owner/:repo/pull/:number/files") { request, context in
+            let (page, pull) = try await load(request, context)
+            return try await show(page, pull, tab: .files, request: request)
+        }
+        router.post("/:owner/:repo/pull/:number/comment") { request, context in
+            try await act(request, context) { page, pull, user, form in
+                let body = form["body"] ?? ""
+                var anchor: PullComment.Anchor?
+                if !form.text("path").isEmpty {
+                    anchor = try await inlineAnchor(form, pull: pull, base: page.repository)
+                }
+                let comment = try await PullRequestAPIController.modelCall { try await pulls.addComment(pullRequestID: pull.id, author: user, body: body, anchor: anchor) }
+                if anchor != nil { try await service.events.review(nil, comment: comment, pull, base: page.repository, sender: user) }
+                return anchor == nil ? "#comment-\(comment.id)" : "/files#comment-\(comment.id)"
+            }
+        }
+        router.post("/:owner/:repo/pull/:number/review") { request, context in
+            try await act(request, context) { page, pull, user, form in
+                guard let state = PullReview.State(event: form.text("event")) else { throw GatewayError.invalid("Choose to comment, approve or request changes") }
+                if state != .commented && user.id == pull.authorID { throw GatewayError.invalid("You cannot approve or request changes on your own pull request") }
+                let review = try await PullRequestAPIController.modelCall {
+                    try await pulls.addReview(pullRequestID: pull.id, author: user, state: state, body: form["body"] ?? "", commitSHA: pull.headSHA, comments: [])
+                }
+                try await service.events.review(review, comment: nil, pull, base: page.repository, sender: user)
+                return "#review-\(review.id)"
+            }
+        }
+        router.post("/:owner/:repo/pull/:number/merge") { request, context in
+            try await act(request, context) { page, pull, user, form in
+                guard page.permission >= .write else { throw GatewayError.forbidden("Only the repository's writers can merge") }
+                guard let method = PullMergeMethod(rawValue: form.text("method")) else { throw GatewayError.invalid("Choose merge, squash or rebase") }
+                let expected = form.text("sha")
+                _ = try await service.merge(pull, base: page.repository, method: method, by: user, title: nil, message: nil, expectedSHA: GitInput.isObjectID(expected) ? expected : nil)
+                return ""
+            }
+        }
+        router.post("/:owner/:repo/pull/:number/state") { request, context in
+            try await act(request, context) { page, pull, user, form in
+                guard user.id == pull.authorID || page.permission >= .write else { throw GatewayError.forbidden("Only the author and the repository's writers can close or reopen it") }
+                guard let state = PullRequest.State(rawValue: form.text("state")) else { throw GatewayError.invalid("state must be open or closed") }
+                _ = try await service.setState(pull, base: page.repository, state, by: user)
+                return ""
+            }
+        }
+    }
+
+    /// The repository page and its pull request `:number`; 404 when there is none.
+    private func load(_ request: Request, _ context: GatewayContext, number name: String? = nil) async throws -> (RepositoryPage, PullRequest) {
+        let page = try await repositoryPages.load(request, context)
+        guard let number = Int64(try name ?? context.parameters.require("number")), number > 0,
+              let pull = try await pulls.find(repositoryID: page.repository.id, number: number) else { throw GatewayError.notFound }
+        return (page, pull)
+    }
+
+    /// A form posted on a pull request by a signed-in reader: `change` does it and says where
+    /// on the page to land (an anchor, or `/files…`); a refusal shows the conversation again
+    /// with the reason.
+    private func act(
+        _ request: Request, _ context: GatewayContext,
+        _ change: @Sendable (RepositoryPage, PullRequest, User, PageForm) async throws -> String
+    ) async throws -> Response {
+        let (page, pull) = try await load(request, context)
+        guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
+        let form = try await pages.form(request, page.visitor)
+        do {
+            let landing = try await change(page, pull, user, form)
+            let target = "/\(page.repository.fullName)/pull/\(pull.number)"
+            return pages.redirect(landing.hasPrefix("/") ? target + landing : target + landing)
+        } catch let error as GatewayError {
+            switch error {
+            case .invalid(let message), .notAllowed(let message), .conflict(let message):
+                let current = try await pulls.find(id: pull.id) ?? pull
+                return try await show(page, current, tab: .conversation, request: request, error: message, status: error.status)
+            default:
+                throw error
+            }
+        }
+    }
+
+    /// `…/pull/{n}.diff`: the files changed, as one plain-text diff.
+    private func rawDiff(_ page: RepositoryPage, _ pull: PullRequest) async throws -> Response {
+        guard GitInput.isObjectID(pull.headSHA), GitInput.isObjectID(pull.baseSHA) else { throw GatewayError.notFound }
+        let comparison = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA)
+        var text = ""
+        for file in comparison.files {
+            text += file.patch ?? "diff --git a/\(file.path) b/\(file.path)\n(diff too large to show)\n"
+            if !text.hasSuffix("\n") { text += "\n" }
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+            body: .init(byteBuffer: .init(string: text)))
+    }
+
+    private func inlineAnchor(_ form: PageForm, pull: PullRequest, base: Repository) async throws -> PullComment.Anchor {
+        let path = form.text("path")
+        guard let line = Int(form.text("line")), (1...10_000_000).contains(line) else { throw GatewayError.invalid("line must be a line number of the diff") }
+        let side = form.text("side").isEmpty ? "RIGHT" : form.text("side")
+        guard side == "LEFT" || side == "RIGHT" else { throw GatewayError.invalid("side must be LEFT or RIGHT") }
+        if let problem = GitInput.pathProblem(path) { throw GatewayError.invalid("path: \(problem)") }
+        guard GitInput.isObjectID(pull.headSHA), GitInput.isObjectID(pull.baseSHA) else { throw GatewayError.invalid("The pull request has no diff to comment on") }
+        let comparison = try await content.compare(base, base: pull.baseSHA, head: pull.headSHA)
+        guard let file = comparison.files.first(where: { $0.path == path }), DiffLine.contains(file.patch ?? "", side: side, line: line) else {
+            throw GatewayError.invalid("\(side == "LEFT" ? "Old" : "New") line \(line) of \(path) is not in this pull request's diff")
+        }
+        return PullComment.Anchor(commitSHA: pull.headSHA, path: path, side: side, line: line)
+    }
+
+    private func newPull(_ page: RepositoryPage, _ form: NewPullView.Form, error: String?, status: HTTPResponse.Status) async throws -> Response {
+        // A branch of this repository is compared before opening; a fork's head shows once opened.
+        var commits: [CommitItem] = []
+        var files: [NewPullView.FileItem] = []
+        if !form.head.isEmpty, !form.head.contains(":"), GitInput.revisionProblem(form.head) == nil, GitInput.revisionProblem(form.base) == nil,
+           let comparison = try? await content.compare(page.repository, base: "refs/heads/\(form.base)", head: "refs/heads/\(form.head)") {
+            commits = comparison.commits.map { CommitItem($0, repository: page.repository) }
+            files = comparison.files.map { NewPullView.FileItem(path: $0.path, additions: $0.additions, deletions: $0.deletions) }
+        }
+        let view = NewPullView(
+            fullName: page.repository.fullName, form: form, error: error, signedIn: page.visitor.user != nil, commits: commits, files: files,
+            compared: !commits.isEmpty)
+        return render(page, "pull_new", view, title: "New pull request · \(page.repository.fullName)", status: status)
+    }
+
+    private func show(_ page: RepositoryPage, _ pull: PullRequest, tab: PullView.Tab, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let fullName = page.repository.fullName
+        let comments = try await pulls.comments(pullRequestID: pull.id)
+        let reviews = try await pulls.reviews(pullRequestID: pull.id)
+        var view = PullView(pull, fullName: fullName, tab: tab, comments: comments, reviews: reviews, visitor: page.visitor.user, permission: page.permission, error: error)
+        let comparable = GitInput.isObjectID(pull.headSHA) && GitInput.isObjectID(pull.baseSHA)
+        switch tab {
+        case .conversation:
+            break
+        case .commits:
+            if comparable {
+                view.commits = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA).commits.map { CommitItem($0, repository: page.repository) }
+            }
+        case .files:
+            let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)
+            guard DiffContext.steps.contains(lines) else { throw GatewayError.invalid("context must be one of \(DiffContext.steps.map(String.init).joined(separator: ", "))") }
+            if comparable {
+                let comparison = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA, context: lines)
+                view.files = await DiffFilesView.files(comparison.files, countsIncomplete: false, context: lines, highlighting: highlighting)
+                view.hiddenFiles = comparison.files.count > view.files.count ? comparison.files.count - view.files.count : nil
+                view.patchesCut = comparison.patchesCut
+                view.fileCount = comparison.files.count
+            }
+        }
+        return render(page, "pull", view, title: "\(pull.title) · Pull request #\(pull.number) · \(fullName)", status: status)
+    }
+
+    private func render(_ page: RepositoryPage, _ template: String, _ view: Any, title: String, status: HTTPResponse.Status = .ok) -> Response {
+        repositoryPages.repositoryPage(
+            page, header: page.header("pulls", baseURL: repositoryPages.baseURL), body: pages.renderer.render(template, view, csrf: page.visitor.csrfToken),
+            title: title, status: status)
+    }
+}
