@@ -22,4 +22,29 @@ struct BrowserTests {
             #expect(FileManager.default.fileExists(atPath: "\(root)/screenshots/traffic.png"))
         }
     }
+
+    @Test("a browser opens a pull request from a pushed branch, comments, comments on a line and merges it")
+    func pullRequest() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        try await CairnStack.with(worker: true) { stack in
+            let ada = try await stack.makeUser("ada")
+            try await stack.makeRepository(ada, "app")
+            let url = stack.cloneURL("ada/app", credentials: ada.tokenCredentials)
+            let work = try await stack.makeWorkingCopy("app", commits: 1)
+            try await stack.git(["push", "--quiet", url, "main"], in: work)
+            try await stack.git(["checkout", "--quiet", "-b", "topic"], in: work)
+            try "def greet():\n    return 'hello'\n".write(toFile: "\(work)/greet.py", atomically: true, encoding: .utf8)
+            try await stack.git(["add", "greet.py"], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "Add greet"], in: work)
+            try await stack.git(["push", "--quiet", url, "topic"], in: work)
+            let result = try await Subprocess.run(
+                .path("/usr/bin/python3"),
+                arguments: ["\(root)/Tests/Browser/pull_request.py", stack.gatewayURL, "\(root)/screenshots", "ada", ada.password, "ada/app", "topic"],
+                output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            #expect(result.terminationStatus.isSuccess, "\(result.standardOutput)\n\(result.standardError)")
+            let main = try await stack.git(["ls-remote", url, "refs/heads/main"]).output
+            try await stack.git(["fetch", "--quiet", url, "main"], in: work)
+            #expect(try await stack.git(["log", "-1", "--format=%s", "FETCH_HEAD"], in: work).output.hasPrefix("Browser <b>change</b> (#1)"), "\(main)")
+        }
+    }
 }

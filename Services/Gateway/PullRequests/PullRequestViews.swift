@@ -87,7 +87,8 @@ struct PullView {
     let author: String
     let headLabel: String
     let baseRef: String
-    let commitCount: Int
+    /// "3 commits".
+    let commitCount: String
     let age: String
     let conversation: Bool
     let commitsTab: Bool
@@ -124,7 +125,7 @@ struct PullView {
         author = pull.authorName
         headLabel = pull.headLabel
         baseRef = pull.baseRef
-        commitCount = pull.commitCount
+        commitCount = PageFormat.plural(pull.commitCount, "commit")
         age = PageFormat.age(pull.createdAt)
         conversation = tab == .conversation
         commitsTab = tab == .commits

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""A real headless Chromium opens a pull request through the pages, comments on it, reads
+its commits and files, comments on a line, and merges it.
+
+    pull_request.py GATEWAY_URL SCREENSHOT_FOLDER USER PASSWORD OWNER/REPO HEAD_BRANCH
+"""
+import os
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+
+def main(base, shots, user, password, repository, head):
+    os.makedirs(shots, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    browser.set_page_load_timeout(30)
+    browser.implicitly_wait(5)
+    try:
+        run(browser, base, shots, user, password, repository, head)
+    except Exception:
+        browser.save_screenshot(os.path.join(shots, "pull-failure.png"))
+        print("failed on", browser.current_url, file=sys.stderr)
+        print(browser.page_source[:3000], file=sys.stderr)
+        raise
+    finally:
+        browser.quit()
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def wait_for_url(browser, ending):
+    WebDriverWait(browser, 10).until(lambda b: b.current_url.split("#")[0].split("?")[0].endswith(ending))
+
+
+def run(browser, base, shots, user, password, repository, head):
+    browser.get(base + "/login")
+    browser.find_element(By.NAME, "login").send_keys(user)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    check(browser.find_element(By.ID, "nav-profile").text == user, "signed in")
+
+    browser.get(base + "/" + repository)
+    browser.find_element(By.ID, "pulls-tab").click()
+    wait_for_url(browser, "/" + repository + "/pulls")
+    browser.find_element(By.ID, "new-pull").click()
+    browser.find_element(By.NAME, "head").send_keys(head)
+    browser.find_element(By.CSS_SELECTOR, "form.compare button").click()
+    check(browser.find_elements(By.CSS_SELECTOR, "#compare-commits li"), "the branch's commits listed before opening")
+    browser.find_element(By.NAME, "title").send_keys("Browser <b>change</b>")
+    browser.find_element(By.NAME, "body").send_keys("Made in a **browser**.")
+    browser.find_element(By.ID, "create-pull").click()
+    wait_for_url(browser, "/" + repository + "/pull/1")
+    check(browser.find_element(By.ID, "pull-title").text.startswith("Browser <b>change</b>"), "title shown as text, escaped")
+    check(browser.find_element(By.ID, "pull-state").text == "Open", "open")
+    check(browser.find_element(By.CSS_SELECTOR, "#pull-body strong").text == "browser", "description rendered from Markdown")
+    check(browser.find_elements(By.ID, "mergeable"), "mergeable shown")
+    browser.save_screenshot(os.path.join(shots, "pull-conversation.png"))
+
+    browser.find_element(By.CSS_SELECTOR, "#comment-form textarea").send_keys("A comment <script>alert(1)</script>")
+    browser.find_element(By.ID, "add-comment").click()
+    wait_for_url(browser, "/" + repository + "/pull/1")
+    comments = browser.find_elements(By.CSS_SELECTOR, "div.comment[id^='comment-']")
+    check(comments and "A comment" in comments[-1].text, "comment shown")
+    check(not browser.find_elements(By.CSS_SELECTOR, "div.comment script"), "no script from a comment")
+
+    browser.find_element(By.ID, "tab-commits").click()
+    check(browser.find_elements(By.CSS_SELECTOR, "#pull-commits li"), "commits tab lists commits")
+    browser.find_element(By.ID, "tab-files").click()
+    check(browser.find_elements(By.CSS_SELECTOR, "tr.add td.ln a[id='diff-0-R1']"), "files tab numbers the added lines")
+    path = browser.find_element(By.CSS_SELECTOR, ".diff-head strong").text
+    browser.find_element(By.CSS_SELECTOR, "#inline-form input[name='path']").send_keys(path)
+    browser.find_element(By.CSS_SELECTOR, "#inline-form input[name='line']").send_keys("1")
+    browser.find_element(By.CSS_SELECTOR, "#inline-form textarea").send_keys("On the first line")
+    browser.find_element(By.ID, "add-inline").click()
+    wait_for_url(browser, "/" + repository + "/pull/1/files")
+    check("On the first line" in browser.find_element(By.CSS_SELECTOR, "div.comment[id^='comment-']").text, "inline comment shown")
+    browser.save_screenshot(os.path.join(shots, "pull-files.png"))
+
+    browser.find_element(By.ID, "tab-conversation").click()
+    Select(browser.find_element(By.ID, "merge-method")).select_by_value("squash")
+    browser.find_element(By.ID, "merge").click()
+    wait_for_url(browser, "/" + repository + "/pull/1")
+    check(browser.find_element(By.ID, "pull-state").text == "Merged", "merged")
+    browser.save_screenshot(os.path.join(shots, "pull-merged.png"))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:7])
