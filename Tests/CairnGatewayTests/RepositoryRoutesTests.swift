@@ -35,13 +35,19 @@ import Testing
         if route.method == "GET" {
             return !["/settings", "/hooks", "/traffic", "/collaborators"].contains { route.path.contains($0) }
         }
+        // Readers open pull requests, comment and review (not edit others' comments).
+        let proposing = ["/pulls", "/comment", "/review"].contains { route.path.hasSuffix($0) }
+            || (route.method == "POST" && ["/comments", "/reviews"].contains { route.path.hasSuffix($0) })
         return ["/star", "/unstar", "/watch", "/unwatch", "/fork", "/forks", "git-upload-pack", "/objects/batch"].contains { route.path.hasSuffix($0) }
-            || route.path.hasPrefix("/api/v3/user/starred/")
+            || route.path.hasPrefix("/api/v3/user/starred/") || proposing
     }
 
     /// Routes anyone allowed rightly gets 404 on: Cairn keeps no LFS locks, and "is it starred"
     /// answers 404 for no (the owner starred it; the reader did not).
-    static func ownerSees404(_ route: RouteCatalog.Route) -> Bool { route.path.contains("/locks") }
+    /// (Likewise "is it merged" for a pull request that is not.)
+    static func ownerSees404(_ route: RouteCatalog.Route) -> Bool {
+        route.path.contains("/locks") || (route.method == "GET" && route.path.hasSuffix("/merge"))
+    }
     static func readerSees404(_ route: RouteCatalog.Route) -> Bool { ownerSees404(route) || route.path.hasPrefix("/api/v3/user/starred/") }
 
     /// `route` with its parameters filled in from `values` (a trailing `**` by the route's kind).
@@ -53,6 +59,8 @@ import Testing
                 if route.path.contains("/tree/") { return "main" }
                 return route.path.contains("/contents/") ? "README.md" : "main/README.md"
             }
+            // A review comment (on a line) and a conversation comment have ids of their own.
+            if name == "comment" && route.path.contains("/pulls/comments/") { return values["lineComment"] ?? "1" }
             return part.hasPrefix(":") || part.hasPrefix("{") ? values[name] ?? "1" : String(part)
         }.joined(separator: "/")
         // LFS lives under the clone URL, `…/secret.git/info/lfs/…`.
@@ -84,9 +92,20 @@ import Testing
             let owner = try await WebPagesTests.signIn(stack, ada)
             try await owner.get("/ada/secret/downloads")
             #expect(try await owner.upload("/ada/secret/downloads", filename: "file.txt", Array("hello".utf8)).status == 303)
+            // Pull request 1, from a branch, with a comment on its conversation and one on a line.
+            try await stack.git(["checkout", "--quiet", "-b", "topic"], in: work)
+            try "topic\n".write(toFile: "\(work)/topic.txt", atomically: true, encoding: .utf8)
+            try await stack.git(["add", "topic.txt"], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "topic"], in: work)
+            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "topic"], in: work)
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/secret/pulls", as: ada, json: #"{"title": "Topic", "head": "topic", "base": "main"}"#).0 == 201)
+            let comment = try await stack.api(.POST, "/api/v3/repos/ada/secret/issues/1/comments", as: ada, json: #"{"body": "Note"}"#)
+            let lineComment = try await stack.api(.POST, "/api/v3/repos/ada/secret/pulls/1/comments", as: ada, json: #"{"body": "Here", "path": "topic.txt", "line": 1}"#)
+            func id(_ text: String) throws -> String { String(try #require((try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["id"] as? Int)) }
             let values = [
                 "owner": "ada", "repo": "secret", "username": "bob", "user": "bob", "name": "file.txt", "branch": "main", "ref": "main",
-                "sha": head, "hook": String(hookID), "delivery": String(deliveryID),
+                "sha": head, "hook": String(hookID), "delivery": String(deliveryID), "number": "1", "comment": try id(comment.1), "lineComment": try id(lineComment.1),
+                "basehead": "main...topic",
             ]
 
             let outsider = try await WebPagesTests.signIn(stack, eve)

@@ -113,8 +113,9 @@ struct PullRequestPagesController: Sendable {
     }
 
     /// The repository page and its pull request `:number`; 404 when there is none.
-    private func load(_ request: Request, _ context: GatewayContext, number name: String? = nil) async throws -> (RepositoryPage, PullRequest) {
-        let page = try await repositoryPages.load(request, context)
+    private func load(_ request: Request, _ context: GatewayContext, number name: String? = nil, page loaded: RepositoryPage? = nil) async throws -> (RepositoryPage, PullRequest) {
+        let page: RepositoryPage
+        if let loaded { page = loaded } else { page = try await repositoryPages.load(request, context) }
         guard let number = Int64(try name ?? context.parameters.require("number")), number > 0,
               let pull = try await pulls.find(repositoryID: page.repository.id, number: number) else { throw GatewayError.notFound }
         return (page, pull)
@@ -127,9 +128,11 @@ struct PullRequestPagesController: Sendable {
         _ request: Request, _ context: GatewayContext,
         _ change: @Sendable (RepositoryPage, PullRequest, User, PageForm) async throws -> String
     ) async throws -> Response {
-        let (page, pull) = try await load(request, context)
+        // The form's token is checked before anything else is looked up.
+        let page = try await repositoryPages.load(request, context)
         guard let user = page.visitor.user else { throw GatewayError.authenticationRequired }
         let form = try await pages.form(request, page.visitor)
+        let (_, pull) = try await load(request, context, page: page)
         do {
             let landing = try await change(page, pull, user, form)
             let target = "/\(page.repository.fullName)/pull/\(pull.number)"
