@@ -96,7 +96,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     PullRequestPagesController(
         pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, content: content,
-        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger)
+        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), cache: fragments
     ).addRoutes(to: pageRoutes)
     TrafficPagesController(pages: pages, repositoryPages: repositoryPages, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
     let blobstore = InternalClient(.blobstore, baseURL: configuration.listener(.blobstore).url, signature: environment.internalSignature, timing: .blobstore)

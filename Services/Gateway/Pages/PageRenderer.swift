@@ -45,6 +45,7 @@ struct PageRenderer: Sendable {
         "pulls": PackageResources.pulls_mustache,
         "pull": PackageResources.pull_mustache,
         "pull_new": PackageResources.pull_new_mustache,
+        "pull_diff": PackageResources.pull_diff_mustache,
         "repository_list": PackageResources.repository_list_mustache,
         "file_table": PackageResources.file_table_mustache,
         "diff_files": PackageResources.diff_files_mustache,

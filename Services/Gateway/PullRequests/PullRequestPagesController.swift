@@ -16,6 +16,7 @@ struct PullRequestPagesController: Sendable {
     let service: PullRequestService
     let content: RepositoryContent
     let highlighting: CodeHighlighting
+    let cache: FragmentCache
 
     static let perPage = 30
 
@@ -208,11 +209,15 @@ struct PullRequestPagesController: Sendable {
             let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)
             guard DiffContext.steps.contains(lines) else { throw GatewayError.invalid("context must be one of \(DiffContext.steps.map(String.init).joined(separator: ", "))") }
             if comparable {
-                let comparison = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA, context: lines)
-                view.files = await DiffFilesView.files(comparison.files, countsIncomplete: false, context: lines, highlighting: highlighting)
-                view.hiddenFiles = comparison.files.count > view.files.count ? comparison.files.count - view.files.count : nil
-                view.patchesCut = comparison.patchesCut
-                view.fileCount = comparison.files.count
+                // Two commit ids name a diff that never changes: it is rendered once for everyone.
+                view.diffHTML = try await cache.fetch("pulldiff:\(page.repository.id):\(pull.baseSHA):\(pull.headSHA):\(lines)") {
+                    let comparison = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA, context: lines)
+                    let files = await DiffFilesView.files(comparison.files, countsIncomplete: false, context: lines, highlighting: highlighting)
+                    let diff = PullDiffView(
+                        files: files, hiddenFiles: comparison.files.count > files.count ? comparison.files.count - files.count : nil,
+                        patchesCut: comparison.patchesCut, fileCount: comparison.files.count, patchURL: "\(view.url).diff")
+                    return pages.renderer.render("pull_diff", diff)
+                }
             }
         }
         return render(page, "pull", view, title: "\(pull.title) · Pull request #\(pull.number) · \(fullName)", status: status)

@@ -111,11 +111,8 @@ struct PullView {
     let mergeCommit: String?
     let error: String?
     var commits: [CommitItem] = []
-    var files: [DiffFilesView.File] = []
-    var hiddenFiles: Int?
-    var patchesCut = false
-    var fileCount = 0
-    var patchURL: String { "\(url).diff" }
+    /// The files tab's diffs, rendered (`PullDiffView`, cached by the two commits).
+    var diffHTML = ""
 
     init(_ pull: PullRequest, fullName: String, tab: Tab, comments: [PullComment], reviews: [PullReview], visitor: User?, permission: Permission, error: String?) {
         self.fullName = fullName
@@ -170,4 +167,14 @@ struct PullView {
     static func stateLabel(_ pull: PullRequest) -> (String, String) {
         pull.isMerged ? ("Merged", "merged") : pull.state == .open ? ("Open", "open") : ("Closed", "closed")
     }
+}
+
+/// The files a pull request changes (`pull_diff` template): the same for everyone who views
+/// the same two commits, so it is rendered once and cached.
+struct PullDiffView {
+    let files: [DiffFilesView.File]
+    let hiddenFiles: Int?
+    let patchesCut: Bool
+    let fileCount: Int
+    let patchURL: String
 }
