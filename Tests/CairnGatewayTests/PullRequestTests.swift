@@ -240,6 +240,17 @@ struct PullRequestTests {
             })
             let note = try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/issues/\(clash)/comments").1)
             #expect(note.first?["body"] as? String == "The head branch clash was deleted, so this pull request was closed.")
+            // The files tab goes gzipped to browsers that take it: the same page as the plain one.
+            for web in [WebSession(stack.gatewayURL), try await WebPagesTests.signIn(stack, ada)] {
+                let path = "/ada/lib/pull/\(clash)/files"
+                let plain = try await web.get(path)
+                #expect(plain.status == 200 && plain.body.contains("shared.txt"))
+                for _ in 1...2 {
+                    let (page, unzipped) = try await web.getAcceptingGzip(path)
+                    #expect(page.status == 200 && page.headers.first(name: "Vary") == "Accept-Encoding")
+                    #expect(unzipped == plain.body, "the gzipped files tab differs from the plain one")
+                }
+            }
             let closedList = try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/pulls?state=closed").1)
             #expect(closedList.count == 5)
             #expect(try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/pulls").1).isEmpty)

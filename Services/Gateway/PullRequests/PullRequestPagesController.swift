@@ -209,19 +209,54 @@ struct PullRequestPagesController: Sendable {
             let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)
             guard DiffContext.steps.contains(lines) else { throw GatewayError.invalid("context must be one of \(DiffContext.steps.map(String.init).joined(separator: ", "))") }
             if comparable {
-                // Two commit ids name a diff that never changes: it is rendered once for everyone.
-                view.diffHTML = try await cache.fetch("pulldiff:\(page.repository.id):\(pull.baseSHA):\(pull.headSHA):\(lines)") {
-                    let comparison = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA, context: lines)
-                    let files = await DiffFilesView.files(comparison.files, countsIncomplete: false, context: lines, highlighting: highlighting)
-                    let diff = PullDiffView(
-                        files: files, hiddenFiles: comparison.files.count > files.count ? comparison.files.count - files.count : nil,
-                        patchesCut: comparison.patchesCut, fileCount: comparison.files.count, patchURL: "\(view.url).diff")
-                    return pages.renderer.render("pull_diff", diff)
-                }
+                let title = "\(pull.title) · Pull request #\(pull.number) · \(fullName)"
+                let key = "pulldiff:\(page.repository.id):\(pull.baseSHA):\(pull.headSHA):\(lines)"
+                let diff = { try await diffHTML(page.repository, pull, context: lines, url: view.url, key: key) }
+                if page.acceptsGzip && status == .ok { return try await gzippedFiles(page, view, title: title, key: key, diff: diff) }
+                view.diffHTML = try await diff()
             }
         }
         return render(page, "pull", view, title: "\(pull.title) · Pull request #\(pull.number) · \(fullName)", status: status)
     }
+
+    /// The files tab's diffs: two commit ids name a diff that never changes, so it is
+    /// rendered once for everyone and kept in the fragment cache.
+    private func diffHTML(_ repository: Repository, _ pull: PullRequest, context lines: Int, url: String, key: String) async throws -> String {
+        try await cache.fetch(key) {
+            let comparison = try await content.compare(repository, base: pull.baseSHA, head: pull.headSHA, context: lines)
+            let files = await DiffFilesView.files(comparison.files, countsIncomplete: false, context: lines, highlighting: highlighting)
+            let diff = PullDiffView(
+                files: files, hiddenFiles: comparison.files.count > files.count ? comparison.files.count - files.count : nil,
+                patchesCut: comparison.patchesCut, fileCount: comparison.files.count, patchURL: "\(url).diff")
+            return pages.renderer.render("pull_diff", diff)
+        }
+    }
+
+    /// The files tab gzipped, as the code pages send large pages: the diffs' compressed copy
+    /// (made once, kept beside the plain one) between the rest of the page, rendered and
+    /// compressed for this visitor on each view (comments, forms: a few kilobytes).
+    private func gzippedFiles(_ page: RepositoryPage, _ view: PullView, title: String, key: String, diff: () async throws -> String) async throws -> Response {
+        let pieceKey = "deflated:\(key)"
+        let piece: DeflatedPiece
+        if let kept = await cache.bytes(pieceKey).flatMap(DeflatedPiece.init(stored:)) {
+            piece = kept
+        } else {
+            piece = DeflatedPiece(try await diff())
+            await cache.store(pieceKey, bytes: piece.stored, lifetime: cache.lifetime)
+        }
+        var shell = view
+        shell.diffHTML = Self.diffMark
+        let body = pages.renderer.render("pull", shell, csrf: page.visitor.csrfToken)
+        guard let mark = body.range(of: Self.diffMark) else { throw GatewayError.unavailable("the pull request template lost its diff") }
+        let layout = pages.layoutShell(title: title, page.visitor)
+        let header = pages.repositoryHeader(page.header("pulls", baseURL: repositoryPages.baseURL), csrf: page.visitor.csrfToken)
+        let before = DeflatedPiece(layout.before + header + body[..<mark.lowerBound], level: 1)
+        let after = DeflatedPiece(body[mark.upperBound...] + layout.after, level: 1)
+        return pages.gzippedResponse(DeflatedPiece.gzip([before, piece, after]), page.visitor)
+    }
+
+    /// Where the diffs go in the rendered files tab.
+    private static let diffMark = "<!--cairn:pull-diff-->"
 
     private func render(_ page: RepositoryPage, _ template: String, _ view: Any, title: String, status: HTTPResponse.Status = .ok) -> Response {
         repositoryPages.repositoryPage(
