@@ -25,6 +25,7 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
     let outbox = Outbox(client: database, redis: redis, namespace: namespace, logger: logger)
     let repostore = InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let hooks = WebhookStore(client: database, logger: logger)
+    let pulls = PullRequestStore(client: database, logger: logger)
     let outbound = OutboundClient(
         policy: OutboundAddressPolicy(allowed: configuration.webhooks.allowedNetworks),
         connectTimeout: configuration.webhooks.connectTimeout, timeout: configuration.webhooks.timeout)
@@ -46,8 +47,8 @@ public func buildWorker(_ environment: DaemonEnvironment) async throws -> some A
                 repositories: RepositoryStore(client: database, logger: logger), users: UserStore(client: database, logger: logger),
                 hooks: hooks, social: SocialGraph(client: database, redis: redis, namespace: namespace, logger: logger), outbox: outbox, repostore: repostore,
                 pullRequests: PullRequestSync(
-                    pulls: PullRequestStore(client: database, logger: logger), repositories: RepositoryStore(client: database, logger: logger),
-                    events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: RepositoryStore(client: database, logger: logger), baseURL: configuration.publicURL),
+                    pulls: pulls, repositories: RepositoryStore(client: database, logger: logger),
+                    events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: RepositoryStore(client: database, logger: logger), pulls: pulls, baseURL: configuration.publicURL),
                     repostore: repostore, logger: logger),
                 baseURL: configuration.publicURL, logger: logger),
             MailTask(

@@ -368,5 +368,19 @@ enum MainMigrations {
             "CREATE INDEX pull_comments_pull ON pull_comments (pull_request_id, id)",
             "CREATE INDEX pull_comments_review ON pull_comments (review_id) WHERE review_id IS NOT NULL",
         ]),
+        Migration(19, "requested reviewers", [
+            // Whose review a pull request waits for: asked by its author or a writer, or by the
+            // base branch's CODEOWNERS for the paths it changes. A review submitted ends the request.
+            """
+            CREATE TABLE pull_review_requests (
+                pull_request_id bigint NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+                user_id bigint NOT NULL REFERENCES users (id),
+                from_code_owners boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (pull_request_id, user_id)
+            )
+            """,
+            "CREATE INDEX pull_review_requests_user ON pull_review_requests (user_id)",
+        ]),
     ]
 }

@@ -10,10 +10,12 @@ public struct PullRequestEvents: Sendable {
     public let hooks: WebhookStore
     public let outbox: Outbox
     public let repositories: RepositoryStore
+    public let pulls: PullRequestStore
     public let baseURL: String
 
-    public init(hooks: WebhookStore, outbox: Outbox, repositories: RepositoryStore, baseURL: String) {
+    public init(hooks: WebhookStore, outbox: Outbox, repositories: RepositoryStore, pulls: PullRequestStore, baseURL: String) {
         self.hooks = hooks
+        self.pulls = pulls
         self.outbox = outbox
         self.repositories = repositories
         self.baseURL = baseURL
@@ -42,7 +44,8 @@ public struct PullRequestEvents: Sendable {
     /// The pull request as its payload shows it, with its head repository.
     public func shape(_ pull: PullRequest, base: Repository) async throws -> APIPullRequest {
         let head = pull.headRepositoryID == base.id ? base : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil
-        return APIPullRequest(pull, base: base, head: head, baseURL: baseURL)
+        let reviewers = try await pulls.requestedReviewers(pullRequestID: pull.id).map { (id: $0.id, username: $0.username) }
+        return APIPullRequest(pull, base: base, head: head, baseURL: baseURL, reviewers: reviewers)
     }
 
     private func deliver(_ event: String, _ payload: some Encodable, repositoryID: Int64, key: String) async throws {

@@ -45,7 +45,7 @@ public struct APIPullRequest: Encodable, Sendable {
     public let closedAt: Date?
     public let mergedAt: Date?
     public let mergeCommitSha: String?
-    public let requestedReviewers: [APIRepository.Owner] = []
+    public let requestedReviewers: [APIRepository.Owner]
     public let head: Branch
     public let base: Branch
     public let draft = false
@@ -99,7 +99,9 @@ public struct APIPullRequest: Encodable, Sendable {
     }
 
     /// `base` is the pull request's repository, `head` its head repository (nil once deleted).
-    public init(_ pull: PullRequest, base: Repository, head: Repository?, baseURL: String) {
+    /// `reviewers`: whose reviews it waits for (id and user name).
+    public init(_ pull: PullRequest, base: Repository, head: Repository?, baseURL: String, reviewers: [(id: Int64, username: String)] = []) {
+        requestedReviewers = reviewers.map { .init($0.username, id: $0.id, baseURL: baseURL) }
         let api = "\(baseURL)/api/v3/repos/\(base.fullName)"
         url = "\(api)/pulls/\(pull.number)"
         id = pull.id

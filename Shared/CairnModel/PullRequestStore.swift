@@ -163,6 +163,34 @@ public struct PullRequestStore: Sendable {
             """, logger: logger).count() == 1
     }
 
+    // MARK: Requested reviewers
+
+    /// Asks `userIDs` for a review (those asked already stay as they were).
+    public func requestReviews(pullRequestID: Int64, userIDs: [Int64], fromCodeOwners: Bool = false) async throws {
+        guard !userIDs.isEmpty else { return }
+        _ = try await client.run("""
+            INSERT INTO pull_review_requests (pull_request_id, user_id, from_code_owners)
+            SELECT \(pullRequestID), id, \(fromCodeOwners) FROM unnest(\(userIDs)::int8[]) AS t (id) ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// No longer waits for the reviews of `userIDs`.
+    public func removeReviewRequests(pullRequestID: Int64, userIDs: [Int64]) async throws {
+        guard !userIDs.isEmpty else { return }
+        _ = try await client.run("DELETE FROM pull_review_requests WHERE pull_request_id = \(pullRequestID) AND user_id = ANY(\(userIDs)::int8[])", logger: logger)
+    }
+
+    /// Whose reviews a pull request waits for, by name: id, user name, and whether CODEOWNERS asked.
+    public func requestedReviewers(pullRequestID: Int64) async throws -> [(id: Int64, username: String, fromCodeOwners: Bool)] {
+        let rows = try await client.run("""
+            SELECT u.id, u.username, q.from_code_owners FROM pull_review_requests q JOIN users u ON u.id = q.user_id
+            WHERE q.pull_request_id = \(pullRequestID) ORDER BY lower(u.username) LIMIT 100
+            """, logger: logger)
+        var result: [(id: Int64, username: String, fromCodeOwners: Bool)] = []
+        for try await (id, name, owners) in rows.decode((Int64, String, Bool).self) { result.append((id, name, owners)) }
+        return result
+    }
+
     // MARK: Comments and reviews
 
     static let commentColumns = """

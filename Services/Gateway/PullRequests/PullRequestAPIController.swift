@@ -82,6 +82,32 @@ struct PullRequestAPIController: Sendable {
             let sha = try await service.merge(pull, base: base, method: method, by: user, title: input?.commitTitle, message: input?.commitMessage, expectedSHA: input?.sha)
             return try APIEncoding.response(MergeResult(sha: sha, merged: true, message: "Pull Request successfully merged"))
         }
+        repos.repository(.read, access).get("pulls/:number/requested_reviewers") { request, context in
+            let (_, pull) = try await load(context)
+            let users = try await pulls.requestedReviewers(pullRequestID: pull.id).map { APIRepository.Owner($0.username, id: $0.id, baseURL: baseURL) }
+            return try APIEncoding.response(RequestedReviewers(users: users, teams: []))
+        }
+        for method in [HTTPRequest.Method.post, .delete] {
+            repos.repository(.read, access).on("pulls/:number/requested_reviewers", method: method) { request, context in
+                let (base, pull) = try await load(context)
+                let user = try Self.writer(context)
+                let permission = try context.resolvedRepository().permission
+                guard user.id == pull.authorID || permission >= .write else {
+                    throw GatewayError.forbidden("Only the author and the repository's writers can ask for reviews")
+                }
+                let input = try await APIEncoding.decode(ReviewerList.self, from: request, context: context)
+                if let teams = input.teamReviewers, !teams.isEmpty { throw GatewayError.invalid("team_reviewers: Cairn has no teams") }
+                let logins = input.reviewers ?? []
+                if method == .post {
+                    try await service.requestReviewers(pull, base: base, logins: logins, by: user)
+                } else {
+                    var ids: [Int64] = []
+                    for login in logins.prefix(15) { if let found = try await service.users.find(username: login) { ids.append(found.id) } }
+                    try await pulls.removeReviewRequests(pullRequestID: pull.id, userIDs: ids)
+                }
+                return try APIEncoding.response(try await service.events.shape(pull, base: base), status: method == .post ? .created : .ok)
+            }
+        }
         addCommentRoutes(repos)
         repos.repository(.read, access).get("compare/:basehead") { request, context in
             let repository = try context.resolvedRepository().repository
@@ -150,6 +176,7 @@ struct PullRequestAPIController: Sendable {
             let review = try await Self.modelCall {
                 try await pulls.addReview(pullRequestID: pull.id, author: user, state: state, body: input.body ?? "", commitSHA: commit, comments: comments)
             }
+            try await pulls.removeReviewRequests(pullRequestID: pull.id, userIDs: [user.id])
             try await service.events.review(review, comment: nil, pull, base: base, sender: user)
             return try APIEncoding.response(APIPullReview(review, pull: pull, repository: base, baseURL: baseURL))
         }
@@ -251,6 +278,17 @@ struct PullRequestAPIController: Sendable {
         let commitMessage: String?
         let sha: String?
         let mergeMethod: String?
+    }
+
+    /// `POST|DELETE …/requested_reviewers`: GitHub's body.
+    struct ReviewerList: Decodable {
+        let reviewers: [String]?
+        let teamReviewers: [String]?
+    }
+
+    struct RequestedReviewers: Encodable {
+        let users: [APIRepository.Owner]
+        let teams: [String]
     }
 
     struct MergeResult: Encodable {

@@ -19,6 +19,10 @@ struct PullRequestPagesController: Sendable {
     let cache: FragmentCache
 
     static let perPage = 30
+    /// The compressed diffs viewed lately, in this process: what two commits' diff is never
+    /// changes, and reading a few hundred kilobytes from Redis on every view cost more than
+    /// the rest of the page.
+    let recentDiffs = RecentValues<String, DeflatedPiece>(lifetime: .seconds(600), limit: 64)
 
     func addRoutes(to routes: RouterGroup<GatewayContext>) {
         let router = repositoryPages.routes(routes, requiring: .read)
@@ -90,8 +94,16 @@ struct PullRequestPagesController: Sendable {
                 let review = try await PullRequestAPIController.modelCall {
                     try await pulls.addReview(pullRequestID: pull.id, author: user, state: state, body: form["body"] ?? "", commitSHA: pull.headSHA, comments: [])
                 }
+                try await pulls.removeReviewRequests(pullRequestID: pull.id, userIDs: [user.id])
                 try await service.events.review(review, comment: nil, pull, base: page.repository, sender: user)
                 return "#review-\(review.id)"
+            }
+        }
+        router.post("/:owner/:repo/pull/:number/reviewers") { request, context in
+            try await act(request, context) { page, pull, user, form in
+                guard user.id == pull.authorID || page.permission >= .write else { throw GatewayError.forbidden("Only the author and the repository's writers can ask for reviews") }
+                try await service.requestReviewers(pull, base: page.repository, logins: [form.text("reviewer")], by: user)
+                return "#reviewers"
             }
         }
         router.post("/:owner/:repo/pull/:number/merge") { request, context in
@@ -197,6 +209,9 @@ struct PullRequestPagesController: Sendable {
         let comments = try await pulls.comments(pullRequestID: pull.id)
         let reviews = try await pulls.reviews(pullRequestID: pull.id)
         var view = PullView(pull, fullName: fullName, tab: tab, comments: comments, reviews: reviews, visitor: page.visitor.user, permission: page.permission, error: error)
+        if tab == .conversation {
+            view.reviewers = try await pulls.requestedReviewers(pullRequestID: pull.id).map { .init(name: $0.username, codeOwner: $0.fromCodeOwners) }
+        }
         let comparable = GitInput.isObjectID(pull.headSHA) && GitInput.isObjectID(pull.baseSHA)
         switch tab {
         case .conversation:
@@ -238,12 +253,15 @@ struct PullRequestPagesController: Sendable {
     private func gzippedFiles(_ page: RepositoryPage, _ view: PullView, title: String, key: String, diff: () async throws -> String) async throws -> Response {
         let pieceKey = "deflated:\(key)"
         let piece: DeflatedPiece
-        if let kept = await cache.bytes(pieceKey).flatMap(DeflatedPiece.init(stored:)) {
+        if let kept = recentDiffs.kept(pieceKey) {
+            piece = kept
+        } else if let kept = await cache.bytes(pieceKey).flatMap(DeflatedPiece.init(stored:)) {
             piece = kept
         } else {
             piece = DeflatedPiece(try await diff())
             await cache.store(pieceKey, bytes: piece.stored, lifetime: cache.lifetime)
         }
+        recentDiffs.keep(pieceKey, piece)
         var shell = view
         shell.diffHTML = Self.diffMark
         let body = pages.renderer.render("pull", shell, csrf: page.visitor.csrfToken)

@@ -14,6 +14,7 @@ struct PullRequestService: Sendable {
     let users: UserStore
     let events: PullRequestEvents
     let repostore: InternalClient
+    let content: RepositoryContent
     let logger: Logger
 
     /// Opens a pull request from `head` (`branch` of `base`, or `owner:branch` of `owner`'s
@@ -36,6 +37,7 @@ struct PullRequestService: Sendable {
                 guard state.commits > 0 else { throw GatewayError.invalid("No commits between \(base.ownerName):\(baseRef) and \(headRepository.ownerName):\(headRef)") }
                 return state
             }
+            await requestCodeOwners(pull, base: base)
             try await events.pullRequest("opened", pull, base: base, sender: author)
             return pull
         } catch let error as ModelError {
@@ -152,6 +154,58 @@ struct PullRequestService: Sendable {
         }
         logger.info("pull.merged", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "pull.method": "\(method.rawValue)"])
         return result.sha
+    }
+
+    /// Asks the owners (by the base branch's CODEOWNERS) of the paths `pull` changes for a
+    /// review: those who exist and may read the repository, not its author. Best effort: a
+    /// missing or unreadable file asks no one, and a failure never fails the pull request.
+    func requestCodeOwners(_ pull: PullRequest, base: Repository) async {
+        do {
+            guard GitInput.isObjectID(pull.baseSHA), GitInput.isObjectID(pull.headSHA), let owners = try await codeOwners(base, at: pull.baseSHA) else { return }
+            let changed = try await content.compare(base, base: pull.baseSHA, head: pull.headSHA).files.prefix(1000)
+            var names = Set<String>()
+            for file in changed {
+                names.formUnion(owners.owners(of: file.path))
+                if let previous = file.previousPath { names.formUnion(owners.owners(of: previous)) }
+            }
+            var ids: [Int64] = []
+            for name in names.sorted().prefix(50) {
+                guard let user = try await users.find(username: name), user.id != pull.authorID,
+                      try await repositories.permission(of: user, on: base) >= .read else { continue }
+                ids.append(user.id)
+            }
+            try await pulls.requestReviews(pullRequestID: pull.id, userIDs: ids, fromCodeOwners: true)
+        } catch {
+            logger.warning("pull.code_owners_failed", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "error": "\(error)"])
+        }
+    }
+
+    /// The CODEOWNERS file of `repository` at `commit`, from the first of GitHub's places that has one.
+    private func codeOwners(_ repository: Repository, at commit: String) async throws -> CodeOwners? {
+        for path in CodeOwners.locations {
+            guard let object = try? await content.object(repository, ref: commit, path: path), object.type == "blob",
+                  object.size <= CodeOwners.maxBytes, let data = try await content.blob(repository, sha: object.sha, limit: CodeOwners.maxBytes) else { continue }
+            return CodeOwners(String(decoding: data, as: UTF8.self))
+        }
+        return nil
+    }
+
+    /// Asks `logins` for a review (the author or a writer asks); each must be able to read
+    /// the repository and not be the author. A `review_requested` event for each.
+    func requestReviewers(_ pull: PullRequest, base: Repository, logins: [String], by user: User) async throws {
+        guard logins.count <= 15 else { throw GatewayError.invalid("reviewers: at most 15 at a time") }
+        var asked: [User] = []
+        for login in logins {
+            guard let reviewer = try await users.find(username: login), try await repositories.permission(of: reviewer, on: base) >= .read else {
+                throw GatewayError.invalid("reviewers: \(login) is not someone who can read \(base.fullName)")
+            }
+            guard reviewer.id != pull.authorID else { throw GatewayError.invalid("reviewers: the author cannot review their own pull request") }
+            asked.append(reviewer)
+        }
+        try await pulls.requestReviews(pullRequestID: pull.id, userIDs: asked.map(\.id))
+        for reviewer in asked {
+            try await events.pullRequest("review_requested", pull, base: base, sender: user, key: "review-requested-\(pull.id)-\(reviewer.id)-\(UUID().uuidString)")
+        }
     }
 
     /// The message of the commit a merge makes, GitHub's by default.

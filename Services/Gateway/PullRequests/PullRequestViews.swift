@@ -110,6 +110,13 @@ struct PullView {
     let mergedBy: String?
     let mergeCommit: String?
     let error: String?
+    /// Whose reviews it waits for.
+    struct Reviewer {
+        let name: String
+        let codeOwner: Bool
+    }
+
+    var reviewers: [Reviewer] = []
     var commits: [CommitItem] = []
     /// The files tab's diffs, rendered (`PullDiffView`, cached by the two commits).
     var diffHTML = ""
