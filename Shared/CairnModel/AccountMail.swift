@@ -7,6 +7,7 @@ public enum MailKind: String, Sendable, CaseIterable, Codable {
     case welcome
     case passwordChanged = "password_changed"
     case push
+    case pullRequest = "pull_request"
 
     /// What the unsubscribe page calls this kind of mail.
     public var summary: String {
@@ -14,6 +15,7 @@ public enum MailKind: String, Sendable, CaseIterable, Codable {
         case .welcome: "welcome emails"
         case .passwordChanged: "password-change notices"
         case .push: "emails about pushes to repositories you watch"
+        case .pullRequest: "emails about pull requests you take part in or watch"
         }
     }
 }

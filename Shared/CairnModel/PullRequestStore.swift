@@ -163,6 +163,20 @@ public struct PullRequestStore: Sendable {
             """, logger: logger).count() == 1
     }
 
+    /// Who takes part in a pull request: its author, and everyone who commented or reviewed.
+    public func participants(pullRequestID: Int64) async throws -> [Int64] {
+        let rows = try await client.run("""
+            SELECT author_id FROM pull_requests WHERE id = \(pullRequestID)
+            UNION SELECT author_id FROM pull_comments WHERE pull_request_id = \(pullRequestID)
+            UNION SELECT author_id FROM pull_reviews WHERE pull_request_id = \(pullRequestID)
+            UNION SELECT user_id FROM pull_review_requests WHERE pull_request_id = \(pullRequestID)
+            LIMIT 1000
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        return ids
+    }
+
     // MARK: Requested reviewers
 
     /// Asks `userIDs` for a review (those asked already stay as they were).

@@ -123,6 +123,47 @@ import Testing
         }
     }
 
+    @Test func test_pullRequestMailGoesToWatchersAndParticipantsButNotTheActor() async throws {
+        let maildir = NSTemporaryDirectory() + TestEnvironment.uniqueName("mail")
+        defer { try? FileManager.default.removeItem(atPath: maildir) }
+        try await CairnStack.with(worker: true, overrides: ["CAIRN_MAIL_MAILDIR": maildir]) { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let carol = try await stack.makeUser("carol")
+            try await stack.makeRepository(ada, "proj")
+            let web = try await WebPagesTests.signIn(stack, carol)
+            try await web.get("/ada/proj")
+            #expect(try await web.post("/ada/proj/watch", [:]).status == 303)
+            let url = stack.cloneURL("ada/proj", credentials: ada.tokenCredentials)
+            let work = try await stack.makeWorkingCopy("proj", commits: 1)
+            try await stack.git(["push", "--quiet", url, "main"], in: work)
+            try await stack.waitUntilWorkSettles()
+            let before = Self.read(maildir).count  // carol's mail about the push
+            try await stack.git(["checkout", "--quiet", "-b", "topic"], in: work)
+            try "t\n".write(toFile: "\(work)/t.txt", atomically: true, encoding: .utf8)
+            try await stack.git(["add", "t.txt"], in: work)
+            try await stack.git(["commit", "--quiet", "-m", "Topic"], in: work)
+            try await stack.git(["push", "--quiet", url, "topic"], in: work)
+            try await stack.waitUntilWorkSettles()
+            let afterPush = Self.read(maildir).count
+
+            // Opened: the watcher hears of it, the author does not.
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/proj/pulls", as: ada, json: #"{"title": "Tidy <up>", "head": "topic", "body": "Why: because."}"#).0 == 201)
+            let opened = await Self.mails(in: maildir, count: afterPush + 1)
+            #expect(opened.count == afterPush + 1 && before >= 1)
+            let openedMail = try #require(opened.first { $0.contains("opened pull request #1") })
+            #expect(openedMail.contains("To: carol <carol@example.com>") && openedMail.contains("Subject: [ada/proj] Tidy <up> (#1)"))
+            #expect(openedMail.contains("Why: because.") && openedMail.contains("/ada/proj/pull/1"))
+            // A comment by bob: the author (a participant) hears of it; bob does not.
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/proj/issues/1/comments", as: bob, json: #"{"body": "Looks fine"}"#).0 == 201)
+            let commented = await Self.mails(in: maildir, count: afterPush + 2)
+            let toAda = try #require(commented.first { $0.contains("bob commented on pull request #1") })
+            #expect(toAda.contains("To: ada <ada@example.com>") && toAda.contains("Looks fine"))
+            try await stack.waitUntilWorkSettles()
+            #expect(Self.read(maildir).count == afterPush + 2)
+        }
+    }
+
     /// The messages in `maildir/new`, once there are `count` of them (or after `timeout`).
     static func mails(in maildir: String, count: Int, timeout: Duration = .seconds(15)) async -> [String] {
         _ = await eventually(timeout: timeout) { read(maildir).count >= count }

@@ -139,7 +139,7 @@ struct PullRequestAPIController: Sendable {
             let (base, pull) = try await load(context)
             let user = try Self.writer(context)
             let input = try await APIEncoding.decode(NewComment.self, from: request, context: context)
-            let comment = try await Self.modelCall { try await pulls.addComment(pullRequestID: pull.id, author: user, body: input.body, anchor: nil) }
+            let comment = try await service.comment(pull, base: base, author: user, body: input.body, anchor: nil)
             return try APIEncoding.response(APIPullComment(comment, pull: pull, repository: base, baseURL: baseURL), status: .created)
         }
         repos.repository(.read, access).get("pulls/:number/comments") { request, context in
@@ -152,8 +152,7 @@ struct PullRequestAPIController: Sendable {
             let user = try Self.writer(context)
             let input = try await APIEncoding.decode(NewComment.self, from: request, context: context)
             let anchor = try await anchor(input, pull: pull, base: base)
-            let comment = try await Self.modelCall { try await pulls.addComment(pullRequestID: pull.id, author: user, body: input.body, anchor: anchor) }
-            try await service.events.review(nil, comment: comment, pull, base: base, sender: user)
+            let comment = try await service.comment(pull, base: base, author: user, body: input.body, anchor: anchor)
             return try APIEncoding.response(APIPullComment(comment, pull: pull, repository: base, baseURL: baseURL), status: .created)
         }
         repos.repository(.read, access).get("pulls/:number/reviews") { request, context in
@@ -166,6 +165,7 @@ struct PullRequestAPIController: Sendable {
             let input = try await APIEncoding.decode(NewReview.self, from: request, context: context)
             guard let state = PullReview.State(event: input.event ?? "COMMENT") else { throw GatewayError.invalid("event must be APPROVE, REQUEST_CHANGES or COMMENT") }
             if state != .commented && user.id == pull.authorID { throw GatewayError.invalid("event: you cannot approve or request changes on your own pull request") }
+            guard (input.comments?.count ?? 0) <= 50 else { throw GatewayError.invalid("comments: at most 50 in one review") }
             let commit = input.commitId ?? pull.headSHA
             var comments: [(body: String, anchor: PullComment.Anchor)] = []
             for comment in input.comments ?? [] {
@@ -173,18 +173,14 @@ struct PullRequestAPIController: Sendable {
                 guard let anchor = try await anchor(withCommit, pull: pull, base: base) else { throw GatewayError.invalid("comments: each needs a path and a line") }
                 comments.append((comment.body, anchor))
             }
-            let review = try await Self.modelCall {
-                try await pulls.addReview(pullRequestID: pull.id, author: user, state: state, body: input.body ?? "", commitSHA: commit, comments: comments)
-            }
-            try await pulls.removeReviewRequests(pullRequestID: pull.id, userIDs: [user.id])
-            try await service.events.review(review, comment: nil, pull, base: base, sender: user)
+            let review = try await service.review(pull, base: base, author: user, state: state, body: input.body ?? "", commit: commit, comments: comments)
             return try APIEncoding.response(APIPullReview(review, pull: pull, repository: base, baseURL: baseURL))
         }
         for kind in ["issues", "pulls"] {
             repos.repository(.read, access).patch("\(kind)/comments/:comment") { request, context in
                 let (base, pull, comment) = try await ownComment(context, kind: kind, deleting: false)
                 let input = try await APIEncoding.decode(EditedComment.self, from: request, context: context)
-                try await Self.modelCall { try await pulls.updateComment(comment.id, body: input.body) }
+                try await PullRequestService.modelCall { try await pulls.updateComment(comment.id, body: input.body) }
                 guard let updated = try await pulls.comment(id: comment.id) else { throw GatewayError.notFound }
                 return try APIEncoding.response(APIPullComment(updated, pull: pull, repository: base, baseURL: baseURL))
             }
@@ -251,12 +247,6 @@ struct PullRequestAPIController: Sendable {
         guard let user = context.caller.user else { throw GatewayError.authenticationRequired }
         guard context.caller.credentialAllows(.write) else { throw GatewayError.forbidden("This token's scopes do not allow changes") }
         return user
-    }
-
-    /// Runs a store call, its `ModelError` told as the gateway's.
-    @discardableResult
-    static func modelCall<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let error as ModelError { throw GatewayError(error) }
     }
 
     struct CreatePull: Decodable {

@@ -82,20 +82,14 @@ struct PullRequestPagesController: Sendable {
                 if !form.text("path").isEmpty {
                     anchor = try await inlineAnchor(form, pull: pull, base: page.repository)
                 }
-                let comment = try await PullRequestAPIController.modelCall { try await pulls.addComment(pullRequestID: pull.id, author: user, body: body, anchor: anchor) }
-                if anchor != nil { try await service.events.review(nil, comment: comment, pull, base: page.repository, sender: user) }
+                let comment = try await service.comment(pull, base: page.repository, author: user, body: body, anchor: anchor)
                 return anchor == nil ? "#comment-\(comment.id)" : "/files#comment-\(comment.id)"
             }
         }
         router.post("/:owner/:repo/pull/:number/review") { request, context in
             try await act(request, context) { page, pull, user, form in
                 guard let state = PullReview.State(event: form.text("event")) else { throw GatewayError.invalid("Choose to comment, approve or request changes") }
-                if state != .commented && user.id == pull.authorID { throw GatewayError.invalid("You cannot approve or request changes on your own pull request") }
-                let review = try await PullRequestAPIController.modelCall {
-                    try await pulls.addReview(pullRequestID: pull.id, author: user, state: state, body: form["body"] ?? "", commitSHA: pull.headSHA, comments: [])
-                }
-                try await pulls.removeReviewRequests(pullRequestID: pull.id, userIDs: [user.id])
-                try await service.events.review(review, comment: nil, pull, base: page.repository, sender: user)
+                let review = try await service.review(pull, base: page.repository, author: user, state: state, body: form["body"] ?? "", commit: pull.headSHA, comments: [])
                 return "#review-\(review.id)"
             }
         }

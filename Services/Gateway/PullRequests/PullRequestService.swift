@@ -1,3 +1,4 @@
+import CairnDatabase
 import CairnModel
 import CairnProtocol
 import CairnService
@@ -15,6 +16,7 @@ struct PullRequestService: Sendable {
     let events: PullRequestEvents
     let repostore: InternalClient
     let content: RepositoryContent
+    let social: SocialGraph
     let logger: Logger
 
     /// Opens a pull request from `head` (`branch` of `base`, or `owner:branch` of `owner`'s
@@ -39,6 +41,7 @@ struct PullRequestService: Sendable {
             }
             await requestCodeOwners(pull, base: base)
             try await events.pullRequest("opened", pull, base: base, sender: author)
+            await mail(pull, base: base, actor: author, action: "opened", excerpt: pull.body, toWatchers: true)
             return pull
         } catch let error as ModelError {
             throw GatewayError(error)
@@ -116,6 +119,7 @@ struct PullRequestService: Sendable {
         guard changed else { return updated }
         if state == .open { updated = try await sync(updated, base: base) }
         try await events.pullRequest(state == .open ? "reopened" : "closed", updated, base: base, sender: user)
+        await mail(updated, base: base, actor: user, action: state == .open ? "reopened" : "closed")
         return updated
     }
 
@@ -151,6 +155,7 @@ struct PullRequestService: Sendable {
         }
         if let merged = try await pulls.find(id: pull.id) {
             try await events.pullRequest("closed", merged, base: base, sender: user, key: "merged-\(pull.id)")
+            await mail(merged, base: base, actor: user, action: "merged")
         }
         logger.info("pull.merged", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "pull.method": "\(method.rawValue)"])
         return result.sha
@@ -206,6 +211,66 @@ struct PullRequestService: Sendable {
         for reviewer in asked {
             try await events.pullRequest("review_requested", pull, base: base, sender: user, key: "review-requested-\(pull.id)-\(reviewer.id)-\(UUID().uuidString)")
         }
+    }
+
+    /// A comment by `author` on the conversation, or with `anchor` on a line of the diff
+    /// (a `pull_request_review_comment` event); mail to those taking part.
+    func comment(_ pull: PullRequest, base: Repository, author: User, body: String, anchor: PullComment.Anchor?) async throws -> PullComment {
+        let comment = try await Self.modelCall { try await pulls.addComment(pullRequestID: pull.id, author: author, body: body, anchor: anchor) }
+        if anchor != nil { try await events.review(nil, comment: comment, pull, base: base, sender: author) }
+        await mail(pull, base: base, actor: author, action: anchor == nil ? "commented on" : "commented on a line of", excerpt: body)
+        return comment
+    }
+
+    /// A review by `author` at `commit`, with its inline comments; it ends the author's review
+    /// request. Nobody approves or requests changes on their own pull request.
+    func review(
+        _ pull: PullRequest, base: Repository, author: User, state: PullReview.State, body: String, commit: String,
+        comments: [(body: String, anchor: PullComment.Anchor)]
+    ) async throws -> PullReview {
+        if state != .commented && author.id == pull.authorID {
+            throw GatewayError.invalid("event: you cannot approve or request changes on your own pull request")
+        }
+        let review = try await Self.modelCall {
+            try await pulls.addReview(pullRequestID: pull.id, author: author, state: state, body: body, commitSHA: commit, comments: comments)
+        }
+        try await pulls.removeReviewRequests(pullRequestID: pull.id, userIDs: [author.id])
+        try await events.review(review, comment: nil, pull, base: base, sender: author)
+        let action = switch state {
+        case .approved: "approved"
+        case .changesRequested: "requested changes on"
+        case .commented: "reviewed"
+        }
+        await mail(pull, base: base, actor: author, action: action, excerpt: body)
+        return review
+    }
+
+    /// Mail (`pull_request` kind) about `pull` to those who take part in it (its author,
+    /// commenters, reviewers, requested reviewers) and, for a new one, the repository's
+    /// watchers: those who may read the repository, not `actor`. Best effort: a failure is
+    /// logged, never the action's.
+    func mail(_ pull: PullRequest, base: Repository, actor: User, action: String, excerpt: String = "", toWatchers: Bool = false) async {
+        do {
+            var ids = Set(try await pulls.participants(pullRequestID: pull.id))
+            if toWatchers { ids.formUnion(try await social.subjects(.watch, of: base.id)) }
+            ids.remove(actor.id)
+            let readers = try await repositories.readers(among: ids.sorted(), of: base)
+            guard !readers.isEmpty else { return }
+            let details: [String: JSONValue] = [
+                "repository_id": .number(Double(base.id)), "number": .number(Double(pull.number)), "title": .string(pull.title),
+                "actor": .string(actor.username), "action": .string(action), "excerpt": .string(String(excerpt.prefix(2000))),
+            ]
+            let tasks = readers.map { AccountMail.task(.pullRequest, to: $0, details: details) }
+            try await events.outbox.transaction { try await $0.enqueue(tasks, queue: QueueName.default.rawValue) }
+        } catch {
+            logger.warning("pull.mail_failed", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "error": "\(error)"])
+        }
+    }
+
+    /// Runs a store call, its `ModelError` told as the gateway's.
+    @discardableResult
+    static func modelCall<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as ModelError { throw GatewayError(error) }
     }
 
     /// The message of the commit a merge makes, GitHub's by default.

@@ -55,6 +55,22 @@ struct MailTask: TaskHandler {
                 the password of your account was just changed, and every other session was signed out.
                 If this was not you, reset your password and check your access tokens at \(baseURL)/settings.
                 """)
+        case .pullRequest:
+            guard let id = task.args["repository_id"]?.numberValue, let repository = try await repositories.find(id: Int64(id)),
+                  let number = task.args["number"]?.numberValue else { return nil }
+            // Still someone who may read it (access can go between the event and the mail).
+            guard try await repositories.permission(of: user, on: repository) >= .read else { return nil }
+            let actor = task.args["actor"]?.stringValue ?? "someone"
+            let title = task.args["title"]?.stringValue ?? ""
+            let action = task.args["action"]?.stringValue ?? "updated"
+            let excerpt = task.args["excerpt"]?.stringValue ?? ""
+            return ("[\(repository.fullName)] \(title) (#\(Int64(number)))", """
+                \(actor) \(action) pull request #\(Int64(number)) in \(repository.fullName):
+
+                \(excerpt.isEmpty ? title : excerpt)
+
+                \(baseURL)/\(repository.fullName)/pull/\(Int64(number))
+                """)
         case .push:
             guard let number = task.args["repository_id"]?.numberValue, let repository = try await repositories.find(id: Int64(number)) else { return nil }
             let pusher = task.args["pusher"]?.stringValue ?? "someone"
