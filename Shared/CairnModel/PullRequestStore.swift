@@ -79,7 +79,18 @@ public struct PullRequestStore: Sendable {
 
     /// Pull request `number` of repository `repositoryID`.
     public func find(repositoryID: Int64, number: Int64) async throws -> PullRequest? {
-        try await collect(client.run(PostgresQuery(unsafeSQL: Self.select + " WHERE p.repository_id = $1 AND p.number = $2", binds: try Self.binds(repositoryID, number)), logger: logger)).first
+        for try await pull in try await client.run(FindByNumber(repositoryID: repositoryID, number: number), logger: logger) { return pull }
+        return nil
+    }
+
+    /// `find(repositoryID:number:)`, prepared: every pull request page and API call runs it.
+    struct FindByNumber: PostgresPreparedStatement {
+        static let sql = PullRequestStore.select + " WHERE p.repository_id = $1 AND p.number = $2"
+        let repositoryID: Int64
+        let number: Int64
+
+        func makeBindings() throws -> PostgresBindings { try PullRequestStore.binds(repositoryID, number) }
+        func decodeRow(_ row: PostgresRow) throws -> PullRequest { try PullRequestStore.decode(row) }
     }
 
     /// Which pull requests a list shows.
@@ -302,20 +313,23 @@ public struct PullRequestStore: Sendable {
 
     private func collect(_ rows: PostgresRowSequence) async throws -> [PullRequest] {
         var result: [PullRequest] = []
-        for try await row in rows {
-            let cells = row.makeRandomAccess()
-            func cell<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T { try cells[index].decode(T.self) }
-            result.append(PullRequest(
-                id: try cell(0), repositoryID: try cell(1), number: try cell(2), authorID: try cell(3), authorName: try cell(4), title: try cell(5), body: try cell(6),
-                headRepositoryID: try cell(7), headRepositoryName: try cell(8), headRef: try cell(9), baseRef: try cell(10),
-                state: PullRequest.State(rawValue: try cell(11)) ?? .closed, headSHA: try cell(12), baseSHA: try cell(13), mergeable: try cell(14),
-                conflicts: try cell(15), mergeTestSHA: try cell(16), commitCount: try cell(17), mergedAt: try cell(18), mergedByID: try cell(24), mergedByName: try cell(19),
-                mergeCommitSHA: try cell(20), createdAt: try cell(21), updatedAt: try cell(22), closedAt: try cell(23)))
-        }
+        for try await row in rows { result.append(try Self.decode(row)) }
         return result
     }
 
-    private static func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {
+    /// A pull request as `select` reads it.
+    static func decode(_ row: PostgresRow) throws -> PullRequest {
+        let cells = row.makeRandomAccess()
+        func cell<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T { try cells[index].decode(T.self) }
+        return PullRequest(
+            id: try cell(0), repositoryID: try cell(1), number: try cell(2), authorID: try cell(3), authorName: try cell(4), title: try cell(5), body: try cell(6),
+            headRepositoryID: try cell(7), headRepositoryName: try cell(8), headRef: try cell(9), baseRef: try cell(10),
+            state: PullRequest.State(rawValue: try cell(11)) ?? .closed, headSHA: try cell(12), baseSHA: try cell(13), mergeable: try cell(14),
+            conflicts: try cell(15), mergeTestSHA: try cell(16), commitCount: try cell(17), mergedAt: try cell(18), mergedByID: try cell(24), mergedByName: try cell(19),
+            mergeCommitSHA: try cell(20), createdAt: try cell(21), updatedAt: try cell(22), closedAt: try cell(23))
+    }
+
+    static func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {
         var bindings = PostgresBindings()
         for value in values { try bindings.append(value) }
         return bindings

@@ -7,38 +7,10 @@ its commits and files, comments on a line, and merges it.
 import os
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-
-def main(base, shots, user, password, repository, head):
-    os.makedirs(shots, exist_ok=True)
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    browser.set_page_load_timeout(30)
-    browser.implicitly_wait(5)
-    try:
-        run(browser, base, shots, user, password, repository, head)
-    except Exception:
-        browser.save_screenshot(os.path.join(shots, "pull-failure.png"))
-        print("failed on", browser.current_url, file=sys.stderr)
-        print(browser.page_source[:3000], file=sys.stderr)
-        raise
-    finally:
-        browser.quit()
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
-def wait_for_url(browser, ending):
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.split("#")[0].split("?")[0].endswith(ending))
+from browser import check, run_in_browser, wait_for_url
 
 
 def run(browser, base, shots, user, password, repository, head):
@@ -94,4 +66,5 @@ def run(browser, base, shots, user, password, repository, head):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:7])
+    base, shots, user, password, repository, head = sys.argv[1:7]
+    run_in_browser(run, shots, "pull-failure.png", base, shots, user, password, repository, head)

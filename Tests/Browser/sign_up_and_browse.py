@@ -9,37 +9,10 @@ import os
 import sys
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-
-def main(base, shots):
-    os.makedirs(shots, exist_ok=True)
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    browser.set_page_load_timeout(30)
-    browser.implicitly_wait(5)  # a click's navigation may still be under way
-    try:
-        run(browser, base, shots)
-    except Exception:
-        browser.save_screenshot(os.path.join(shots, "failure.png"))
-        print("failed on", browser.current_url, file=sys.stderr)
-        raise
-    finally:
-        browser.quit()
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
-def wait_for_url(browser, ending):
-    WebDriverWait(browser, 10).until(lambda b: b.current_url.split("#")[0].split("?")[0].endswith(ending))
+from browser import check, run_in_browser, wait_for_url
 
 
 def listing_text(browser):
@@ -126,4 +99,4 @@ def run(browser, base, shots):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    run_in_browser(run, sys.argv[2], "failure.png", sys.argv[1], sys.argv[2])

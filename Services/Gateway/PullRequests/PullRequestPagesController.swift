@@ -200,8 +200,9 @@ struct PullRequestPagesController: Sendable {
 
     private func show(_ page: RepositoryPage, _ pull: PullRequest, tab: PullView.Tab, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let fullName = page.repository.fullName
-        let comments = try await pulls.comments(pullRequestID: pull.id)
-        let reviews = try await pulls.reviews(pullRequestID: pull.id)
+        // The commits tab shows neither, the files tab only the comments on lines.
+        let comments = tab == .commits ? [] : try await pulls.comments(pullRequestID: pull.id).filter { tab == .conversation || $0.anchor != nil }
+        let reviews = tab == .conversation ? try await pulls.reviews(pullRequestID: pull.id) : []
         var view = PullView(pull, fullName: fullName, tab: tab, comments: comments, reviews: reviews, visitor: page.visitor.user, permission: page.permission, error: error)
         if tab == .conversation {
             view.reviewers = try await pulls.requestedReviewers(pullRequestID: pull.id).map { .init(name: $0.username, codeOwner: $0.fromCodeOwners) }
