@@ -106,3 +106,17 @@ public struct GitComparison: Codable, Sendable, Hashable {
         self.commitsCut = commitsCut
     }
 }
+
+/// `POST /repos/{id}/branches/delete`: removes a branch that is still where the caller saw
+/// it, recorded as a push by `pusherID` (a merged pull request's head branch).
+public struct BranchDeletion: Codable, Sendable {
+    public var branch: String
+    public var expectedSHA: String
+    public var pusherID: Int64
+
+    public init(branch: String, expectedSHA: String, pusherID: Int64) {
+        self.branch = branch
+        self.expectedSHA = expectedSHA
+        self.pusherID = pusherID
+    }
+}

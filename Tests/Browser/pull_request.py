@@ -59,6 +59,7 @@ def run(browser, base, shots, user, password, repository, head):
 
     browser.find_element(By.ID, "tab-conversation").click()
     Select(browser.find_element(By.ID, "merge-method")).select_by_value("squash")
+    browser.find_element(By.ID, "delete-branch").click()
     browser.find_element(By.ID, "merge").click()
     wait_for_url(browser, "/" + repository + "/pull/1")
     check(browser.find_element(By.ID, "pull-state").text == "Merged", "merged")

@@ -45,6 +45,8 @@ struct BrowserTests {
             let main = try await stack.git(["ls-remote", url, "refs/heads/main"]).output
             try await stack.git(["fetch", "--quiet", url, "main"], in: work)
             #expect(try await stack.git(["log", "-1", "--format=%s", "FETCH_HEAD"], in: work).output.hasPrefix("Browser <b>change</b> (#1)"), "\(main)")
+            // "Delete the head branch" was ticked.
+            #expect(try await stack.git(["ls-remote", url, "refs/heads/topic"]).output.isEmpty)
         }
     }
 }

@@ -220,6 +220,17 @@ struct PullRequestTests {
             let squashed = Self.trimmed(try await stack.git(["rev-parse", "FETCH_HEAD~2"], in: work))
             #expect(squashed == (try Self.json(squash.1)["sha"] as? String))
 
+            // Deleting a merged head branch from its page: refused once it moved, done while it has not.
+            let web = try await WebPagesTests.signIn(stack, ada)
+            try await web.get("/ada/lib/pull/\(rbNumber)")
+            #expect(try await web.post("/ada/lib/pull/\(rbNumber)/delete-branch", [:]).status == 303)
+            #expect(try await stack.git(["ls-remote", url, "refs/heads/rb"]).output.isEmpty)
+            try await stack.git(["checkout", "--quiet", "sq"], in: work)
+            _ = try await Self.commit(stack, work, "sq3.txt", "3\n", "sq after the merge")
+            try await stack.git(["push", "--quiet", url, "sq"], in: work)
+            #expect(try await web.post("/ada/lib/pull/\(sqNumber)/delete-branch", [:]).status == 409)
+            #expect(!(try await stack.git(["ls-remote", url, "refs/heads/sq"]).output.isEmpty))
+
             // A conflict: named, no test merge ref, and the merge refused with 405.
             try await stack.git(["checkout", "--quiet", "-B", "main", "FETCH_HEAD"], in: work)
             _ = try await branch("clash", [("shared.txt", "alpha\nBETA from clash\ngamma\n")])

@@ -106,6 +106,15 @@ struct PullRequestPagesController: Sendable {
                 guard let method = PullMergeMethod(rawValue: form.text("method")) else { throw GatewayError.invalid("Choose merge, squash or rebase") }
                 let expected = form.text("sha")
                 _ = try await service.merge(pull, base: page.repository, method: method, by: user, title: nil, message: nil, expectedSHA: GitInput.isObjectID(expected) ? expected : nil)
+                if form["delete_branch"] == "on", let merged = try await pulls.find(id: pull.id) {
+                    try await service.deleteHeadBranch(merged, base: page.repository, by: user)
+                }
+                return ""
+            }
+        }
+        router.post("/:owner/:repo/pull/:number/delete-branch") { request, context in
+            try await act(request, context) { page, pull, user, _ in
+                try await service.deleteHeadBranch(pull, base: page.repository, by: user)
                 return ""
             }
         }

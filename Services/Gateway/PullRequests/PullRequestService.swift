@@ -5,6 +5,7 @@ import CairnService
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// What the API and the pages do with pull requests, in one place: open (the head is a
 /// branch of the base repository or of a fork of it the author may read), sync with the
@@ -159,6 +160,27 @@ struct PullRequestService: Sendable {
         }
         logger.info("pull.merged", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "pull.method": "\(method.rawValue)"])
         return result.sha
+    }
+
+    /// Deletes a merged pull request's head branch, if `user` may push to its repository and
+    /// it is still where the pull request left it (a push since keeps it: 409).
+    func deleteHeadBranch(_ pull: PullRequest, base: Repository, by user: User) async throws {
+        guard let headID = pull.headRepositoryID, let head = headID == base.id ? base : try await repositories.find(id: headID) else {
+            throw GatewayError.invalid("The head repository no longer exists")
+        }
+        guard try await repositories.permission(of: user, on: head) >= .write else {
+            throw GatewayError.forbidden("Only those who may push to \(head.fullName) can delete its branches")
+        }
+        guard pull.isMerged else { throw GatewayError.invalid("Only a merged pull request's head branch is deleted here") }
+        do {
+            try await repostore.expectSuccess(
+                .POST, "/repos/\(head.id)/branches/delete", json: BranchDeletion(branch: pull.headRef, expectedSHA: pull.headSHA, pusherID: user.id), user: user.id)
+        } catch InternalCallError.refused(_, let status, let body) where [404, 409, 422].contains(status) {
+            let said = (try? CairnJSON.decode([String: String].self, from: Data(body.utf8)))?["message"] ?? body
+            throw status == 409 ? GatewayError.conflict(said) : GatewayError.invalid(said)
+        } catch let error as InternalCallError {
+            throw GatewayError.unavailable("The repository store could not delete the branch: \(error)")
+        }
     }
 
     /// Asks the owners (by the base branch's CODEOWNERS) of the paths `pull` changes for a

@@ -32,6 +32,16 @@ struct PullController: Sendable {
             let id = try context.parameters.require("id", as: Int64.self)
             return try Response.json(try await merger.merge(repository: id, path: base, number: number, asked))
         }
+        router.post("/repos/:id/branches/delete") { request, context in
+            let id = try context.parameters.require("id")
+            let path = try locator.path(for: id)
+            guard let repository = Int64(id), locator.exists(repository) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+            let asked = try await Self.decode(BranchDeletion.self, request)
+            try Self.checkBranch(asked.branch, "branch")
+            guard GitInput.isObjectID(asked.expectedSHA) else { throw HTTPError(.badRequest, message: "expectedSHA must be 40 hexadecimal digits") }
+            try await merger.deleteBranch(asked.branch, at: asked.expectedSHA, repository: repository, pusher: asked.pusherID, in: path)
+            return Response(status: .noContent)
+        }
         router.get("/repos/:id/compare") { request, context in
             let id = try context.parameters.require("id")
             let path = try locator.path(for: id)

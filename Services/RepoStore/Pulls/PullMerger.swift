@@ -88,7 +88,7 @@ struct PullMerger: Sendable {
         guard tip != base, trees.count == 2, trees[0] != trees[1] else {
             throw HTTPError(.unprocessableContent, message: "The head brings nothing the base branch does not have")
         }
-        try await moveBranch(asked.baseRef, from: base, to: tip, repository: repository, pusher: asked.pusherID, number: number, in: path)
+        try await moveBranch(asked.baseRef, from: base, to: tip, repository: repository, pusher: asked.pusherID, reason: "merge pull request #\(number)", in: path)
         logger.info("pull.merged", metadata: ["repo.id": "\(repository)", "pull.number": "\(number)", "pull.method": "\(asked.method.rawValue)"])
         return PullMergeResult(sha: tip)
     }
@@ -156,9 +156,19 @@ struct PullMerger: Sendable {
         return tip
     }
 
-    /// Moves `refs/heads/{branch}` from `old` to `new` as a push by `pusher` would, so the
-    /// push's task and event follow; a 409 when the branch is no longer at `old`.
-    private func moveBranch(_ branch: String, from old: String, to new: String, repository: Int64, pusher: Int64, number: Int64, in path: String) async throws {
+    /// Deletes `refs/heads/{branch}` if it is still at `sha`, as a push by `pusher` would (409
+    /// when it moved, 404 when it is gone); the default branch (HEAD's) is refused.
+    func deleteBranch(_ branch: String, at sha: String, repository: Int64, pusher: Int64, in path: String) async throws {
+        let head = try await git.attempt(["symbolic-ref", "--quiet", "HEAD"], in: path).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard head != "refs/heads/\(branch)" else { throw HTTPError(.unprocessableContent, message: "\(branch) is the default branch") }
+        guard try await resolve("refs/heads/\(branch)", in: path) != nil else { throw HTTPError(.notFound, message: "No branch \(branch)") }
+        try await moveBranch(branch, from: sha, to: nil, repository: repository, pusher: pusher, reason: "delete merged head branch", in: path)
+    }
+
+    /// Moves `refs/heads/{branch}` from `old` to `new` (deletes it when `new` is nil) as a
+    /// push by `pusher` would, so the push's task and event follow; a 409 when the branch is
+    /// no longer at `old`.
+    private func moveBranch(_ branch: String, from old: String, to new: String?, repository: Int64, pusher: Int64, reason: String, in path: String) async throws {
         let push = UUID().uuidString.lowercased()
         spool.claim(push)
         defer { spool.release(push) }
@@ -167,9 +177,10 @@ struct PullMerger: Sendable {
         environment["CAIRN_PUSH_ID"] = push
         environment["CAIRN_REPO_ID"] = String(repository)
         environment["CAIRN_PUSHER"] = String(pusher)
-        let moved = try await git.attempt(["update-ref", "-m", "merge pull request #\(number)", "refs/heads/\(branch)", new, old], in: path, environment: environment)
+        let change = new.map { ["refs/heads/\(branch)", $0, old] } ?? ["-d", "refs/heads/\(branch)", old]
+        let moved = try await git.attempt(["update-ref", "-m", reason] + change, in: path, environment: environment)
         guard moved.succeeded else {
-            throw HTTPError(.conflict, message: "The base branch \(branch) moved while the merge was made; nothing was changed, try again")
+            throw HTTPError(.conflict, message: "The branch \(branch) moved meanwhile; nothing was changed, try again")
         }
         await pushes.record(push: push, logger: logger)
     }
