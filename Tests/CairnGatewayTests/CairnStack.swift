@@ -272,11 +272,16 @@ struct CairnStack: Sendable {
             "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
             "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com",
         ])
-        let result = try await Subprocess.run(
-            .name("git"), arguments: Arguments(["-c", "credential.helper=", "-c", "init.defaultBranch=main", "-c", "protocol.version=2"] + arguments),
-            environment: environment, workingDirectory: FilePath(directory ?? folder),
-            output: .string(limit: 4 << 20), error: .string(limit: 1 << 20))
-        return GitResult(succeeded: result.terminationStatus.isSuccess, output: result.standardOutput, error: result.standardError)
+        let workingDirectory = FilePath(directory ?? folder)
+        // Every git command has a deadline well inside the tests' own: one that hangs is
+        // stopped and named, rather than taking its whole test's time limit.
+        return try await withTimeLimit(.seconds(120), "git \(arguments.prefix(3).joined(separator: " "))") {
+            let result = try await Subprocess.run(
+                .name("git"), arguments: Arguments(["-c", "credential.helper=", "-c", "init.defaultBranch=main", "-c", "protocol.version=2"] + arguments),
+                environment: environment, workingDirectory: workingDirectory,
+                output: .string(limit: 4 << 20), error: .string(limit: 1 << 20))
+            return GitResult(succeeded: result.terminationStatus.isSuccess, output: result.standardOutput, error: result.standardError)
+        }
     }
 
     /// A new working copy with `commits` commits on main.

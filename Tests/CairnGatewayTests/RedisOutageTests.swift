@@ -26,6 +26,7 @@ import Testing
             #expect(pushesBefore == 1)
 
             try await redis.kill()
+            step("Redis killed")
 
             // Pages, for an anonymous visitor and one who signs in now.
             let anonymous = WebSession(stack.gatewayURL)
@@ -35,11 +36,13 @@ import Testing
             }
             let home = try await anonymous.get("/ada/steady")
             #expect(home.body.contains(#"id="stars">★ 1</span>"#), "the star count still shows")
+            step("anonymous pages done")
             let web = try await WebPagesTests.signIn(stack, ada)
             for path in ["/", "/ada/steady", "/ada/steady/settings", "/settings"] {
                 let page = try await web.get(path)
                 #expect(page.status == 200, "\(path) signed in: \(page.status) \(page.body.prefix(300))")
             }
+            step("signed-in pages done")
             // Failed sign-ins are still limited, counted in the gateway (ten an account).
             let guesser = WebSession(stack.gatewayURL)
             try await guesser.get("/login")
@@ -47,11 +50,13 @@ import Testing
                 #expect(try await guesser.post("/login", ["login": "ada", "password": "wrong"]).status == 401)
             }
             #expect(try await guesser.post("/login", ["login": "ada", "password": ada.password]).status == 429)
+            step("sign-in limits done")
             // The API, reading and writing.
             #expect(try await stack.apiJSON("/api/v3/repos/ada/steady", as: ada)["full_name"] as? String == "ada/steady")
             let (status, stargazers) = try await stack.api(.GET, "/api/v3/repos/ada/steady/stargazers", as: ada)
             #expect(status == 200 && stargazers.contains(#""login":"ada""#), "\(stargazers)")
             #expect(try await stack.api(.POST, "/api/v3/user/repos", as: ada, json: #"{"name": "made-during-outage"}"#).0 == 201)
+            step("API done")
             // git, both ways.
             try "during the outage\n".write(toFile: "\(work)/outage.txt", atomically: true, encoding: .utf8)
             try await stack.git(["add", "."], in: work)
@@ -59,6 +64,7 @@ import Testing
             try await stack.git(["push", "--quiet", url, "main"], in: work)
             try await stack.git(["clone", "--quiet", stack.cloneURL(repository.fullName), "\(stack.folder)/outage-clone"])
             #expect(FileManager.default.fileExists(atPath: "\(stack.folder)/outage-clone/outage.txt"))
+            step("git done")
             // Ready, saying what is missing.
             let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: stack.gatewayURL + "/readyz"), timeout: .seconds(10))
             let report = String(buffer: try await ready.body.collect(upTo: 1 << 16))
@@ -68,6 +74,7 @@ import Testing
             let repostore = InternalClient(.repostore, baseURL: stack.configuration.listener(.repostore).url, signature: signature)
             #expect(try await repostore.getJSON(PushSpoolBacklog.self, "/spool")?.waiting == 1)
 
+            step("restarting Redis")
             try await redis.start()
             let relayed = await eventually(timeout: .seconds(20)) {
                 (try? await repostore.getJSON(PushSpoolBacklog.self, "/spool")?.waiting) == 0
@@ -75,6 +82,12 @@ import Testing
             #expect(relayed)
             #expect(try await pushTasks(redis, stack, repository.id) == 2)
         } }
+    }
+
+    /// Says on standard error how far the test got, so that a run that hits its time limit
+    /// shows where it stood.
+    func step(_ what: String) {
+        FileHandle.standardError.write(Data("RedisOutageTests: \(what) at \(Date())\n".utf8))
     }
 
     /// The `push` tasks of `repository` waiting in the default queue.
