@@ -181,7 +181,6 @@ public struct PullRequestStore: Sendable {
             UNION SELECT author_id FROM pull_comments WHERE pull_request_id = \(pullRequestID)
             UNION SELECT author_id FROM pull_reviews WHERE pull_request_id = \(pullRequestID)
             UNION SELECT user_id FROM pull_review_requests WHERE pull_request_id = \(pullRequestID)
-            LIMIT 1000
             """, logger: logger)
         var ids: [Int64] = []
         for try await id in rows.decode(Int64.self) { ids.append(id) }

@@ -106,8 +106,9 @@ struct PullRequestPagesController: Sendable {
                 guard let method = PullMergeMethod(rawValue: form.text("method")) else { throw GatewayError.invalid("Choose merge, squash or rebase") }
                 let expected = form.text("sha")
                 _ = try await service.merge(pull, base: page.repository, method: method, by: user, title: nil, message: nil, expectedSHA: GitInput.isObjectID(expected) ? expected : nil)
+                // The merge is done: a head branch that cannot be deleted stays, and its button shows.
                 if form["delete_branch"] == "on", let merged = try await pulls.find(id: pull.id) {
-                    try await service.deleteHeadBranch(merged, base: page.repository, by: user)
+                    do { try await service.deleteHeadBranch(merged, base: page.repository, by: user) } catch {}
                 }
                 return ""
             }
@@ -174,7 +175,7 @@ struct PullRequestPagesController: Sendable {
             if !text.hasSuffix("\n") { text += "\n" }
         }
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "private, no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
             body: .init(byteBuffer: .init(string: text)))
     }
 
@@ -229,7 +230,8 @@ struct PullRequestPagesController: Sendable {
             guard DiffContext.steps.contains(lines) else { throw GatewayError.invalid("context must be one of \(DiffContext.steps.map(String.init).joined(separator: ", "))") }
             if comparable {
                 let title = "\(pull.title) · Pull request #\(pull.number) · \(fullName)"
-                let key = "pulldiff:\(page.repository.id):\(pull.baseSHA):\(pull.headSHA):\(lines)"
+                // (The number too: the cached diff links to this pull request's raw diff.)
+                let key = "pulldiff:\(page.repository.id):\(pull.number):\(pull.baseSHA):\(pull.headSHA):\(lines)"
                 let diff = { try await diffHTML(page.repository, pull, context: lines, url: view.url, key: key) }
                 if page.acceptsGzip && status == .ok { return try await gzippedFiles(page, view, title: title, key: key, diff: diff) }
                 view.diffHTML = try await diff()

@@ -189,16 +189,14 @@ struct PullRequestService: Sendable {
     func requestCodeOwners(_ pull: PullRequest, base: Repository) async {
         do {
             guard GitInput.isObjectID(pull.baseSHA), GitInput.isObjectID(pull.headSHA), let owners = try await codeOwners(base, at: pull.baseSHA) else { return }
-            let changed = try await content.compare(base, base: pull.baseSHA, head: pull.headSHA).files.prefix(1000)
-            var names = Set<String>()
-            for file in changed {
-                names.formUnion(owners.owners(of: file.path))
-                if let previous = file.previousPath { names.formUnion(owners.owners(of: previous)) }
-            }
+            let changed = try await content.compare(base, base: pull.baseSHA, head: pull.headSHA).files.prefix(DiffFilesView.maxFilesShown)
+            let paths = changed.flatMap { [$0.path] + ($0.previousPath.map { [$0] } ?? []) }
+            let names = Set(owners.owners(of: paths).joined())
+            // As on GitHub, code owners are those who may push.
             var ids: [Int64] = []
-            for name in names.sorted().prefix(50) {
+            for name in names.sorted().prefix(Self.maxRequestedReviewers) {
                 guard let user = try await users.find(username: name), user.id != pull.authorID,
-                      try await repositories.permission(of: user, on: base) >= .read else { continue }
+                      try await repositories.permission(of: user, on: base) >= .write else { continue }
                 ids.append(user.id)
             }
             try await pulls.requestReviews(pullRequestID: pull.id, userIDs: ids, fromCodeOwners: true)
@@ -210,27 +208,38 @@ struct PullRequestService: Sendable {
     /// The CODEOWNERS file of `repository` at `commit`, from the first of GitHub's places that has one.
     private func codeOwners(_ repository: Repository, at commit: String) async throws -> CodeOwners? {
         for path in CodeOwners.locations {
-            guard let object = try? await content.object(repository, ref: commit, path: path), object.type == "blob",
-                  object.size <= CodeOwners.maxBytes, let data = try await content.blob(repository, sha: object.sha, limit: CodeOwners.maxBytes) else { continue }
+            guard let object = try? await content.object(repository, ref: commit, path: path), object.type == "blob" else { continue }
+            // The first file there counts, even one too large to read (then no one owns anything).
+            guard object.size <= CodeOwners.maxBytes, let data = try await content.blob(repository, sha: object.sha, limit: CodeOwners.maxBytes) else { return nil }
             return CodeOwners(String(decoding: data, as: UTF8.self))
         }
         return nil
     }
 
-    /// Asks `logins` for a review (the author or a writer asks); each must be able to read
-    /// the repository and not be the author. A `review_requested` event for each.
+    /// The most reviewers one pull request waits for.
+    static let maxRequestedReviewers = 50
+
+    /// Asks `logins` for a review (the author or a writer asks) on an open pull request; as on
+    /// GitHub, each must be a collaborator who may push, and not the author. A
+    /// `review_requested` event for each newly asked.
     func requestReviewers(_ pull: PullRequest, base: Repository, logins: [String], by user: User) async throws {
+        guard pull.state == .open else { throw GatewayError.invalid("Reviews are asked for on open pull requests only") }
         guard logins.count <= 15 else { throw GatewayError.invalid("reviewers: at most 15 at a time") }
         var asked: [User] = []
         for login in logins {
-            guard let reviewer = try await users.find(username: login), try await repositories.permission(of: reviewer, on: base) >= .read else {
-                throw GatewayError.invalid("reviewers: \(login) is not someone who can read \(base.fullName)")
+            guard let reviewer = try await users.find(username: login), try await repositories.permission(of: reviewer, on: base) >= .write else {
+                throw GatewayError.invalid("reviewers: \(login) is not a collaborator who may push to \(base.fullName)")
             }
             guard reviewer.id != pull.authorID else { throw GatewayError.invalid("reviewers: the author cannot review their own pull request") }
             asked.append(reviewer)
         }
-        try await pulls.requestReviews(pullRequestID: pull.id, userIDs: asked.map(\.id))
-        for reviewer in asked {
+        let already = Set(try await pulls.requestedReviewers(pullRequestID: pull.id).map(\.id))
+        let new = asked.filter { !already.contains($0.id) }
+        guard already.count + new.count <= Self.maxRequestedReviewers else {
+            throw GatewayError.invalid("reviewers: a pull request waits for at most \(Self.maxRequestedReviewers) reviewers")
+        }
+        try await pulls.requestReviews(pullRequestID: pull.id, userIDs: new.map(\.id))
+        for reviewer in new {
             try await events.pullRequest("review_requested", pull, base: base, sender: user, key: "review-requested-\(pull.id)-\(reviewer.id)-\(UUID().uuidString)")
         }
     }
