@@ -33,31 +33,19 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate() async throws -> [Int] {
         try await client.withConnection { connection in
-            let key = try await lockKey(on: connection)
-            _ = try await connection.query("SELECT pg_advisory_lock(\(key))", logger: logger)
+            _ = try await connection.query("SELECT pg_advisory_lock(\(schema.lockKey))", logger: logger)
             do {
                 let applied = try await applyMissing(on: connection)
-                _ = try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                _ = try await connection.query("SELECT pg_advisory_unlock(\(schema.lockKey))", logger: logger)
                 return applied
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                // Released even when the caller was cancelled: a session lock left on a pooled
+                // connection would keep every later migrator waiting.
+                let (key, logger) = (schema.lockKey, logger)
+                await Task { _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger) }.value
                 throw error
             }
         }
-    }
-
-    /// The advisory lock of this schema's migrations in the PostgreSQL schema the connection
-    /// works in: `schema.lockKey` in `public` (every release takes that one), mixed with the
-    /// schema's name elsewhere, so that migrators of different PostgreSQL schemas (the tests
-    /// give each its own) do not wait for one another.
-    private func lockKey(on connection: PostgresConnection) async throws -> Int64 {
-        var name = "public"
-        for try await current in try await connection.query("SELECT current_schema()", logger: logger).decode(String?.self) { name = current ?? name }
-        guard name != "public" else { return schema.lockKey }
-        // FNV-1a: the same on every machine and in every process, unlike Swift's `Hasher`.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return schema.lockKey ^ Int64(bitPattern: hash)
     }
 
     /// The newest version applied, 0 for an empty database.

@@ -36,3 +36,17 @@ def check(condition, message):
 
 def wait_for_url(browser, ending):
     WebDriverWait(browser, 10).until(lambda b: b.current_url.split("#")[0].split("?")[0].endswith(ending))
+
+
+def text_of(browser, element_id):
+    """The element's text, or "" while the page is being replaced."""
+    try:
+        return browser.find_element("id", element_id).text
+    except Exception:
+        return ""
+
+
+def wait_for_text(browser, element_id, predicate, seconds=30):
+    """Waits until the text of `element_id` satisfies `predicate` (a form that posts back to
+    the same address gives no new URL to wait for)."""
+    WebDriverWait(browser, seconds).until(lambda b: predicate(text_of(b, element_id)))

@@ -8,9 +8,9 @@ import os
 import sys
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from browser import check, run_in_browser, wait_for_url
+from browser import check, run_in_browser, wait_for_text, wait_for_url
 
 
 def run(browser, base, shots, user, password, repository, head):
@@ -39,9 +39,13 @@ def run(browser, base, shots, user, password, repository, head):
 
     browser.find_element(By.CSS_SELECTOR, "#comment-form textarea").send_keys("A comment <script>alert(1)</script>")
     browser.find_element(By.ID, "add-comment").click()
-    wait_for_url(browser, "/" + repository + "/pull/1")
-    comments = browser.find_elements(By.CSS_SELECTOR, "div.comment[id^='comment-']")
-    check(comments and "A comment" in comments[-1].text, "comment shown")
+
+    def comment_shown(b):
+        try:
+            return any("A comment" in c.text for c in b.find_elements(By.CSS_SELECTOR, "div.comment[id^='comment-']"))
+        except Exception:
+            return False
+    WebDriverWait(browser, 30).until(comment_shown)
     check(not browser.find_elements(By.CSS_SELECTOR, "div.comment script"), "no script from a comment")
 
     browser.find_element(By.ID, "tab-commits").click()
@@ -53,16 +57,20 @@ def run(browser, base, shots, user, password, repository, head):
     browser.find_element(By.CSS_SELECTOR, "#inline-form input[name='line']").send_keys("1")
     browser.find_element(By.CSS_SELECTOR, "#inline-form textarea").send_keys("On the first line")
     browser.find_element(By.ID, "add-inline").click()
-    wait_for_url(browser, "/" + repository + "/pull/1/files")
-    check("On the first line" in browser.find_element(By.CSS_SELECTOR, "div.comment[id^='comment-']").text, "inline comment shown")
+
+    def inline_shown(b):
+        try:
+            return any("On the first line" in c.text for c in b.find_elements(By.CSS_SELECTOR, "div.comment[id^='comment-']"))
+        except Exception:
+            return False  # the page was being replaced
+    WebDriverWait(browser, 30).until(inline_shown)
     browser.save_screenshot(os.path.join(shots, "pull-files.png"))
 
     browser.find_element(By.ID, "tab-conversation").click()
     Select(browser.find_element(By.ID, "merge-method")).select_by_value("squash")
     browser.find_element(By.ID, "delete-branch").click()
     browser.find_element(By.ID, "merge").click()
-    wait_for_url(browser, "/" + repository + "/pull/1")
-    check(browser.find_element(By.ID, "pull-state").text == "Merged", "merged")
+    wait_for_text(browser, "pull-state", lambda text: text == "Merged")
     browser.save_screenshot(os.path.join(shots, "pull-merged.png"))
 
 

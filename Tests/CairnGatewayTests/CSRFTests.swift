@@ -11,7 +11,7 @@ import Testing
 /// Every form the gateway takes — each POST route of the pages, read from the router itself,
 /// so a form added later is covered — refuses a post without the session's CSRF token or
 /// with another session's, and does nothing.
-@Suite(.timeLimit(.minutes(3))) struct CSRFTests {
+@Suite(.timeLimit(.minutes(6))) struct CSRFTests {
     /// Posts that are not forms of a signed-in page: git, LFS and the API authenticate
     /// otherwise, and the one-click unsubscribe link carries its own signed token (RFC 8058).
     static func isForm(_ route: RouteCatalog.Route) -> Bool {

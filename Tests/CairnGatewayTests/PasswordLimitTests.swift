@@ -8,7 +8,7 @@ import Testing
 /// failures an account and fifty an address in fifteen minutes, counted in one Redis step so
 /// parallel guesses cannot slip past, answered 429 with `Retry-After`; the account's tokens
 /// keep working meanwhile.
-@Suite(.timeLimit(.minutes(3))) struct PasswordLimitTests {
+@Suite(.timeLimit(.minutes(6))) struct PasswordLimitTests {
     static func basic(_ login: String, _ password: String) -> (String, String) {
         ("Authorization", "Basic " + Data("\(login):\(password)".utf8).base64EncodedString())
     }

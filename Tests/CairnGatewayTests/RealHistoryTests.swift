@@ -9,7 +9,7 @@ import Testing
 /// What long-lived public histories carry and Cairn's own test repositories never do:
 /// objects that old git versions and importers wrote, which `git fsck` flags but every
 /// client checks out. The test writes such objects itself (CI cannot fetch real projects).
-@Suite(.timeLimit(.minutes(3))) struct RealHistoryTests {
+@Suite(.timeLimit(.minutes(6))) struct RealHistoryTests {
     @Test func test_oldObjectsArePushedAndClonedBackIdentical() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")

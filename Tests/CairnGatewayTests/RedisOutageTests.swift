@@ -13,7 +13,7 @@ import Testing
 /// With Redis gone, nothing on the pages, the API or git needs it to be right: caches miss,
 /// social figures come from PostgreSQL, sign-in limits count in the gateway, and a push's
 /// task waits in the repository store's spool until Redis is back, then arrives once.
-@Suite(.timeLimit(.minutes(3))) struct RedisOutageTests {
+@Suite(.timeLimit(.minutes(6))) struct RedisOutageTests {
     @Test func test_pagesApiAndGitWorkWithoutRedisAndThePushTaskArrivesWhenItReturns() async throws {
         try await withPrivateRedis { redis in try await CairnStack.with(overrides: ["CAIRN_REDIS_URL": redis.url]) { stack in
             let ada = try await stack.makeUser("ada")

@@ -17,7 +17,7 @@ import Testing
 ///   permission check can refuse them; anonymous callers get 404, or 401 where git asks;
 /// - a reader (a `pull` collaborator) gets 403 on each route that changes something or shows
 ///   settings, hooks, collaborators or traffic, and is let through everywhere else.
-@Suite(.timeLimit(.minutes(3))) struct RepositoryRoutesTests {
+@Suite(.timeLimit(.minutes(6))) struct RepositoryRoutesTests {
     /// Routes that authenticate with a token or password rather than a page session.
     static func isMachineRoute(_ path: String) -> Bool {
         path.hasPrefix("/api/") || path.contains("/info/") || path.hasSuffix("git-upload-pack") || path.hasSuffix("git-receive-pack")

@@ -10,7 +10,7 @@ import Testing
 /// With PostgreSQL gone, the gateway answers what needs it with a clear 503 (and when to try
 /// again) rather than a 500 or a hang, stays alive, and serves again as soon as PostgreSQL
 /// is back, without a restart.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct PostgresOutageTests {
+@Suite(.serialized, .timeLimit(.minutes(6))) struct PostgresOutageTests {
     @Test func test_requestsGet503WhilePostgresIsDownAndSucceedOnceItIsBack() async throws {
         let postgres = try PrivatePostgres()
         try await postgres.start()
