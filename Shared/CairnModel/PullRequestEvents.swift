@@ -41,6 +41,12 @@ public struct PullRequestEvents: Sendable {
         try await deliver(event, payload, repositoryID: base.id, key: "\(event)-\(review?.id ?? 0)-\(comment?.id ?? 0)")
     }
 
+    /// An `issue_comment` event (`created`, `edited` or `deleted`) for a comment on the conversation.
+    public func issueComment(_ action: String, _ comment: PullComment, _ pull: PullRequest, base: Repository, sender: User) async throws {
+        let payload = IssueCommentEventPayload(action: action, comment: comment, pull: pull, repository: base, sender: sender, baseURL: baseURL)
+        try await deliver("issue_comment", payload, repositoryID: base.id, key: "issue-comment-\(comment.id)-\(action)-\(action == "edited" ? UUID().uuidString : "")")
+    }
+
     /// The pull request as its payload shows it, with its head repository.
     public func shape(_ pull: PullRequest, base: Repository) async throws -> APIPullRequest {
         let head = pull.headRepositoryID == base.id ? base : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil

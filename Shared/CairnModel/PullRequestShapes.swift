@@ -245,3 +245,39 @@ public struct PullReviewEventPayload: Encodable, Sendable {
         self.sender = .init(sender.username, id: sender.id, baseURL: baseURL)
     }
 }
+
+/// The payload of an `issue_comment` webhook (`created`): GitHub keeps a pull request's
+/// conversation on its issue, which names the pull request.
+public struct IssueCommentEventPayload: Encodable, Sendable {
+    public struct Issue: Encodable, Sendable {
+        public struct PullRequestLink: Encodable, Sendable {
+            public let url: String
+            public let htmlUrl: String
+        }
+
+        public let number: Int64
+        public let title: String
+        public let state: String
+        public let user: APIRepository.Owner
+        public let htmlUrl: String
+        public let pullRequest: PullRequestLink
+    }
+
+    public let action: String
+    public let issue: Issue
+    public let comment: APIPullComment
+    public let repository: APIRepository
+    public let sender: APIRepository.Owner
+
+    public init(action: String, comment: PullComment, pull: PullRequest, repository: Repository, sender: User, baseURL: String) {
+        self.action = action
+        let pullURL = "\(baseURL)/api/v3/repos/\(repository.fullName)/pulls/\(pull.number)"
+        let page = "\(baseURL)/\(repository.fullName)/pull/\(pull.number)"
+        issue = Issue(
+            number: pull.number, title: pull.title, state: pull.state.rawValue, user: .init(pull.authorName, id: pull.authorID, baseURL: baseURL),
+            htmlUrl: page, pullRequest: .init(url: pullURL, htmlUrl: page))
+        self.comment = APIPullComment(comment, pull: pull, repository: repository, baseURL: baseURL)
+        self.repository = APIRepository(repository, baseURL: baseURL, permission: nil)
+        self.sender = .init(sender.username, id: sender.id, baseURL: baseURL)
+    }
+}

@@ -39,7 +39,7 @@ struct PullRequestTests {
                 try await stack.makeRepository(ada, "app")
                 let work = try await stack.makeWorkingCopy("app", commits: 2)
                 try await stack.git(["push", "--quiet", stack.cloneURL("ada/app", credentials: ada.tokenCredentials), "main"], in: work)
-                _ = try await stack.createHook(ada, "ada/app", url: hookBase + "/pulls", events: ["pull_request", "pull_request_review", "pull_request_review_comment"])
+                _ = try await stack.createHook(ada, "ada/app", url: hookBase + "/pulls", events: ["pull_request", "pull_request_review", "pull_request_review_comment", "issue_comment"])
                 #expect(try await stack.api(.POST, "/api/v3/repos/ada/app/forks", as: bob).0 == 202)
 
                 // Bob works on a branch of his fork.
@@ -120,6 +120,19 @@ struct PullRequestTests {
                 #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/app/issues/comments/\(commentID)", as: bob, json: #"{"body": "Thanks a lot!"}"#).0 == 200)
                 let conversation = try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/app/issues/1/comments").1)
                 #expect(conversation.compactMap { $0["body"] as? String } == ["Thanks a lot!"])
+                // On the page too: the author edits, someone else may not, the owner (an admin) deletes.
+                let bobWeb = try await WebPagesTests.signIn(stack, bob)
+                #expect(try await bobWeb.get("/ada/app/pull/1").body.contains("/comments/\(commentID)/edit"))
+                #expect(try await bobWeb.post("/ada/app/pull/1/comments/\(commentID)/edit", ["body": "Thanks, really!"]).status == 303)
+                let eveWeb = try await WebPagesTests.signIn(stack, eve)
+                try await eveWeb.get("/ada/app/pull/1")
+                #expect(try await eveWeb.post("/ada/app/pull/1/comments/\(commentID)/edit", ["body": "Hijacked"]).status == 403)
+                #expect(try await eveWeb.post("/ada/app/pull/1/comments/\(commentID)/delete", [:]).status == 403)
+                #expect(try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/app/issues/1/comments").1).first?["body"] as? String == "Thanks, really!")
+                let adaWeb = try await WebPagesTests.signIn(stack, ada)
+                try await adaWeb.get("/ada/app/pull/1")
+                #expect(try await adaWeb.post("/ada/app/pull/1/comments/\(commentID)/delete", [:]).status == 303)
+                #expect(try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/app/issues/1/comments").1).isEmpty)
 
                 // Only writers merge; a stale sha is refused; then it merges.
                 #expect(try await stack.api(.PUT, "/api/v3/repos/ada/app/pulls/1/merge", as: bob, json: "{}").0 == 403)
@@ -158,6 +171,15 @@ struct PullRequestTests {
                 #expect(await eventually(timeout: .seconds(20)) { await !receiver.requests(event: "pull_request_review_comment").isEmpty })
                 let commentEvent = try #require(await receiver.requests(event: "pull_request_review_comment").first?.json)
                 #expect((commentEvent["comment"] as? [String: Any])?["path"] as? String == "feature.txt")
+                // The conversation's comments as GitHub sends them: created, edited (twice), deleted.
+                #expect(await eventually(timeout: .seconds(20)) { await receiver.requests(event: "issue_comment").count >= 4 })
+                let issueEvents = await receiver.requests(event: "issue_comment").map(\.json)
+                #expect(issueEvents.compactMap { $0["action"] as? String }.sorted() == ["created", "deleted", "edited", "edited"])
+                let created = try #require(issueEvents.first { $0["action"] as? String == "created" })
+                #expect((created["issue"] as? [String: Any])?["number"] as? Int == 1)
+                #expect(((created["issue"] as? [String: Any])?["pull_request"] as? [String: Any])?["url"] as? String == "\(stack.configuration.publicURL)/api/v3/repos/ada/app/pulls/1")
+                #expect((created["comment"] as? [String: Any])?["body"] as? String == "Thanks!")
+                #expect((created["sender"] as? [String: Any])?["login"] as? String == "bob")
             }
         }
     }

@@ -180,13 +180,14 @@ struct PullRequestAPIController: Sendable {
             repos.repository(.read, access).patch("\(kind)/comments/:comment") { request, context in
                 let (base, pull, comment) = try await ownComment(context, kind: kind, deleting: false)
                 let input = try await APIEncoding.decode(EditedComment.self, from: request, context: context)
-                try await PullRequestService.modelCall { try await pulls.updateComment(comment.id, body: input.body) }
+                let user = try Self.writer(context)
+                try await service.change(comment, of: pull, base: base, permission: try context.resolvedRepository().permission, by: user, newBody: input.body)
                 guard let updated = try await pulls.comment(id: comment.id) else { throw GatewayError.notFound }
                 return try APIEncoding.response(APIPullComment(updated, pull: pull, repository: base, baseURL: baseURL))
             }
             repos.repository(.read, access).delete("\(kind)/comments/:comment") { request, context in
-                let (_, _, comment) = try await ownComment(context, kind: kind, deleting: true)
-                try await pulls.deleteComment(comment.id)
+                let (base, pull, comment) = try await ownComment(context, kind: kind, deleting: true)
+                try await service.change(comment, of: pull, base: base, permission: try context.resolvedRepository().permission, by: try Self.writer(context), newBody: nil)
                 return Response(status: .noContent)
             }
         }

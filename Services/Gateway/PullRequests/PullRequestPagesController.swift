@@ -86,6 +86,16 @@ struct PullRequestPagesController: Sendable {
                 return anchor == nil ? "#comment-\(comment.id)" : "/files#comment-\(comment.id)"
             }
         }
+        for action in ["edit", "delete"] {
+            router.post("/:owner/:repo/pull/:number/comments/:comment/\(action)") { request, context in
+                try await act(request, context) { page, pull, user, form in
+                    guard let id = Int64(try context.parameters.require("comment")), let comment = try await pulls.comment(id: id),
+                          comment.pullRequestID == pull.id else { throw GatewayError.notFound }
+                    try await service.change(comment, of: pull, base: page.repository, permission: page.permission, by: user, newBody: action == "edit" ? form["body"] ?? "" : nil)
+                    return action == "edit" ? "#comment-\(id)" : ""
+                }
+            }
+        }
         router.post("/:owner/:repo/pull/:number/review") { request, context in
             try await act(request, context) { page, pull, user, form in
                 guard let state = PullReview.State(event: form.text("event")) else { throw GatewayError.invalid("Choose to comment, approve or request changes") }

@@ -248,9 +248,28 @@ struct PullRequestService: Sendable {
     /// (a `pull_request_review_comment` event); mail to those taking part.
     func comment(_ pull: PullRequest, base: Repository, author: User, body: String, anchor: PullComment.Anchor?) async throws -> PullComment {
         let comment = try await Self.modelCall { try await pulls.addComment(pullRequestID: pull.id, author: author, body: body, anchor: anchor) }
-        if anchor != nil { try await events.review(nil, comment: comment, pull, base: base, sender: author) }
+        if anchor != nil {
+            try await events.review(nil, comment: comment, pull, base: base, sender: author)
+        } else {
+            try await events.issueComment("created", comment, pull, base: base, sender: author)
+        }
         await mail(pull, base: base, actor: author, action: anchor == nil ? "commented on" : "commented on a line of", excerpt: body)
         return comment
+    }
+
+    /// Changes the text of `comment` (its author only), or deletes it (its author, or an admin).
+    func change(_ comment: PullComment, of pull: PullRequest, base: Repository, permission: Permission, by user: User, newBody: String?) async throws {
+        if let newBody {
+            guard comment.authorID == user.id else { throw GatewayError.forbidden("Only a comment's author can change it") }
+            try await Self.modelCall { try await pulls.updateComment(comment.id, body: newBody) }
+            if comment.anchor == nil, let edited = try await pulls.comment(id: comment.id) {
+                try await events.issueComment("edited", edited, pull, base: base, sender: user)
+            }
+        } else {
+            guard comment.authorID == user.id || permission >= .admin else { throw GatewayError.forbidden("Only a comment's author can delete it") }
+            try await pulls.deleteComment(comment.id)
+            if comment.anchor == nil { try await events.issueComment("deleted", comment, pull, base: base, sender: user) }
+        }
     }
 
     /// A review by `author` at `commit`, with its inline comments; it ends the author's review

@@ -67,6 +67,12 @@ struct PullView {
     /// A comment or a review in the conversation, oldest first.
     struct Entry {
         let anchor: String
+        /// A comment's id, for its edit and delete forms (nil for a review).
+        var commentID: Int64? = nil
+        /// The comment's Markdown, for its edit form.
+        var source = ""
+        var canEdit = false
+        var canDelete = false
         let author: String
         let age: String
         let bodyHTML: String
@@ -137,10 +143,15 @@ struct PullView {
         url = "/\(fullName)/pull/\(pull.number)"
         bodyHTML = pull.body.isEmpty ? "" : MarkdownRenderer.html(pull.body)
         let commentEntries = comments.map { comment in
-            Entry(
+            var entry = Entry(
                 anchor: "comment-\(comment.id)", author: comment.authorName, age: PageFormat.age(comment.createdAt), bodyHTML: MarkdownRenderer.html(comment.body),
                 review: nil, reviewClass: nil, path: comment.anchor?.path, line: comment.anchor?.line, side: comment.anchor?.side,
                 outdated: comment.anchor.map { $0.commitSHA != pull.headSHA } ?? false, date: comment.createdAt)
+            entry.commentID = comment.id
+            entry.source = comment.body
+            entry.canEdit = visitor?.id == comment.authorID
+            entry.canDelete = entry.canEdit || (visitor != nil && permission >= .admin)
+            return entry
         }
         let reviewEntries = reviews.map { review in
             let (label, style) = switch review.state {
