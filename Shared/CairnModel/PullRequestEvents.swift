@@ -1,5 +1,5 @@
 public import CairnDatabase
-import CairnProtocol
+public import CairnProtocol
 public import Foundation
 
 /// Queues the webhook deliveries of a pull request's events (`pull_request`,
@@ -22,11 +22,15 @@ public struct PullRequestEvents: Sendable {
     }
 
     /// A `pull_request` event: `opened`, `edited`, `closed`, `reopened` or `synchronize`.
-    public func pullRequest(_ action: String, _ pull: PullRequest, base: Repository, sender: User, before: String? = nil, key: String = UUID().uuidString) async throws {
+    /// `changes` (for `edited`) says what the edited fields were before, as GitHub does.
+    public func pullRequest(
+        _ action: String, _ pull: PullRequest, base: Repository, sender: User, before: String? = nil, changes: [String: JSONValue]? = nil,
+        key: String = UUID().uuidString
+    ) async throws {
         let shown = try await shape(pull, base: base)
         let payload = PullRequestEventPayload(
             action: action, pull: shown, repository: APIRepository(base, baseURL: baseURL, permission: nil), sender: sender, baseURL: baseURL,
-            before: before, after: before == nil ? nil : pull.headSHA)
+            before: before, after: before == nil ? nil : pull.headSHA, changes: changes)
         try await deliver("pull_request", payload, repositoryID: base.id, key: key)
     }
 

@@ -214,9 +214,16 @@ public struct PullRequestEventPayload: Encodable, Sendable {
     /// For `synchronize`: the head before and after.
     public let before: String?
     public let after: String?
+    /// For `edited`: what each changed field was (`title`, `body`: `{"from": …}`; `base`:
+    /// `{"ref": {"from": …}}`).
+    public let changes: [String: JSONValue]?
 
-    public init(action: String, pull: APIPullRequest, repository: APIRepository, sender: User, baseURL: String, before: String? = nil, after: String? = nil) {
+    public init(
+        action: String, pull: APIPullRequest, repository: APIRepository, sender: User, baseURL: String, before: String? = nil, after: String? = nil,
+        changes: [String: JSONValue]? = nil
+    ) {
         self.action = action
+        self.changes = changes
         number = pull.number
         pullRequest = pull
         self.repository = repository

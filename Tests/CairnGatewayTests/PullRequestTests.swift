@@ -134,6 +134,10 @@ struct PullRequestTests {
                 #expect(try await adaWeb.post("/ada/app/pull/1/comments/\(commentID)/delete", [:]).status == 303)
                 #expect(try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/app/issues/1/comments").1).isEmpty)
 
+                // The author retitles it; a PATCH that changes nothing sends no event.
+                #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/app/pulls/1", as: bob, json: #"{"title": "Add the feature, better"}"#).0 == 200)
+                #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/app/pulls/1", as: bob, json: #"{"title": "Add the feature, better"}"#).0 == 200)
+                #expect(try await stack.api(.PATCH, "/api/v3/repos/ada/app/pulls/1", as: eve, json: #"{"title": "Mine now"}"#).0 == 403)
                 // Only writers merge; a stale sha is refused; then it merges.
                 #expect(try await stack.api(.PUT, "/api/v3/repos/ada/app/pulls/1/merge", as: bob, json: "{}").0 == 403)
                 #expect(try await stack.api(.PUT, "/api/v3/repos/ada/app/pulls/1/merge", as: ada, json: #"{"sha": "\#(first)"}"#).0 == 409)
@@ -150,7 +154,7 @@ struct PullRequestTests {
                 #expect(try await stack.api(.PUT, "/api/v3/repos/ada/app/pulls/1/merge", as: ada, json: "{}").0 == 405)
 
                 // The webhooks, field by field as GitHub documents them.
-                #expect(await eventually(timeout: .seconds(30)) { await receiver.requests(event: "pull_request").count >= 3 })
+                #expect(await eventually(timeout: .seconds(30)) { await receiver.requests(event: "pull_request").count >= 4 })
                 let events = await receiver.requests(event: "pull_request").map(\.json)
                 let actions = events.compactMap { $0["action"] as? String }
                 #expect(actions.contains("opened") && actions.contains("synchronize") && actions.contains("closed"), "\(actions)")
@@ -161,6 +165,9 @@ struct PullRequestTests {
                 let openedPull = try #require(opened["pull_request"] as? [String: Any])
                 #expect((openedPull["head"] as? [String: Any])?["sha"] as? String == first)
                 #expect((openedPull["base"] as? [String: Any])?["ref"] as? String == "main")
+                let edited = events.filter { $0["action"] as? String == "edited" }
+                #expect(edited.count == 1, "\(edited.count) edited events")
+                #expect(((edited.first?["changes"] as? [String: Any])?["title"] as? [String: Any])?["from"] as? String == "Add the feature")
                 let synchronize = try #require(events.first { $0["action"] as? String == "synchronize" })
                 #expect(synchronize["before"] as? String == first && synchronize["after"] as? String == second)
                 let closed = try #require(events.first { $0["action"] as? String == "closed" })

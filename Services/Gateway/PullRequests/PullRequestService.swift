@@ -103,7 +103,12 @@ struct PullRequestService: Sendable {
         }
         guard var edited = try await pulls.find(id: pull.id) else { throw GatewayError.notFound }
         if baseRef != nil && edited.state == .open { edited = try await sync(edited, base: base) }
-        try await events.pullRequest("edited", edited, base: base, sender: user)
+        var changes: [String: JSONValue] = [:]
+        if edited.title != pull.title { changes["title"] = .object(["from": .string(pull.title)]) }
+        if edited.body != pull.body { changes["body"] = .object(["from": .string(pull.body)]) }
+        if edited.baseRef != pull.baseRef { changes["base"] = .object(["ref": .object(["from": .string(pull.baseRef)])]) }
+        guard !changes.isEmpty else { return edited }
+        try await events.pullRequest("edited", edited, base: base, sender: user, changes: changes)
         return edited
     }
 
