@@ -53,9 +53,20 @@ public struct PullRequestEvents: Sendable {
 
     /// The pull request as its payload shows it, with its head repository.
     public func shape(_ pull: PullRequest, base: Repository) async throws -> APIPullRequest {
-        let head = pull.headRepositoryID == base.id ? base : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil
-        let reviewers = try await pulls.requestedReviewers(pullRequestID: pull.id).map { (id: $0.id, username: $0.username) }
-        return APIPullRequest(pull, base: base, head: head, baseURL: baseURL, reviewers: reviewers)
+        try await shape([pull], base: base)[0]
+    }
+
+    /// Pull requests of `base` as the API lists them: each head repository read once, and
+    /// every requested reviewer in one query, however many there are.
+    public func shape(_ list: [PullRequest], base: Repository) async throws -> [APIPullRequest] {
+        var heads: [Int64: Repository] = [base.id: base]
+        for id in Set(list.compactMap(\.headRepositoryID)) where heads[id] == nil {
+            heads[id] = try await repositories.find(id: id)
+        }
+        let reviewers = try await pulls.requestedReviewers(pullRequestIDs: list.map(\.id))
+        return list.map { pull in
+            APIPullRequest(pull, base: base, head: pull.headRepositoryID.flatMap { heads[$0] }, baseURL: baseURL, reviewers: reviewers[pull.id] ?? [])
+        }
     }
 
     private func deliver(_ event: String, _ payload: some Encodable, repositoryID: Int64, key: String) async throws {

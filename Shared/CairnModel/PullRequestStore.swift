@@ -204,6 +204,18 @@ public struct PullRequestStore: Sendable {
         _ = try await client.run("DELETE FROM pull_review_requests WHERE pull_request_id = \(pullRequestID) AND user_id = ANY(\(userIDs)::int8[])", logger: logger)
     }
 
+    /// Whose reviews each of `pullRequestIDs` waits for (id and user name), in one query.
+    public func requestedReviewers(pullRequestIDs: [Int64]) async throws -> [Int64: [(id: Int64, username: String)]] {
+        guard !pullRequestIDs.isEmpty else { return [:] }
+        let rows = try await client.run("""
+            SELECT q.pull_request_id, u.id, u.username FROM pull_review_requests q JOIN users u ON u.id = q.user_id
+            WHERE q.pull_request_id = ANY(\(pullRequestIDs)::int8[]) ORDER BY q.pull_request_id, lower(u.username)
+            """, logger: logger)
+        var result: [Int64: [(id: Int64, username: String)]] = [:]
+        for try await (pull, id, name) in rows.decode((Int64, Int64, String).self) { result[pull, default: []].append((id, name)) }
+        return result
+    }
+
     /// Whose reviews a pull request waits for, by name: id, user name, and whether CODEOWNERS asked.
     public func requestedReviewers(pullRequestID: Int64) async throws -> [(id: Int64, username: String, fromCodeOwners: Bool)] {
         let rows = try await client.run("""

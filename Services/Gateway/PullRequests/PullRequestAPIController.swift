@@ -27,8 +27,7 @@ struct PullRequestAPIController: Sendable {
                 throw GatewayError.invalid("state must be open, closed or all")
             }
             let found = try await pulls.list(repositoryID: base.id, filter: filter, limit: page.perPage + 1, offset: page.offset)
-            var shown: [APIPullRequest] = []
-            for pull in found.prefix(page.perPage) { shown.append(try await service.events.shape(pull, base: base)) }
+            let shown = try await service.events.shape(Array(found.prefix(page.perPage)), base: base)
             return try APIEncoding.response(shown, headers: page.linkHeader(request, baseURL: baseURL, hasMore: found.count > page.perPage))
         }
         repos.repository(.read, access).post("pulls") { request, context in
@@ -168,9 +167,12 @@ struct PullRequestAPIController: Sendable {
             guard (input.comments?.count ?? 0) <= 50 else { throw GatewayError.invalid("comments: at most 50 in one review") }
             let commit = input.commitId ?? pull.headSHA
             var comments: [(body: String, anchor: PullComment.Anchor)] = []
+            // One diff read for all of the review's comments, which sit on the same commit.
+            var diff: GitComparison?
             for comment in input.comments ?? [] {
                 let withCommit = NewComment(body: comment.body, commitId: commit, path: comment.path, line: comment.line, side: comment.side)
-                guard let anchor = try await anchor(withCommit, pull: pull, base: base) else { throw GatewayError.invalid("comments: each needs a path and a line") }
+                if diff == nil, GitInput.isObjectID(commit) { diff = try await content.compare(base, base: pull.baseSHA, head: commit) }
+                guard let anchor = try await anchor(withCommit, pull: pull, base: base, diff: diff) else { throw GatewayError.invalid("comments: each needs a path and a line") }
                 comments.append((comment.body, anchor))
             }
             let review = try await service.review(pull, base: base, author: user, state: state, body: input.body ?? "", commit: commit, comments: comments)
@@ -216,7 +218,7 @@ struct PullRequestAPIController: Sendable {
     }
 
     /// The line an inline comment names, checked against the diff it was made on.
-    private func anchor(_ input: NewComment, pull: PullRequest, base: Repository) async throws -> PullComment.Anchor? {
+    private func anchor(_ input: NewComment, pull: PullRequest, base: Repository, diff: GitComparison? = nil) async throws -> PullComment.Anchor? {
         guard let path = input.path, let line = input.line else {
             if input.path != nil || input.line != nil { throw GatewayError.invalid("an inline comment needs both path and line") }
             throw GatewayError.invalid("path and line: a review comment sits on a line of the diff")
@@ -227,7 +229,8 @@ struct PullRequestAPIController: Sendable {
         if let problem = GitInput.pathProblem(path), !path.isEmpty { throw GatewayError.invalid("path: \(problem)") }
         let commit = input.commitId ?? pull.headSHA
         guard GitInput.isObjectID(commit) else { throw GatewayError.invalid("commit_id must be 40 hexadecimal digits") }
-        let comparison = try await content.compare(base, base: pull.baseSHA, head: commit)
+        let comparison: GitComparison
+        if let diff { comparison = diff } else { comparison = try await content.compare(base, base: pull.baseSHA, head: commit) }
         guard let file = comparison.files.first(where: { $0.path == path }) else {
             throw GatewayError.invalid("path: \(path) is not among the files this pull request changes")
         }
