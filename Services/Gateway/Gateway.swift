@@ -92,7 +92,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let pulls = PullRequestStore(client: database, logger: logger)
     let pullRequests = PullRequestService(
         pulls: pulls, repositories: repositories, users: users,
-        events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: repositories, pulls: pulls, baseURL: baseURL), repostore: repostore, content: content, social: social, logger: logger)
+        events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: repositories, pulls: pulls, baseURL: baseURL), repostore: repostore, content: content, social: social, traffic: trafficEvents,
+        logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     PullRequestPagesController(
         pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, content: content,

@@ -21,6 +21,7 @@ struct TrafficFold {
     struct Counts {
         var views: Int64 = 0, visitors: Int64 = 0, clones: Int64 = 0, cloners: Int64 = 0
         var pushes: Int64 = 0, commits: Int64 = 0, downloads: Int64 = 0
+        var pullsOpened: Int64 = 0, pullsMerged: Int64 = 0
     }
 
     /// A row of `path_traffic`.
@@ -138,6 +139,10 @@ struct TrafficFold {
             }
         case "repo.download":
             for bucket in buckets { counts[bucket, default: Counts()].downloads += 1 }
+        case "pull.opened":
+            for bucket in buckets { counts[bucket, default: Counts()].pullsOpened += 1 }
+        case "pull.merged":
+            for bucket in buckets { counts[bucket, default: Counts()].pullsMerged += 1 }
         default:
             return "unknown event type \"\(event.type.prefix(64))\""
         }

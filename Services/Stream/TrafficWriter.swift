@@ -49,19 +49,22 @@ struct TrafficWriter: Sendable {
         let repositories = sorted.map(\.key.repository), spans = sorted.map(\.key.span.rawValue), starts = sorted.map(\.key.start)
         let views = column(\.views), visitors = column(\.visitors), clones = column(\.clones), cloners = column(\.cloners)
         let pushes = column(\.pushes), commits = column(\.commits), downloads = column(\.downloads)
+        let pullsOpened = column(\.pullsOpened), pullsMerged = column(\.pullsMerged)
         try await connection.run(
             """
-            INSERT INTO traffic AS t (repo_id, span, bucket, views, visitors, clones, cloners, pushes, commits, downloads)
-            SELECT r, s, to_timestamp(b), views, visitors, clones, cloners, pushes, commits, downloads
+            INSERT INTO traffic AS t (repo_id, span, bucket, views, visitors, clones, cloners, pushes, commits, downloads, pulls_opened, pulls_merged)
+            SELECT r, s, to_timestamp(b), views, visitors, clones, cloners, pushes, commits, downloads, pulls_opened, pulls_merged
             FROM unnest(
                 \(repositories)::int8[], \(spans)::int2[], \(starts)::int8[], \(views)::int8[], \(visitors)::int8[],
-                \(clones)::int8[], \(cloners)::int8[], \(pushes)::int8[], \(commits)::int8[], \(downloads)::int8[]
-            ) AS u (r, s, b, views, visitors, clones, cloners, pushes, commits, downloads)
+                \(clones)::int8[], \(cloners)::int8[], \(pushes)::int8[], \(commits)::int8[], \(downloads)::int8[],
+                \(pullsOpened)::int8[], \(pullsMerged)::int8[]
+            ) AS u (r, s, b, views, visitors, clones, cloners, pushes, commits, downloads, pulls_opened, pulls_merged)
             ON CONFLICT (repo_id, span, bucket) DO UPDATE SET
                 views = t.views + EXCLUDED.views, visitors = t.visitors + EXCLUDED.visitors,
                 clones = t.clones + EXCLUDED.clones, cloners = t.cloners + EXCLUDED.cloners,
                 pushes = t.pushes + EXCLUDED.pushes, commits = t.commits + EXCLUDED.commits,
-                downloads = t.downloads + EXCLUDED.downloads
+                downloads = t.downloads + EXCLUDED.downloads,
+                pulls_opened = t.pulls_opened + EXCLUDED.pulls_opened, pulls_merged = t.pulls_merged + EXCLUDED.pulls_merged
             """, logger: logger)
     }
 

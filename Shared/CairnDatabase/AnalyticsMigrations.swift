@@ -42,5 +42,9 @@ enum AnalyticsMigrations {
             """,
             "CREATE INDEX traffic_span_bucket ON traffic (span, bucket)",
         ]),
+        // A constant default: PostgreSQL adds these without rewriting the table.
+        Migration(3, "pull request counts", [
+            "ALTER TABLE traffic ADD COLUMN pulls_opened bigint NOT NULL DEFAULT 0, ADD COLUMN pulls_merged bigint NOT NULL DEFAULT 0",
+        ]),
     ]
 }

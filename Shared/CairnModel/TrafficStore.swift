@@ -34,7 +34,11 @@ public struct TrafficStore: Sendable {
     /// Views and clones of `repository` for the `days` days up to and including today, one
     /// point per period, periods without traffic included as zeros; one query for both.
     public func series(repository: Int64, per period: Period = .day, days: Int = 14, now: Date = Date()) async throws -> (views: [Point], clones: [Point]) {
-        let daily = try await self.days(repository: repository, days: days, now: now)
+        Self.series(try await self.days(repository: repository, days: days, now: now), per: period)
+    }
+
+    /// The views and clones of `daily` (as `days` reads them), one point per period.
+    public static func series(_ daily: [Day], per period: Period = .day) -> (views: [Point], clones: [Point]) {
         func points(_ count: KeyPath<Day, Int64>, _ uniques: KeyPath<Day, Int64>) -> [Point] {
             var points: [Point] = []
             for day in daily {
@@ -85,6 +89,8 @@ public struct TrafficStore: Sendable {
         public var pushes: Int64 = 0
         public var commits: Int64 = 0
         public var downloads: Int64 = 0
+        public var pullsOpened: Int64 = 0
+        public var pullsMerged: Int64 = 0
     }
 
     /// The daily rows of `repository` (0: the whole site) for the `days` days up to today,
@@ -94,13 +100,14 @@ public struct TrafficStore: Sendable {
         var found: [Int64: Day] = [:]
         let rows = try await client.run(
             """
-            SELECT extract(epoch FROM bucket)::int8, views, visitors, clones, cloners, pushes, commits, downloads
+            SELECT extract(epoch FROM bucket)::int8, views, visitors, clones, cloners, pushes, commits, downloads, pulls_opened, pulls_merged
             FROM traffic WHERE repo_id = \(repository) AND span = 2 AND bucket >= \(first)
             """, logger: logger)
-        for try await (start, views, visitors, clones, cloners, pushes, commits, downloads) in rows.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        typealias Row = (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+        for try await (start, views, visitors, clones, cloners, pushes, commits, downloads, opened, merged) in rows.decode(Row.self) {
             found[start] = Day(
                 day: Date(timeIntervalSince1970: Double(start)), views: views, visitors: visitors, clones: clones, cloners: cloners,
-                pushes: pushes, commits: commits, downloads: downloads)
+                pushes: pushes, commits: commits, downloads: downloads, pullsOpened: opened, pullsMerged: merged)
         }
         return (0..<days).map { offset in
             let day = first.addingTimeInterval(Double(offset) * 86_400)

@@ -148,4 +148,9 @@ public enum InternalCallError: Error, CustomStringConvertible {
         case .refused(let url, let status, let message): "\(url) answered \(status): \(message)"
         }
     }
+
+    /// What a refusing peer said: the `message` of its JSON error body, else the body itself.
+    public static func reason(_ body: String) -> String {
+        (try? CairnJSON.decode([String: String].self, from: Data(body.utf8)))?["message"] ?? body
+    }
 }

@@ -16,6 +16,14 @@ import Testing
             let repository = try await stack.makeRepository(ada, "tool")
             let work = try await stack.makeWorkingCopy("tool", commits: 3)
             try await stack.git(["push", "--quiet", stack.cloneURL("ada/tool", credentials: ada.tokenCredentials), "main"], in: work)
+            // A pull request opened and merged (one push more: the merge lands on main).
+            try await stack.git(["checkout", "--quiet", "-b", "topic"], in: work)
+            _ = try await PullRequestTests.commit(stack, work, "topic.txt", "topic\n", "Topic")
+            try await stack.git(["push", "--quiet", stack.cloneURL("ada/tool", credentials: ada.tokenCredentials), "topic"], in: work)
+            let (opened, openBody) = try await stack.api(.POST, "/api/v3/repos/ada/tool/pulls", as: ada, json: #"{"title":"Topic","head":"topic","base":"main"}"#)
+            #expect(opened == 201, "\(openBody)")
+            let (merged, mergeBody) = try await stack.api(.PUT, "/api/v3/repos/ada/tool/pulls/1/merge", as: ada, json: "{}")
+            #expect(merged == 200, "\(mergeBody)")
 
             // Two anonymous visitors (same address, different browsers) and ada, signed in.
             let owner = try await WebPagesTests.signIn(stack, ada)
@@ -61,13 +69,15 @@ import Testing
             #expect(page.body.contains("5 total · 3 unique"))
             #expect(page.body.contains("2 total · 1 unique"))
             #expect(page.body.contains("/ada/tool/blob/main/file1.txt"))
+            #expect(page.body.contains("1 opened · 1 merged"))
 
-            // The site activity page: the push (3 commits), the views and clones, one new user and repository.
+            // The site activity page: the pushes (3 commits, 1 on topic, the merge), the views and clones,
+            // the pull request opened and merged, one new user and repository.
             let activity = try await owner.get("/admin/activity")
             #expect(activity.status == 200)
             let today = PageFormatForTests.today()
             let row = try #require(activity.body.components(separatedBy: "<tr>").first { $0.contains(today) })
-            #expect(row.contains("<td>5</td><td>3</td><td>2</td><td>1</td><td>3</td><td>0</td><td>1</td><td>1</td>"), "\(row)")
+            #expect(row.contains("<td>5</td><td>3</td><td>2</td><td>3</td><td>5</td><td>0</td><td>1</td><td>1</td><td>1</td><td>1</td>"), "\(row)")
             _ = repository
         }
     }

@@ -31,6 +31,9 @@ import Testing
                 EventEnvelope(type: "repo.push", repoID: 7, actor: 1, data: .object(["commits": .number(3)]), at: t1),
                 EventEnvelope(type: "repo.push", repoID: 7, actor: 1, data: .object(["commits": .number(2)]), at: t2),
                 EventEnvelope(type: "repo.download", repoID: 7, at: t2),
+                EventEnvelope(type: "pull.opened", repoID: 7, actor: 1, data: .object(["number": .number(1)]), at: t1),
+                EventEnvelope(type: "pull.opened", repoID: 7, actor: 2, data: .object(["number": .number(2)]), at: t2),
+                EventEnvelope(type: "pull.merged", repoID: 7, actor: 1, data: .object(["number": .number(1)]), at: t3),
                 view(8, "aa", t1, path: "/ada/other"),
             ])
             // Batches of 4: uniques must hold across batches, not only inside one.
@@ -43,6 +46,14 @@ import Testing
             #expect(try await stream.row(7, span: 2, t3) == Row(views: 1, visitors: 1, clones: 0, cloners: 0, pushes: 0, commits: 0, downloads: 0))
             // The whole site that day: both repositories, visitor aa counted once.
             #expect(try await stream.row(0, span: 2, t1) == Row(views: 6, visitors: 3, clones: 3, cloners: 2, pushes: 2, commits: 5, downloads: 1))
+            // Pull requests opened and merged, per repository and day, and for the whole site.
+            let pulls = "SELECT pulls_opened * 100 + pulls_merged FROM traffic WHERE span = 2 AND bucket = to_timestamp"
+            let dayOne = Int64(t1.timeIntervalSince1970 / 86_400) * 86_400, dayTwo = Int64(t3.timeIntervalSince1970 / 86_400) * 86_400
+            #expect(try await stream.scalar("\(pulls)(\(dayOne)) AND repo_id = 7") == 200)
+            #expect(try await stream.scalar("\(pulls)(\(dayTwo)) AND repo_id = 7") == 1)
+            #expect(try await stream.scalar("\(pulls)(\(dayOne)) AND repo_id = 0") == 200)
+            let daily = try await TrafficStore(client: stream.database, logger: TestEnvironment.logger).days(repository: 7, days: 2, now: t3)
+            #expect(daily.map(\.pullsOpened) == [2, 0] && daily.map(\.pullsMerged) == [0, 1])
 
             let traffic = TrafficStore(client: stream.database, logger: TestEnvironment.logger)
             let views = try await traffic.series(repository: 7, days: 14, now: t3).views

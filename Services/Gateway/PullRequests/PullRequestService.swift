@@ -18,6 +18,7 @@ struct PullRequestService: Sendable {
     let repostore: InternalClient
     let content: RepositoryContent
     let social: SocialGraph
+    let traffic: TrafficEvents
     let logger: Logger
 
     /// Opens a pull request from `head` (`branch` of `base`, or `owner:branch` of `owner`'s
@@ -42,6 +43,7 @@ struct PullRequestService: Sendable {
             }
             await requestCodeOwners(pull, base: base)
             try await events.pullRequest("opened", pull, base: base, sender: author)
+            traffic.pullRequest(.opened, repository: base.id, actor: author.id, number: pull.number)
             await mail(pull, base: base, actor: author, action: "opened", excerpt: pull.body, toWatchers: true)
             return pull
         } catch let error as ModelError {
@@ -151,7 +153,7 @@ struct PullRequestService: Sendable {
         do {
             result = try await repostore.postJSON(PullMergeResult.self, "/repos/\(base.id)/pulls/\(pull.number)/merge", json: asked, user: user.id, timeout: .minutes(10))
         } catch InternalCallError.refused(_, let status, let body) where status == 409 || status == 422 {
-            let said = (try? CairnJSON.decode([String: String].self, from: Data(body.utf8)))?["message"] ?? body
+            let said = InternalCallError.reason(body)
             throw status == 409 ? GatewayError.conflict(said) : GatewayError.notAllowed(said)
         } catch let error as InternalCallError {
             throw GatewayError.unavailable("The repository store could not merge: \(error)")
@@ -159,6 +161,7 @@ struct PullRequestService: Sendable {
         guard try await pulls.markMerged(pull.id, by: user.id, sha: result.sha, headSHA: pull.headSHA) else {
             throw GatewayError.conflict("The pull request was merged or closed meanwhile")
         }
+        traffic.pullRequest(.merged, repository: base.id, actor: user.id, number: pull.number)
         if let merged = try await pulls.find(id: pull.id) {
             try await events.pullRequest("closed", merged, base: base, sender: user, key: "merged-\(pull.id)")
             await mail(merged, base: base, actor: user, action: "merged")
@@ -181,7 +184,7 @@ struct PullRequestService: Sendable {
             try await repostore.expectSuccess(
                 .POST, "/repos/\(head.id)/branches/delete", json: BranchDeletion(branch: pull.headRef, expectedSHA: pull.headSHA, pusherID: user.id), user: user.id)
         } catch InternalCallError.refused(_, let status, let body) where [404, 409, 422].contains(status) {
-            let said = (try? CairnJSON.decode([String: String].self, from: Data(body.utf8)))?["message"] ?? body
+            let said = InternalCallError.reason(body)
             throw status == 409 ? GatewayError.conflict(said) : GatewayError.invalid(said)
         } catch let error as InternalCallError {
             throw GatewayError.unavailable("The repository store could not delete the branch: \(error)")

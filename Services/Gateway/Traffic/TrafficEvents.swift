@@ -48,3 +48,13 @@ extension TrafficEvents {
             data: .object(["name": .string(name.prefix(utf8Bytes: 512))])))
     }
 }
+
+extension TrafficEvents {
+    /// What happened to a pull request, as the stream counts it per repository and day.
+    enum PullRequestAction: String { case opened, merged }
+
+    /// Records that a pull request into `repository` was opened or merged by `actor`.
+    func pullRequest(_ action: PullRequestAction, repository: Int64, actor: Int64, number: Int64) {
+        publisher.emit(EventEnvelope(type: "pull.\(action.rawValue)", repoID: repository, actor: actor, data: .object(["number": .number(Double(number))])))
+    }
+}

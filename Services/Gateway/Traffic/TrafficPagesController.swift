@@ -15,14 +15,16 @@ struct TrafficPagesController: Sendable {
         let writers = repositoryPages.routes(router, requiring: .write, refusal: "Only people who can push to a repository see its traffic.")
         writers.get("/:owner/:repo/traffic") { request, context in
             let page = try await repositoryPages.load(request, context)
-            let (views, clones) = try await traffic.series(repository: page.repository.id)
+            let daily = try await traffic.days(repository: page.repository.id)
+            let (views, clones) = TrafficStore.series(daily)
             let paths = try await traffic.popularPaths(repository: page.repository.id)
             let view = TrafficView(
                 views: views.map(TrafficRow.init), viewsTotal: views.total, viewsUniques: views.uniques,
                 viewsChart: TrafficChart.svg(views, label: "Views and unique visitors per day"),
                 clones: clones.map(TrafficRow.init), clonesTotal: clones.total, clonesUniques: clones.uniques,
                 clonesChart: TrafficChart.svg(clones, label: "Clones and unique cloners per day"),
-                paths: paths.map { PathRow(path: $0.path, title: $0.title, count: $0.count, uniques: $0.uniques) })
+                paths: paths.map { PathRow(path: $0.path, title: $0.title, count: $0.count, uniques: $0.uniques) },
+                pullsOpened: daily.reduce(0) { $0 + $1.pullsOpened }, pullsMerged: daily.reduce(0) { $0 + $1.pullsMerged })
             return repositoryPages.repositoryPage(page, header: page.header("traffic", baseURL: repositoryPages.baseURL), body: pages.renderer.render("traffic", view), title: "Traffic · \(page.repository.fullName)")
         }
         router.get("/admin/activity") { request, context in
@@ -35,7 +37,7 @@ struct TrafficPagesController: Sendable {
                 days: days.reversed().map { day in
                     SiteActivityRow(
                         day: PageFormat.date(day.day), views: day.views, visitors: day.visitors, clones: day.clones, pushes: day.pushes,
-                        commits: day.commits, downloads: day.downloads, users: users[day.day] ?? 0, repositories: repositories[day.day] ?? 0)
+                        commits: day.commits, downloads: day.downloads, pullsOpened: day.pullsOpened, pullsMerged: day.pullsMerged, users: users[day.day] ?? 0, repositories: repositories[day.day] ?? 0)
                 },
                 viewsChart: TrafficChart.svg(days.map { TrafficStore.Point(start: $0.day, count: $0.views, uniques: $0.visitors) }, label: "Page views and visitors per day"))
             return pages.page("site_activity", title: "Site activity", visitor, view)
@@ -53,6 +55,8 @@ struct TrafficView {
     let clonesUniques: Int64
     let clonesChart: String
     let paths: [PathRow]
+    let pullsOpened: Int64
+    let pullsMerged: Int64
 }
 
 struct TrafficRow {
@@ -87,6 +91,8 @@ struct SiteActivityRow {
     let pushes: Int64
     let commits: Int64
     let downloads: Int64
+    let pullsOpened: Int64
+    let pullsMerged: Int64
     let users: Int64
     let repositories: Int64
 }
