@@ -97,6 +97,10 @@ public struct GitComparison: Codable, Sendable, Hashable {
     public var patchesCut: Bool
     /// More commits than listed.
     public var commitsCut: Bool
+    /// How many commits `head` has that `base` lacks (all of them, even past those listed),
+    /// and how many `base` has that `head` lacks.
+    public var aheadBy = 0
+    public var behindBy = 0
 
     public init(mergeBase: String?, commits: [GitCommit], files: [GitFileChange], patchesCut: Bool, commitsCut: Bool) {
         self.mergeBase = mergeBase

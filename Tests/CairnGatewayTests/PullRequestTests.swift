@@ -381,6 +381,17 @@ struct PullRequestTests {
             #expect(try await stack.api(.GET, "/api/v3/repos/ada/secret/compare/main..topic", as: ada).0 == 422)
             let compare = try Self.json(try await stack.api(.GET, "/api/v3/repos/ada/secret/compare/main...topic", as: ada).1)
             #expect(compare["ahead_by"] as? Int == 1 && (compare["files"] as? [[String: Any]])?.first?["filename"] as? String == "t.txt")
+            #expect(compare["status"] as? String == "ahead" && compare["behind_by"] as? Int == 0)
+            // Two commits on main that topic lacks: diverged, and the other way round behind.
+            try await stack.git(["checkout", "--quiet", "main"], in: work)
+            _ = try await Self.commit(stack, work, "m1.txt", "1\n", "Main one")
+            _ = try await Self.commit(stack, work, "m2.txt", "2\n", "Main two")
+            try await stack.git(["push", "--quiet", url, "main"], in: work)
+            let diverged = try Self.json(try await stack.api(.GET, "/api/v3/repos/ada/secret/compare/main...topic", as: ada).1)
+            #expect(diverged["status"] as? String == "diverged" && diverged["ahead_by"] as? Int == 1 && diverged["behind_by"] as? Int == 2, "\(diverged)")
+            let older = Self.trimmed(try await stack.git(["rev-parse", "main~2"], in: work))
+            let behind = try Self.json(try await stack.api(.GET, "/api/v3/repos/ada/secret/compare/main...\(older)", as: ada).1)
+            #expect(behind["status"] as? String == "behind" && behind["ahead_by"] as? Int == 0 && behind["behind_by"] as? Int == 2, "\(behind)")
 
             // Close and reopen by the author.
             #expect(try Self.json(try await stack.api(.PATCH, "/api/v3/repos/ada/secret/pulls/1", as: ada, json: #"{"state": "closed"}"#).1)["state"] as? String == "closed")

@@ -322,6 +322,7 @@ struct PullRequestAPIController: Sendable {
 struct APIComparison: Encodable {
     let status: String
     let aheadBy: Int
+    let behindBy: Int
     let totalCommits: Int
     let mergeBaseCommit: String?
     let commits: [APICommit]
@@ -330,9 +331,15 @@ struct APIComparison: Encodable {
     init(_ comparison: GitComparison, repository: Repository, baseURL: String) {
         commits = comparison.commits.map { APICommit($0, repository: repository, baseURL: baseURL) }
         files = APICommit.files(comparison.files)
-        aheadBy = comparison.commits.count
-        totalCommits = comparison.commits.count
+        aheadBy = comparison.aheadBy
+        behindBy = comparison.behindBy
+        totalCommits = comparison.aheadBy
         mergeBaseCommit = comparison.mergeBase
-        status = comparison.commits.isEmpty ? "identical" : "ahead"
+        status = switch (comparison.aheadBy > 0, comparison.behindBy > 0) {
+        case (false, false): "identical"
+        case (true, false): "ahead"
+        case (false, true): "behind"
+        case (true, true): "diverged"
+        }
     }
 }

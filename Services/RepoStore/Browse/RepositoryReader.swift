@@ -68,7 +68,12 @@ struct RepositoryReader: Sendable {
         let from = mergeBase.succeeded ? mergeBase.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
         let listed = Self.parseCommits(try await git.run(["log", "--format=\(Self.commitFormat)", "--max-count=\(limit + 1)", head, "^" + base, "--"], in: path))
         let diff = try await changes(from: from ?? Self.emptyTree, to: head, context: context, patchLimit: patchLimit)
-        return GitComparison(mergeBase: from, commits: listed.prefix(limit).reversed(), files: diff.files, patchesCut: diff.cut, commitsCut: listed.count > limit)
+        var comparison = GitComparison(mergeBase: from, commits: listed.prefix(limit).reversed(), files: diff.files, patchesCut: diff.cut, commitsCut: listed.count > limit)
+        // "behind<TAB>ahead": the commits only base has, and those only head has.
+        let counts = try await git.run(["rev-list", "--left-right", "--count", "\(base)...\(head)"], in: path)
+            .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        if counts.count == 2 { (comparison.behindBy, comparison.aheadBy) = (counts[0], counts[1]) }
+        return comparison
     }
 
     /// The most changed files whose lines are counted by `git diff --numstat`.
