@@ -80,14 +80,18 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         limiter: limiter, outbox: outbox).addRoutes(to: pageRoutes)
     UnsubscribePagesController(pages: pages, users: users).addRoutes(to: pageRoutes)
     HomePagesController(pages: pages, users: users, repositories: repositories, service: service, social: social, cache: fragments).addRoutes(to: pageRoutes)
+    let hooks = WebhookStore(client: database, logger: logger)
+    let protections = BranchProtectionStore(client: database, logger: logger)
+    let statuses = CommitStatusService(
+        statuses: CommitStatusStore(client: database, logger: logger), users: users, content: content, hooks: hooks, outbox: outbox,
+        protections: protections, baseURL: baseURL, logger: logger)
     RepositoryPagesController(
         pages: pages, repositoryPages: repositoryPages, content: content, social: social,
-        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), service: service
+        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), service: service, statuses: statuses
     ).addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
         pages: pages, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages
     ).addRoutes(to: pageRoutes)
-    let hooks = WebhookStore(client: database, logger: logger)
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
     let pulls = PullRequestStore(client: database, logger: logger)
     let pullRequests = PullRequestService(
@@ -118,6 +122,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     WebhookAPIController(access: access, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: callerRoutes)
     PullRequestAPIController(access: access, pulls: pulls, service: pullRequests, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
+    CommitStatusAPIController(access: access, service: statuses, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     GitController(access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: callerRoutes)
     LFSController(
         access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,

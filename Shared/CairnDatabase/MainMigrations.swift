@@ -382,5 +382,45 @@ enum MainMigrations {
             """,
             "CREATE INDEX pull_review_requests_user ON pull_review_requests (user_id)",
         ]),
+        Migration(20, "commit statuses", [
+            // What CI reported about a commit, every report kept (GitHub's history); the
+            // newest of each context is the commit's state in it.
+            """
+            CREATE TABLE commit_statuses (
+                id bigserial PRIMARY KEY,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                sha text NOT NULL CHECK (sha ~ '^[0-9a-f]{40}$'),
+                state text NOT NULL CHECK (state IN ('pending', 'success', 'failure', 'error')),
+                context text NOT NULL CHECK (length(context) BETWEEN 1 AND 255),
+                description text CHECK (length(description) <= 140),
+                target_url text CHECK (length(target_url) <= 2048),
+                creator_id bigint REFERENCES users (id) ON DELETE SET NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX commit_statuses_commit ON commit_statuses (repository_id, sha, id DESC)",
+            // Keys the cached pages that show statuses (history, commit, branches), which change without a push.
+            "ALTER TABLE repositories ADD COLUMN status_version bigint NOT NULL DEFAULT 1",
+        ]),
+        Migration(21, "protected branches", [
+            // What may happen to the branches a pattern matches (BranchRule); enforced by the
+            // repository store's pre-receive hook and before its merges.
+            """
+            CREATE TABLE branch_protections (
+                id bigserial PRIMARY KEY,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                pattern text NOT NULL CHECK (length(pattern) BETWEEN 1 AND 255),
+                required_approvals integer CHECK (required_approvals BETWEEN 0 AND 10),
+                require_code_owner_reviews boolean NOT NULL DEFAULT false,
+                required_contexts text[] NOT NULL DEFAULT '{}',
+                pushers bigint[],
+                allow_force_pushes boolean NOT NULL DEFAULT false,
+                allow_deletions boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (repository_id, pattern)
+            )
+            """,
+        ]),
     ]
 }

@@ -70,12 +70,6 @@ public struct PullRequestEvents: Sendable {
     }
 
     private func deliver(_ event: String, _ payload: some Encodable, repositoryID: Int64, key: String) async throws {
-        let active = try await hooks.active(repositoryID: repositoryID, event: event)
-        guard !active.isEmpty else { return }
-        let text = String(decoding: try GitHubJSON.encoder().encode(payload), as: UTF8.self)
-        try await outbox.transaction { transaction in
-            let targets = active.map { (hookID: $0.id, guid: WebhookStore.deliveryGUID(event, key, String($0.id))) }
-            try await hooks.enqueueDeliveries(targets, event: event, payload: text, in: transaction)
-        }
+        try await hooks.deliver(event, payload, repositoryID: repositoryID, key: key, outbox: outbox)
     }
 }

@@ -24,6 +24,8 @@ public struct Repository: Sendable, Hashable {
     /// the parent when it is private (`parentIsPrivate`): its name is not the fork's to tell.
     public var parentFullName: String? = nil
     public var parentIsPrivate = false
+    /// Bumped by every commit status reported; keys the cached pages that show statuses.
+    public var statusVersion: Int64 = 1
 
     /// `owner/name`.
     public var fullName: String { "\(ownerName)/\(name)" }

@@ -16,7 +16,7 @@ public struct RepositoryStore: Sendable {
 
     static let select = """
         SELECT r.id, r.owner_id, u.username, r.name, r.description, r.is_private, r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.cache_version, r.settings_version,
-               r.parent_id, pu.username || '/' || p.name, p.is_private
+               r.parent_id, pu.username || '/' || p.name, p.is_private, r.status_version
         FROM repositories r JOIN users u ON u.id = r.owner_id
         LEFT JOIN repositories p ON p.id = r.parent_id AND p.deleted_at IS NULL LEFT JOIN users pu ON pu.id = p.owner_id
         """
@@ -252,9 +252,12 @@ public struct RepositoryStore: Sendable {
     /// A repository as `select` reads it.
     static func decode(_ row: PostgresRow) throws -> Repository {
         let r = try row.decode((Int64, Int64, String, String, String, Bool, String?, Date, Date, Date?, Int64, Int64, Int64?, String?, Bool?).self)
+        // A 16th column is past the widest tuple `decode` takes.
+        let statusVersion = try row.makeRandomAccess()[15].decode(Int64.self, context: .default)
         return Repository(
             id: r.0, ownerID: r.1, ownerName: r.2, name: r.3, description: r.4, isPrivate: r.5, defaultBranch: r.6, createdAt: r.7, updatedAt: r.8,
-            pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11, parentID: r.12, parentFullName: r.13, parentIsPrivate: r.14 ?? false)
+            pushedAt: r.9, cacheVersion: r.10, settingsVersion: r.11, parentID: r.12, parentFullName: r.13, parentIsPrivate: r.14 ?? false,
+            statusVersion: statusVersion)
     }
 
     private static func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {

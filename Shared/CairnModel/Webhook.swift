@@ -23,7 +23,7 @@ public struct Webhook: Sendable, Hashable {
     }
 
     /// The events a hook may subscribe to.
-    public static let knownEvents: Set<String> = ["push", "pull_request", "pull_request_review", "pull_request_review_comment", "issue_comment"]
+    public static let knownEvents: Set<String> = ["push", "pull_request", "pull_request_review", "pull_request_review_comment", "issue_comment", "status"]
 }
 
 /// One payload for one hook, with the outcome of its latest try.

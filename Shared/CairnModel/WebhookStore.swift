@@ -287,3 +287,18 @@ public struct WebhookStore: Sendable {
         return (try? CairnJSON.decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }
+
+extension WebhookStore {
+    /// Queues `payload` as an `event` delivery to each of the repository's active hooks that
+    /// take it, in one transaction. `key` names the occurrence: the same key makes no second
+    /// delivery, so a task run twice sends once.
+    public func deliver(_ event: String, _ payload: some Encodable, repositoryID: Int64, key: String, outbox: Outbox) async throws {
+        let active = try await active(repositoryID: repositoryID, event: event)
+        guard !active.isEmpty else { return }
+        let text = String(decoding: try GitHubJSON.encoder().encode(payload), as: UTF8.self)
+        try await outbox.transaction { transaction in
+            let targets = active.map { (hookID: $0.id, guid: Self.deliveryGUID(event, key, String($0.id))) }
+            try await enqueueDeliveries(targets, event: event, payload: text, in: transaction)
+        }
+    }
+}

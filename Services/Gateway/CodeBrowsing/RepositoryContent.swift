@@ -18,6 +18,28 @@ struct RepositoryContent: Sendable {
         try await fetch(GitRefs.self, repository, "refs", [:])
     }
 
+    /// The commit `name` (a branch, a tag, or a full commit id) is at; 404 when it names none.
+    func commitID(_ repository: Repository, _ name: String) async throws -> String {
+        guard GitInput.revisionProblem(name) == nil else { throw GatewayError.notFound }
+        let refs = try await refs(repository)
+        if let branch = refs.branches.first(where: { $0.name == name }) { return branch.sha }
+        if let tag = refs.tags.first(where: { $0.name == name }) { return tag.sha }
+        guard GitInput.isObjectID(name) else { throw GatewayError.notFound }
+        return name.lowercased()
+    }
+
+    /// The commit `sha`, when the repository has it.
+    func findCommit(_ repository: Repository, sha: String) async throws -> GitCommit? {
+        guard GitInput.isObjectID(sha) else { return nil }
+        do {
+            return try await commits(repository, ref: sha, path: "", limit: 1, skip: 0).first.flatMap { $0.sha == sha.lowercased() ? $0 : nil }
+        } catch GatewayError.notFound {
+            return nil
+        } catch GatewayError.invalid {
+            return nil
+        }
+    }
+
     func commits(_ repository: Repository, ref: String, path: String, limit: Int, skip: Int) async throws -> [GitCommit] {
         try await fetch([GitCommit].self, repository, "commits", ["ref": ref, "path": path, "limit": String(limit), "skip": String(skip)])
     }

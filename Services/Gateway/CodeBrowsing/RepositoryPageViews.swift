@@ -45,8 +45,10 @@ struct CommitItem {
     let author: String
     let age: String
     let url: String
+    var status: StatusMark? = nil
 
-    init(_ commit: GitCommit, repository: Repository) {
+    init(_ commit: GitCommit, repository: Repository, status: StatusMark? = nil) {
+        self.status = status
         sha = commit.sha
         shortSHA = String(commit.sha.prefix(7))
         summary = PageFormat.summary(commit.message)
@@ -60,10 +62,12 @@ struct CommitItem {
 struct RefItem {
     let name: String
     let url: String
+    let sha: String
     let shortSHA: String
     let selected: Bool
     /// The ref's archive link without its ending (`.zip`, `.tar.gz`).
     let archive: String
+    var status: StatusMark? = nil
 }
 
 struct RepositoryHomeView {
@@ -136,6 +140,7 @@ struct CommitView {
     let authorEmail: String
     let date: String
     let parents: [Parent]
+    var status: StatusMark? = nil
     let files: [DiffFilesView.File]
     /// Every file the commit changed, shown or not.
     let fileCount: Int

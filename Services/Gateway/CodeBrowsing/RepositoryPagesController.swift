@@ -18,6 +18,7 @@ struct RepositoryPagesController: Sendable {
     let social: SocialGraph
     let highlighting: CodeHighlighting
     let service: RepositoryService
+    let statuses: CommitStatusService
     var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
@@ -94,17 +95,25 @@ struct RepositoryPagesController: Sendable {
                 throw GatewayError.invalid("context must be one of \(DiffContext.steps.map(String.init).joined(separator: ", "))")
             }
             // A full commit id names content that never changes: its page is kept across pushes.
+            // Its statuses can change at any time: their version keys it too.
             let named = sha.count == 40 ? sha.lowercased() : "\(page.repository.cacheVersion):\(sha.lowercased())"
-            return try await repositoryPages.cachedPage(page, tab: "commits", key: "commit:\(page.repository.id):\(named):\(lines)", large: true) {
-                let view = await commitView(try await content.commit(page.repository, ref: sha, context: lines), page.repository, context: lines)
+            let key = "commit:\(page.repository.id):\(named):\(lines):s\(page.repository.statusVersion)"
+            return try await repositoryPages.cachedPage(page, tab: "commits", key: key, large: true) {
+                let detail = try await content.commit(page.repository, ref: sha, context: lines)
+                var view = await commitView(detail, page.repository, context: lines)
+                view.status = try await statuses.marks(page.repository, shas: [detail.commit.sha])[detail.commit.sha]
                 return PageFragment(title: "\(view.summary) · \(page.repository.fullName)", body: pages.renderer.render("commit", view))
             }
         }
         router.get("/:owner/:repo/branches") { request, context in
             let page = try await repositoryPages.load(request, context)
-            return try await repositoryPages.cachedPage(page, tab: "branches", key: "branches:\(page.repository.id):\(page.repository.cacheVersion)") {
+            let key = "branches:\(page.repository.id):\(page.repository.cacheVersion):s\(page.repository.statusVersion)"
+            return try await repositoryPages.cachedPage(page, tab: "branches", key: key) {
                 let refs = try await content.refs(page.repository)
-                let view = RefsView(isBranches: true, refs: refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? ""), defaultBranch: page.repository.defaultBranch)
+                var items = refItems(refs.branches, page.repository, selected: page.repository.defaultBranch ?? "")
+                let marks = try await statuses.marks(page.repository, shas: refs.branches.map(\.commit))
+                for index in items.indices { items[index].status = marks[items[index].sha] }
+                let view = RefsView(isBranches: true, refs: items, defaultBranch: page.repository.defaultBranch)
                 return PageFragment(title: "Branches · \(page.repository.fullName)", body: pages.renderer.render("refs", view))
             }
         }
@@ -243,15 +252,17 @@ struct RepositoryPagesController: Sendable {
         let page = try await repositoryPages.load(request, context)
         let repository = page.repository
         let number = try QueryNumber.read(request, "page", in: 1...Pagination.maxPage, default: 1)
-        let key = "commits:\(repository.id):\(repository.cacheVersion):\(number):\(target ?? "")"
+        let key = "commits:\(repository.id):\(repository.cacheVersion):s\(repository.statusVersion):\(number):\(target ?? "")"
         return try await repositoryPages.cachedPage(page, tab: "commits", key: key) {
             let resolved = target == nil ? nil : try await resolve(repository, context).1
             let ref = resolved?.ref ?? repository.defaultBranch ?? "HEAD"
             let path = resolved?.path ?? ""
             let found = try await content.commits(repository, ref: ref, path: path, limit: Self.commitsPerPage + 1, skip: (number - 1) * Self.commitsPerPage)
             let base = "/\(repository.fullName)/commits/\(PageFormat.pathLink(ref))" + (path.isEmpty ? "" : "/\(PageFormat.pathLink(path))")
+            let shown = found.prefix(Self.commitsPerPage)
+            let marks = try await statuses.marks(repository, shas: shown.map(\.sha))
             let view = CommitsView(
-                ref: ref, path: path, commits: found.prefix(Self.commitsPerPage).map { CommitItem($0, repository: repository) },
+                ref: ref, path: path, commits: shown.map { CommitItem($0, repository: repository, status: marks[$0.sha]) },
                 previous: number > 1 ? "\(base)?page=\(number - 1)" : nil,
                 next: found.count > Self.commitsPerPage ? "\(base)?page=\(number + 1)" : nil)
             return PageFragment(title: "Commits · \(repository.fullName)", body: pages.renderer.render("commits", view))
@@ -291,7 +302,7 @@ struct RepositoryPagesController: Sendable {
         let ordered = sorted ? refs.sorted { $0.name < $1.name } : refs
         return ordered.map { ref in
             RefItem(
-                name: ref.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref.name))", shortSHA: String(ref.commit.prefix(7)),
+                name: ref.name, url: "/\(repository.fullName)/tree/\(PageFormat.pathLink(ref.name))", sha: ref.commit, shortSHA: String(ref.commit.prefix(7)),
                 selected: ref.name == selected, archive: "/\(repository.fullName)/archive/\(PageFormat.pathLink(ref.name))")
         }
     }

@@ -49,6 +49,7 @@ struct PageRenderer: Sendable {
         "repository_list": PackageResources.repository_list_mustache,
         "file_table": PackageResources.file_table_mustache,
         "diff_files": PackageResources.diff_files_mustache,
+        "status_mark": PackageResources.status_mark_mustache,
         "ref_switcher": PackageResources.ref_switcher_mustache,
         "repository_settings": PackageResources.repository_settings_mustache,
         "webhooks": PackageResources.webhooks_mustache,
@@ -69,7 +70,7 @@ struct PageRenderer: Sendable {
 
     static let contentTypeName = "CAIRN_HTML"
     /// Templates included by others with `{{> name}}`; they render in their includer's context.
-    static let partials: Set<String> = ["repository_list", "ref_switcher", "file_table", "diff_files"]
+    static let partials: Set<String> = ["repository_list", "ref_switcher", "file_table", "diff_files", "status_mark"]
 
     init(assets: StaticAssets) throws {
         MustacheContentTypes.register(EscapedHTML(), named: Self.contentTypeName)

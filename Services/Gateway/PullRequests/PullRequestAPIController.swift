@@ -115,14 +115,8 @@ struct PullRequestAPIController: Sendable {
             guard parts.count == 2, parts.allSatisfy({ GitInput.revisionProblem($0) == nil }) else {
                 throw GatewayError.invalid("compare takes {base}...{head}, two branches, tags or commit ids")
             }
-            let refs = try await content.refs(repository)
-            func resolve(_ name: String) throws -> String {
-                if let branch = refs.branches.first(where: { $0.name == name }) { return branch.sha }
-                if let tag = refs.tags.first(where: { $0.name == name }) { return tag.sha }
-                guard GitInput.isObjectID(name) else { throw GatewayError.notFound }
-                return name
-            }
-            let comparison = try await content.compare(repository, base: try resolve(parts[0]), head: try resolve(parts[1]))
+            let comparison = try await content.compare(
+                repository, base: try await content.commitID(repository, parts[0]), head: try await content.commitID(repository, parts[1]))
             return try APIEncoding.response(APIComparison(comparison, repository: repository, baseURL: baseURL))
         }
     }

@@ -1,0 +1,67 @@
+import CairnDatabase
+public import CairnProtocol
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// Protected branch rules (`BranchRule`) in the main database, one per repository and pattern.
+public struct BranchProtectionStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    /// The most rules one repository may have.
+    public static let maxRules = 100
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    private static let columns = "pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions"
+
+    /// The repository's rules, by pattern.
+    public func list(repositoryID: Int64) async throws -> [BranchRule] {
+        try await Self.collect(client.run(
+            "SELECT \(unescaped: Self.columns) FROM branch_protections WHERE repository_id = \(repositoryID) ORDER BY pattern", logger: logger))
+    }
+
+    /// The rule with exactly this pattern.
+    public func find(repositoryID: Int64, pattern: String) async throws -> BranchRule? {
+        try await Self.collect(client.run(
+            "SELECT \(unescaped: Self.columns) FROM branch_protections WHERE repository_id = \(repositoryID) AND pattern = \(pattern)", logger: logger)).first
+    }
+
+    /// Creates or replaces the rule of `rule.pattern` (checked with `problem` first); false
+    /// when the repository already has `maxRules` other rules.
+    public func put(repositoryID: Int64, _ rule: BranchRule) async throws -> Bool {
+        let rows = try await client.run("""
+            INSERT INTO branch_protections AS b (repository_id, pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions)
+            SELECT \(repositoryID), \(rule.pattern), \(rule.requiredApprovals), \(rule.requireCodeOwnerReviews), \(rule.requiredContexts), \(rule.pushers),
+                   \(rule.allowForcePushes), \(rule.allowDeletions)
+            WHERE (SELECT count(*) FROM branch_protections WHERE repository_id = \(repositoryID) AND pattern <> \(rule.pattern)) < \(Self.maxRules)
+            ON CONFLICT (repository_id, pattern) DO UPDATE SET
+                required_approvals = EXCLUDED.required_approvals, require_code_owner_reviews = EXCLUDED.require_code_owner_reviews,
+                required_contexts = EXCLUDED.required_contexts, pushers = EXCLUDED.pushers,
+                allow_force_pushes = EXCLUDED.allow_force_pushes, allow_deletions = EXCLUDED.allow_deletions, updated_at = now()
+            RETURNING 1
+            """, logger: logger)
+        return try await rows.count() == 1
+    }
+
+    /// Removes the rule of `pattern`; false when there was none.
+    public func delete(repositoryID: Int64, pattern: String) async throws -> Bool {
+        try await client.run(
+            "DELETE FROM branch_protections WHERE repository_id = \(repositoryID) AND pattern = \(pattern) RETURNING 1", logger: logger
+        ).count() == 1
+    }
+
+    private static func collect(_ rows: PostgresRowSequence) async throws -> [BranchRule] {
+        var rules: [BranchRule] = []
+        for try await r in rows.decode((String, Int?, Bool, [String], [Int64]?, Bool, Bool).self) {
+            rules.append(BranchRule(
+                pattern: r.0, requiredApprovals: r.1, requireCodeOwnerReviews: r.2, requiredContexts: r.3, pushers: r.4,
+                allowForcePushes: r.5, allowDeletions: r.6))
+        }
+        return rules
+    }
+}
