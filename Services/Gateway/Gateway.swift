@@ -94,13 +94,15 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     ).addRoutes(to: pageRoutes)
     let webhooks = WebhookService(hooks: hooks, outbox: outbox, baseURL: baseURL)
     let pulls = PullRequestStore(client: database, logger: logger)
+    let branchRules = BranchRuleService(
+        rules: protections, statuses: statuses.statuses, pulls: pulls, repositories: repositories, users: users, content: content)
     let pullRequests = PullRequestService(
         pulls: pulls, repositories: repositories, users: users,
         events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: repositories, pulls: pulls, baseURL: baseURL), repostore: repostore, content: content, social: social, traffic: trafficEvents,
-        logger: logger)
+        branchRules: branchRules, logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     PullRequestPagesController(
-        pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, content: content,
+        pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, statuses: statuses, content: content,
         highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), cache: fragments
     ).addRoutes(to: pageRoutes)
     TrafficPagesController(pages: pages, repositoryPages: repositoryPages, traffic: traffic, growth: SiteGrowthStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
@@ -123,7 +125,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     WebhookAPIController(access: access, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: callerRoutes)
     PullRequestAPIController(access: access, pulls: pulls, service: pullRequests, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     CommitStatusAPIController(access: access, service: statuses, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
-    GitController(access: access, repostore: repostore, traffic: trafficEvents).addRoutes(to: callerRoutes)
+    BranchProtectionAPIController(access: access, protections: protections, users: users, baseURL: baseURL).addRoutes(to: callerRoutes)
+    GitController(access: access, repostore: repostore, traffic: trafficEvents, branchRules: branchRules).addRoutes(to: callerRoutes)
     LFSController(
         access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes

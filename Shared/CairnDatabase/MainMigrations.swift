@@ -416,6 +416,8 @@ enum MainMigrations {
                 pushers bigint[],
                 allow_force_pushes boolean NOT NULL DEFAULT false,
                 allow_deletions boolean NOT NULL DEFAULT false,
+                require_up_to_date boolean NOT NULL DEFAULT false,
+                enforce_admins boolean NOT NULL DEFAULT true,
                 created_at timestamptz NOT NULL DEFAULT now(),
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 UNIQUE (repository_id, pattern)

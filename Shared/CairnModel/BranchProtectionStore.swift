@@ -17,7 +17,9 @@ public struct BranchProtectionStore: Sendable {
         self.logger = logger
     }
 
-    private static let columns = "pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions"
+    private static let columns = """
+        pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions, require_up_to_date, enforce_admins
+        """
 
     /// The repository's rules, by pattern.
     public func list(repositoryID: Int64) async throws -> [BranchRule] {
@@ -35,14 +37,17 @@ public struct BranchProtectionStore: Sendable {
     /// when the repository already has `maxRules` other rules.
     public func put(repositoryID: Int64, _ rule: BranchRule) async throws -> Bool {
         let rows = try await client.run("""
-            INSERT INTO branch_protections AS b (repository_id, pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions)
+            INSERT INTO branch_protections AS b (
+                repository_id, pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions,
+                require_up_to_date, enforce_admins)
             SELECT \(repositoryID), \(rule.pattern), \(rule.requiredApprovals), \(rule.requireCodeOwnerReviews), \(rule.requiredContexts), \(rule.pushers),
-                   \(rule.allowForcePushes), \(rule.allowDeletions)
+                   \(rule.allowForcePushes), \(rule.allowDeletions), \(rule.requireUpToDate), \(rule.enforceAdmins)
             WHERE (SELECT count(*) FROM branch_protections WHERE repository_id = \(repositoryID) AND pattern <> \(rule.pattern)) < \(Self.maxRules)
             ON CONFLICT (repository_id, pattern) DO UPDATE SET
                 required_approvals = EXCLUDED.required_approvals, require_code_owner_reviews = EXCLUDED.require_code_owner_reviews,
                 required_contexts = EXCLUDED.required_contexts, pushers = EXCLUDED.pushers,
-                allow_force_pushes = EXCLUDED.allow_force_pushes, allow_deletions = EXCLUDED.allow_deletions, updated_at = now()
+                allow_force_pushes = EXCLUDED.allow_force_pushes, allow_deletions = EXCLUDED.allow_deletions,
+                require_up_to_date = EXCLUDED.require_up_to_date, enforce_admins = EXCLUDED.enforce_admins, updated_at = now()
             RETURNING 1
             """, logger: logger)
         return try await rows.count() == 1
@@ -57,10 +62,10 @@ public struct BranchProtectionStore: Sendable {
 
     private static func collect(_ rows: PostgresRowSequence) async throws -> [BranchRule] {
         var rules: [BranchRule] = []
-        for try await r in rows.decode((String, Int?, Bool, [String], [Int64]?, Bool, Bool).self) {
+        for try await r in rows.decode((String, Int?, Bool, [String], [Int64]?, Bool, Bool, Bool, Bool).self) {
             rules.append(BranchRule(
                 pattern: r.0, requiredApprovals: r.1, requireCodeOwnerReviews: r.2, requiredContexts: r.3, pushers: r.4,
-                allowForcePushes: r.5, allowDeletions: r.6))
+                allowForcePushes: r.5, allowDeletions: r.6, requireUpToDate: r.7, enforceAdmins: r.8))
         }
         return rules
     }

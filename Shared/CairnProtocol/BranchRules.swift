@@ -15,11 +15,17 @@ public struct BranchRule: Codable, Sendable, Hashable {
     public var pushers: [Int64]?
     public var allowForcePushes: Bool
     public var allowDeletions: Bool
+    /// Whether a pull request's head must hold the base branch's tip (GitHub's `strict`).
+    public var requireUpToDate: Bool
+    /// Whether the rule binds the repository's admins too (else they are not held by it).
+    public var enforceAdmins: Bool
 
     public init(
         pattern: String, requiredApprovals: Int? = nil, requireCodeOwnerReviews: Bool = false, requiredContexts: [String] = [],
-        pushers: [Int64]? = nil, allowForcePushes: Bool = false, allowDeletions: Bool = false
+        pushers: [Int64]? = nil, allowForcePushes: Bool = false, allowDeletions: Bool = false, requireUpToDate: Bool = false, enforceAdmins: Bool = true
     ) {
+        self.requireUpToDate = requireUpToDate
+        self.enforceAdmins = enforceAdmins
         self.pattern = pattern
         self.requiredApprovals = requiredApprovals
         self.requireCodeOwnerReviews = requireCodeOwnerReviews
@@ -116,8 +122,11 @@ public struct PullMergeFacts: Codable, Sendable {
     public var codeOwnersApproved: Bool
     /// Contexts whose newest status on the head commit is success.
     public var passingContexts: [String]
+    /// Whether the head holds the base branch's tip.
+    public var upToDate: Bool
 
-    public init(approvals: Int, codeOwnersApproved: Bool, passingContexts: [String]) {
+    public init(approvals: Int, codeOwnersApproved: Bool, passingContexts: [String], upToDate: Bool = true) {
+        self.upToDate = upToDate
         self.approvals = approvals
         self.codeOwnersApproved = codeOwnersApproved
         self.passingContexts = passingContexts
@@ -135,7 +144,29 @@ public struct BranchGuard: Sendable {
         self.pusherID = pusherID
     }
 
-    static let zero = String(repeating: "0", count: 40)
+    /// What a merge into `branch` by the pusher still needs, by every rule matching it (empty:
+    /// nothing): what the merge button and the merge API say.
+    public func unmet(mergingInto branch: String, _ facts: PullMergeFacts) -> [String] {
+        var needs: [String] = []
+        for rule in rules.rules where rule.matches(branch) {
+            if let pushers = rule.pushers, !(pusherID.map(pushers.contains) ?? false) { needs.append("only the people \(rule.pattern) names may merge to it") }
+            needs += Self.needs(rule, facts)
+        }
+        return needs
+    }
+
+    /// What `rule` asks of a pull request that `facts` does not show.
+    static func needs(_ rule: BranchRule, _ facts: PullMergeFacts) -> [String] {
+        var needs: [String] = []
+        if let needed = rule.requiredApprovals, facts.approvals < needed {
+            needs.append("\(needed) approving review\(needed == 1 ? " is" : "s are") required (it has \(facts.approvals))")
+        }
+        if rule.requireCodeOwnerReviews && !facts.codeOwnersApproved { needs.append("the code owners of the files it changes must approve it") }
+        let missing = rule.requiredContexts.filter { !facts.passingContexts.contains($0) }
+        if !missing.isEmpty { needs.append("required status checks have not passed: \(missing.joined(separator: ", "))") }
+        if rule.requireUpToDate && !facts.upToDate { needs.append("the head branch must hold the newest commit of the base branch: update it first") }
+        return needs
+    }
 
     /// Why `ref` may not go from `old` to `new` (all zeros: none), or nil when it may.
     /// `isAncestor(a, b)` says whether `a` is in `b`'s history (a fast-forward).
@@ -158,21 +189,13 @@ public struct BranchGuard: Sendable {
         if let pushers = rule.pushers, !(pusherID.map(pushers.contains) ?? false) {
             return "only the people it names may push or merge to it"
         }
-        if new == Self.zero {
+        if new == RefUpdate.zero {
             return rule.allowDeletions ? nil : "it cannot be deleted"
         }
-        if old != Self.zero, !rule.allowForcePushes, !(try await isAncestor(old, new)) {
+        if old != RefUpdate.zero, !rule.allowForcePushes, !(try await isAncestor(old, new)) {
             return "it cannot be force-pushed (\(old.prefix(10)) is not in the history of \(new.prefix(10)))"
         }
-        if let merge {
-            if let needed = rule.requiredApprovals, merge.approvals < needed {
-                return "it needs \(needed) approving review\(needed == 1 ? "" : "s"), and has \(merge.approvals)"
-            }
-            if rule.requireCodeOwnerReviews && !merge.codeOwnersApproved { return "it needs the approval of the code owners" }
-            let missing = rule.requiredContexts.filter { !merge.passingContexts.contains($0) }
-            if !missing.isEmpty { return "required status checks have not passed: \(missing.joined(separator: ", "))" }
-            return nil
-        }
+        if let merge { return Self.needs(rule, merge).first }
         if rule.requiresPullRequest { return "changes must go through a pull request" }
         if !rule.requiredContexts.isEmpty && !(rules.passingCommits[rule.pattern]?.contains(new) ?? false) {
             return "required status checks have not passed on \(new.prefix(10)): \(rule.requiredContexts.joined(separator: ", "))"

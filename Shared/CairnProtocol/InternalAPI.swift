@@ -77,6 +77,8 @@ public enum ForwardedHeader {
     public static let user = "X-Cairn-User"
     /// The analytics visitor id of the person behind the request (see `EventEnvelope.visitor`).
     public static let visitor = "X-Cairn-Visitor"
+    /// On a push: the repository's branch rules (`BranchRulesInForce`), JSON in base64.
+    public static let branchRules = "X-Cairn-Branch-Rules"
 }
 
 /// The repository store's answer to `GET /repos`: every repository on disk.

@@ -68,8 +68,17 @@ public struct PullMergeRequest: Codable, Sendable {
     public var committer: GitSignature
     /// The person merging, recorded as the pusher of the base branch's update.
     public var pusherID: Int64
+    /// The base repository's branch rules, and what the gateway found of the pull request
+    /// for them: the store refuses (403) a merge they forbid.
+    public var rules: BranchRulesInForce?
+    public var facts: PullMergeFacts?
 
-    public init(method: PullMergeMethod, baseRef: String, expectedHeadSHA: String, message: String, author: GitSignature, committer: GitSignature, pusherID: Int64) {
+    public init(
+        method: PullMergeMethod, baseRef: String, expectedHeadSHA: String, message: String, author: GitSignature, committer: GitSignature, pusherID: Int64,
+        rules: BranchRulesInForce? = nil, facts: PullMergeFacts? = nil
+    ) {
+        self.rules = rules
+        self.facts = facts
         self.method = method
         self.baseRef = baseRef
         self.expectedHeadSHA = expectedHeadSHA
@@ -117,8 +126,11 @@ public struct BranchDeletion: Codable, Sendable {
     public var branch: String
     public var expectedSHA: String
     public var pusherID: Int64
+    /// The repository's branch rules: the store refuses (403) a deletion they forbid.
+    public var rules: BranchRulesInForce?
 
-    public init(branch: String, expectedSHA: String, pusherID: Int64) {
+    public init(branch: String, expectedSHA: String, pusherID: Int64, rules: BranchRulesInForce? = nil) {
+        self.rules = rules
         self.branch = branch
         self.expectedSHA = expectedSHA
         self.pusherID = pusherID

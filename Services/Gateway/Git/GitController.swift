@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CairnModel
 import CairnProtocol
 import CairnService
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -14,6 +15,7 @@ struct GitController: Sendable {
     let access: RepositoryAccess
     let repostore: InternalClient
     let traffic: TrafficEvents
+    let branchRules: BranchRuleService
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
         router.get("/:owner/:repo/info/refs") { request, context in
@@ -44,6 +46,10 @@ struct GitController: Sendable {
             if let value = request.headers[field] { headers.add(name: field.canonicalName, value: value) }
         }
         headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.user?.id))
+        // A push carries the branch rules, which the repository store's pre-receive hook enforces.
+        if service == "git-receive-pack" && request.method == .post, let rules = try await branchRules.inForce(repository, for: caller.user) {
+            headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
+        }
         let relay = request.method == .post ? RequestBodyRelay(request.body) : nil
         let length = request.headers[.contentLength].flatMap { QueryNumber.parse($0, in: 0...Int(Int64.max)) }
         let body = relay.map { InternalBody.stream($0.channel, length: length.map { .known(Int64($0)) } ?? .unknown) }

@@ -1,3 +1,6 @@
+import CairnModel
+import CairnProtocol
+
 /// A `CODEOWNERS` file as GitHub reads one: each line a path pattern and the people who own
 /// what it matches (`@user`; teams and email addresses are skipped, as Cairn has neither),
 /// the last matching line winning. Patterns follow GitHub's subset of gitignore: `/` at the
@@ -140,5 +143,18 @@ struct CodeOwners {
         }
         while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
         return p == pattern.count
+    }
+}
+
+extension RepositoryContent {
+    /// The CODEOWNERS file of `repository` at `commit`, from the first of GitHub's places that has one.
+    func codeOwners(_ repository: Repository, at commit: String) async throws -> CodeOwners? {
+        for path in CodeOwners.locations {
+            guard let object = try? await object(repository, ref: commit, path: path), object.type == "blob" else { continue }
+            // The first file there counts, even one too large to read (then no one owns anything).
+            guard object.size <= CodeOwners.maxBytes, let data = try await blob(repository, sha: object.sha, limit: CodeOwners.maxBytes) else { return nil }
+            return CodeOwners(String(decoding: data, as: UTF8.self))
+        }
+        return nil
     }
 }

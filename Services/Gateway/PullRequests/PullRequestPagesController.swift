@@ -14,6 +14,7 @@ struct PullRequestPagesController: Sendable {
     let repositoryPages: RepositoryPages
     let pulls: PullRequestStore
     let service: PullRequestService
+    let statuses: CommitStatusService
     let content: RepositoryContent
     let highlighting: CodeHighlighting
     let cache: FragmentCache
@@ -226,14 +227,19 @@ struct PullRequestPagesController: Sendable {
         var view = PullView(pull, fullName: fullName, tab: tab, comments: comments, reviews: reviews, visitor: page.visitor.user, permission: page.permission, error: error)
         if tab == .conversation {
             view.reviewers = try await pulls.requestedReviewers(pullRequestID: pull.id).map { .init(name: $0.username, codeOwner: $0.fromCodeOwners) }
+            if view.isOpen { view.needs = try await service.branchRules.mergeNeeds(pull, base: page.repository, by: page.visitor.user).needs }
+            view.mergeReady = view.mergeable && view.needs.isEmpty
         }
+        if GitInput.isObjectID(pull.headSHA) { view.headStatus = try await statuses.marks(page.repository, shas: [pull.headSHA])[pull.headSHA] }
         let comparable = GitInput.isObjectID(pull.headSHA) && GitInput.isObjectID(pull.baseSHA)
         switch tab {
         case .conversation:
             break
         case .commits:
             if comparable {
-                view.commits = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA).commits.map { CommitItem($0, repository: page.repository) }
+                let commits = try await content.compare(page.repository, base: pull.baseSHA, head: pull.headSHA).commits
+                let marks = try await statuses.marks(page.repository, shas: commits.map(\.sha))
+                view.commits = commits.map { CommitItem($0, repository: page.repository, status: marks[$0.sha]) }
             }
         case .files:
             let lines = try QueryNumber.read(request, "context", in: 0...DiffContext.whole, default: DiffContext.standard)

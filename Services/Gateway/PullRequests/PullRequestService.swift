@@ -19,6 +19,7 @@ struct PullRequestService: Sendable {
     let content: RepositoryContent
     let social: SocialGraph
     let traffic: TrafficEvents
+    let branchRules: BranchRuleService
     let logger: Logger
 
     /// Opens a pull request from `head` (`branch` of `base`, or `owner:branch` of `owner`'s
@@ -144,15 +145,17 @@ struct PullRequestService: Sendable {
             let reason = pull.conflicts.isEmpty ? "its branches cannot be merged now" : "it conflicts in \(pull.conflicts.prefix(20).joined(separator: ", "))"
             throw GatewayError.notAllowed("Pull Request is not mergeable: \(reason)")
         }
+        let (needs, rules, facts) = try await branchRules.mergeNeeds(pull, base: base, by: user)
+        if !needs.isEmpty { throw GatewayError.notAllowed("\(pull.baseRef) is protected: \(needs.joined(separator: "; "))") }
         let author = try await users.find(id: pull.authorID) ?? user
         let asked = PullMergeRequest(
             method: method, baseRef: pull.baseRef, expectedHeadSHA: pull.headSHA,
             message: Self.message(method, pull: pull, title: title, message: message),
-            author: Self.signature(author), committer: Self.signature(user), pusherID: user.id)
+            author: Self.signature(author), committer: Self.signature(user), pusherID: user.id, rules: rules, facts: facts)
         let result: PullMergeResult
         do {
             result = try await repostore.postJSON(PullMergeResult.self, "/repos/\(base.id)/pulls/\(pull.number)/merge", json: asked, user: user.id, timeout: .minutes(10))
-        } catch InternalCallError.refused(_, let status, let body) where status == 409 || status == 422 {
+        } catch InternalCallError.refused(_, let status, let body) where [403, 409, 422].contains(status) {
             let said = InternalCallError.reason(body)
             throw status == 409 ? GatewayError.conflict(said) : GatewayError.notAllowed(said)
         } catch let error as InternalCallError {
@@ -182,10 +185,15 @@ struct PullRequestService: Sendable {
         guard pull.isMerged else { throw GatewayError.invalid("Only a merged pull request's head branch is deleted here") }
         do {
             try await repostore.expectSuccess(
-                .POST, "/repos/\(head.id)/branches/delete", json: BranchDeletion(branch: pull.headRef, expectedSHA: pull.headSHA, pusherID: user.id), user: user.id)
-        } catch InternalCallError.refused(_, let status, let body) where [404, 409, 422].contains(status) {
+                .POST, "/repos/\(head.id)/branches/delete",
+                json: BranchDeletion(branch: pull.headRef, expectedSHA: pull.headSHA, pusherID: user.id, rules: try await branchRules.inForce(head, for: user)), user: user.id)
+        } catch InternalCallError.refused(_, let status, let body) where [403, 404, 409, 422].contains(status) {
             let said = InternalCallError.reason(body)
-            throw status == 409 ? GatewayError.conflict(said) : GatewayError.invalid(said)
+            switch status {
+            case 409: throw GatewayError.conflict(said)
+            case 403: throw GatewayError.forbidden(said)
+            default: throw GatewayError.invalid(said)
+            }
         } catch let error as InternalCallError {
             throw GatewayError.unavailable("The repository store could not delete the branch: \(error)")
         }
@@ -196,7 +204,7 @@ struct PullRequestService: Sendable {
     /// missing or unreadable file asks no one, and a failure never fails the pull request.
     func requestCodeOwners(_ pull: PullRequest, base: Repository) async {
         do {
-            guard GitInput.isObjectID(pull.baseSHA), GitInput.isObjectID(pull.headSHA), let owners = try await codeOwners(base, at: pull.baseSHA) else { return }
+            guard GitInput.isObjectID(pull.baseSHA), GitInput.isObjectID(pull.headSHA), let owners = try await content.codeOwners(base, at: pull.baseSHA) else { return }
             let changed = try await content.compare(base, base: pull.baseSHA, head: pull.headSHA).files.prefix(DiffFilesView.maxFilesShown)
             let paths = changed.flatMap { [$0.path] + ($0.previousPath.map { [$0] } ?? []) }
             let names = Set(owners.owners(of: paths).joined())
@@ -211,17 +219,6 @@ struct PullRequestService: Sendable {
         } catch {
             logger.warning("pull.code_owners_failed", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)", "error": "\(error)"])
         }
-    }
-
-    /// The CODEOWNERS file of `repository` at `commit`, from the first of GitHub's places that has one.
-    private func codeOwners(_ repository: Repository, at commit: String) async throws -> CodeOwners? {
-        for path in CodeOwners.locations {
-            guard let object = try? await content.object(repository, ref: commit, path: path), object.type == "blob" else { continue }
-            // The first file there counts, even one too large to read (then no one owns anything).
-            guard object.size <= CodeOwners.maxBytes, let data = try await content.blob(repository, sha: object.sha, limit: CodeOwners.maxBytes) else { return nil }
-            return CodeOwners(String(decoding: data, as: UTF8.self))
-        }
-        return nil
     }
 
     /// The most reviewers one pull request waits for.

@@ -123,6 +123,12 @@ struct PullView {
     }
 
     var reviewers: [Reviewer] = []
+    /// What the base branch's rules still ask before a merge.
+    var needs: [String] = []
+    /// The head commit's checks (not `status`, which each listed commit may lack and would then inherit).
+    var headStatus: StatusMark?
+    /// Mergeable, and nothing the rules ask is missing (set with `needs`).
+    var mergeReady = false
     var commits: [CommitItem] = []
     /// The files tab's diffs, rendered (`PullDiffView`, cached by the two commits).
     var diffHTML = ""

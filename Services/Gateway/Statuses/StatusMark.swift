@@ -7,7 +7,8 @@ struct StatusMark: Sendable {
     let state: String
     let symbol: String
     let label: String
-    let url: String?
+    /// Named apart from every page's `url`, which an absent value here would show instead.
+    let checkURL: String?
     /// Each context's newest status, for the commit page's list.
     let checks: [Check]
 
@@ -16,7 +17,7 @@ struct StatusMark: Sendable {
         let state: String
         let symbol: String
         let description: String
-        let url: String?
+        let detailsURL: String?
     }
 
     init(_ latest: [CommitStatus]) {
@@ -27,8 +28,8 @@ struct StatusMark: Sendable {
         let passed = latest.filter { $0.state == .success }.count
         label = "\(passed) of \(latest.count) checks passed: " + sorted.map { "\($0.context) \($0.state.rawValue)" }.joined(separator: ", ")
         let order: [CommitStatus.State] = [.failure, .error, .pending, .success]
-        url = order.lazy.compactMap { state in sorted.first { $0.state == state && $0.targetURL != nil }?.targetURL }.first
-        checks = sorted.map { Check(context: $0.context, state: $0.state.rawValue, symbol: Self.symbol($0.state), description: $0.description ?? "", url: $0.targetURL) }
+        checkURL = order.lazy.compactMap { state in sorted.first { $0.state == state && $0.targetURL != nil }?.targetURL }.first
+        checks = sorted.map { Check(context: $0.context, state: $0.state.rawValue, symbol: Self.symbol($0.state), description: $0.description ?? "", detailsURL: $0.targetURL) }
     }
 
     static func symbol(_ state: CommitStatus.State) -> String {

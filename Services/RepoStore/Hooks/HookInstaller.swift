@@ -8,7 +8,19 @@ import Foundation
 /// place before git goes on to tell the client, so a ref a push changed is on disk even if
 /// the repository store dies a moment later. Outside a push (no `CAIRN_PUSH_ID`) it does
 /// nothing.
+///
+/// `pre-receive` refuses what the branch rules forbid: when the gateway sent rules with the
+/// push (`CAIRN_BRANCH_RULES`), it runs this executable (`CAIRN_HOOK_BINARY pre-receive`,
+/// see `PreReceiveHook`); a hook that cannot run refuses the push, never lets it through.
 enum HookInstaller {
+    static let preReceive = """
+        #!/bin/sh
+        # Installed by cairn-repostore: checks a push against its repository's branch rules (see PreReceiveHook).
+        if [ -z "$CAIRN_BRANCH_RULES" ]; then cat > /dev/null; exit 0; fi
+        exec "$CAIRN_HOOK_BINARY" pre-receive
+
+        """
+
     static let referenceTransaction = """
         #!/bin/sh
         # Installed by cairn-repostore: records a push's committed ref changes in the store's spool (see PushSpool).
@@ -25,8 +37,10 @@ enum HookInstaller {
         try FileManager.default.createDirectory(atPath: hooksPath, withIntermediateDirectories: true)
         // The hook of earlier releases, which recorded pushes after git had answered.
         try? FileManager.default.removeItem(atPath: hooksPath + "/post-receive")
-        let path = hooksPath + "/reference-transaction"
-        try referenceTransaction.write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        for (name, script) in [("reference-transaction", referenceTransaction), ("pre-receive", preReceive)] {
+            let path = hooksPath + "/" + name
+            try script.write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        }
     }
 }

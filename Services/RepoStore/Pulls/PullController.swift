@@ -39,7 +39,7 @@ struct PullController: Sendable {
             let asked = try await Self.decode(BranchDeletion.self, request)
             try Self.checkBranch(asked.branch, "branch")
             guard GitInput.isObjectID(asked.expectedSHA) else { throw HTTPError(.badRequest, message: "expectedSHA must be 40 hexadecimal digits") }
-            try await merger.deleteBranch(asked.branch, at: asked.expectedSHA, repository: repository, pusher: asked.pusherID, in: path)
+            try await merger.deleteBranch(asked.branch, at: asked.expectedSHA, repository: repository, pusher: asked.pusherID, rules: asked.rules, in: path)
             return Response(status: .noContent)
         }
         router.get("/repos/:id/compare") { request, context in

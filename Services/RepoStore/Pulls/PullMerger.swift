@@ -88,7 +88,9 @@ struct PullMerger: Sendable {
         guard tip != base, trees.count == 2, trees[0] != trees[1] else {
             throw HTTPError(.unprocessableContent, message: "The head brings nothing the base branch does not have")
         }
-        try await moveBranch(asked.baseRef, from: base, to: tip, repository: repository, pusher: asked.pusherID, reason: "merge pull request #\(number)", in: path)
+        try await moveBranch(
+            asked.baseRef, from: base, to: tip, repository: repository, pusher: asked.pusherID, reason: "merge pull request #\(number)",
+            rules: asked.rules, merge: asked.facts ?? PullMergeFacts(approvals: 0, codeOwnersApproved: false, passingContexts: []), in: path)
         logger.info("pull.merged", metadata: ["repo.id": "\(repository)", "pull.number": "\(number)", "pull.method": "\(asked.method.rawValue)"])
         return PullMergeResult(sha: tip)
     }
@@ -158,17 +160,28 @@ struct PullMerger: Sendable {
 
     /// Deletes `refs/heads/{branch}` if it is still at `sha`, as a push by `pusher` would (409
     /// when it moved, 404 when it is gone); the default branch (HEAD's) is refused.
-    func deleteBranch(_ branch: String, at sha: String, repository: Int64, pusher: Int64, in path: String) async throws {
+    func deleteBranch(_ branch: String, at sha: String, repository: Int64, pusher: Int64, rules: BranchRulesInForce?, in path: String) async throws {
         let head = try await git.attempt(["symbolic-ref", "--quiet", "HEAD"], in: path).output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard head != "refs/heads/\(branch)" else { throw HTTPError(.unprocessableContent, message: "\(branch) is the default branch") }
         guard try await resolve("refs/heads/\(branch)", in: path) != nil else { throw HTTPError(.notFound, message: "No branch \(branch)") }
-        try await moveBranch(branch, from: sha, to: nil, repository: repository, pusher: pusher, reason: "delete merged head branch", in: path)
+        try await moveBranch(branch, from: sha, to: nil, repository: repository, pusher: pusher, reason: "delete merged head branch", rules: rules, in: path)
     }
 
     /// Moves `refs/heads/{branch}` from `old` to `new` (deletes it when `new` is nil) as a
     /// push by `pusher` would, so the push's task and event follow; a 409 when the branch is
-    /// no longer at `old`.
-    private func moveBranch(_ branch: String, from old: String, to new: String?, repository: Int64, pusher: Int64, reason: String, in path: String) async throws {
+    /// no longer at `old`, a 403 with the reason when the branch rules forbid the change
+    /// (`merge`: what the gateway found of the pull request being merged).
+    private func moveBranch(
+        _ branch: String, from old: String, to new: String?, repository: Int64, pusher: Int64, reason: String,
+        rules: BranchRulesInForce?, merge: PullMergeFacts? = nil, in path: String
+    ) async throws {
+        if let rules {
+            let branchGuard = BranchGuard(rules: rules, pusherID: pusher)
+            let refusal = try await branchGuard.refusal(ref: "refs/heads/\(branch)", old: old, new: new ?? RefUpdate.zero, merge: merge) { older, newer in
+                try await git.attempt(["merge-base", "--is-ancestor", older, newer], in: path).succeeded
+            }
+            if let refusal { throw HTTPError(.forbidden, message: refusal) }
+        }
         let push = UUID().uuidString.lowercased()
         spool.claim(push)
         defer { spool.release(push) }

@@ -33,6 +33,24 @@ struct SmartHTTPController: Sendable {
         }
     }
 
+    /// The branch rules the gateway sent with a push, as the JSON the hook reads; nil when
+    /// none. Rules that cannot be read refuse the push (400), never drop the rules.
+    static func branchRules(_ request: Request) throws -> String? {
+        guard let encoded = request.headers[HTTPField.Name(ForwardedHeader.branchRules)!], !encoded.isEmpty else { return nil }
+        guard let data = Data(base64Encoded: encoded), (try? JSONDecoder().decode(BranchRulesInForce.self, from: data)) != nil else {
+            throw HTTPError(.badRequest, message: "\(ForwardedHeader.branchRules) is not base64 JSON of branch rules")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The `cairn-repostore` executable, which git runs as the `pre-receive` hook: this one, or
+    /// (when the store runs inside another program, as in the tests) the one beside it.
+    static let executablePath: String = {
+        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let url = URL(fileURLWithPath: running)
+        return url.lastPathComponent == Daemon.repostore.executable ? running : url.deletingLastPathComponent().appendingPathComponent(Daemon.repostore.executable).path
+    }()
+
     func serve(_ request: Request, context: BasicRequestContext, service: String, suffix: String) throws -> Response {
         let id = try context.parameters.require("id")
         _ = try locator.path(for: id)
@@ -66,6 +84,10 @@ struct SmartHTTPController: Sendable {
             environment["CAIRN_PUSH_ID"] = push
             environment["CAIRN_REPO_ID"] = String(number)
             if let user, let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
+            if let rules = try Self.branchRules(request) {
+                environment["CAIRN_BRANCH_RULES"] = rules
+                environment["CAIRN_HOOK_BINARY"] = Self.executablePath
+            }
         }
 
         let gitEnvironment = environment
