@@ -101,6 +101,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         events: PullRequestEvents(hooks: hooks, outbox: outbox, repositories: repositories, pulls: pulls, baseURL: baseURL), repostore: repostore, content: content, social: social, traffic: trafficEvents,
         branchRules: branchRules, logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
+    BranchRulePagesController(pages: pages, repositoryPages: repositoryPages, protections: protections, users: users).addRoutes(to: pageRoutes)
     PullRequestPagesController(
         pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, statuses: statuses, content: content,
         highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), cache: fragments

@@ -153,4 +153,42 @@ struct ProtectedBranchTests {
             #expect((kept["required_pull_request_reviews"] as? [String: Any])?["required_approving_review_count"] as? Int == 1)
         }
     }
+
+    @Test("the settings page adds, edits and deletes rules for admins, with the reason for a bad one")
+    func settingsPage() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            try await stack.makeRepository(ada, "tool")
+            #expect(try await stack.api(.PUT, "/api/v3/repos/ada/tool/collaborators/bob", as: ada, json: #"{"permission": "push"}"#).0 == 204)
+            let owner = try await WebPagesTests.signIn(stack, ada)
+            let empty = try await owner.get("/ada/tool/settings/branches")
+            #expect(empty.status == 200 && empty.body.contains("No branch is protected."))
+            let saved = try await owner.post("/ada/tool/settings/branches", [
+                "pattern": "release/*", "require_pull_request": "on", "approvals": "2", "contexts": "ci/build, ci/test, ci/build",
+                "pushers": "bob", "enforce_admins": "on",
+            ])
+            #expect(saved.status == 303)
+            let rule = try PullRequestTests.json(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches/release%2F*/protection", as: ada).1)
+            #expect((rule["required_pull_request_reviews"] as? [String: Any])?["required_approving_review_count"] as? Int == 2)
+            #expect((rule["required_status_checks"] as? [String: Any])?["contexts"] as? [String] == ["ci/build", "ci/test"])
+            #expect(((rule["restrictions"] as? [String: Any])?["users"] as? [[String: Any]])?.first?["login"] as? String == "bob")
+            let listed = try await owner.get("/ada/tool/settings/branches")
+            #expect(listed.body.contains("<code>release/*</code>") && listed.body.contains("pull requests with 2 approvals"))
+            let editing = try await owner.get("/ada/tool/settings/branches?pattern=release%2F*")
+            #expect(editing.body.contains("Edit the rule") && editing.body.contains(#"value="ci/build, ci/test""#))
+
+            for (fields, reason) in [(["pattern": "a..b"], "pattern"), (["pattern": "main", "require_pull_request": "on", "approvals": "99"], "approvals"),
+                                     (["pattern": "main", "pushers": "nosuch"], "no user nosuch"), (["pattern": "main", "approvals": "x"], "approvals")] {
+                let refused = try await owner.post("/ada/tool/settings/branches", fields)
+                #expect(refused.status == 422 && refused.body.contains(reason), "\(fields) → \(refused.status)")
+            }
+            // A writer who is not an admin sees the refusal; a form without its token changes nothing.
+            let writer = try await WebPagesTests.signIn(stack, bob)
+            #expect(try await writer.get("/ada/tool/settings/branches").status == 403)
+            #expect(try await owner.post("/ada/tool/settings/branches/delete", ["pattern": "release/*"], csrf: "forged").status == 403)
+            #expect(try await owner.post("/ada/tool/settings/branches/delete", ["pattern": "release/*"]).status == 303)
+            #expect(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches/release%2F*/protection", as: ada).0 == 404)
+        }
+    }
 }

@@ -66,6 +66,7 @@ struct PageRenderer: Sendable {
         "routes": PackageResources.routes_mustache,
         "status": PackageResources.status_mustache,
         "profile_repositories": PackageResources.profile_repositories_mustache,
+        "branch_rules": PackageResources.branch_rules_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"
