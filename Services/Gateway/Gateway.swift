@@ -111,12 +111,13 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let repositoryBlobs = RepositoryBlobStore(client: database, logger: logger)
     let downloads = BlobDownloads(blobs: repositoryBlobs, signer: environment.signer, blobURL: configuration.blobPublicURL, traffic: trafficEvents)
     DownloadsPagesController(pages: pages, repositoryPages: repositoryPages, downloads: downloads, blobstore: blobstore, baseURL: baseURL).addRoutes(to: pageRoutes)
-    ArchiveController(
-        repositoryPages: repositoryPages, content: content, downloads: downloads, outbox: outbox,
-        builds: ArchiveBuilds(redis: redis, namespace: configuration.redisNamespace), pages: pages, baseURL: baseURL
-    ).addRoutes(to: pageRoutes)
     // The API, git and LFS: the caller is worked out once, by CallerMiddleware.
     let callerRoutes = router.group().add(middleware: CallerMiddleware(authenticator: authenticator))
+    ArchiveController(
+        repositoryPages: repositoryPages, access: access,
+        archives: Archives(content: content, downloads: downloads, outbox: outbox, builds: ArchiveBuilds(redis: redis, namespace: configuration.redisNamespace)),
+        traffic: trafficEvents, pages: pages, baseURL: baseURL
+    ).addRoutes(pages: pageRoutes, api: callerRoutes)
     TrafficAPIController(access: access, traffic: traffic).addRoutes(to: callerRoutes)
     UserAPIController(users: users, repositories: repositories, service: service, baseURL: baseURL).addRoutes(to: callerRoutes)
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: callerRoutes)

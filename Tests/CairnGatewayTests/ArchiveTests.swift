@@ -93,6 +93,50 @@ import Testing
         }
     }
 
+    @Test func test_theAPIsTarballAndZipballRedirectTokensToPrivateArchivesEqualToGitArchive() async throws {
+        try await CairnStack.with(worker: true) { stack in
+            let ada = try await stack.makeUser("ada")
+            let eve = try await stack.makeUser("eve")
+            try await stack.makeRepository(ada, "vault", isPrivate: true)
+            let work = try await stack.makeWorkingCopy("vault", commits: 2)
+            try await stack.git(["tag", "v1"], in: work)
+            try await stack.git(["push", "--quiet", stack.cloneURL("ada/vault", credentials: "ada:\(ada.token)"), "main", "v1"], in: work)
+            let commit = try await stack.git(["rev-parse", "main"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+            /// The API's answer with a token, asked again while it is 202 (with `Retry-After`).
+            func ask(_ path: String, token: String?) async throws -> (status: Int, location: String?) {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while true {
+                    var request = HTTPClientRequest(url: stack.gatewayURL + path)
+                    if let token { request.headers.add(name: "Authorization", value: "token \(token)") }
+                    let response = try await WebSession.client.execute(request, timeout: .seconds(30))
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                    let status = Int(response.status.code)
+                    if status == 202 {
+                        #expect(response.headers.first(name: "Retry-After") == "3")
+                        if ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(300)); continue }
+                    }
+                    return (status, response.headers.first(name: "Location"))
+                }
+            }
+            for (path, format) in [("tarball/main", "tar"), ("zipball/v1", "zip"), ("tarball", "tar")] {
+                let answer = try await ask("/api/v3/repos/ada/vault/\(path)", token: ada.token)
+                #expect(answer.status == 302, "\(path)")
+                let location = try #require(answer.location)
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: location), timeout: .seconds(60))
+                #expect(response.status == .ok)
+                let served = Array(buffer: try await response.body.collect(upTo: 64 << 20))
+                let expected = "\(stack.folder)/expected-\(path.replacingOccurrences(of: "/", with: "-"))"
+                try await stack.git(["archive", "--format=\(format)", "--prefix=vault-\(commit.prefix(12))/", "-o", expected, commit], in: work)
+                let body = format == "tar" ? try ArchiveTests.gunzip(served, in: stack.folder) : served
+                #expect(body == Array(try Data(contentsOf: URL(fileURLWithPath: expected))), "\(path)")
+            }
+            // Outsiders and anonymous callers see nothing; a ref that names nothing is 404.
+            for token in [eve.token, nil] { #expect(try await ask("/api/v3/repos/ada/vault/tarball/main", token: token).status == 404) }
+            for ref in ["nosuch", "..%2F..%2Fetc", "a..b"] { #expect(try await ask("/api/v3/repos/ada/vault/zipball/\(ref)", token: ada.token).status == 404, "\(ref)") }
+        }
+    }
+
     /// Follows the archive link until it redirects to the blob store, then downloads it.
     static func fetch(_ web: WebSession, _ path: String) async throws -> (body: [UInt8], disposition: String?) {
         var answer = try await web.get(path)

@@ -17,8 +17,13 @@ struct BlobDownloads: Sendable {
     static let linkLifetime: TimeInterval = 300
 
     func redirect(to blob: RepositoryBlob, savedAs filename: String, page: RepositoryPage) async throws -> Response {
+        try await redirect(to: blob, savedAs: filename, visitor: page.visitorID, actor: page.visitor.user?.id)
+    }
+
+    /// The redirect for `visitor` (an analytics visitor id) and the signed-in `actor`, if any.
+    func redirect(to blob: RepositoryBlob, savedAs filename: String, visitor: String, actor: Int64?) async throws -> Response {
         try await blobs.countDownload(repositoryID: blob.repositoryID, use: blob.use, name: blob.name)
-        traffic.download(repository: blob.repositoryID, visitor: page.visitorID, actor: page.visitor.user?.id, name: filename)
+        traffic.download(repository: blob.repositoryID, visitor: visitor, actor: actor, name: filename)
         let link = BlobLink(blob: blob.sha256, method: "GET", expires: Date().addingTimeInterval(Self.linkLifetime), filename: filename)
         return Response(status: .found, headers: [.location: blobURL + (try link.path(signer: signer)), .cacheControl: "no-store"])
     }
