@@ -31,7 +31,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         ReadYourWrites(replicas: $0, redis: stores.redis!, namespace: configuration.redisNamespace, window: configuration.readYourWrites)
     }
     let limiter = SignInLimiter(redis: stores.redis!, namespace: configuration.redisNamespace)
-    let authenticator = Authenticator(users: users, tokens: TokenStore(client: database, logger: logger), readYourWrites: readYourWrites, limiter: limiter)
+    let authenticator = Authenticator(
+        users: users, tokens: TokenStore(client: database, logger: logger), repositoryTokens: RepositoryTokenStore(client: database, logger: logger), readYourWrites: readYourWrites, limiter: limiter)
     let access = RepositoryAccess(repositories: repositories)
     let repostore = InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)
@@ -102,6 +103,9 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         branchRules: branchRules, logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     BranchRulePagesController(pages: pages, repositoryPages: repositoryPages, protections: protections, users: users).addRoutes(to: pageRoutes)
+    RepositoryTokenPagesController(
+        pages: pages, repositoryPages: repositoryPages, tokens: RepositoryTokenStore(client: database, logger: logger), users: users
+    ).addRoutes(to: pageRoutes)
     PullRequestPagesController(
         pages: pages, repositoryPages: repositoryPages, pulls: pulls, service: pullRequests, statuses: statuses, content: content,
         highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), cache: fragments

@@ -424,5 +424,24 @@ enum MainMigrations {
             )
             """,
         ]),
+        Migration(22, "repository tokens", [
+            // Tokens for machines (CI) bound to one repository, read or write, acting for the
+            // admin who made them and never beyond that admin's own permission.
+            """
+            CREATE TABLE repository_tokens (
+                id bigserial PRIMARY KEY,
+                repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                token_hash text NOT NULL,
+                permission text NOT NULL CHECK (permission IN ('read', 'write')),
+                created_by bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_used_at timestamptz,
+                revoked_at timestamptz
+            )
+            """,
+            "CREATE UNIQUE INDEX repository_tokens_hash_key ON repository_tokens (token_hash)",
+            "CREATE INDEX repository_tokens_repository ON repository_tokens (repository_id, id)",
+        ]),
     ]
 }

@@ -9,6 +9,7 @@ import Hummingbird
 struct Authenticator: Sendable {
     let users: UserStore
     let tokens: TokenStore
+    let repositoryTokens: RepositoryTokenStore
     /// Keeps callers who just wrote on the primary, when the gateway reads from replicas.
     var readYourWrites: ReadYourWrites? = nil
     /// Limits password attempts over HTTP basic as on the sign-in form.
@@ -39,7 +40,7 @@ struct Authenticator: Sendable {
             else { throw GatewayError.badCredentials }
             let login = String(decoded[..<colon])
             let secret = String(decoded[decoded.index(after: colon)...])
-            if secret.hasPrefix(TokenStore.prefix) { return try await token(secret) }
+            if secret.hasPrefix(TokenStore.prefix) { return try await token(secret) }  // repository tokens too
             guard !login.isEmpty else { throw GatewayError.badCredentials }
             let address = ClientAddress.current ?? "unknown"
             try await limiter?.attempt(address: address, login: login)
@@ -52,6 +53,10 @@ struct Authenticator: Sendable {
     }
 
     private func token(_ secret: String) async throws -> Caller {
+        if secret.hasPrefix(RepositoryTokenStore.prefix) {
+            guard let (token, maker) = try await repositoryTokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
+            return Caller(user: nil, scopes: nil, grant: RepositoryGrant(repositoryID: token.repositoryID, permission: token.permission, actingFor: maker, tokenID: token.id))
+        }
         guard let (user, scopes) = try await tokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
         return Caller(user: user, scopes: scopes)
     }

@@ -45,9 +45,9 @@ struct GitController: Sendable {
         for field in [HTTPField.Name.contentType, .contentEncoding, .contentLength, HTTPField.Name("Git-Protocol")!] {
             if let value = request.headers[field] { headers.add(name: field.canonicalName, value: value) }
         }
-        headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.user?.id))
+        headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.actor?.id))
         // A push carries the branch rules, which the repository store's pre-receive hook enforces.
-        if service == "git-receive-pack" && request.method == .post, let rules = try await branchRules.inForce(repository, for: caller.user) {
+        if service == "git-receive-pack" && request.method == .post, let rules = try await branchRules.inForce(repository, for: caller.actor) {
             headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
         }
         let relay = request.method == .post ? RequestBodyRelay(request.body) : nil
@@ -56,7 +56,7 @@ struct GitController: Sendable {
         let upstream: HTTPClientResponse
         do {
             upstream = try await repostore.send(
-                request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.user?.id,
+                request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.actor?.id,
                 timeout: .hours(6))
         } catch {
             await relay?.drain()

@@ -67,6 +67,7 @@ struct PageRenderer: Sendable {
         "status": PackageResources.status_mustache,
         "profile_repositories": PackageResources.profile_repositories_mustache,
         "branch_rules": PackageResources.branch_rules_mustache,
+        "repository_tokens": PackageResources.repository_tokens_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"

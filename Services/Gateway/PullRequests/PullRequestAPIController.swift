@@ -242,7 +242,7 @@ struct PullRequestAPIController: Sendable {
 
     /// The signed-in caller whose credential may write (open, comment, review, merge).
     static func writer(_ context: GatewayContext) throws -> User {
-        guard let user = context.caller.user else { throw GatewayError.authenticationRequired }
+        guard let user = context.caller.actor else { throw GatewayError.authenticationRequired }
         guard context.caller.credentialAllows(.write) else { throw GatewayError.forbidden("This token's scopes do not allow changes") }
         return user
     }

@@ -11,18 +11,26 @@ struct RepositoryAccess: Sendable {
     /// The repository and the caller's permission, if the caller has at least `needed`; a
     /// reader without it is told `refusal` (403), or asked to sign in when anonymous.
     func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false, refusal: String? = nil) async throws -> (Repository, Permission) {
-        let hidden: GatewayError = caller.user == nil && challengeAnonymous ? .authenticationRequired : .notFound
+        let hidden: GatewayError = caller.actor == nil && challengeAnonymous ? .authenticationRequired : .notFound
         guard let repository = try await repositories.find(owner: owner, name: name) else { throw hidden }
-        var permission = try await repositories.permission(of: caller.user, on: repository)
+        var permission = try await self.permission(of: caller, on: repository)
         if repository.isPrivate && !caller.credentialAllows(.read) { permission = .none }
         guard permission >= .read else { throw hidden }
         guard permission >= needed else {
-            if caller.user == nil { throw GatewayError.authenticationRequired }
+            if caller.actor == nil { throw GatewayError.authenticationRequired }
             throw GatewayError.forbidden(refusal ?? "You need \(needed.name) permission on \(repository.fullName)")
         }
         guard caller.credentialAllows(needed) else {
             throw GatewayError.forbidden("This token's scopes do not allow \(needed.name) access")
         }
         return (repository, permission)
+    }
+
+    /// What `caller` may do with `repository`: a repository token reaches its own repository
+    /// (as far as both it and its maker may), and any other only as an anonymous caller would.
+    func permission(of caller: Caller, on repository: Repository) async throws -> Permission {
+        guard let grant = caller.grant else { return try await repositories.permission(of: caller.user, on: repository) }
+        guard grant.repositoryID == repository.id else { return try await repositories.permission(of: nil, on: repository) }
+        return min(grant.permission, try await repositories.permission(of: grant.actingFor, on: repository))
     }
 }
