@@ -36,7 +36,15 @@ public struct BranchProtectionStore: Sendable {
     /// Creates or replaces the rule of `rule.pattern` (checked with `problem` first); false
     /// when the repository already has `maxRules` other rules.
     public func put(repositoryID: Int64, _ rule: BranchRule) async throws -> Bool {
-        let rows = try await client.run("""
+        // One writer per repository at a time, so racing additions cannot pass the limit.
+        try await client.withUnwrappedTransaction(logger: logger) { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended('branch_protections', \(repositoryID)))", logger: logger).count()
+            return try await insert(repositoryID: repositoryID, rule, on: connection)
+        }
+    }
+
+    private func insert(repositoryID: Int64, _ rule: BranchRule, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.run("""
             INSERT INTO branch_protections AS b (
                 repository_id, pattern, required_approvals, require_code_owner_reviews, required_contexts, pushers, allow_force_pushes, allow_deletions,
                 require_up_to_date, enforce_admins)

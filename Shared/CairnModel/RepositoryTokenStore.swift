@@ -45,13 +45,19 @@ public struct RepositoryTokenStore: Sendable {
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         let secret = Self.prefix + Base64URL.encode(Data(bytes))
         let level = permission == .write ? "write" : "read"
-        let rows = try await client.run("""
+        // One maker per repository at a time, so racing creations cannot pass the limit.
+        let made = try await client.withUnwrappedTransaction(logger: logger) { connection -> RepositoryToken? in
+            try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended('repository_tokens', \(repositoryID)))", logger: logger).count()
+            let rows = try await connection.run("""
             INSERT INTO repository_tokens (repository_id, name, token_hash, permission, created_by)
             SELECT \(repositoryID), \(trimmed), \(TokenStore.digest(secret)), \(level), \(createdBy)
             WHERE (SELECT count(*) FROM repository_tokens WHERE repository_id = \(repositoryID) AND revoked_at IS NULL) < \(Self.maxPerRepository)
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
-        for try await row in rows { return (secret, try Self.decode(row)) }
+            for try await row in rows { return try Self.decode(row) }
+            return nil
+        }
+        if let made { return (secret, made) }
         throw ModelError.invalid(field: "name", reason: "a repository may have at most \(Self.maxPerRepository) live tokens; revoke one first")
     }
 

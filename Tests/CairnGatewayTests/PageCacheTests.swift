@@ -59,7 +59,8 @@ import Testing
 
 /// History, commit, branch and tag pages come from the fragment cache, anonymous or signed
 /// in, and still show a push at once: the history, branches and tags by the repository's
-/// cache version, a commit by its full id (its content never changes).
+/// cache version, a commit by its full id (its content never changes); those showing commit
+/// statuses by the status version too.
 @Suite(.timeLimit(.minutes(5))) struct HistoryCacheTests {
     @Test func test_historyAndCommitPagesAreCachedAndFollowPushes() async throws {
         try await CairnStack.with(worker: true) { stack in
@@ -81,10 +82,10 @@ import Testing
             // Each page's content is read from its fragment: one planted there shows, for
             // anonymous and signed-in visitors alike, with the title it carries.
             let planted = [
-                ("/ada/site/commits", "commits:\(repository.id):\(repository.cacheVersion):1:"),
-                ("/ada/site/commits/main", "commits:\(repository.id):\(repository.cacheVersion):1:main"),
-                ("/ada/site/commit/\(head)", "commit:\(repository.id):\(head):3"),
-                ("/ada/site/branches", "branches:\(repository.id):\(repository.cacheVersion)"),
+                ("/ada/site/commits", "commits:\(repository.id):\(repository.cacheVersion):s\(repository.statusVersion):1:"),
+                ("/ada/site/commits/main", "commits:\(repository.id):\(repository.cacheVersion):s\(repository.statusVersion):1:main"),
+                ("/ada/site/commit/\(head)", "commit:\(repository.id):\(head):3:s\(repository.statusVersion)"),
+                ("/ada/site/branches", "branches:\(repository.id):\(repository.cacheVersion):s\(repository.statusVersion)"),
                 ("/ada/site/tags", "tags:\(repository.id):\(repository.cacheVersion)"),
             ]
             for (path, key) in planted {

@@ -1,3 +1,4 @@
+import CairnModel
 import CairnService
 import CairnTestSupport
 import Foundation
@@ -23,7 +24,7 @@ struct ProtectedBranchTests {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")
             let bob = try await stack.makeUser("bob")
-            try await stack.makeRepository(ada, "tool")
+            let repository = try await stack.makeRepository(ada, "tool")
             #expect(try await stack.api(.PUT, "/api/v3/repos/ada/tool/collaborators/bob", as: ada, json: #"{"permission": "push"}"#).0 == 204)
             let url = stack.cloneURL("ada/tool", credentials: ada.tokenCredentials)
             let work = try await stack.makeWorkingCopy("tool", commits: 2)
@@ -79,6 +80,11 @@ struct ProtectedBranchTests {
             try await stack.git(["push", "--force", "--quiet", url, "main"], in: work)
             try await stack.git(["reset", "--quiet", "--hard", "HEAD~1"], in: work)
             _ = try await stack.git(["push", "--force", stack.cloneURL("ada/tool", credentials: bob.tokenCredentials), "main"], in: work, expectFailure: true)
+            // Nor a repository token ada made: it may write, never more, so it is held like bob.
+            let tokens = RepositoryTokenStore(client: stack.database, logger: TestEnvironment.logger)
+            let (machine, _) = try await tokens.create(repositoryID: repository.id, name: "ci", permission: .write, createdBy: ada.user.id)
+            let viaToken = try await stack.git(["push", "--force", stack.cloneURL("ada/tool", credentials: "ci:\(machine)"), "main"], in: work, expectFailure: true)
+            #expect(viaToken.error.contains("it cannot be force-pushed"), "\(viaToken.error)")
 
             // Deleted: the force push goes through.
             #expect(try await stack.api(.DELETE, "/api/v3/repos/ada/tool/branches/main/protection", as: ada).0 == 204)
@@ -189,6 +195,41 @@ struct ProtectedBranchTests {
             #expect(try await owner.post("/ada/tool/settings/branches/delete", ["pattern": "release/*"], csrf: "forged").status == 403)
             #expect(try await owner.post("/ada/tool/settings/branches/delete", ["pattern": "release/*"]).status == 303)
             #expect(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches/release%2F*/protection", as: ada).0 == 404)
+        }
+    }
+
+    @Test("a rule asking for code owners holds a merge until an owner of every changed path approves")
+    func codeOwnersApprove() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let carol = try await stack.makeUser("carol")
+            try await stack.makeRepository(ada, "site")
+            for name in ["bob", "carol"] {
+                #expect(try await stack.api(.PUT, "/api/v3/repos/ada/site/collaborators/\(name)", as: ada, json: #"{"permission": "push"}"#).0 == 204)
+            }
+            let url = stack.cloneURL("ada/site", credentials: ada.tokenCredentials)
+            let work = try await stack.makeWorkingCopy("site", commits: 1)
+            _ = try await PullRequestTests.commit(stack, work, "CODEOWNERS", "docs/ @carol\n", "Owners")
+            try await stack.git(["push", "--quiet", url, "main"], in: work)
+            _ = try await Self.protect(stack, ada, "ada/site/branches/main", """
+                {"required_status_checks": null, "required_pull_request_reviews": {"required_approving_review_count": 1, "require_code_owner_reviews": true},
+                 "restrictions": null, "enforce_admins": true}
+                """)
+            try await stack.git(["checkout", "--quiet", "-b", "docs"], in: work)
+            try FileManager.default.createDirectory(atPath: "\(work)/docs", withIntermediateDirectories: true)
+            _ = try await PullRequestTests.commit(stack, work, "docs/guide.md", "# Guide\n", "Guide")
+            try await stack.git(["push", "--quiet", url, "docs"], in: work)
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/site/pulls", as: ada, json: #"{"title": "Guide", "head": "docs"}"#).0 == 201)
+
+            // bob's approval makes one, but bob owns nothing here.
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/site/pulls/1/reviews", as: bob, json: #"{"event": "APPROVE"}"#).0 == 200)
+            let waiting = try await stack.api(.PUT, "/api/v3/repos/ada/site/pulls/1/merge", as: ada, json: "{}")
+            #expect(waiting.0 == 405 && waiting.1.contains("code owners") && !waiting.1.contains("approving review"), "\(waiting.1)")
+            // carol owns docs/: her approval is what was missing.
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/site/pulls/1/reviews", as: carol, json: #"{"event": "APPROVE"}"#).0 == 200)
+            let merged = try await stack.api(.PUT, "/api/v3/repos/ada/site/pulls/1/merge", as: ada, json: "{}")
+            #expect(merged.0 == 200, "\(merged.1)")
         }
     }
 }

@@ -56,6 +56,21 @@ struct RepositoryTokenTests {
             let status = try await stack.api(.POST, "/api/v3/repos/ada/app/statuses/\(head)", token: writer, json: #"{"state": "success", "context": "ci"}"#)
             #expect(status.0 == 201 && status.1.contains(#""login":"ada""#), "\(status)")
             #expect(try await stack.git(["push", stack.cloneURL("ada/other", credentials: "ci:\(writer)"), "main"], in: work, expectFailure: true).error.contains("not found"))
+            // In another repository of its maker, public, the token is nobody: it opens, comments and approves nothing.
+            try await stack.makeRepository(ada, "pub")
+            try await stack.git(["push", "--quiet", stack.cloneURL("ada/pub", credentials: ada.tokenCredentials), "HEAD~1:refs/heads/main", "HEAD:refs/heads/topic"], in: work)
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/pub/pulls", as: bob, json: #"{"title": "Topic", "head": "topic"}"#).0 == 201)
+            let elsewhere = try await stack.api(.POST, "/api/v3/repos/ada/pub/pulls/1/reviews", token: writer, json: #"{"event": "APPROVE"}"#)
+            #expect(elsewhere.0 == 403 && elsewhere.1.contains("only in its own repository"), "\(elsewhere)")
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/pub/issues/1/comments", token: writer, json: #"{"body": "hi"}"#).0 == 403)
+            #expect(try await stack.api(.GET, "/api/v3/repos/ada/pub", token: writer).0 == 200)
+            // In its own repository it may comment, but never approve in a person's stead.
+            _ = try await PullRequestTests.commit(stack, work, "topic.txt", "topic\n", "Topic")
+            try await stack.git(["push", "--quiet", stack.cloneURL("ada/app", credentials: ada.tokenCredentials), "HEAD:refs/heads/topic"], in: work)
+            #expect(try await stack.api(.POST, "/api/v3/repos/ada/app/pulls", as: bob, json: #"{"title": "Topic", "head": "topic"}"#).0 == 201)
+            let approval = try await stack.api(.POST, "/api/v3/repos/ada/app/pulls/1/reviews", token: writer, json: #"{"event": "APPROVE"}"#)
+            #expect(approval.0 == 403 && approval.1.contains("cannot approve"), "\(approval)")
+
             // Nothing of the account: not the user, not its repositories, not the admin's settings.
             for token in [reader, writer] {
                 #expect(try await stack.api(.GET, "/api/v3/user", token: token).0 == 401)

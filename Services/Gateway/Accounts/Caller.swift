@@ -13,8 +13,14 @@ struct Caller: Sendable {
 
     static let anonymous = Caller(user: nil, scopes: nil)
 
-    /// Who acts in a repository: the signed-in person, or the maker of a repository token.
-    var actor: User? { user ?? grant?.actingFor }
+    /// Who acts in `repository`: the signed-in person, or the maker of a repository token
+    /// made for that repository (in any other, a token's caller is nobody).
+    func actor(in repository: Repository) -> User? {
+        user ?? grant.flatMap { $0.repositoryID == repository.id ? $0.actingFor : nil }
+    }
+
+    /// Whether the request carried credentials (a password, a personal or a repository token).
+    var hasCredentials: Bool { user != nil || grant != nil }
 
     /// Whether the credential allows `permission` (the user's own rights are checked apart).
     func credentialAllows(_ permission: Permission) -> Bool {

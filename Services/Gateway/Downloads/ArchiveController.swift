@@ -53,7 +53,7 @@ struct ArchiveController: Sendable {
             response.headers[.retryAfter] = String(Self.retrySeconds)
             return response
         }
-        let user = context.caller.actor?.id
+        let user = context.caller.actor(in: repository)?.id
         return try await archives.downloads.redirect(to: blob, savedAs: wanted.savedAs, visitor: traffic.visitorID(request, context, user: user), actor: user)
     }
 }

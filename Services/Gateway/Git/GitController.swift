@@ -39,15 +39,16 @@ struct GitController: Sendable {
         if name.hasSuffix(".git") { name.removeLast(4) }
         let caller = context.caller
         let needed: Permission = service == "git-receive-pack" ? .write : .read
-        let (repository, _) = try await access.require(needed, owner: owner, name: name, caller: caller, challengeAnonymous: true)
+        let (repository, permission) = try await access.require(needed, owner: owner, name: name, caller: caller, challengeAnonymous: true)
+        let actor = caller.actor(in: repository)
 
         var headers = HTTPHeaders()
         for field in [HTTPField.Name.contentType, .contentEncoding, .contentLength, HTTPField.Name("Git-Protocol")!] {
             if let value = request.headers[field] { headers.add(name: field.canonicalName, value: value) }
         }
-        headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: caller.actor?.id))
+        headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: actor?.id))
         // A push carries the branch rules, which the repository store's pre-receive hook enforces.
-        if service == "git-receive-pack" && request.method == .post, let rules = try await branchRules.inForce(repository, for: caller.actor) {
+        if service == "git-receive-pack" && request.method == .post, let rules = try await branchRules.inForce(repository, adminExempt: permission >= .admin) {
             headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
         }
         let relay = request.method == .post ? RequestBodyRelay(request.body) : nil
@@ -56,7 +57,7 @@ struct GitController: Sendable {
         let upstream: HTTPClientResponse
         do {
             upstream = try await repostore.send(
-                request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: caller.actor?.id,
+                request.method == .post ? .POST : .GET, "/repos/\(repository.id)/\(path)", headers: headers, body: body, user: actor?.id,
                 timeout: .hours(6))
         } catch {
             await relay?.drain()

@@ -13,20 +13,28 @@ struct BranchRuleService: Sendable {
     let users: UserStore
     let content: RepositoryContent
 
-    /// The repository's rules that hold `user` (an admin is not held by a rule that does not
-    /// enforce admins), with the commits their required checks passed on; nil when none hold.
-    func inForce(_ repository: Repository, for user: User?) async throws -> BranchRulesInForce? {
+    /// The repository's rules that hold the caller (`adminExempt`: an admin's own credential,
+    /// never a repository token, which is not held by rules that do not enforce admins), with
+    /// the commits their required checks passed on; nil when none hold.
+    func inForce(_ repository: Repository, adminExempt: Bool) async throws -> BranchRulesInForce? {
         var list = try await rules.list(repositoryID: repository.id)
-        if list.contains(where: { !$0.enforceAdmins }), let user, try await repositories.permission(of: user, on: repository) >= .admin {
-            list.removeAll { !$0.enforceAdmins }
-        }
+        if adminExempt { list.removeAll { !$0.enforceAdmins } }
         guard !list.isEmpty else { return nil }
+        // Each set of contexts is asked once; the commits sent are bounded (they travel in a
+        // header and the hook's environment): the newest ones, where CI just reported.
         var passing: [String: [String]] = [:]
+        var bySet: [[String]: [String]] = [:]
+        let perSet = max(5, Self.maxPassingCommits / max(1, Set(list.map { $0.requiredContexts.sorted() }).count))
         for rule in list where !rule.requiredContexts.isEmpty {
-            passing[rule.pattern] = try await statuses.passing(repositoryID: repository.id, contexts: rule.requiredContexts)
+            let key = rule.requiredContexts.sorted()
+            if bySet[key] == nil { bySet[key] = try await statuses.passing(repositoryID: repository.id, contexts: key, limit: perSet) }
+            passing[rule.pattern] = bySet[key]
         }
         return BranchRulesInForce(rules: list, passingCommits: passing)
     }
+
+    /// The most commits with passing checks sent with one push, over all rules.
+    static let maxPassingCommits = 300
 
     /// What `pull` has for the rules of its base branch: approvals by people who may push
     /// (each reviewer's newest approving or change-requesting review, the author's never),
@@ -66,8 +74,10 @@ struct BranchRuleService: Sendable {
 
     /// What merging `pull` by `user` still needs (empty: nothing), with the rules and facts
     /// that said so (nil when the repository has no rules).
-    func mergeNeeds(_ pull: PullRequest, base: Repository, by user: User?) async throws -> (needs: [String], rules: BranchRulesInForce?, facts: PullMergeFacts?) {
-        guard let inForce = try await inForce(base, for: user), inForce.rules.contains(where: { $0.matches(pull.baseRef) }) else { return ([], nil, nil) }
+    func mergeNeeds(
+        _ pull: PullRequest, base: Repository, by user: User?, adminExempt: Bool
+    ) async throws -> (needs: [String], rules: BranchRulesInForce?, facts: PullMergeFacts?) {
+        guard let inForce = try await inForce(base, adminExempt: adminExempt), inForce.rules.contains(where: { $0.matches(pull.baseRef) }) else { return ([], nil, nil) }
         let facts = try await facts(pull, base: base, rules: inForce)
         return (BranchGuard(rules: inForce, pusherID: user?.id).unmet(mergingInto: pull.baseRef, facts), inForce, facts)
     }

@@ -78,7 +78,9 @@ struct PullRequestAPIController: Sendable {
             let methodName = input?.mergeMethod ?? "merge"
             guard let method = PullMergeMethod(rawValue: methodName) else { throw GatewayError.invalid("merge_method must be merge, squash or rebase") }
             if let sha = input?.sha, !GitInput.isObjectID(sha) { throw GatewayError.invalid("sha must be 40 hexadecimal digits") }
-            let sha = try await service.merge(pull, base: base, method: method, by: user, title: input?.commitTitle, message: input?.commitMessage, expectedSHA: input?.sha)
+            // A repository token's permission is at most write: it is never exempt as an admin.
+            let adminExempt = try context.resolvedRepository().permission >= .admin
+            let sha = try await service.merge(pull, base: base, method: method, by: user, adminExempt: adminExempt, title: input?.commitTitle, message: input?.commitMessage, expectedSHA: input?.sha)
             return try APIEncoding.response(MergeResult(sha: sha, merged: true, message: "Pull Request successfully merged"))
         }
         repos.repository(.read, access).get("pulls/:number/requested_reviewers") { request, context in
@@ -158,6 +160,8 @@ struct PullRequestAPIController: Sendable {
             let input = try await APIEncoding.decode(NewReview.self, from: request, context: context)
             guard let state = PullReview.State(event: input.event ?? "COMMENT") else { throw GatewayError.invalid("event must be APPROVE, REQUEST_CHANGES or COMMENT") }
             if state != .commented && user.id == pull.authorID { throw GatewayError.invalid("event: you cannot approve or request changes on your own pull request") }
+            // A machine's token must not stand in for a person's review (it would meet required approvals).
+            if state != .commented && context.caller.grant != nil { throw GatewayError.forbidden("A repository token cannot approve or request changes") }
             guard (input.comments?.count ?? 0) <= 50 else { throw GatewayError.invalid("comments: at most 50 in one review") }
             let commit = input.commitId ?? pull.headSHA
             var comments: [(body: String, anchor: PullComment.Anchor)] = []
@@ -240,9 +244,14 @@ struct PullRequestAPIController: Sendable {
         return try await content.compare(base, base: pull.baseSHA, head: pull.headSHA)
     }
 
-    /// The signed-in caller whose credential may write (open, comment, review, merge).
+    /// The signed-in caller whose credential may write (open, comment, review, merge) in the
+    /// route's repository; a repository token acts only in its own.
     static func writer(_ context: GatewayContext) throws -> User {
-        guard let user = context.caller.actor else { throw GatewayError.authenticationRequired }
+        let repository = try context.resolvedRepository().repository
+        if context.caller.grant != nil && context.caller.actor(in: repository) == nil {
+            throw GatewayError.forbidden("A repository token works only in its own repository")
+        }
+        guard let user = context.caller.actor(in: repository) else { throw GatewayError.authenticationRequired }
         guard context.caller.credentialAllows(.write) else { throw GatewayError.forbidden("This token's scopes do not allow changes") }
         return user
     }

@@ -134,7 +134,11 @@ struct PullRequestService: Sendable {
 
     /// Merges by `method` into the base branch; the head must still be at `expectedSHA` when
     /// given. The repository store refuses (409) a head or base that moved meanwhile.
-    func merge(_ pull: PullRequest, base: Repository, method: PullMergeMethod, by user: User, title: String?, message: String?, expectedSHA: String?) async throws -> String {
+    /// `adminExempt`: the caller's own credential is an admin's (not a repository token), so
+    /// rules that do not enforce admins do not hold it.
+    func merge(
+        _ pull: PullRequest, base: Repository, method: PullMergeMethod, by user: User, adminExempt: Bool, title: String?, message: String?, expectedSHA: String?
+    ) async throws -> String {
         guard pull.state == .open, !pull.isMerged else { throw GatewayError.notAllowed("The pull request is closed") }
         let pull = try await sync(pull, base: base)
         if let expectedSHA, expectedSHA != pull.headSHA {
@@ -145,7 +149,7 @@ struct PullRequestService: Sendable {
             let reason = pull.conflicts.isEmpty ? "its branches cannot be merged now" : "it conflicts in \(pull.conflicts.prefix(20).joined(separator: ", "))"
             throw GatewayError.notAllowed("Pull Request is not mergeable: \(reason)")
         }
-        let (needs, rules, facts) = try await branchRules.mergeNeeds(pull, base: base, by: user)
+        let (needs, rules, facts) = try await branchRules.mergeNeeds(pull, base: base, by: user, adminExempt: adminExempt)
         if !needs.isEmpty { throw GatewayError.notAllowed("\(pull.baseRef) is protected: \(needs.joined(separator: "; "))") }
         let author = try await users.find(id: pull.authorID) ?? user
         let asked = PullMergeRequest(
@@ -179,14 +183,15 @@ struct PullRequestService: Sendable {
         guard let headID = pull.headRepositoryID, let head = headID == base.id ? base : try await repositories.find(id: headID) else {
             throw GatewayError.invalid("The head repository no longer exists")
         }
-        guard try await repositories.permission(of: user, on: head) >= .write else {
+        let permission = try await repositories.permission(of: user, on: head)
+        guard permission >= .write else {
             throw GatewayError.forbidden("Only those who may push to \(head.fullName) can delete its branches")
         }
         guard pull.isMerged else { throw GatewayError.invalid("Only a merged pull request's head branch is deleted here") }
         do {
             try await repostore.expectSuccess(
                 .POST, "/repos/\(head.id)/branches/delete",
-                json: BranchDeletion(branch: pull.headRef, expectedSHA: pull.headSHA, pusherID: user.id, rules: try await branchRules.inForce(head, for: user)), user: user.id)
+                json: BranchDeletion(branch: pull.headRef, expectedSHA: pull.headSHA, pusherID: user.id, rules: try await branchRules.inForce(head, adminExempt: permission >= .admin)), user: user.id)
         } catch InternalCallError.refused(_, let status, let body) where [403, 404, 409, 422].contains(status) {
             let said = InternalCallError.reason(body)
             switch status {

@@ -11,13 +11,13 @@ struct RepositoryAccess: Sendable {
     /// The repository and the caller's permission, if the caller has at least `needed`; a
     /// reader without it is told `refusal` (403), or asked to sign in when anonymous.
     func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false, refusal: String? = nil) async throws -> (Repository, Permission) {
-        let hidden: GatewayError = caller.actor == nil && challengeAnonymous ? .authenticationRequired : .notFound
+        let hidden: GatewayError = !caller.hasCredentials && challengeAnonymous ? .authenticationRequired : .notFound
         guard let repository = try await repositories.find(owner: owner, name: name) else { throw hidden }
         var permission = try await self.permission(of: caller, on: repository)
         if repository.isPrivate && !caller.credentialAllows(.read) { permission = .none }
         guard permission >= .read else { throw hidden }
         guard permission >= needed else {
-            if caller.actor == nil { throw GatewayError.authenticationRequired }
+            if !caller.hasCredentials { throw GatewayError.authenticationRequired }
             throw GatewayError.forbidden(refusal ?? "You need \(needed.name) permission on \(repository.fullName)")
         }
         guard caller.credentialAllows(needed) else {

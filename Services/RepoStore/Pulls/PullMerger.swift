@@ -88,9 +88,13 @@ struct PullMerger: Sendable {
         guard tip != base, trees.count == 2, trees[0] != trees[1] else {
             throw HTTPError(.unprocessableContent, message: "The head brings nothing the base branch does not have")
         }
+        // Whether the head holds the base's tip is the store's to say: the base may have moved
+        // since the gateway looked.
+        var facts = asked.facts ?? PullMergeFacts(approvals: 0, codeOwnersApproved: false, passingContexts: [])
+        facts.upToDate = try await git.attempt(["merge-base", "--is-ancestor", base, head], in: path).succeeded
         try await moveBranch(
             asked.baseRef, from: base, to: tip, repository: repository, pusher: asked.pusherID, reason: "merge pull request #\(number)",
-            rules: asked.rules, merge: asked.facts ?? PullMergeFacts(approvals: 0, codeOwnersApproved: false, passingContexts: []), in: path)
+            rules: asked.rules, merge: facts, in: path)
         logger.info("pull.merged", metadata: ["repo.id": "\(repository)", "pull.number": "\(number)", "pull.method": "\(asked.method.rawValue)"])
         return PullMergeResult(sha: tip)
     }
