@@ -296,6 +296,17 @@ struct CairnStack: Sendable {
         return path
     }
 
+    /// A repository of `owner` with `commits` commits pushed to `main`: the repository, its
+    /// working copy and the commit at its head.
+    @discardableResult
+    func makePushedRepository(_ owner: TestUser, _ name: String, isPrivate: Bool = false, commits: Int = 1) async throws -> (repository: Repository, work: String, head: String) {
+        let repository = try await makeRepository(owner, name, isPrivate: isPrivate)
+        let work = try await makeWorkingCopy(name, commits: commits)
+        try await git(["push", "--quiet", cloneURL("\(owner.user.username)/\(name)", credentials: owner.tokenCredentials), "main"], in: work)
+        let head = try await git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return (repository, work, head)
+    }
+
     /// `ref → sha` as `git ls-remote` (or `show-ref`) prints them.
     static func refs(_ listing: String) -> [String: String] {
         var refs: [String: String] = [:]

@@ -13,10 +13,7 @@ struct CommitStatusTests {
         try await HookReceiver.with { receiver, hookBase in
             try await CairnStack.with(worker: true, overrides: WebhookTests.allowLoopback) { stack in
                 let ada = try await stack.makeUser("ada")
-                try await stack.makeRepository(ada, "tool")
-                let work = try await stack.makeWorkingCopy("tool", commits: 2)
-                try await stack.git(["push", "--quiet", stack.cloneURL("ada/tool", credentials: ada.tokenCredentials), "main"], in: work)
-                let sha = PullRequestTests.trimmed(try await stack.git(["rev-parse", "HEAD"], in: work))
+                let sha = try await stack.makePushedRepository(ada, "tool", commits: 2).head
                 _ = try await stack.createHook(ada, "ada/tool", url: hookBase + "/statuses", events: ["status"])
 
                 // Before any status: pending with none, and no mark on the (cached) history page.
@@ -91,10 +88,7 @@ struct CommitStatusTests {
             let ada = try await stack.makeUser("ada")
             let bob = try await stack.makeUser("bob")
             let eve = try await stack.makeUser("eve")
-            try await stack.makeRepository(ada, "secret", isPrivate: true)
-            let work = try await stack.makeWorkingCopy("secret", commits: 1)
-            try await stack.git(["push", "--quiet", stack.cloneURL("ada/secret", credentials: ada.tokenCredentials), "main"], in: work)
-            let sha = PullRequestTests.trimmed(try await stack.git(["rev-parse", "HEAD"], in: work))
+            let sha = try await stack.makePushedRepository(ada, "secret", isPrivate: true).head
             #expect(try await stack.api(.PUT, "/api/v3/repos/ada/secret/collaborators/bob", as: ada, json: #"{"permission": "pull"}"#).0 == 204)
             let path = "/api/v3/repos/ada/secret/statuses/\(sha)"
 

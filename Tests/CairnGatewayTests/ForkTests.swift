@@ -75,9 +75,7 @@ struct ForkTests {
             let ada = try await stack.makeUser("ada")
             let bob = try await stack.makeUser("bob")
             let eve = try await stack.makeUser("eve")
-            try await stack.makeRepository(ada, "secret", isPrivate: true)
-            let work = try await stack.makeWorkingCopy("secret", commits: 1)
-            try await stack.git(["push", "--quiet", stack.cloneURL("ada/secret", credentials: ada.tokenCredentials), "main"], in: work)
+            try await stack.makePushedRepository(ada, "secret", isPrivate: true)
             #expect(try await stack.api(.POST, "/api/v3/repos/ada/secret/forks", as: eve).0 == 404)
             #expect(try await stack.api(.GET, "/api/v3/repos/ada/secret/forks", as: eve).0 == 404)
 

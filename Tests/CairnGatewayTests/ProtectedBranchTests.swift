@@ -99,11 +99,9 @@ struct ProtectedBranchTests {
             let ada = try await stack.makeUser("ada")
             let bob = try await stack.makeUser("bob")
             let eve = try await stack.makeUser("eve")
-            try await stack.makeRepository(ada, "app", isPrivate: true)
+            let work = try await stack.makePushedRepository(ada, "app", isPrivate: true).work
             #expect(try await stack.api(.PUT, "/api/v3/repos/ada/app/collaborators/bob", as: ada, json: #"{"permission": "push"}"#).0 == 204)
             let url = stack.cloneURL("ada/app", credentials: ada.tokenCredentials)
-            let work = try await stack.makeWorkingCopy("app", commits: 1)
-            try await stack.git(["push", "--quiet", url, "main"], in: work)
             _ = try await Self.protect(stack, ada, "ada/app/branches/main", """
                 {"required_status_checks": {"strict": true, "contexts": ["ci/build"]},
                  "required_pull_request_reviews": {"required_approving_review_count": 1}, "restrictions": null, "enforce_admins": true}
