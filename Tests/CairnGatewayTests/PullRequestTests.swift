@@ -335,6 +335,38 @@ struct PullRequestTests {
         }
     }
 
+    @Test("a pull request whose commits a push brings onto its base is marked merged by the pusher, as on GitHub")
+    func mergedOnTheCommandLine() async throws {
+        try await HookReceiver.with { receiver, hookBase in
+            try await CairnStack.with(worker: true, overrides: WebhookTests.allowLoopback) { stack in
+                let ada = try await stack.makeUser("ada")
+                let (_, work, _) = try await stack.makePushedRepository(ada, "cli")
+                _ = try await stack.createHook(ada, "ada/cli", url: hookBase + "/pulls", events: ["pull_request"])
+                let url = stack.cloneURL("ada/cli", credentials: ada.tokenCredentials)
+                try await stack.git(["checkout", "--quiet", "-b", "topic"], in: work)
+                let topic = try await Self.commit(stack, work, "topic.txt", "topic\n", "Topic")
+                try await stack.git(["push", "--quiet", url, "topic"], in: work)
+                #expect(try await stack.api(.POST, "/api/v3/repos/ada/cli/pulls", as: ada, json: #"{"title": "Topic", "head": "topic"}"#).0 == 201)
+                // Merged by hand and pushed: the push task sees every commit of the head on main.
+                try await stack.git(["checkout", "--quiet", "main"], in: work)
+                try await stack.git(["merge", "--quiet", "--no-ff", "-m", "Merge topic by hand", "topic"], in: work)
+                try await stack.git(["push", "--quiet", url, "main"], in: work)
+                let tip = Self.trimmed(try await stack.git(["rev-parse", "HEAD"], in: work))
+                #expect(await eventually(timeout: .seconds(30)) {
+                    (try? Self.json(try await stack.api(.GET, "/api/v3/repos/ada/cli/pulls/1", as: ada).1)["merged"] as? Bool) == true
+                })
+                let pull = try Self.json(try await stack.api(.GET, "/api/v3/repos/ada/cli/pulls/1", as: ada).1)
+                #expect(pull["state"] as? String == "closed" && pull["merge_commit_sha"] as? String == tip)
+                #expect((pull["merged_by"] as? [String: Any])?["login"] as? String == "ada")
+                #expect((pull["head"] as? [String: Any])?["sha"] as? String == topic)
+                #expect(try await stack.api(.GET, "/api/v3/repos/ada/cli/pulls/1/merge", as: ada).0 == 204)
+                #expect(await eventually(timeout: .seconds(30)) {
+                    await receiver.requests(event: "pull_request").contains { ($0.json["pull_request"] as? [String: Any])?["merged"] as? Bool == true }
+                })
+            }
+        }
+    }
+
     @Test("bad input and private repositories: clear errors, 404 to outsiders")
     func badInputAndPrivacy() async throws {
         try await CairnStack.with { stack in

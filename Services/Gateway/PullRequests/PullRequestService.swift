@@ -165,8 +165,12 @@ struct PullRequestService: Sendable {
         } catch let error as InternalCallError {
             throw GatewayError.unavailable("The repository store could not merge: \(error)")
         }
-        guard try await pulls.markMerged(pull.id, by: user.id, sha: result.sha, headSHA: pull.headSHA) else {
-            throw GatewayError.conflict("The pull request was merged or closed meanwhile")
+        if try await !pulls.markMerged(pull.id, by: user.id, sha: result.sha, headSHA: pull.headSHA) {
+            // The push task may have recorded this very merge first (it marks merged what a push
+            // landed); the event below has the same key as its own, so it is delivered once.
+            guard let recorded = try await pulls.find(id: pull.id), recorded.isMerged, recorded.mergeCommitSHA == result.sha else {
+                throw GatewayError.conflict("The pull request was merged or closed meanwhile")
+            }
         }
         traffic.pullRequest(.merged, repository: base.id, actor: user.id, number: pull.number)
         if let merged = try await pulls.find(id: pull.id) {

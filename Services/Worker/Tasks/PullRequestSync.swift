@@ -12,6 +12,9 @@ import NIOCore
 /// longer copied into the base). Run twice for one push it changes nothing more: events are
 /// keyed by task and pull request, and the second sync finds the same heads. One pull request
 /// that cannot be synced does not stop the others; the task then fails, to be tried again.
+/// A pull request whose every commit a push brought onto its base branch is marked merged by
+/// the pusher, as on GitHub: a merge on the command line, or a merge through Cairn whose
+/// recording was cut short (the base moved, then the gateway lost PostgreSQL).
 struct PullRequestSync: Sendable {
     let pulls: PullRequestStore
     let repositories: RepositoryStore
@@ -24,7 +27,7 @@ struct PullRequestSync: Sendable {
         var failure: (any Error)?
         for pull in try await pulls.openPulls(repositoryID: repository.id, branches: branches) {
             do {
-                try await sync(pull, task: task, pushed: repository, pusher: pusher)
+                try await sync(pull, task: task, pushed: repository, movedBranches: branches, pusher: pusher)
             } catch {
                 logger.warning("pull.sync_failed", metadata: ["pull.id": "\(pull.id)", "error": "\(error)"])
                 failure = failure ?? error
@@ -33,7 +36,7 @@ struct PullRequestSync: Sendable {
         if let failure { throw failure }
     }
 
-    private func sync(_ pull: PullRequest, task: TaskEnvelope, pushed repository: Repository, pusher: User?) async throws {
+    private func sync(_ pull: PullRequest, task: TaskEnvelope, pushed repository: Repository, movedBranches: [String], pusher: User?) async throws {
         guard let base = pull.repositoryID == repository.id ? repository : try await repositories.find(id: pull.repositoryID) else { return }
         let head = pull.headRepositoryID == repository.id ? repository : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil
         if let head, head.id != base.id, head.isPrivate, !base.isPrivate {
@@ -57,6 +60,19 @@ struct PullRequestSync: Sendable {
             try await events.pullRequest("synchronize", synced, base: base, sender: pusher, before: pull.headSHA, key: "sync-\(task.id)-\(pull.id)")
         }
         try await pulls.recordSync(pull.id, state)
+        if repository.id == base.id, movedBranches.contains(pull.baseRef), state.commits == 0, let pusher, let tip = state.baseSHA {
+            try await markMerged(synced, base: base, into: tip, task: task, pusher: pusher)
+        }
+    }
+
+    /// Records that the push of `pusher` landed `pull` on its base (now at `tip`).
+    private func markMerged(_ pull: PullRequest, base: Repository, into tip: String, task: TaskEnvelope, pusher: User) async throws {
+        guard try await pulls.markMerged(pull.id, by: pusher.id, sha: tip, headSHA: pull.headSHA) else { return }
+        logger.info("pull.merged_by_push", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)"])
+        if let merged = try await pulls.find(id: pull.id) {
+            // The key of a merge through Cairn: one delivery, whichever records it first.
+            try await events.pullRequest("closed", merged, base: base, sender: pusher, key: "merged-\(pull.id)")
+        }
     }
 
     /// Closes `pull`, saying why in a comment by the person whose push caused it.
