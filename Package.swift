@@ -110,7 +110,7 @@ let package = Package(
             ],
             // Templates and the stylesheet are compiled into the binary: one file to deploy.
             resources: [.embedInCode("Pages/Static"), .embedInCode("Pages/Templates")] + [
-                "Accounts", "Admin", "CodeBrowsing", "Downloads", "Home", "Protection", "PullRequests", "RepositorySettings", "Traffic", "Webhooks",
+                "Accounts", "Admin", "CodeBrowsing", "Downloads", "Home", "Protection", "PullRequests", "RepositorySettings", "SSHKeys", "Traffic", "Webhooks",
             ].map { .embedInCode("\($0)/Templates") })
         + daemon(
             "CairnRepoStore", folder: "RepoStore", executable: "cairn-repostore",

@@ -103,6 +103,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         branchRules: branchRules, logger: logger)
     WebhookPagesController(pages: pages, repositoryPages: repositoryPages, hooks: hooks, service: webhooks).addRoutes(to: pageRoutes)
     BranchRulePagesController(pages: pages, repositoryPages: repositoryPages, protections: protections, users: users).addRoutes(to: pageRoutes)
+    SSHKeyPagesController(pages: pages, repositoryPages: repositoryPages, keys: SSHKeyStore(client: database, logger: logger)).addRoutes(to: pageRoutes)
     RepositoryTokenPagesController(
         pages: pages, repositoryPages: repositoryPages, tokens: RepositoryTokenStore(client: database, logger: logger), users: users
     ).addRoutes(to: pageRoutes)
@@ -132,6 +133,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     PullRequestAPIController(access: access, pulls: pulls, service: pullRequests, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     CommitStatusAPIController(access: access, service: statuses, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     BranchProtectionAPIController(access: access, protections: protections, users: users, baseURL: baseURL).addRoutes(to: callerRoutes)
+    SSHKeyAPIController(access: access, keys: SSHKeyStore(client: database, logger: logger), users: users, baseURL: baseURL).addRoutes(to: callerRoutes)
     GitController(access: access, repostore: repostore, traffic: trafficEvents, branchRules: branchRules).addRoutes(to: callerRoutes)
     LFSController(
         access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,

@@ -443,5 +443,27 @@ enum MainMigrations {
             "CREATE UNIQUE INDEX repository_tokens_hash_key ON repository_tokens (token_hash)",
             "CREATE INDEX repository_tokens_repository ON repository_tokens (repository_id, id)",
         ]),
+        Migration(23, "ssh keys", [
+            // A person's keys, and keys for machines bound to one repository (deploy keys). A key
+            // (its fingerprint) belongs to one person or one repository, never two.
+            """
+            CREATE TABLE ssh_keys (
+                id bigserial PRIMARY KEY,
+                user_id bigint REFERENCES users (id) ON DELETE CASCADE,
+                repository_id bigint REFERENCES repositories (id) ON DELETE CASCADE,
+                title text NOT NULL CHECK (length(title) BETWEEN 1 AND 100),
+                public_key text NOT NULL,
+                fingerprint text NOT NULL,
+                read_only boolean NOT NULL DEFAULT false,
+                added_by bigint REFERENCES users (id) ON DELETE SET NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_used_at timestamptz,
+                CHECK ((user_id IS NULL) <> (repository_id IS NULL))
+            )
+            """,
+            "CREATE UNIQUE INDEX ssh_keys_fingerprint_key ON ssh_keys (fingerprint)",
+            "CREATE INDEX ssh_keys_user ON ssh_keys (user_id, id) WHERE user_id IS NOT NULL",
+            "CREATE INDEX ssh_keys_repository ON ssh_keys (repository_id, id) WHERE repository_id IS NOT NULL",
+        ]),
     ]
 }

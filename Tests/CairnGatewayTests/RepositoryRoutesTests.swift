@@ -16,7 +16,7 @@ import Testing
 /// - a signed-in outsider gets 404, with their own valid form token, so nothing but the
 ///   permission check can refuse them; anonymous callers get 404, or 401 where git asks;
 /// - a reader (a `pull` collaborator) gets 403 on each route that changes something or shows
-///   settings, hooks, collaborators, branch rules or traffic, and is let through everywhere else.
+///   settings, hooks, collaborators, branch rules, deploy keys or traffic, and is let through everywhere else.
 @Suite(.timeLimit(.minutes(6))) struct RepositoryRoutesTests {
     /// Routes that authenticate with a token or password rather than a page session.
     static func isMachineRoute(_ path: String) -> Bool {
@@ -33,7 +33,7 @@ import Testing
     /// What a reader may do besides reading: star, watch, fork, fetch.
     static func readerMay(_ route: RouteCatalog.Route) -> Bool {
         if route.method == "GET" {
-            return !["/settings", "/hooks", "/traffic", "/collaborators", "/protection"].contains { route.path.contains($0) }
+            return !["/settings", "/hooks", "/traffic", "/collaborators", "/protection", "/keys"].contains { route.path.contains($0) }
         }
         // Readers open pull requests, comment and review (not edit others' comments).
         let proposing = ["/pulls", "/comment", "/review"].contains { route.path.hasSuffix($0) }
@@ -99,6 +99,10 @@ import Testing
             try await stack.git(["commit", "--quiet", "-m", "topic"], in: work)
             try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "topic"], in: work)
             #expect(try await stack.api(.POST, "/api/v3/repos/ada/secret/pulls", as: ada, json: #"{"title": "Topic", "head": "topic", "base": "main"}"#).0 == 201)
+            // A deploy key.
+            let deployKey = try SSHKeyTests.keygen(stack.folder, "ed25519").line.trimmingCharacters(in: .newlines)
+            let keyAnswer = try await stack.api(.POST, "/api/v3/repos/ada/secret/keys", as: ada, json: #"{"title": "ci", "key": "\#(deployKey)"}"#)
+            #expect(keyAnswer.0 == 201)
             // A branch rule (one that does not hold the owner, an admin).
             let rule = #"{"required_status_checks": null, "required_pull_request_reviews": null, "restrictions": null, "enforce_admins": false}"#
             #expect(try await stack.api(.PUT, "/api/v3/repos/ada/secret/branches/main/protection", as: ada, json: rule).0 == 200)
@@ -108,7 +112,7 @@ import Testing
             let values = [
                 "owner": "ada", "repo": "secret", "username": "bob", "user": "bob", "name": "file.txt", "branch": "main", "ref": "main",
                 "sha": head, "hook": String(hookID), "delivery": String(deliveryID), "number": "1", "comment": try id(comment.1), "lineComment": try id(lineComment.1),
-                "basehead": "main...topic",
+                "basehead": "main...topic", "id": try id(keyAnswer.1),
             ]
 
             let outsider = try await WebPagesTests.signIn(stack, eve)

@@ -68,6 +68,7 @@ struct PageRenderer: Sendable {
         "profile_repositories": PackageResources.profile_repositories_mustache,
         "branch_rules": PackageResources.branch_rules_mustache,
         "repository_tokens": PackageResources.repository_tokens_mustache,
+        "ssh_keys": PackageResources.ssh_keys_mustache,
     ]
 
     static let contentTypeName = "CAIRN_HTML"
