@@ -210,6 +210,13 @@ import Testing
                 #expect(detail.body.contains("thanks"))
                 #expect(!detail.body.contains("pssst"))
 
+                // The hook takes pushes (the form's default); its page offers every event, and a save
+                // with boxes ticked takes those.
+                #expect(hookPage.body.contains(#"name="event_push" checked"#) && hookPage.body.contains(#"name="event_status">"#))
+                let hookID = String(location.split(separator: "/").last ?? "")
+                #expect(try await web.post(location, ["url": base + "/ok", "content_type": "json", "active": "on", "event_status": "on", "event_pull_request": "on"]).status == 303)
+                let hookJSON = try PullRequestTests.json(try await stack.api(.GET, "/api/v3/repos/ada/paged/hooks/\(hookID)", as: ada).1)
+                #expect(hookJSON["events"] as? [String] == ["pull_request", "status"], "\(hookJSON)")
                 #expect(try await web.post(String(link) + "/redeliver", [:]).status == 303)
                 #expect(await eventually(timeout: .seconds(10)) { await receiver.requests(event: "ping").count == 2 })
                 #expect(try await web.post(location + "/ping", [:]).status == 303)

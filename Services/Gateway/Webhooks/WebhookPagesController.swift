@@ -79,7 +79,13 @@ struct WebhookPagesController: Sendable {
         let secret = form.text("secret")
         return WebhookStore.Settings(
             url: form.text("url"), secret: secret.isEmpty ? nil : secret,
-            contentType: Webhook.ContentType(rawValue: form.text("content_type")) ?? .json, events: ["push"], active: form["active"] == "on")
+            contentType: Webhook.ContentType(rawValue: form.text("content_type")) ?? .json, events: Self.events(form), active: form["active"] == "on")
+    }
+
+    /// The events a form's `event_<name>` boxes chose (`push` when none is).
+    static func events(_ form: PageForm) -> [String] {
+        let chosen = Webhook.knownEvents.sorted().filter { form.isChecked("event_\($0)") }
+        return chosen.isEmpty ? ["push"] : chosen
     }
 
     private func list(_ page: RepositoryPage, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
@@ -110,6 +116,18 @@ struct WebhookListView {
     let fullName: String
     let hooks: [HookView]
     let error: String?
+    /// The new hook form's boxes: push chosen.
+    let eventChoices = EventChoice.all(chosen: ["push"])
+}
+
+/// One event's box on a hook form.
+struct EventChoice {
+    let name: String
+    let checked: Bool
+
+    static func all(chosen: [String]) -> [EventChoice] {
+        Webhook.knownEvents.sorted().map { EventChoice(name: $0, checked: chosen.contains($0)) }
+    }
 }
 
 struct WebhookDetailView {
@@ -123,6 +141,7 @@ struct HookView {
     let url: String
     let fullName: String
     let events: String
+    let eventChoices: [EventChoice]
     let active: Bool
     let hasSecret: Bool
     let json: Bool
@@ -135,6 +154,7 @@ struct HookView {
         url = hook.url
         self.fullName = fullName
         events = hook.events.joined(separator: ", ")
+        eventChoices = EventChoice.all(chosen: hook.events)
         active = hook.active
         hasSecret = !hook.secret.isEmpty
         json = hook.contentType == .json
