@@ -53,11 +53,17 @@ public struct SSHKeyStore: Sendable {
 
     private static let columns = "id, user_id, repository_id, title, public_key, fingerprint, read_only, added_by, created_at, last_used_at"
 
+    /// A title made from what a key says of itself: its comment, or its kind, cut to fit.
+    public static func defaultTitle(for key: SSHPublicKey) -> String {
+        String((key.comment.isEmpty ? "\(key.kind) key" : key.comment).unicodeScalars.prefix(100))
+    }
+
     /// Adds `key` for `owner`; refused (`ModelError`) when the title is bad, the key is in use
     /// anywhere, or the owner has `maxPerOwner` keys.
     public func add(_ key: SSHPublicKey, title: String, to owner: Owner, readOnly: Bool = false, addedBy: Int64) async throws -> SSHKey {
         let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(title.count), !title.contains("\0") else { throw ModelError.invalid(field: "title", reason: "must be 1 to 100 characters") }
+        // Counted as PostgreSQL's length() counts: in code points.
+        guard (1...100).contains(title.unicodeScalars.count), !title.contains("\0") else { throw ModelError.invalid(field: "title", reason: "must be 1 to 100 characters") }
         let (user, repository): (Int64?, Int64?) = switch owner {
         case .user(let id): (id, nil)
         case .repository(let id): (nil, id)
@@ -69,8 +75,7 @@ public struct SSHKeyStore: Sendable {
                 let rows = try await connection.run("""
                     INSERT INTO ssh_keys (user_id, repository_id, title, public_key, fingerprint, read_only, added_by)
                     SELECT \(user), \(repository), \(title), \(key.openSSH), \(key.fingerprint), \(readOnly), \(addedBy)
-                    WHERE (SELECT count(*) FROM ssh_keys WHERE user_id IS NOT DISTINCT FROM \(user) AND repository_id IS NOT DISTINCT FROM \(repository))
-                          < \(Self.maxPerOwner)
+                    WHERE (SELECT count(*) FROM ssh_keys WHERE \(unescaped: owner.column) = \(owner.id)) < \(Self.maxPerOwner)
                     RETURNING \(unescaped: Self.columns)
                     """, logger: logger)
                 for try await row in rows { return try Self.decode(row) }

@@ -20,6 +20,7 @@ public struct SSHPublicKey: Sendable, Hashable {
     /// The most bytes a pasted key may have (an RSA key of 16,384 bits is about 2,800).
     public static let maxLength = 8 * 1024
     public static let minimumRSABits = 2048
+    public static let maximumRSABits = 16384
 
     /// `type base64`, without the comment: how the key is stored and shown.
     public var openSSH: String { "\(type) \(Data(blob).base64EncodedString())" }
@@ -66,16 +67,28 @@ public struct SSHPublicKey: Sendable, Hashable {
         case "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521":
             let curve = try reader.string("curve")
             guard "ecdsa-sha2-" + curve == type else { throw Problem("key: the curve \(curve.prefix(20)) does not match \(type)") }
-            let sizes = ["nistp256": (65, 256), "nistp384": (97, 384), "nistp521": (133, 521)]
-            let point = try reader.bytes("ECDSA point")
-            guard let (length, size) = sizes[curve], point.count == length, point.first == 4 else { throw Problem("key: the ECDSA point is not an uncompressed \(curve) point") }
-            bits = size
+            let point = Data(try reader.bytes("ECDSA point"))
+            // The point must lie on its curve, as OpenSSH checks.
+            let onCurve: Bool = switch curve {
+            case "nistp256": (try? P256.Signing.PublicKey(x963Representation: point)) != nil
+            case "nistp384": (try? P384.Signing.PublicKey(x963Representation: point)) != nil
+            default: (try? P521.Signing.PublicKey(x963Representation: point)) != nil
+            }
+            guard onCurve else { throw Problem("key: the ECDSA point is not a point of \(curve)") }
+            bits = ["nistp256": 256, "nistp384": 384][curve] ?? 521
         case "ssh-rsa":
             _ = try reader.bytes("RSA exponent")
-            let modulus = try reader.bytes("RSA modulus").drop { $0 == 0 }
-            guard let top = modulus.first else { throw Problem("key: the RSA modulus is empty") }
+            // An mpint: positive, without leading zeros but the one that keeps the top bit clear
+            // (another spelling of the same key would have another fingerprint).
+            let encoded = try reader.bytes("RSA modulus")
+            guard let first = encoded.first, first & 0x80 == 0 else { throw Problem("key: the RSA modulus is not a positive number") }
+            let modulus = first == 0 ? encoded.dropFirst() : encoded
+            guard let top = modulus.first, first != 0 || top & 0x80 != 0 else {
+                throw Problem("key: the RSA modulus is not written in its shortest form")
+            }
             bits = (modulus.count - 1) * 8 + (8 - top.leadingZeroBitCount)
             guard bits >= Self.minimumRSABits else { throw Problem("key: RSA keys must have at least \(Self.minimumRSABits) bits; this one has \(bits)") }
+            guard bits <= Self.maximumRSABits else { throw Problem("key: RSA keys may have at most \(Self.maximumRSABits) bits, as OpenSSH takes; this one has \(bits)") }
         case "ssh-dss":
             throw Problem("key: DSA keys are refused (too weak, and OpenSSH no longer takes them); use ed25519")
         default:
@@ -84,7 +97,8 @@ public struct SSHPublicKey: Sendable, Hashable {
         guard reader.isAtEnd else { throw Problem("key: unexpected bytes after the key") }
         self.type = type
         self.blob = Array(data)
-        comment = fields.count > 2 ? String(fields[2]) : ""
+        comment = fields.count > 2 ? fields[2].trimmingCharacters(in: .whitespaces) : ""
+        guard !comment.contains(where: \.isNewline) else { throw Problem("key: one key at a time, on one line") }
     }
 
     /// RFC 4253's length-prefixed fields, read with every length checked.

@@ -360,6 +360,21 @@ struct PullRequestTests {
                 #expect((pull["merged_by"] as? [String: Any])?["login"] as? String == "ada")
                 #expect((pull["head"] as? [String: Any])?["sha"] as? String == topic)
                 #expect(try await stack.api(.GET, "/api/v3/repos/ada/cli/pulls/1/merge", as: ada).0 == 204)
+                // A head branch reset to a commit main had is not merged by the next push to main.
+                try await stack.git(["checkout", "--quiet", "-b", "reset", "main~1"], in: work)
+                _ = try await Self.commit(stack, work, "reset.txt", "reset\n", "Reset topic")
+                try await stack.git(["push", "--quiet", url, "reset"], in: work)
+                #expect(try await stack.api(.POST, "/api/v3/repos/ada/cli/pulls", as: ada, json: #"{"title": "Reset", "head": "reset"}"#).0 == 201)
+                try await stack.git(["push", "--quiet", "--force", url, "main~1:refs/heads/reset"], in: work)
+                try await stack.git(["checkout", "--quiet", "main"], in: work)
+                _ = try await Self.commit(stack, work, "later.txt", "later\n", "Later")
+                try await stack.git(["push", "--quiet", url, "main"], in: work)
+                #expect(await eventually(timeout: .seconds(30)) {
+                    (try? Self.json(try await stack.api(.GET, "/api/v3/repos/ada/cli/pulls/2", as: ada).1)["commits"] as? Int) == 0
+                })
+                try await Task.sleep(for: .seconds(1))
+                let reset = try Self.json(try await stack.api(.GET, "/api/v3/repos/ada/cli/pulls/2", as: ada).1)
+                #expect(reset["merged"] as? Bool == false && reset["state"] as? String == "open", "\(reset)")
                 #expect(await eventually(timeout: .seconds(30)) {
                     await receiver.requests(event: "pull_request").contains { ($0.json["pull_request"] as? [String: Any])?["merged"] as? Bool == true }
                 })

@@ -52,7 +52,19 @@ struct SSHKeyTests {
         // A DSA key (OpenSSH no longer makes them), cut or lying keys, private keys, junk.
         func blob(_ parts: [[UInt8]]) -> String { Data(parts.flatMap { [UInt8](withUnsafeBytes(of: UInt32($0.count).bigEndian) { Array($0) }) + $0 }).base64EncodedString() }
         let ed = try SSHPublicKey(try Self.keygen(folder, "ed25519").line)
+        // The same RSA key with its modulus spelled with an extra leading zero; a negative one.
+        var rsaReader = try SSHPublicKey(try Self.keygen(folder, "rsa", bits: 2048).line).blob
+        let modulusStart = 4 + 7 + 4 + Int(rsaReader[14]) + 4
+        let modulus = Array(rsaReader[modulusStart...])
+        rsaReader = []
+        let padded = blob([Array("ssh-rsa".utf8), [1, 0, 1], [0] + modulus])
+        let negative = blob([Array("ssh-rsa".utf8), [1, 0, 1], Array(modulus.dropFirst())])
+        let offCurve = blob([Array("ecdsa-sha2-nistp256".utf8), Array("nistp256".utf8), [4] + Array(repeating: 1, count: 64)])
         let cases: [(String, String)] = [
+            ("ssh-rsa " + padded, "shortest form"),
+            ("ssh-rsa " + negative, "not a positive number"),
+            ("ecdsa-sha2-nistp256 " + offCurve, "not a point of nistp256"),
+            (ed.openSSH + " one\n" + ed.openSSH + " two", "one key at a time"),
             ("ssh-dss " + blob([Array("ssh-dss".utf8), [1], [2], [3], [4]]), "DSA keys are refused"),
             ("ssh-rsa " + Data(ed.blob).base64EncodedString(), "holds a ssh-ed25519 key"),
             ("ssh-ed25519 " + Data(ed.blob.dropLast(5)).base64EncodedString(), "runs past its end"),
@@ -97,6 +109,11 @@ struct SSHKeyTests {
             let published = try PullRequestTests.list(try await stack.api(.GET, "/api/v3/users/ada/keys").1)
             #expect(published.count == 1 && published.first?["title"] == nil && published.first?["key"] as? String == added["key"] as? String)
 
+            // Without a title, the comment names it, cut to fit.
+            let chatty = try Self.keygen(stack.folder, "ed25519", comment: String(repeating: "c", count: 300)).line.trimmingCharacters(in: .newlines)
+            let named = try await stack.api(.POST, "/api/v3/user/keys", as: ada, json: #"{"key": "\#(chatty)"}"#)
+            let namedTitle = try PullRequestTests.json(named.1)["title"] as? String
+            #expect(named.0 == 201 && namedTitle?.count == 100, "\(named)")
             // One key, one owner: not a second person's, not a repository's.
             let taken = try await stack.api(.POST, "/api/v3/user/keys", as: eve, json: body("Mine", laptop))
             #expect(taken.0 == 422 && taken.1.contains("key is already in use"), "\(taken)")

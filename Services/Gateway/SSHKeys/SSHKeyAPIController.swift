@@ -79,8 +79,7 @@ struct SSHKeyAPIController: Sendable {
     private func add(_ input: NewKey, to owner: SSHKeyStore.Owner, by user: User) async throws -> SSHKey {
         let key: SSHPublicKey
         do { key = try SSHPublicKey(input.key) } catch { throw GatewayError.invalid(error.description) }
-        // GitHub names a key without a title by its comment, or by its start.
-        let title = input.title ?? (key.comment.isEmpty ? String(key.openSSH.prefix(40)) : key.comment)
+        let title = input.title ?? SSHKeyStore.defaultTitle(for: key)
         do {
             return try await keys.add(key, title: title, to: owner, readOnly: input.readOnly ?? true, addedBy: user.id)
         } catch let error as ModelError {

@@ -56,7 +56,7 @@ struct SSHKeyPagesController: Sendable {
     private func add(_ form: PageForm, to owner: SSHKeyStore.Owner, by user: User, readOnly: Bool = false) async -> String? {
         do {
             let key = try SSHPublicKey(form["key"] ?? "")
-            let title = form.text("title").isEmpty ? (key.comment.isEmpty ? key.kind + " key" : key.comment) : form.text("title")
+            let title = form.text("title").isEmpty ? SSHKeyStore.defaultTitle(for: key) : form.text("title")
             _ = try await keys.add(key, title: title, to: owner, readOnly: readOnly, addedBy: user.id)
             return nil
         } catch let problem as SSHPublicKey.Problem {

@@ -41,7 +41,9 @@ struct PullMerger: Sendable {
             let gone = headSHA == nil ? "head branch \(headRef)" : "base branch \(baseRef)"
             return PullSyncState(headSHA: headSHA, baseSHA: baseSHA, mergeable: nil, conflicts: [], mergeSHA: nil, commits: 0, problem: "The \(gone) no longer exists")
         }
-        let commits = Int(try await git.run(["rev-list", "--count", headSHA, "^" + baseSHA], in: base).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let counted = try await git.run(["rev-list", "--count", headSHA, "^" + baseSHA], in: base).trimmingCharacters(in: .whitespacesAndNewlines)
+        // No count is no answer, never "nothing to merge" (which would mark the pull request merged).
+        guard let commits = Int(counted) else { throw RepoStoreError.gitFailed(command: "rev-list --count", status: "no count", stderr: String(counted.prefix(200))) }
         let merged = try await mergeTree(baseSHA, headSHA, in: base)
         guard case .clean(let tree) = merged else {
             try await git.run(["update-ref", "-d", mergeName], in: base)

@@ -27,7 +27,7 @@ struct PullRequestSync: Sendable {
         var failure: (any Error)?
         for pull in try await pulls.openPulls(repositoryID: repository.id, branches: branches) {
             do {
-                try await sync(pull, task: task, pushed: repository, movedBranches: branches, pusher: pusher)
+                try await sync(pull, task: task, pushed: repository, updates: updates, pusher: pusher)
             } catch {
                 logger.warning("pull.sync_failed", metadata: ["pull.id": "\(pull.id)", "error": "\(error)"])
                 failure = failure ?? error
@@ -36,7 +36,7 @@ struct PullRequestSync: Sendable {
         if let failure { throw failure }
     }
 
-    private func sync(_ pull: PullRequest, task: TaskEnvelope, pushed repository: Repository, movedBranches: [String], pusher: User?) async throws {
+    private func sync(_ pull: PullRequest, task: TaskEnvelope, pushed repository: Repository, updates: [RefUpdate], pusher: User?) async throws {
         guard let base = pull.repositoryID == repository.id ? repository : try await repositories.find(id: pull.repositoryID) else { return }
         let head = pull.headRepositoryID == repository.id ? repository : try await pull.headRepositoryID.asyncMap { try await repositories.find(id: $0) } ?? nil
         if let head, head.id != base.id, head.isPrivate, !base.isPrivate {
@@ -60,19 +60,36 @@ struct PullRequestSync: Sendable {
             try await events.pullRequest("synchronize", synced, base: base, sender: pusher, before: pull.headSHA, key: "sync-\(task.id)-\(pull.id)")
         }
         try await pulls.recordSync(pull.id, state)
-        if repository.id == base.id, movedBranches.contains(pull.baseRef), state.commits == 0, let pusher, let tip = state.baseSHA {
-            try await markMerged(synced, base: base, into: tip, task: task, pusher: pusher)
+        if repository.id == base.id, state.commits == 0, let pusher, let landed = updates.first(where: { $0.ref == "refs/heads/\(pull.baseRef)" }),
+           landed.new != RefUpdate.zero, try await brought(synced.headSHA, by: landed, in: base) {
+            try await markMerged(synced, base: base, into: landed.new, pusher: pusher)
         }
     }
 
-    /// Records that the push of `pusher` landed `pull` on its base (now at `tip`).
-    private func markMerged(_ pull: PullRequest, base: Repository, into tip: String, task: TaskEnvelope, pusher: User) async throws {
-        guard try await pulls.markMerged(pull.id, by: pusher.id, sha: tip, headSHA: pull.headSHA) else { return }
-        logger.info("pull.merged_by_push", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)"])
-        if let merged = try await pulls.find(id: pull.id) {
-            // The key of a merge through Cairn: one delivery, whichever records it first.
-            try await events.pullRequest("closed", merged, base: base, sender: pusher, key: "merged-\(pull.id)")
+    /// Whether the base branch's update `landed` brought `head` onto it: in its history after,
+    /// not before. (A head reset to a commit the base had, or a base changed to a branch that
+    /// held the head, was not merged by this push.)
+    private func brought(_ head: String, by landed: RefUpdate, in base: Repository) async throws -> Bool {
+        func missing(from commit: String) async throws -> Int {
+            let query = InternalClient.query(["base": commit, "head": head])
+            guard let comparison = try await repostore.getJSON(GitComparison.self, "/repos/\(base.id)/compare?\(query)") else { throw PullSyncError.noComparison }
+            return comparison.aheadBy
         }
+        guard try await missing(from: landed.new) == 0 else { return false }
+        if landed.old == RefUpdate.zero { return true }
+        return try await missing(from: landed.old) > 0
+    }
+
+    /// Records that the push of `pusher` landed `pull` on its base at `commit`. The event is
+    /// queued first, as the merged pull request will be, so a retry after a failed enqueue
+    /// still sends it (its key, a merge's through Cairn too, makes one delivery).
+    private func markMerged(_ pull: PullRequest, base: Repository, into commit: String, pusher: User) async throws {
+        var merged = pull
+        (merged.state, merged.mergedAt, merged.closedAt) = (.closed, Date(), Date())
+        (merged.mergedByID, merged.mergedByName, merged.mergeCommitSHA) = (pusher.id, pusher.username, commit)
+        try await events.pullRequest("closed", merged, base: base, sender: pusher, key: "merged-\(pull.id)")
+        guard try await pulls.markMerged(pull.id, by: pusher.id, sha: commit, headSHA: pull.headSHA) else { return }
+        logger.info("pull.merged_by_push", metadata: ["repo.id": "\(base.id)", "pull.number": "\(pull.number)"])
     }
 
     /// Closes `pull`, saying why in a comment by the person whose push caused it.
@@ -85,4 +102,9 @@ struct PullRequestSync: Sendable {
             try await events.pullRequest("closed", closed, base: base, sender: pusher, key: "closed-\(task.id)-\(pull.id)")
         }
     }
+}
+
+enum PullSyncError: Error, CustomStringConvertible {
+    case noComparison
+    var description: String { "the repository store had no comparison of the head and the base" }
 }
