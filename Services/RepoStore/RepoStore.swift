@@ -19,6 +19,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
         BasicRequestContext.self, daemon: .repostore, signature: environment.internalSignature, registry: environment.registry,
         checks: stores.checks + [.writableDirectory("repositories", root)],
         streamsBody: { method, path in method == .post && (path.hasSuffix("/git-receive-pack") || path.hasSuffix("/git-upload-pack")) })
+    // (…/session/git-upload-pack and …/session/git-receive-pack end so too.)
     let git = Git(logger: environment.logger)
     let events = EventPublisher(redis: stores.redis!, namespace: configuration.redisNamespace, logger: environment.logger)
     let pushTasks = ReliableQueue(redis: stores.redis!, name: QueueName.default.rawValue, namespace: configuration.redisNamespace)
@@ -32,6 +33,7 @@ public func buildRepoStore(_ environment: DaemonEnvironment) async throws -> som
     signal(SIGPIPE, SIG_IGN)
     SmartHTTPController(locator: locator, git: git, pushes: pushes, spool: spool, maxPushBytes: configuration.maxPushBytes)
         .addRoutes(to: router)
+    GitSessionController(locator: locator, git: git, pushes: pushes, spool: spool, maxPushBytes: configuration.maxPushBytes).addRoutes(to: router)
     let highlighter = Highlighter(logger: environment.logger)
     BrowseController(locator: locator, git: git, highlighter: highlighter).addRoutes(to: router)
     PullController(locator: locator, git: git, merger: PullMerger(git: git, spool: spool, pushes: pushes, logger: environment.logger)).addRoutes(to: router)

@@ -61,6 +61,30 @@ public struct BranchProtectionStore: Sendable {
         return try await rows.count() == 1
     }
 
+    /// The repository's rules that hold a caller, with the commits their required checks
+    /// passed on: what a push or merge carries to the repository store. `adminExempt`: the
+    /// caller's own credential is an admin's (never a repository token's), so rules that do
+    /// not enforce admins do not hold it. Nil when no rule holds.
+    public func inForce(repositoryID: Int64, adminExempt: Bool, statuses: CommitStatusStore) async throws -> BranchRulesInForce? {
+        var list = try await list(repositoryID: repositoryID)
+        if adminExempt { list.removeAll { !$0.enforceAdmins } }
+        guard !list.isEmpty else { return nil }
+        // Each set of contexts is asked once; the commits sent are bounded (they travel in a
+        // header and the hook's environment): the newest ones, where CI just reported.
+        var passing: [String: [String]] = [:]
+        var bySet: [[String]: [String]] = [:]
+        let perSet = max(5, Self.maxPassingCommits / max(1, Set(list.map { $0.requiredContexts.sorted() }).count))
+        for rule in list where !rule.requiredContexts.isEmpty {
+            let key = rule.requiredContexts.sorted()
+            if bySet[key] == nil { bySet[key] = try await statuses.passing(repositoryID: repositoryID, contexts: key, limit: perSet) }
+            passing[rule.pattern] = bySet[key]
+        }
+        return BranchRulesInForce(rules: list, passingCommits: passing)
+    }
+
+    /// The most commits with passing checks sent with one push, over all rules.
+    public static let maxPassingCommits = 300
+
     /// Removes the rule of `pattern`; false when there was none.
     public func delete(repositoryID: Int64, pattern: String) async throws -> Bool {
         try await client.run(

@@ -72,8 +72,12 @@ import Testing
             let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
             let anonymous = WebSession(stack.gatewayURL)
             let signedIn = try await WebPagesTests.signIn(stack, ada)
-            // Once the worker recorded the push (its cache version is final); no page viewed yet.
-            #expect(try await eventually { try await stack.repositories.find(owner: "ada", name: "site")?.pushedAt != nil })
+            // Once the worker recorded the push: its time, then its default branch, each bumping the
+            // cache version, which is final once both are there; no page viewed yet.
+            #expect(try await eventually {
+                let found = try await stack.repositories.find(owner: "ada", name: "site")
+                return found?.pushedAt != nil && found?.defaultBranch != nil
+            })
             let repository = try #require(try await stack.repositories.find(owner: "ada", name: "site"))
             let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
             defer { Task { await redis.shutdown() } }
@@ -92,7 +96,9 @@ import Testing
                 try await redis.send("SET", prefix + key, "Planted title\n<p id=planted>\(key)</p>")
                 for session in [signedIn, WebSession(stack.gatewayURL)] {
                     let page = try await session.get(path)
-                    #expect(page.status == 200 && page.body.contains("<p id=planted>\(key)</p>") && page.body.contains("<title>Planted title"), "\(path): \(page.body.prefix(300))")
+                    let now = try await stack.repositories.find(owner: "ada", name: "site")
+                    #expect(page.status == 200 && page.body.contains("<p id=planted>\(key)</p>") && page.body.contains("<title>Planted title"),
+                            "\(path): versions then \(repository.cacheVersion)/\(repository.statusVersion), now \(now?.cacheVersion ?? 0)/\(now?.statusVersion ?? 0): \(page.body.prefix(300))")
                 }
             }
 

@@ -13,28 +13,11 @@ struct BranchRuleService: Sendable {
     let users: UserStore
     let content: RepositoryContent
 
-    /// The repository's rules that hold the caller (`adminExempt`: an admin's own credential,
-    /// never a repository token, which is not held by rules that do not enforce admins), with
-    /// the commits their required checks passed on; nil when none hold.
+    /// The repository's rules that hold the caller, with the commits their checks passed on
+    /// (see `BranchProtectionStore.inForce`); nil when none hold.
     func inForce(_ repository: Repository, adminExempt: Bool) async throws -> BranchRulesInForce? {
-        var list = try await rules.list(repositoryID: repository.id)
-        if adminExempt { list.removeAll { !$0.enforceAdmins } }
-        guard !list.isEmpty else { return nil }
-        // Each set of contexts is asked once; the commits sent are bounded (they travel in a
-        // header and the hook's environment): the newest ones, where CI just reported.
-        var passing: [String: [String]] = [:]
-        var bySet: [[String]: [String]] = [:]
-        let perSet = max(5, Self.maxPassingCommits / max(1, Set(list.map { $0.requiredContexts.sorted() }).count))
-        for rule in list where !rule.requiredContexts.isEmpty {
-            let key = rule.requiredContexts.sorted()
-            if bySet[key] == nil { bySet[key] = try await statuses.passing(repositoryID: repository.id, contexts: key, limit: perSet) }
-            passing[rule.pattern] = bySet[key]
-        }
-        return BranchRulesInForce(rules: list, passingCommits: passing)
+        try await rules.inForce(repositoryID: repository.id, adminExempt: adminExempt, statuses: statuses)
     }
-
-    /// The most commits with passing checks sent with one push, over all rules.
-    static let maxPassingCommits = 300
 
     /// What `pull` has for the rules of its base branch: approvals by people who may push
     /// (each reviewer's newest approving or change-requesting review, the author's never),

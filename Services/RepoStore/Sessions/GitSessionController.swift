@@ -1,0 +1,80 @@
+import CairnProtocol
+import CairnService
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /repos/{id}/session/{git-upload-pack|git-receive-pack}`: one whole git session, as an
+/// SSH server relays it — not stateless: git talks first (its refs), the client answers, and
+/// so on, both ways at once over one request. The request body goes to git's standard input
+/// as it arrives and git's output to the response as it is made, so the caller must read the
+/// answer while it still sends. A push gets the same hooks, spool record, branch rules and
+/// checks as over HTTP; `Git-Protocol` passes protocol v2 on.
+struct GitSessionController: Sendable {
+    let locator: RepositoryLocator
+    let git: Git
+    let pushes: PushRecorder
+    let spool: PushSpool
+    let maxPushBytes: Int
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/repos/:id/session/:service") { request, context in
+            let service = try context.parameters.require("service")
+            guard SmartHTTPController.services.contains(service) else { throw RepoStoreError.unknownService(service) }
+            let id = try context.parameters.require("id")
+            let path = try locator.path(for: id)
+            guard let number = Int64(id), locator.exists(number) else { throw RepoStoreError.notFound(Int64(id) ?? 0) }
+            return try serve(request, context: context, service: service, repository: number, path: path)
+        }
+    }
+
+    private func serve(_ request: Request, context: BasicRequestContext, service: String, repository: Int64, path: String) throws -> Response {
+        let isPush = service == "git-receive-pack"
+        let user = request.headers[HTTPField.Name(ForwardedHeader.user)!]
+        var environment = ReceiveChecks.environment(extra: [
+            ("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always"), ("receive.hideRefs", "refs/pull/"),
+        ])
+        if let version = request.headers[HTTPField.Name("Git-Protocol")!] { environment["GIT_PROTOCOL"] = version }
+        let push = isPush ? UUID().uuidString.lowercased() : nil
+        if let push {
+            environment["CAIRN_SPOOL"] = spool.folder
+            environment["CAIRN_PUSH_ID"] = push
+            environment["CAIRN_REPO_ID"] = String(repository)
+            if let user, let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
+            if let rules = try SmartHTTPController.branchRules(request) {
+                environment["CAIRN_BRANCH_RULES"] = rules
+                environment["CAIRN_HOOK_BINARY"] = SmartHTTPController.executablePath
+            }
+        }
+        let arguments = [isPush ? "receive-pack" : "upload-pack", path]
+        let gitEnvironment = environment
+        let logger = context.logger
+        let body = ResponseBody { writer in
+            if let push { spool.claim(push) }
+            defer { if let push { spool.release(push) } }
+            let exit = try await git.stream(arguments, environment: gitEnvironment, readsInput: true) { stdin, stdout in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        defer { stdin.close() }
+                        do {
+                            for try await buffer in request.body { try await stdin.write(buffer) }
+                        } catch {
+                            logger.debug("git.session_stdin_closed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    while let chunk = try await stdout.read() { try await writer.write(chunk) }
+                    try await group.waitForAll()
+                }
+            }
+            if !exit.succeeded {
+                logger.warning("git.session_failed", metadata: ["repo.id": "\(repository)", "git.service": "\(service)", "git.status": "\(exit.status)"])
+            }
+            if let push { await pushes.record(push: push, logger: logger) }
+            if !isPush { pushes.recordFetch(repository: repository, user: user.flatMap { Int64($0) }, visitor: nil) }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-\(service)-session", .cacheControl: "no-cache"], body: body)
+    }
+}
