@@ -56,7 +56,8 @@ public struct InternalClient: Sendable {
         if let user { request.headers.replaceOrAdd(name: ForwardedHeader.user, value: String(user)) }
         let call = InternalSignature.Call(
             method: method.rawValue, path: path, daemon: daemon, bodyHash: body?.hash ?? InternalSignature.emptyBodyHash,
-            user: request.headers.first(name: ForwardedHeader.user) ?? "", visitor: request.headers.first(name: ForwardedHeader.visitor) ?? "")
+            user: request.headers.first(name: ForwardedHeader.user) ?? "", visitor: request.headers.first(name: ForwardedHeader.visitor) ?? "",
+            rulesHash: InternalSignature.rulesHash(request.headers.first(name: ForwardedHeader.branchRules)))
         request.headers.replaceOrAdd(name: InternalHeader.signature, value: try signature.token(for: call))
         if let body { request.body = body.body }
         do {

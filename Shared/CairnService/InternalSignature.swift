@@ -10,7 +10,8 @@ import Synchronization
 /// The signed token every internal request carries, valid for a minute, signed with the
 /// shared key under its own salt. It names the whole call, so that a token seen in transit
 /// or in a log opens nothing else: method, path with query, the daemon it is for, the
-/// forwarded user and visitor, and the SHA-256 of the body. A body streamed as it arrives
+/// forwarded user and visitor, the branch rules sent with a push (their SHA-256), and the
+/// SHA-256 of the body. A body streamed as it arrives
 /// (a push, an upload) cannot be hashed first: its token says so (`unhashedBody`), is taken
 /// only by routes that declare streamed bodies, and only once.
 public struct InternalSignature: Sendable {
@@ -29,8 +30,14 @@ public struct InternalSignature: Sendable {
         /// The `X-Cairn-User` and `X-Cairn-Visitor` headers ("" when absent).
         public var user: String
         public var visitor: String
+        /// The SHA-256 of the `X-Cairn-Branch-Rules` header ("" when absent).
+        public var rulesHash: String
 
-        public init(method: String, path: String, daemon: Daemon, bodyHash: String = InternalSignature.emptyBodyHash, user: String = "", visitor: String = "") {
+        public init(
+            method: String, path: String, daemon: Daemon, bodyHash: String = InternalSignature.emptyBodyHash, user: String = "", visitor: String = "",
+            rulesHash: String = ""
+        ) {
+            self.rulesHash = rulesHash
             self.method = method.uppercased()
             self.path = path
             self.daemon = daemon
@@ -52,6 +59,14 @@ public struct InternalSignature: Sendable {
         let m: String, p: String, d: String, b: String, u: String, v: String
         /// A random nonce: what makes a streamed call's token usable once.
         let n: String
+        /// The branch rules' hash; absent from the tokens of releases before it (no rules then).
+        let r: String?
+    }
+
+    /// The hash a token carries for a branch rules header ("" for none).
+    public static func rulesHash(_ header: String?) -> String {
+        guard let header, !header.isEmpty else { return "" }
+        return SHA256.hash(data: Data(header.utf8)).hexString
     }
 
     public let signer: Signer
@@ -62,7 +77,7 @@ public struct InternalSignature: Sendable {
     public func token(for call: Call, now: Date = Date()) throws -> String {
         let nonce = (0..<2).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }.joined(separator: ".")
         return try signer.sign(
-            Claim(m: call.method, p: call.path, d: call.daemon.rawValue, b: call.bodyHash, u: call.user, v: call.visitor, n: nonce),
+            Claim(m: call.method, p: call.path, d: call.daemon.rawValue, b: call.bodyHash, u: call.user, v: call.visitor, n: nonce, r: call.rulesHash),
             salt: Self.salt, now: now)
     }
 
@@ -70,13 +85,13 @@ public struct InternalSignature: Sendable {
     public func verify(_ token: String) throws(SigningError) -> (call: Call, nonce: String) {
         let claim = try signer.unsign(token, as: Claim.self, salt: Self.salt, maxAge: Self.maxAge)
         guard let daemon = Daemon(rawValue: claim.d) else { throw .badSignature }
-        return (Call(method: claim.m, path: claim.p, daemon: daemon, bodyHash: claim.b, user: claim.u, visitor: claim.v), claim.n)
+        return (Call(method: claim.m, path: claim.p, daemon: daemon, bodyHash: claim.b, user: claim.u, visitor: claim.v, rulesHash: claim.r ?? ""), claim.n)
     }
 }
 
 /// Refuses with 401 any request to an internal daemon whose internal signature is missing,
-/// old, not ours, or made for another call (another method, path, daemon, user, visitor or
-/// body); health and metrics stay open for probes. A body named by its hash is read whole
+/// old, not ours, or made for another call (another method, path, daemon, user, visitor,
+/// branch rules or body); health and metrics stay open for probes. A body named by its hash is read whole
 /// (at most `maxHashedBody`) and checked before the route sees it.
 public struct InternalSignatureMiddleware<Context: RequestContext>: RouterMiddleware {
     public static var openPaths: Set<String> { ["/healthz", "/readyz", "/metrics"] }
@@ -138,6 +153,9 @@ public struct InternalSignatureMiddleware<Context: RequestContext>: RouterMiddle
         if call.daemon != daemon { return "made for \(call.daemon.executable), not \(daemon.executable)" }
         if call.user != request.headers[HTTPField.Name(ForwardedHeader.user)!] ?? "" { return "made for another \(ForwardedHeader.user)" }
         if call.visitor != request.headers[HTTPField.Name(ForwardedHeader.visitor)!] ?? "" { return "made for another \(ForwardedHeader.visitor)" }
+        if call.rulesHash != InternalSignature.rulesHash(request.headers[HTTPField.Name(ForwardedHeader.branchRules)!]) {
+            return "made for other \(ForwardedHeader.branchRules)"
+        }
         return nil
     }
 

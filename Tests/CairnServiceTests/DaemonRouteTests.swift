@@ -105,6 +105,13 @@ import Testing
             var forVisitor = valid
             forVisitor.visitor = "v-1"
             #expect(try await status(forVisitor, headers: [visitor: "v-2"]) == .unauthorized)
+            // Branch rules the token did not name (added, or changed) are refused; those it named pass.
+            let rules = HTTPField.Name(ForwardedHeader.branchRules)!
+            #expect(try await status(valid, headers: [rules: "eyJydWxlcyI6W119"]) == .unauthorized)
+            var withRules = valid
+            withRules.rulesHash = InternalSignature.rulesHash("eyJydWxlcyI6W119")
+            #expect(try await status(withRules, headers: [rules: "e30="]) == .unauthorized)
+            #expect(try await status(withRules) == .unauthorized)
             var posted = InternalSignature.Call(method: "POST", path: "/internal/anything", daemon: daemon, bodyHash: InternalSignature.bodyHash(of: ByteBuffer(string: "{\"a\":1}")))
             #expect(try await status(posted, method: .post, body: "{\"a\":2}") == .unauthorized)
             // A streamed body's token is refused where the route takes a hashed one.
@@ -115,6 +122,7 @@ import Testing
             #expect(try await status(valid) == .notFound)
             #expect(try await status(forAda, headers: [user: "1"]) == .notFound)
             #expect(try await status(forVisitor, headers: [visitor: "v-1"]) == .notFound)
+            #expect(try await status(withRules, headers: [rules: "eyJydWxlcyI6W119"]) == .notFound)
             posted.bodyHash = InternalSignature.bodyHash(of: ByteBuffer(string: "{\"a\":1}"))
             #expect(try await status(posted, method: .post, body: "{\"a\":1}") == .notFound)
         }
