@@ -46,10 +46,20 @@ import Testing
                 """,
                 "ANALYZE",
             ] {
-                try await stack.database.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                do {
+                    try await stack.database.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                } catch {
+                    // PSQLError's own description hides the server's message.
+                    throw TestFailure("filling the tables failed: \(String(reflecting: error))\n\(statement)")
+                }
             }
 
-            let web = try await WebPagesTests.signIn(stack, ada)
+            let web: WebSession
+            do {
+                web = try await WebPagesTests.signIn(stack, ada)
+            } catch {
+                throw TestFailure("signing in failed: \(String(reflecting: error))")
+            }
             // Only this stack's statements: its daemons' loggers carry its name.
             SQLLog.startCapturing { stack.owns($0) }
             let captured: [PostgresQuery]
