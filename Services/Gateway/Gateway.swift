@@ -128,7 +128,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     RepositoryAPIController(access: access, repositories: repositories, service: service, repostore: repostore, baseURL: baseURL).addRoutes(to: callerRoutes)
     SocialAPIController(access: access, users: users, social: social, baseURL: baseURL).addRoutes(to: callerRoutes)
     CollaboratorAPIController(access: access, users: users, repositories: repositories, baseURL: baseURL).addRoutes(to: callerRoutes)
-    ContentAPIController(access: access, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
+    ContentAPIController(access: access, content: content, protections: protections, baseURL: baseURL).addRoutes(to: callerRoutes)
     WebhookAPIController(access: access, hooks: hooks, service: webhooks, baseURL: baseURL).addRoutes(to: callerRoutes)
     PullRequestAPIController(access: access, pulls: pulls, service: pullRequests, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)
     CommitStatusAPIController(access: access, service: statuses, content: content, baseURL: baseURL).addRoutes(to: callerRoutes)

@@ -53,6 +53,14 @@ struct ProtectedBranchTests {
 
             // A pattern: release/* holds release/v1, not release/old/v0 (`*` stops at `/`).
             _ = try await Self.protect(stack, ada, "ada/tool/branches/release%2F*", #"{\#(Self.off), "enforce_admins": true}"#)
+            // The branch API says which branches are protected, and filters by it.
+            let listed = try PullRequestTests.list(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches", as: ada).1)
+            let flags = Dictionary(uniqueKeysWithValues: listed.compactMap { branch in (branch["name"] as? String).map { ($0, branch["protected"] as? Bool) } })
+            #expect(flags == ["main": true, "release/v1": true, "release/old/v0": false], "\(flags)")
+            let onlyProtected = try PullRequestTests.list(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches?protected=true", as: ada).1)
+            #expect(onlyProtected.compactMap { $0["name"] as? String } == ["main", "release/v1"])
+            #expect(try PullRequestTests.json(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches/release%2Fv1", as: ada).1)["protected"] as? Bool == true)
+            #expect(try await stack.api(.GET, "/api/v3/repos/ada/tool/branches?protected=maybe", as: ada).0 == 422)
             #expect(try await stack.git(["push", url, ":release/v1"], in: work, expectFailure: true).error.contains("release/v1 is protected (release/*)"))
             try await stack.git(["push", "--quiet", url, ":release/old/v0"], in: work)
 

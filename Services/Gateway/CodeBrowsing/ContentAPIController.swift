@@ -12,6 +12,7 @@ import AsyncHTTPClient
 struct ContentAPIController: Sendable {
     let access: RepositoryAccess
     let content: RepositoryContent
+    let protections: BranchProtectionStore
     let baseURL: String
 
     func addRoutes(to router: RouterGroup<GatewayContext>) {
@@ -20,15 +21,22 @@ struct ContentAPIController: Sendable {
             let repository = try context.resolvedRepository().repository
             let refs = try await refs(repository)
             let page = try Pagination(request)
-            let branches = refs.branches.sorted { $0.name < $1.name }
-            let shown = branches.dropFirst(page.offset).prefix(page.perPage).map { branch($0, repository) }
+            let rules = try await protections.list(repositoryID: repository.id)
+            var branches = refs.branches.sorted { $0.name < $1.name }
+            // GitHub's `protected=true|false` filter.
+            if let wanted = request.uri.queryParameters["protected"] {
+                guard let only = ["true": true, "false": false][String(wanted)] else { throw GatewayError.invalid("protected must be true or false") }
+                branches = branches.filter { branch in rules.contains { $0.matches(branch.name) } == only }
+            }
+            let shown = branches.dropFirst(page.offset).prefix(page.perPage).map { branch($0, repository, rules: rules) }
             return try APIEncoding.response(Array(shown), headers: page.linkHeader(request, baseURL: baseURL, hasMore: branches.count > page.offset + page.perPage))
         }
         repo.get("branches/:branch") { request, context in
             let repository = try context.resolvedRepository().repository
-            let name = try context.parameters.require("branch")
+            let raw = try context.parameters.require("branch")
+            let name = raw.removingPercentEncoding ?? raw  // release%2Fv1 names release/v1
             guard let found = try await refs(repository).branches.first(where: { $0.name == name }) else { throw GatewayError.notFound }
-            return try APIEncoding.response(branch(found, repository))
+            return try APIEncoding.response(branch(found, repository, rules: try await protections.list(repositoryID: repository.id)))
         }
         repo.get("tags") { request, context in
             let repository = try context.resolvedRepository().repository
@@ -109,12 +117,12 @@ struct ContentAPIController: Sendable {
         return APIContent(entry: entry, directory: directory, repository: repository, ref: ref, baseURL: baseURL, content: bytes)
     }
 
-    private func branch(_ ref: GitRef, _ repository: Repository) -> APIBranch {
-        APIBranch(name: ref.name, commit: .init(sha: ref.sha, url: "\(api(repository))/commits/\(ref.sha)"))
+    /// A branch as GitHub shows it; `protected` when a rule of `rules` names it.
+    private func branch(_ ref: GitRef, _ repository: Repository, rules: [BranchRule]) -> APIBranch {
+        APIBranch(name: ref.name, commit: .init(sha: ref.sha, url: "\(api(repository))/commits/\(ref.sha)"), protected: rules.contains { $0.matches(ref.name) })
     }
 
     private func api(_ repository: Repository) -> String { "\(baseURL)/api/v3/repos/\(repository.fullName)" }
-
 
     private func refs(_ repository: Repository) async throws -> GitRefs {
         try await content.refs(repository)

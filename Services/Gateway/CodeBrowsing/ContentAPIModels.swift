@@ -86,7 +86,7 @@ struct APIBranch: Encodable {
 
     let name: String
     let commit: Commit
-    let protected = false
+    let protected: Bool
 }
 
 /// A tag (`GET …/tags`).
