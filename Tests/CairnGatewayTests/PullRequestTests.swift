@@ -278,8 +278,11 @@ struct PullRequestTests {
             #expect(try await eventually(timeout: .seconds(30)) {
                 (try? Self.json(try await stack.api(.GET, "/api/v3/repos/ada/lib/pulls/\(clash)").1))?["state"] as? String == "closed"
             })
-            let note = try Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/issues/\(clash)/comments").1)
-            #expect(note.first?["body"] as? String == "The head branch clash was deleted, so this pull request was closed.")
+            // The comment follows the closing (the push task closes first, then says why).
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let note = try? Self.list(try await stack.api(.GET, "/api/v3/repos/ada/lib/issues/\(clash)/comments").1)
+                return note?.first?["body"] as? String == "The head branch clash was deleted, so this pull request was closed."
+            })
             // The files tab goes gzipped to browsers that take it: the same page as the plain one.
             for web in [WebSession(stack.gatewayURL), try await WebPagesTests.signIn(stack, ada)] {
                 let path = "/ada/lib/pull/\(clash)/files"
