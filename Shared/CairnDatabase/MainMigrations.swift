@@ -399,6 +399,8 @@ enum MainMigrations {
             )
             """,
             "CREATE INDEX commit_statuses_commit ON commit_statuses (repository_id, sha, id DESC)",
+            // A push reads the repository's newest reports (CommitStatusStore.passing).
+            "CREATE INDEX commit_statuses_recent ON commit_statuses (repository_id, id DESC)",
             // Keys the cached pages that show statuses (history, commit, branches), which change without a push.
             "ALTER TABLE repositories ADD COLUMN status_version bigint NOT NULL DEFAULT 1",
         ]),

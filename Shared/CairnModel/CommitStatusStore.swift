@@ -47,10 +47,11 @@ public struct CommitStatusReport: Sendable {
         guard CommitStatus.State(rawValue: state) != nil else {
             return "state: \"\(state.prefix(40))\" is not one of pending, success, failure, error"
         }
-        guard (1...255).contains(context.count) else { return "context: must be 1 to 255 characters" }
-        if let description, description.count > 140 { return "description: is too long (maximum is 140 characters)" }
+        // Lengths as PostgreSQL's length() counts them (code points), which the table checks.
+        guard (1...255).contains(context.unicodeScalars.count) else { return "context: must be 1 to 255 characters" }
+        if let description, description.unicodeScalars.count > 140 { return "description: is too long (maximum is 140 characters)" }
         if let targetURL, !targetURL.isEmpty {
-            guard targetURL.count <= 2048 else { return "target_url: is too long (maximum is 2048 characters)" }
+            guard targetURL.unicodeScalars.count <= 2048 else { return "target_url: is too long (maximum is 2048 characters)" }
             guard let url = URL(string: targetURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
                 return "target_url: must be an http or https URL"
             }
@@ -66,6 +67,9 @@ public struct CommitStatusReport: Sendable {
 public struct CommitStatusStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+
+    /// How many of a repository's newest statuses `passing` reads.
+    public static let passingWindow = 5000
 
     /// GitHub's limit: past this many statuses on one commit, more are refused.
     public static let maxPerCommit = 1000
@@ -124,8 +128,12 @@ public struct CommitStatusStore: Sendable {
         guard !contexts.isEmpty else { return [] }
         let rows = try await client.run("""
             SELECT sha FROM (
-                SELECT DISTINCT ON (sha, context) sha, context, state, id FROM commit_statuses
-                WHERE repository_id = \(repositoryID) AND context = ANY(\(contexts))
+                SELECT DISTINCT ON (sha, context) sha, context, state, id FROM (
+                    -- The newest reports only: a push asks this, and old commits are not what it pushes.
+                    SELECT sha, context, state, id FROM commit_statuses
+                    WHERE repository_id = \(repositoryID) ORDER BY id DESC LIMIT \(Self.passingWindow)
+                ) recent
+                WHERE context = ANY(\(contexts))
                 ORDER BY sha, context, id DESC
             ) newest
             GROUP BY sha HAVING count(*) FILTER (WHERE state = 'success') = \(Set(contexts).count)

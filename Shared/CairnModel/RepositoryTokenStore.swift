@@ -39,7 +39,7 @@ public struct RepositoryTokenStore: Sendable {
     /// Creates a token; returns the secret (shown once) and its record.
     public func create(repositoryID: Int64, name: String, permission: Permission, createdBy: Int64) async throws -> (secret: String, token: RepositoryToken) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(trimmed.count), !trimmed.contains("\0") else { throw ModelError.invalid(field: "name", reason: "must be 1 to 100 characters") }
+        guard (1...100).contains(trimmed.unicodeScalars.count), !trimmed.contains("\0") else { throw ModelError.invalid(field: "name", reason: "must be 1 to 100 characters") }
         guard permission == .read || permission == .write else { throw ModelError.invalid(field: "permission", reason: "must be read or write") }
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }

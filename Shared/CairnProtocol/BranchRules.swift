@@ -52,7 +52,7 @@ public struct BranchRule: Codable, Sendable, Hashable {
             return "required_approving_review_count: must be 0 to \(Self.maxApprovals)"
         }
         if requiredContexts.count > Self.maxContexts { return "contexts: at most \(Self.maxContexts)" }
-        if let context = requiredContexts.first(where: { !(1...255).contains($0.count) || $0.contains("\0") }) {
+        if let context = requiredContexts.first(where: { !(1...255).contains($0.unicodeScalars.count) || $0.contains("\0") }) {
             return "contexts: \"\(context.prefix(40))\" must be 1 to 255 characters, without NUL"
         }
         if let pushers, pushers.count > Self.maxPushers { return "restrictions: at most \(Self.maxPushers) users" }

@@ -98,6 +98,8 @@ struct CommitStatusTests {
                 (path, #"{"state": "success", "target_url": "javascript:alert(1)"}"#, 422, "target_url"),
                 (path, #"{"state": "success", "description": "\#(String(repeating: "d", count: 141))"}"#, 422, "description"),
                 (path, #"{"state": "success", "context": ""}"#, 422, "context"),
+                // 140 characters of 280 code points: counted as the database counts them, refused, not a 500.
+                (path, #"{"state": "success", "description": "\#(String(repeating: "e\u{301}", count: 140))"}"#, 422, "description"),
                 (path, #"{"state": "success", "context": "a\u0000b"}"#, 422, "NUL"),
                 (path, #"{"state": "succ"#, 400, "JSON"),
                 ("/api/v3/repos/ada/secret/statuses/\(String(repeating: "e", count: 40))", #"{"state": "success"}"#, 422, "No commit found"),

@@ -55,7 +55,7 @@ struct Authenticator: Sendable {
     private func token(_ secret: String) async throws -> Caller {
         if secret.hasPrefix(RepositoryTokenStore.prefix) {
             guard let (token, maker) = try await repositoryTokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
-            return Caller(user: nil, scopes: nil, grant: RepositoryGrant(repositoryID: token.repositoryID, permission: token.permission, actingFor: maker, tokenID: token.id))
+            return Caller(user: nil, scopes: nil, grant: RepositoryGrant(repositoryID: token.repositoryID, permission: token.permission, actingFor: maker))
         }
         guard let (user, scopes) = try await tokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
         return Caller(user: user, scopes: scopes)

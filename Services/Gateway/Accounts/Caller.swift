@@ -42,5 +42,4 @@ struct RepositoryGrant: Sendable {
     let repositoryID: Int64
     let permission: Permission
     let actingFor: User
-    let tokenID: Int64
 }

@@ -29,8 +29,14 @@ struct Archives: Sendable {
 
     /// The archive of `ref` in `format`; 404 when the ref names no commit.
     func wanted(_ repository: Repository, ref: String, format: ArchiveFormat) async throws -> Wanted {
-        guard GitInput.revisionProblem(ref) == nil,
-              let commit = try? await content.commits(repository, ref: ref, path: "", limit: 1, skip: 0).first?.sha else { throw GatewayError.notFound }
+        guard GitInput.revisionProblem(ref) == nil else { throw GatewayError.notFound }
+        let commit: String?
+        do {
+            commit = try await content.commits(repository, ref: ref, path: "", limit: 1, skip: 0).first?.sha
+        } catch GatewayError.invalid {
+            commit = nil  // the store's "no such ref": a store that does not answer stays a 503
+        }
+        guard let commit else { throw GatewayError.notFound }
         let savedAs = "\(ArchiveFormat.prefix(repository: repository.name, ref: ref)).\(format.rawValue)"
         guard ArchiveFormat.prefixProblem(savedAs) == nil else { throw GatewayError.notFound }
         return Wanted(commit: commit, format: format, savedAs: savedAs, blobName: ArchiveFormat.blobName(commit: commit, format: format))

@@ -33,21 +33,8 @@ struct GitSessionController: Sendable {
     private func serve(_ request: Request, context: BasicRequestContext, service: String, repository: Int64, path: String) throws -> Response {
         let isPush = service == "git-receive-pack"
         let user = request.headers[HTTPField.Name(ForwardedHeader.user)!]
-        var environment = ReceiveChecks.environment(extra: [
-            ("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always"), ("receive.hideRefs", "refs/pull/"),
-        ])
-        if let version = request.headers[HTTPField.Name("Git-Protocol")!] { environment["GIT_PROTOCOL"] = version }
         let push = isPush ? UUID().uuidString.lowercased() : nil
-        if let push {
-            environment["CAIRN_SPOOL"] = spool.folder
-            environment["CAIRN_PUSH_ID"] = push
-            environment["CAIRN_REPO_ID"] = String(repository)
-            if let user, let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
-            if let rules = try SmartHTTPController.branchRules(request) {
-                environment["CAIRN_BRANCH_RULES"] = rules
-                environment["CAIRN_HOOK_BINARY"] = SmartHTTPController.executablePath
-            }
-        }
+        let environment = try SmartHTTPController.gitEnvironment(request, repository: repository, push: push, spool: spool, maxPushBytes: maxPushBytes)
         let arguments = [isPush ? "receive-pack" : "upload-pack", path]
         let gitEnvironment = environment
         let logger = context.logger

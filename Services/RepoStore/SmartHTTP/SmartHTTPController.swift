@@ -33,6 +33,27 @@ struct SmartHTTPController: Sendable {
         }
     }
 
+    /// What every git that serves a client gets, over HTTP or in a whole session: the receive
+    /// checks, reflogs (an operator sees, and can undo, what each push did to a ref),
+    /// `refs/pull/*` hidden from pushes (the store's own), `GIT_PROTOCOL`, and for a push
+    /// (`push`: its id) the spool record's names and the branch rules for the `pre-receive` hook.
+    static func gitEnvironment(_ request: Request, repository: Int64, push: String?, spool: PushSpool, maxPushBytes: Int) throws -> [String: String] {
+        var environment = ReceiveChecks.environment(extra: [
+            ("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always"), ("receive.hideRefs", "refs/pull/"),
+        ])
+        if let version = request.headers[HTTPField.Name("Git-Protocol")!] { environment["GIT_PROTOCOL"] = version }
+        guard let push else { return environment }
+        environment["CAIRN_SPOOL"] = spool.folder
+        environment["CAIRN_PUSH_ID"] = push
+        environment["CAIRN_REPO_ID"] = String(repository)
+        if let user = request.headers[HTTPField.Name(ForwardedHeader.user)!], let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
+        if let rules = try branchRules(request) {
+            environment["CAIRN_BRANCH_RULES"] = rules
+            environment["CAIRN_HOOK_BINARY"] = executablePath
+        }
+        return environment
+    }
+
     /// The branch rules the gateway sent with a push, as the JSON the hook reads; nil when
     /// none. Rules that cannot be read refuse the push (400), never drop the rules.
     static func branchRules(_ request: Request) throws -> String? {
@@ -69,26 +90,11 @@ struct SmartHTTPController: Sendable {
             "REMOTE_USER": user ?? "anonymous",
             "REMOTE_ADDR": "127.0.0.1",
         ]
-        // Reflogs let an operator see, and undo, what each push did to a ref.
-        // `refs/pull/*` is the store's own (pull requests): hidden from pushes, which cannot change it.
-        environment.merge(ReceiveChecks.environment(extra: [
-            ("receive.maxInputSize", String(maxPushBytes)), ("core.logAllRefUpdates", "always"), ("receive.hideRefs", "refs/pull/"),
-        ])) { $1 }
         if let type = request.headers[.contentType] { environment["CONTENT_TYPE"] = type }
         if let length = request.headers[.contentLength] { environment["CONTENT_LENGTH"] = length }
         if let encoding = request.headers[.contentEncoding] { environment["HTTP_CONTENT_ENCODING"] = encoding }
-        if let version = request.headers[HTTPField.Name("Git-Protocol")!] { environment["GIT_PROTOCOL"] = version }
         let push = isPush ? UUID().uuidString.lowercased() : nil
-        if let push {
-            environment["CAIRN_SPOOL"] = spool.folder
-            environment["CAIRN_PUSH_ID"] = push
-            environment["CAIRN_REPO_ID"] = String(number)
-            if let user, let pusher = Int64(user) { environment["CAIRN_PUSHER"] = String(pusher) }
-            if let rules = try Self.branchRules(request) {
-                environment["CAIRN_BRANCH_RULES"] = rules
-                environment["CAIRN_HOOK_BINARY"] = Self.executablePath
-            }
-        }
+        environment.merge(try Self.gitEnvironment(request, repository: number, push: push, spool: spool, maxPushBytes: maxPushBytes)) { $1 }
 
         let gitEnvironment = environment
         let contentType = advertisement ? "application/x-\(service)-advertisement" : "application/x-\(service)-result"
