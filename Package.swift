@@ -57,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssh.git", from: "0.15.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -125,6 +126,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ])
         + daemon("CairnStream", folder: "Stream", executable: "cairn-stream", extra: [postgres])
+        + daemon(
+            "CairnSSHD", folder: "SSHD", executable: "cairn-sshd",
+            extra: ["CairnModel", httpClient, crypto, postgres, .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
         + [
             .target(
                 name: "CairnCtl",
@@ -173,18 +178,18 @@ let package = Package(
             .testTarget(
                 name: "CairnGatewayTests",
                 dependencies: [
-                    "CairnGateway", "CairnRepoStore", "CairnBlobStore", "CairnWorker", "CairnStream", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
+                    "CairnGateway", "CairnRepoStore", "CairnBlobStore", "CairnWorker", "CairnStream", "CairnSSHD", "CairnModel", "CairnTestSupport", "CairnService", "CairnProtocol",
                     "CairnDatabase", "CairnRedis", "CairnSigning", httpClient, postgres, logging, crypto,
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
-                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 ],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "CairnServiceTests",
                 dependencies: [
                     "CairnService", "CairnTestSupport", "CairnGateway", "CairnRepoStore", "CairnBlobStore",
-                    "CairnWorker", "CairnStream", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", "CairnModel", postgres, logging, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                    "CairnWorker", "CairnStream", "CairnSSHD", "CairnCtl", "CairnProtocol", "CairnRedis", "CairnDatabase", "CairnSigning", "CairnModel", postgres, logging, crypto, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "HummingbirdTesting", package: "hummingbird"), httpClient,
                 ],
                 swiftSettings: swiftSettings),

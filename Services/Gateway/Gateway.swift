@@ -32,7 +32,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     }
     let limiter = SignInLimiter(redis: stores.redis!, namespace: configuration.redisNamespace)
     let authenticator = Authenticator(
-        users: users, tokens: TokenStore(client: database, logger: logger), repositoryTokens: RepositoryTokenStore(client: database, logger: logger), readYourWrites: readYourWrites, limiter: limiter)
+        users: users, tokens: TokenStore(client: database, logger: logger), repositoryTokens: RepositoryTokenStore(client: database, logger: logger), signer: environment.signer,
+        readYourWrites: readYourWrites, limiter: limiter)
     let access = RepositoryAccess(repositories: repositories)
     let repostore = InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)

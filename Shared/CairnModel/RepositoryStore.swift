@@ -195,6 +195,14 @@ public struct RepositoryStore: Sendable {
         return granted
     }
 
+    /// What a grant made for one repository allows on `repository` (a repository token, a
+    /// deploy key, the LFS credential `cairn-sshd` hands out): on its own repository as far as
+    /// both the grant and the person it acts for may; on any other only what anyone may.
+    public func permission(ofGrant granted: Permission, madeFor grantRepositoryID: Int64, actingFor: User, on repository: Repository) async throws -> Permission {
+        guard grantRepositoryID == repository.id else { return try await permission(of: nil, on: repository) }
+        return min(granted, try await permission(of: actingFor, on: repository))
+    }
+
     /// Those of `userIDs` who may read `repository`, in one query (the same rule as `permission`).
     public func readers(among userIDs: [Int64], of repository: Repository) async throws -> [Int64] {
         guard !userIDs.isEmpty else { return [] }

@@ -2,12 +2,13 @@ public import Foundation
 
 /// The daemons of Cairn, with the port each listens on unless configured otherwise.
 public enum Daemon: String, Sendable, CaseIterable, Codable {
-    case gateway, repostore, blobstore, worker, stream
+    case gateway, repostore, blobstore, worker, stream, sshd
 
     /// The executable's name, e.g. `cairn-gateway`.
     public var executable: String { "cairn-\(rawValue)" }
 
-    /// The default port, all below 32768 so they never collide with client ports.
+    /// The default port of the daemon's HTTP listener (health, readiness, metrics; `cairn-sshd`
+    /// serves SSH on a port of its own, `sshd.sshPort`), all below 32768 so they never collide with client ports.
     public var defaultPort: Int {
         switch self {
         case .gateway: 8080
@@ -15,6 +16,7 @@ public enum Daemon: String, Sendable, CaseIterable, Codable {
         case .blobstore: 8082
         case .worker: 8083
         case .stream: 8084
+        case .sshd: 8085
         }
     }
 

@@ -68,6 +68,35 @@ public struct CairnConfiguration: Sendable {
     public var mail: MailSettings
     /// `stream.*`: how `cairn-stream` takes and folds events.
     public var stream: StreamSettings
+    /// `sshd.*`: where `cairn-sshd` serves git over SSH and keeps its host key.
+    public var ssh: SSHSettings
+
+    /// Where `cairn-sshd` listens for SSH (its `sshd.host`/`sshd.port` serve health and metrics).
+    public struct SSHSettings: Sendable, Equatable {
+        /// `sshd.sshHost`: the address SSH is served on. Default 127.0.0.1 (`0.0.0.0` in deployment).
+        public var host: String
+        /// `sshd.sshPort`: default 2222 (22 in deployment, with `AmbientCapabilities=CAP_NET_BIND_SERVICE`);
+        /// 0 takes any free port (for tests).
+        public var port: Int
+        /// `sshd.hostKeyFile`: the ed25519 host key, made at first start and kept. Default
+        /// `/var/lib/cairn/ssh/ssh_host_ed25519_key`.
+        public var hostKeyFile: String
+        /// `sshd.publicAddress`: how people reach SSH, for clone URLs: `host` or `host:port`.
+        /// Default the host of `gateway.publicURL` and `sshd.sshPort`.
+        public var publicAddress: String
+
+        public init(host: String, port: Int, hostKeyFile: String, publicAddress: String) {
+            self.host = host
+            self.port = port
+            self.hostKeyFile = hostKeyFile
+            self.publicAddress = publicAddress
+        }
+
+        /// The clone URL of `owner/name` over SSH: `ssh://git@host[:port]/owner/name.git`.
+        public func cloneURL(owner: String, name: String) -> String {
+            "ssh://git@\(publicAddress.hasSuffix(":22") ? String(publicAddress.dropLast(3)) : publicAddress)/\(owner)/\(name).git"
+        }
+    }
 
     /// How the stream processor batches events.
     public struct StreamSettings: Sendable, Equatable {
@@ -183,6 +212,7 @@ public struct CairnConfiguration: Sendable {
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
             "stream.batchSize", "stream.batchWaitMilliseconds", "stream.leaseSeconds", "stream.concurrency", "stream.testPause",
+            "sshd.sshHost", "sshd.sshPort", "sshd.hostKeyFile", "sshd.publicAddress",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -246,7 +276,7 @@ public struct CairnConfiguration: Sendable {
             maxPushBytes: maxPush, publicURL: publicURL,
             gracePeriod: .seconds(grace), workerConcurrency: concurrency,
             workerHeartbeatTTL: .seconds(try reader.int("worker.heartbeatSeconds", default: 30, range: 2...600)), webhooks: try reader.webhooks(), mail: try reader.mail(),
-            stream: try reader.stream())
+            stream: try reader.stream(), ssh: try reader.ssh(publicURL: publicURL))
     }
 
     /// Where `daemon` listens.
@@ -295,6 +325,20 @@ private struct ConfigValues {
         let text = string(key, default: value)
         guard text.value.hasPrefix("http://") || text.value.hasPrefix("https://") else { throw error(key, text, "must start with http:// or https://") }
         return String(text.value.reversed().drop(while: { $0 == "/" }).reversed())
+    }
+
+    func ssh(publicURL: String) throws(ConfigError) -> CairnConfiguration.SSHSettings {
+        let host = string("sshd.sshHost", default: "127.0.0.1")
+        guard !host.value.isEmpty, !host.value.contains("/") else { throw error("sshd.sshHost", host, "must be a host name or address") }
+        let port = try int("sshd.sshPort", default: 2222, range: 0...65535)
+        let publicHost = publicURL.split(separator: "/").dropFirst().first.map { String($0.split(separator: ":").first ?? $0) } ?? "localhost"
+        let address = string("sshd.publicAddress", default: "\(publicHost):\(port)")
+        guard !address.value.isEmpty, !address.value.contains(where: { $0 == "/" || $0 == "@" || $0 == " " }) else {
+            throw error("sshd.publicAddress", address, "must be host or host:port")
+        }
+        return CairnConfiguration.SSHSettings(
+            host: host.value, port: port, hostKeyFile: try path("sshd.hostKeyFile", default: "/var/lib/cairn/ssh/ssh_host_ed25519_key"),
+            publicAddress: address.value)
     }
 
     func webhooks() throws(ConfigError) -> CairnConfiguration.WebhookSettings {

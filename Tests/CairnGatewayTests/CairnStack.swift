@@ -6,6 +6,7 @@ import CairnProtocol
 import CairnBlobStore
 import CairnRepoStore
 import CairnStream
+import CairnSSHD
 import CairnRedis
 import CairnService
 import CairnSigning
@@ -48,9 +49,10 @@ struct CairnStack: Sendable {
     var repositories: RepositoryStore { RepositoryStore(client: database, logger: TestEnvironment.logger) }
 
     /// Runs `body` with both daemons up; `repostoreUp: false` points the gateway at a closed port.
-    /// `worker` and `stream` start those daemons too.
+    /// `worker`, `stream` and `sshd` start those daemons too (`sshd` serving SSH on a port the
+    /// system chooses, `configuration.ssh.port`).
     static func with<T: Sendable>(
-        repostoreUp: Bool = true, worker: Bool = false, stream: Bool = false, replica: Bool = false, overrides: [String: String] = [:],
+        repostoreUp: Bool = true, worker: Bool = false, stream: Bool = false, sshd: Bool = false, replica: Bool = false, overrides: [String: String] = [:],
         _ body: @escaping @Sendable (CairnStack) async throws -> T
     ) async throws -> T {
         try await withTestDatabase(.main) { client, database in try await withTestDatabase(.analytics) { analyticsClient, analytics in
@@ -89,13 +91,34 @@ struct CairnStack: Sendable {
             @Sendable func environment(_ daemon: Daemon, _ configuration: CairnConfiguration) throws -> DaemonEnvironment {
                 try DaemonEnvironment(daemon: daemon, configuration: configuration, logger: logger, routes: routes[daemon]!)
             }
+            /// Runs `cairn-sshd` when `wanted` and hands its SSH port on (nil when not wanted).
+            @Sendable func withSSHD<R: Sendable>(_ wanted: Bool, repostorePort: Int, gatewayPort: Int, _ next: (Int?) async throws -> R) async throws -> R {
+                guard wanted else { return try await next(nil) }
+                var copy = anyPort
+                copy.listeners[.repostore] = .init(host: "localhost", port: repostorePort)
+                copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
+                copy.ssh = .init(host: "127.0.0.1", port: 0, hostKeyFile: folder + "/ssh/host_key", publicAddress: "127.0.0.1")
+                let daemon = try environment(.sshd, copy)
+                let sshPort = Box<Int?>(nil)
+                return try await runDaemon(try await buildSSHD(daemon, onListening: { sshPort.value = $0 }), daemon) { _ in
+                    guard await eventually(timeout: .seconds(30), { sshPort.value != nil }), let port = sshPort.value else {
+                        throw TestFailure("cairn-sshd did not listen for SSH within 30 s")
+                    }
+                    return try await next(port)
+                }
+            }
             let blobstore = try environment(.blobstore, anyPort)
             let repostore = try environment(.repostore, anyPort)
             return try await runDaemon(try await buildBlobStore(blobstore), blobstore) { blobstorePort in
                 try await runDaemon(try await buildRepoStore(repostore), repostore) { repostorePort in
-                    let gatewayPort = try freePort()
+                  let gatewayPort = try freePort()
+                  return try await withSSHD(sshd, repostorePort: repostorePort, gatewayPort: gatewayPort) { sshPort in
                     let gatewayConfiguration = {
                         var copy = anyPort
+                        if let sshPort {
+                            copy.ssh.port = sshPort
+                            copy.ssh.publicAddress = "127.0.0.1:\(sshPort)"
+                        }
                         copy.listeners[.repostore] = .init(host: "localhost", port: repostoreUp ? repostorePort : 1)
                         copy.listeners[.blobstore] = .init(host: "127.0.0.1", port: blobstorePort)
                         copy.listeners[.gateway] = .init(host: "127.0.0.1", port: gatewayPort)
@@ -117,6 +140,7 @@ struct CairnStack: Sendable {
                         let daemon = try environment(.worker, gatewayConfiguration)
                         return try await runDaemon(try await buildWorker(daemon), daemon) { _ in try await withStream() }
                     }
+                  }
                 }
             }
         } }
@@ -254,8 +278,8 @@ struct CairnStack: Sendable {
 
     /// Runs git; throws when it fails (or, with `expectFailure`, when it succeeds).
     @discardableResult
-    func git(_ arguments: [String], in directory: String? = nil, expectFailure: Bool = false) async throws -> GitResult {
-        let outcome = try await tryGit(arguments, in: directory)
+    func git(_ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:], expectFailure: Bool = false) async throws -> GitResult {
+        let outcome = try await tryGit(arguments, in: directory, environment: extra)
         if !outcome.succeeded && !expectFailure {
             throw TestFailure("git \(arguments.joined(separator: " ")) failed: \(outcome.error)")
         }
@@ -265,13 +289,16 @@ struct CairnStack: Sendable {
         return outcome
     }
 
-    /// Runs git with a clean environment (no prompts, no helpers, no user configuration).
-    func tryGit(_ arguments: [String], in directory: String? = nil) async throws -> GitResult {
-        let environment: Subprocess.Environment = .inherit.updating([
+    /// Runs git with a clean environment (no prompts, no helpers, no user configuration) and
+    /// the variables of `extra` (`GIT_SSH_COMMAND`, say).
+    func tryGit(_ arguments: [String], in directory: String? = nil, environment extra: [String: String] = [:]) async throws -> GitResult {
+        var variables: [Subprocess.Environment.Key: String?] = [
             "HOME": folder, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "",
             "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
             "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com",
-        ])
+        ]
+        for (name, value) in extra { variables[Subprocess.Environment.Key(rawValue: name)!] = value }
+        let environment: Subprocess.Environment = .inherit.updating(variables)
         let workingDirectory = FilePath(directory ?? folder)
         // Every git command has a deadline well inside the tests' own: one that hangs is
         // stopped and named, rather than taking its whole test's time limit.

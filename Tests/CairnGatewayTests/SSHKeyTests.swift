@@ -10,8 +10,8 @@ import Testing
 @Suite("SSH keys", .timeLimit(.minutes(4)))
 struct SSHKeyTests {
     /// A new key pair of `type` (`-t`, and `-b` bits when given) in `folder`: the public key
-    /// line and what `ssh-keygen -l` says of it.
-    static func keygen(_ folder: String, _ type: String, bits: Int? = nil, comment: String = "me@example.com") throws -> (line: String, listed: String) {
+    /// line, what `ssh-keygen -l` says of it, and the private key's path.
+    static func keygen(_ folder: String, _ type: String, bits: Int? = nil, comment: String = "me@example.com") throws -> (line: String, listed: String, path: String) {
         let path = "\(folder)/key-\(UUID().uuidString)"
         func run(_ arguments: [String]) throws -> String {
             let process = Process()
@@ -27,7 +27,7 @@ struct SSHKeyTests {
             return String(decoding: data, as: UTF8.self)
         }
         _ = try run(["-q", "-t", type, "-N", "", "-C", comment, "-f", path] + (bits.map { ["-b", String($0)] } ?? []))
-        return (try String(contentsOfFile: path + ".pub", encoding: .utf8), try run(["-l", "-f", path + ".pub"]))
+        return (try String(contentsOfFile: path + ".pub", encoding: .utf8), try run(["-l", "-f", path + ".pub"]), path)
     }
 
     @Test("ed25519, ECDSA and RSA keys are read with OpenSSH's fingerprints and sizes; other keys are refused with the reason")
@@ -36,7 +36,7 @@ struct SSHKeyTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         for (type, bits) in [("ed25519", nil), ("ecdsa", 256), ("ecdsa", 384), ("ecdsa", 521), ("rsa", 2048), ("rsa", 3072)] as [(String, Int?)] {
-            let (line, listed) = try Self.keygen(folder, type, bits: bits)
+            let (line, listed, _) = try Self.keygen(folder, type, bits: bits)
             let key = try SSHPublicKey(line)
             // `ssh-keygen -l`: "256 SHA256:… me@example.com (ED25519)"
             let fields = listed.split(separator: " ")

@@ -3,6 +3,7 @@ import CairnDatabase
 import CairnGateway
 import CairnProtocol
 import CairnRepoStore
+import CairnSSHD
 import CairnService
 import CairnStream
 import CairnTestSupport
@@ -30,6 +31,7 @@ import Testing
                 case .blobstore: try await buildBlobStore(environment).test(.router) { try await body($0, environment) }
                 case .worker: try await buildWorker(environment).test(.router) { try await body($0, environment) }
                 case .stream: try await buildStream(environment).test(.router) { try await body($0, environment) }
+                case .sshd: try await buildSSHD(environment).test(.router) { try await body($0, environment) }
                 }
             }
         }

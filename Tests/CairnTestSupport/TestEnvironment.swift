@@ -61,6 +61,7 @@ public enum TestEnvironment {
             "CAIRN_REDIS_URL": required("REDIS_URL"),
             "CAIRN_REPOSTORE_ROOT": NSTemporaryDirectory() + uniqueName("repos"),
             "CAIRN_BLOBSTORE_ROOT": NSTemporaryDirectory() + uniqueName("blobs"),
+            "CAIRN_SSHD_HOST_KEY_FILE": NSTemporaryDirectory() + uniqueName("ssh") + "/host_key", "CAIRN_SSHD_SSH_PORT": "0",
             "CAIRN_LOG_LEVEL": "warning",
             // Many stacks run at once; small pools keep them within the server's connections.
             "CAIRN_DATABASE_POOL_SIZE": "4", "CAIRN_ANALYTICS_POOL_SIZE": "2",

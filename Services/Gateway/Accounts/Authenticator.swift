@@ -1,15 +1,19 @@
 import CairnProtocol
 import CairnModel
+import CairnSigning
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// Reads credentials from a request: HTTP basic with a password or a personal access token
-/// (as git sends them), or `Authorization: token …` / `Bearer …` (as API clients do).
+/// (as git sends them), or `Authorization: token …` / `Bearer …` (as API clients do, and
+/// git-lfs with the credential `cairn-sshd` handed out).
 struct Authenticator: Sendable {
     let users: UserStore
     let tokens: TokenStore
     let repositoryTokens: RepositoryTokenStore
+    /// Checks the LFS credentials `cairn-sshd` signs.
+    let signer: Signer
     /// Keeps callers who just wrote on the primary, when the gateway reads from replicas.
     var readYourWrites: ReadYourWrites? = nil
     /// Limits password attempts over HTTP basic as on the sign-in form.
@@ -53,6 +57,12 @@ struct Authenticator: Sendable {
     }
 
     private func token(_ secret: String) async throws -> Caller {
+        if secret.hasPrefix(LFSCredential.prefix) {
+            guard let credential = LFSCredential(secret: secret, signer: signer), let person = try await users.find(id: credential.actingFor) else {
+                throw GatewayError.badCredentials
+            }
+            return Caller(user: nil, scopes: nil, grant: RepositoryGrant(repositoryID: credential.repository, permission: credential.write ? .write : .read, actingFor: person))
+        }
         if secret.hasPrefix(RepositoryTokenStore.prefix) {
             guard let (token, maker) = try await repositoryTokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
             return Caller(user: nil, scopes: nil, grant: RepositoryGrant(repositoryID: token.repositoryID, permission: token.permission, actingFor: maker))

@@ -63,6 +63,7 @@ struct DaemonHealth: Sendable {
         case .blobstore: "LFS objects, downloads, archives"
         case .worker: "background work, webhooks, mail"
         case .stream: "traffic figures"
+        case .sshd: "git over SSH"
         }
         self.up = up
     }

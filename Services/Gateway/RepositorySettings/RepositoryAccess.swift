@@ -30,7 +30,6 @@ struct RepositoryAccess: Sendable {
     /// (as far as both it and its maker may), and any other only as an anonymous caller would.
     func permission(of caller: Caller, on repository: Repository) async throws -> Permission {
         guard let grant = caller.grant else { return try await repositories.permission(of: caller.user, on: repository) }
-        guard grant.repositoryID == repository.id else { return try await repositories.permission(of: nil, on: repository) }
-        return min(grant.permission, try await repositories.permission(of: grant.actingFor, on: repository))
+        return try await repositories.permission(ofGrant: grant.permission, madeFor: grant.repositoryID, actingFor: grant.actingFor, on: repository)
     }
 }
