@@ -22,6 +22,8 @@ struct GitSessions: Sendable {
     let readOnly: ReadOnlySwitch
     let repostore: InternalClient
     let signer: Signer
+    /// Makes the analytics visitor id a fetch is counted under, as the gateway makes it.
+    let visitors: VisitorIDs
     /// `gateway.publicURL`, for the LFS API's address.
     let publicURL: String
     let logger: Logger
@@ -104,6 +106,7 @@ struct GitSessions: Sendable {
     ) async throws {
         var headers = HTTPHeaders()
         if let gitProtocol { headers.add(name: "Git-Protocol", value: gitProtocol) }
+        headers.add(name: ForwardedHeader.visitor, value: visitors.id(user: actor.id, address: "", userAgent: nil))
         // A push carries the branch rules, which the repository store's pre-receive hook enforces.
         if service == .receivePack, let rules = try await protections.inForce(repositoryID: repository.id, adminExempt: permission >= .admin, statuses: statuses) {
             headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())

@@ -1,6 +1,7 @@
 import CairnModel
 import CairnProtocol
 import CairnRedis
+import CairnSigning
 public import CairnService
 import Foundation
 public import Hummingbird
@@ -22,7 +23,7 @@ public func buildSSHD(_ environment: DaemonEnvironment, onListening: @escaping @
         protections: BranchProtectionStore(client: database, logger: logger), statuses: CommitStatusStore(client: database, logger: logger),
         readOnly: ReadOnlySwitch(redis: stores.redis!, namespace: configuration.redisNamespace),
         repostore: InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature),
-        signer: environment.signer, publicURL: configuration.publicURL, logger: logger)
+        signer: environment.signer, visitors: VisitorIDs(signingKey: configuration.signingKey), publicURL: configuration.publicURL, logger: logger)
     let listener = SSHListener(
         host: configuration.ssh.host, port: configuration.ssh.port, hostKey: hostKey, keys: SSHKeyStore(client: database, logger: logger), users: users,
         sessions: sessions, logger: logger, onListening: onListening)

@@ -92,6 +92,13 @@ struct SSHGitTests {
             let work = "\(stack.folder)/tool"
             try await stack.git(["fetch", "--quiet", Self.url(stack, "ada/tool"), "main"], in: work, environment: env)
             #expect(try await stack.git(["rev-parse", "FETCH_HEAD"], in: work).output.hasPrefix(pushed))
+            // The clone and the fetch count as fetches, with a visitor id; the ls-remote does not.
+            let clones: @Sendable () async throws -> [String] = {
+                try await stack.redisList("\(stack.configuration.redisNamespace):events").filter { $0.contains("\"repo.clone\"") }
+            }
+            #expect(await eventually(timeout: .seconds(10)) { (try? await clones().count) == 2 })
+            #expect(try await clones().count == 2)
+            #expect(try await clones().allSatisfy { $0.contains("\"visitor\":\"") && $0.contains("\"actor\":\(ada.user.id)") })
 
             // The key's last use is recorded; a shell is refused, naming the user.
             let used = try await SSHKeyStore(client: stack.database, logger: TestEnvironment.logger).list(.user(ada.user.id))

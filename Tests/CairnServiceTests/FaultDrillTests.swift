@@ -147,7 +147,7 @@ final class Drill: Sendable {
         self.data = data
     }
 
-    /// A private PostgreSQL and Redis, migrated, and the five daemons on them.
+    /// A private PostgreSQL and Redis, migrated, and the six daemons on them.
     static func start() async throws -> Drill {
         let postgres = try PrivatePostgres()
         let redis = try PrivateRedis()

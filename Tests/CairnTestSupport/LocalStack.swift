@@ -32,6 +32,9 @@ public struct LocalStack: Sendable {
         }
         json["repostore"]?["root"] = folder + "/repos"
         json["blobstore"]?["root"] = folder + "/blobs"
+        // SSH on the port after the daemons' own.
+        json["sshd"]?["sshPort"] = String(portBase + Daemon.allCases.count)
+        json["sshd"]?["hostKeyFile"] = folder + "/ssh/host_key"
         for (section, values) in extra { json[section, default: [:]].merge(values) { $1 } }
         try JSONEncoder().encode(json).write(to: URL(fileURLWithPath: config))
         self.json = json

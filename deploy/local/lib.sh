@@ -3,7 +3,7 @@
 # Source it; it defines functions and changes nothing by itself.
 
 CAIRN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DAEMONS=(cairn-repostore cairn-blobstore cairn-stream cairn-worker cairn-gateway)
+DAEMONS=(cairn-repostore cairn-blobstore cairn-stream cairn-worker cairn-sshd cairn-gateway)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -135,13 +135,14 @@ write_config() {
   "blobstore": { "host": "127.0.0.1", "port": $((base + 2)), "root": "$data/blobs" },
   "worker": { "host": "127.0.0.1", "port": $((base + 3)) },
   "stream": { "host": "127.0.0.1", "port": $((base + 4)) },
+  "sshd": { "host": "127.0.0.1", "port": $((base + 5)), "sshPort": ${CAIRN_SSH_PORT:-2222}, "hostKeyFile": "$data/ssh/host_key" },
   "mail": { "maildir": "$data/mail" }
 }
 JSON
   )
 }
 
-# start_daemons BIN CONFIG LOGDIR: starts those of the five that are not already running (as
+# start_daemons BIN CONFIG LOGDIR: starts those of the six that are not already running (as
 # their pid files tell), records their pids, waits until each is ready. A port held by anything
 # else is reported before anything starts; if one fails, those this call started are stopped.
 start_daemons() {
@@ -238,7 +239,7 @@ is_daemon() {
   return 1
 }
 
-# daemon_of PID CONFIG: prints which of the five PID is, when it runs with --config CONFIG.
+# daemon_of PID CONFIG: prints which of the six PID is, when it runs with --config CONFIG.
 daemon_of() {
   local d
   for d in "${DAEMONS[@]}"; do
@@ -288,7 +289,7 @@ listens_on() {
   return 1
 }
 
-# our_daemons CONFIG: prints "PID NAME" for each process of the five running with --config
+# our_daemons CONFIG: prints "PID NAME" for each process of the six running with --config
 # CONFIG: those listening on the ports CONFIG gives, and any other that /proc shows.
 our_daemons() {
   local config="$1" d port pid name arg0 p
@@ -326,7 +327,7 @@ terminate() {
 }
 
 # stop_daemons LOGDIR [CONFIG]: stops the daemons whose pid files are in LOGDIR and, given
-# CONFIG, any other of the five still running with --config CONFIG (say, its pid file lost):
+# CONFIG, any other of the six still running with --config CONFIG (say, its pid file lost):
 # SIGTERM to each, then waits (they drain within their grace period), then SIGKILL.
 stop_daemons() {
   local logs="$1" config="${2:-}" d pid name

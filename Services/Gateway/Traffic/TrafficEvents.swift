@@ -1,30 +1,25 @@
 import CairnProtocol
 import CairnRedis
-import Crypto
+import CairnSigning
 import Foundation
 import Hummingbird
 
 /// The gateway's analytics events: `repo.view` for repository pages, and the visitor id
 /// that the repository store puts on `repo.clone`.
 ///
-/// A visitor id is 16 hex digits of an HMAC, keyed by a key derived from the signing key,
-/// over the UTC day and either the signed-in user's id or the client's address and user
-/// agent. It is the same all day and unrelated the next; the raw address never leaves here.
+/// Visitor ids come from `VisitorIDs` (CairnSigning), which `cairn-sshd` shares.
 struct TrafficEvents: Sendable {
     let publisher: EventPublisher
-    private let key: SymmetricKey
+    private let visitors: VisitorIDs
 
     init(publisher: EventPublisher, signingKey: String) {
         self.publisher = publisher
-        self.key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("cairn.visitor".utf8), using: SymmetricKey(data: Data(signingKey.utf8))))
+        self.visitors = VisitorIDs(signingKey: signingKey)
     }
 
     /// The visitor id for today of a signed-in user, or of an address and user agent.
     func visitorID(user: Int64?, address: String, userAgent: String?, now: Date = Date()) -> String {
-        let day = Int(now.timeIntervalSince1970 / 86_400)
-        let who = user.map { "user:\($0)" } ?? "client:\(address)|\(userAgent ?? "")"
-        let code = HMAC<SHA256>.authenticationCode(for: Data("\(day)|\(who)".utf8), using: key)
-        return code.prefix(8).hexString
+        visitors.id(user: user, address: address, userAgent: userAgent, now: now)
     }
 
     func visitorID(_ request: Request, _ context: GatewayContext, user: Int64?) -> String {

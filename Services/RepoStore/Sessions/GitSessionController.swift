@@ -33,6 +33,9 @@ struct GitSessionController: Sendable {
     private func serve(_ request: Request, context: BasicRequestContext, service: String, repository: Int64, path: String) throws -> Response {
         let isPush = service == "git-receive-pack"
         let user = request.headers[HTTPField.Name(ForwardedHeader.user)!]
+        let visitor = request.headers[HTTPField.Name(ForwardedHeader.visitor)!]
+        // A session that only listed refs (`git ls-remote`) is no clone or fetch.
+        let fetched = Flag()
         let push = isPush ? UUID().uuidString.lowercased() : nil
         let environment = try SmartHTTPController.gitEnvironment(request, repository: repository, push: push, spool: spool, maxPushBytes: maxPushBytes)
         let arguments = [isPush ? "receive-pack" : "upload-pack", path]
@@ -45,8 +48,12 @@ struct GitSessionController: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         defer { stdin.close() }
+                        var wants = WantLines()
                         do {
-                            for try await buffer in request.body { try await stdin.write(buffer) }
+                            for try await buffer in request.body {
+                                if !isPush && !fetched.value && wants.find(in: buffer) { fetched.set(true) }
+                                try await stdin.write(buffer)
+                            }
                         } catch {
                             logger.debug("git.session_stdin_closed", metadata: ["error": "\(error)"])
                         }
@@ -59,9 +66,27 @@ struct GitSessionController: Sendable {
                 logger.warning("git.session_failed", metadata: ["repo.id": "\(repository)", "git.service": "\(service)", "git.status": "\(exit.status)"])
             }
             if let push { await pushes.record(push: push, logger: logger) }
-            if !isPush { pushes.recordFetch(repository: repository, user: user.flatMap { Int64($0) }, visitor: nil) }
+            if !isPush && fetched.value { pushes.recordFetch(repository: repository, user: user.flatMap { Int64($0) }, visitor: visitor) }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/x-\(service)-session", .cacheControl: "no-cache"], body: body)
+    }
+}
+
+/// Finds git's `want <oid>` lines in a fetch's input, across the chunks it arrives in: a
+/// session without one only listed refs.
+struct WantLines {
+    private var tail: [UInt8] = []
+    private static let marker = Array("want ".utf8)
+
+    /// Whether a `want ` begins in `buffer` (or straddles it and the chunk before).
+    mutating func find(in buffer: ByteBuffer) -> Bool {
+        let bytes = tail + buffer.readableBytesView
+        tail = Array(buffer.readableBytesView.suffix(Self.marker.count - 1))
+        guard bytes.count >= Self.marker.count else { return false }
+        for start in 0...(bytes.count - Self.marker.count) where bytes[start] == Self.marker[0] {
+            if Array(bytes[start..<(start + Self.marker.count)]) == Self.marker { return true }
+        }
+        return false
     }
 }

@@ -1,0 +1,22 @@
+public import Foundation
+import Crypto
+
+/// Analytics visitor ids: 16 hex digits of an HMAC, keyed by a key derived from the signing
+/// key, over the UTC day and either the signed-in user's id or the client's address and user
+/// agent. The same all day and unrelated the next; the raw address never leaves the daemon
+/// that saw it. The gateway and `cairn-sshd` make them alike, so a person counts once.
+public struct VisitorIDs: Sendable {
+    private let key: SymmetricKey
+
+    public init(signingKey: String) {
+        key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("cairn.visitor".utf8), using: SymmetricKey(data: Data(signingKey.utf8))))
+    }
+
+    /// The visitor id for today of a signed-in user, or of an address and user agent.
+    public func id(user: Int64?, address: String, userAgent: String?, now: Date = Date()) -> String {
+        let day = Int(now.timeIntervalSince1970 / 86_400)
+        let who = user.map { "user:\($0)" } ?? "client:\(address)|\(userAgent ?? "")"
+        let code = HMAC<SHA256>.authenticationCode(for: Data("\(day)|\(who)".utf8), using: key)
+        return code.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+}
