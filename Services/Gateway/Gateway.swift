@@ -89,7 +89,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         protections: protections, baseURL: baseURL, logger: logger)
     RepositoryPagesController(
         pages: pages, repositoryPages: repositoryPages, content: content, social: social,
-        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), service: service, statuses: statuses
+        highlighting: CodeHighlighting(repostore: content.repostore, cache: fragments, logger: logger), service: service, statuses: statuses,
+        ssh: configuration.ssh
     ).addRoutes(to: pageRoutes)
     RepositorySettingsPagesController(
         pages: pages, users: users, repositories: repositories, service: service, content: content, repositoryPages: repositoryPages

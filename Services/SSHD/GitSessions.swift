@@ -16,7 +16,7 @@ import NIOSSH
 /// client's bytes read only as fast as the store takes them.
 struct GitSessions: Sendable {
     let repositories: RepositoryStore
-    let users: UserStore
+    let identities: SSHIdentities
     let protections: BranchProtectionStore
     let statuses: CommitStatusStore
     let readOnly: ReadOnlySwitch
@@ -51,14 +51,21 @@ struct GitSessions: Sendable {
     func run(_ command: String, identity: SSHIdentity?, gitProtocol: String?, input: ChannelBytes, channel: any Channel) async -> Int {
         do {
             let parsed = try GitCommand(command)
-            guard let identity else { throw GitCommand.Refusal(message: "Permission denied (publickey)") }
+            // Looked up again: the key, its person or their rights may have changed since the connection opened.
+            guard let signedIn = identity, let identity = try await identities.current(signedIn) else {
+                throw GitCommand.Refusal(message: "Permission denied (publickey): this key is no longer known")
+            }
             let (repository, permission, actor) = try await authorise(parsed, identity: identity)
             switch parsed.service {
             case .lfsAuthenticate:
+                guard let actor else { throw GitCommand.Refusal(message: "A deploy key reaches LFS objects of its own repository only") }
                 try await write(ByteBuffer(bytes: try lfsAnswer(repository, write: parsed.operation == "upload", actor: actor)), to: channel)
                 return 0
             case .receivePack, .uploadPack:
-                try await relay(parsed.service, repository: repository, permission: permission, actor: actor, gitProtocol: gitProtocol, input: input, channel: channel)
+                // Counted as the gateway counts a signed-in person, or (a deploy key elsewhere) by its key.
+                let visitor = visitors.id(user: actor?.id, address: "ssh-key:\(identity.key.fingerprint)", userAgent: nil)
+                try await relay(
+                    parsed.service, repository: repository, permission: permission, actor: actor, visitor: visitor, gitProtocol: gitProtocol, input: input, channel: channel)
                 return 0
             }
         } catch let refusal as GitCommand.Refusal {
@@ -71,9 +78,10 @@ struct GitSessions: Sendable {
         }
     }
 
-    /// The repository and the caller's permission on it, and the person who acts; refused
-    /// as over HTTP (a repository the caller may not read does not exist for them).
-    private func authorise(_ command: GitCommand, identity: SSHIdentity) async throws -> (Repository, Permission, User) {
+    /// The repository, the caller's permission on it, and the person who acts (none for a
+    /// deploy key outside its repository); refused as over HTTP (a repository the caller may
+    /// not read does not exist for them).
+    private func authorise(_ command: GitCommand, identity: SSHIdentity) async throws -> (Repository, Permission, User?) {
         let notFound = GitCommand.Refusal(message: "Repository not found: \(command.owner)/\(command.name)")
         guard let repository = try await repositories.find(owner: command.owner, name: command.name) else { throw notFound }
         let (permission, actor) = try await permission(of: identity, on: repository)
@@ -90,30 +98,30 @@ struct GitSessions: Sendable {
     }
 
     /// A person's permission; a deploy key's as a grant for its repository acting for whoever
-    /// added it (as a repository token acts for its maker).
-    private func permission(of identity: SSHIdentity, on repository: Repository) async throws -> (Permission, User) {
+    /// added it (as a repository token acts for its maker), and elsewhere nobody's.
+    private func permission(of identity: SSHIdentity, on repository: Repository) async throws -> (Permission, User?) {
         if let user = identity.user { return (try await repositories.permission(of: user, on: repository), user) }
-        guard let repositoryID = identity.key.repositoryID, let adder = try await identity.key.addedBy.asyncMap({ try await users.find(id: $0) }) ?? nil else {
-            throw GitCommand.Refusal(message: "This deploy key's maker no longer has an account: add the key again")
-        }
+        guard let repositoryID = identity.key.repositoryID, let adder = identity.adder else { return (.none, nil) }
         let granted: Permission = identity.key.readOnly ? .read : .write
-        return (try await repositories.permission(ofGrant: granted, madeFor: repositoryID, actingFor: adder, on: repository), adder)
+        let permission = try await repositories.permission(ofGrant: granted, madeFor: repositoryID, actingFor: adder, on: repository)
+        return (permission, repositoryID == repository.id ? adder : nil)
     }
 
     /// Relays the session to the repository store, git's output written back as it comes.
     private func relay(
-        _ service: GitCommand.Service, repository: Repository, permission: Permission, actor: User, gitProtocol: String?, input: ChannelBytes, channel: any Channel
+        _ service: GitCommand.Service, repository: Repository, permission: Permission, actor: User?, visitor: String, gitProtocol: String?, input: ChannelBytes,
+        channel: any Channel
     ) async throws {
         var headers = HTTPHeaders()
         if let gitProtocol { headers.add(name: "Git-Protocol", value: gitProtocol) }
-        headers.add(name: ForwardedHeader.visitor, value: visitors.id(user: actor.id, address: "", userAgent: nil))
+        headers.add(name: ForwardedHeader.visitor, value: visitor)
         // A push carries the branch rules, which the repository store's pre-receive hook enforces.
         if service == .receivePack, let rules = try await protections.inForce(repositoryID: repository.id, adminExempt: permission >= .admin, statuses: statuses) {
             headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
         }
         let response = try await repostore.send(
             .POST, "/repos/\(repository.id)/session/\(service.rawValue)", headers: headers, body: .stream(input, length: .unknown),
-            user: actor.id, timeout: .hours(6))
+            user: actor?.id, timeout: .hours(6))
         guard response.status == .ok else {
             throw GitCommand.Refusal(message: "The repository store answered \(response.status.code) for \(repository.fullName); try again")
         }

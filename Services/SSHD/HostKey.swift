@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Glibc
 import NIOSSH
 
 /// The ed25519 host key, made at first start and kept (mode 0600) at `path` as its 32 raw
@@ -17,8 +18,17 @@ enum HostKey {
         }
         let key = Curve25519.Signing.PrivateKey()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data(key.rawRepresentation.base64EncodedString().utf8), attributes: [.posixPermissions: 0o600]) else {
+        // Made with mode 0600 from the start, and only if no other process made one meanwhile.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            if errno == EEXIST { return try load(at: path) }
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { close(descriptor) }
+        let text = Array(key.rawRepresentation.base64EncodedString().utf8)
+        guard Glibc.write(descriptor, text, text.count) == text.count, fsync(descriptor) == 0 else {
+            unlink(path)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
         return NIOSSHPrivateKey(ed25519Key: key)
     }

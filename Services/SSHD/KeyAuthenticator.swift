@@ -4,25 +4,28 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSH
 
-/// Who a connection authenticated as: a person's key, or a repository's deploy key (`user`
-/// nil), with the person who added it.
+/// Who a connection authenticated as: a person's key (`user`), or a repository's deploy key,
+/// which acts for the admin who added it (`adder`).
 struct SSHIdentity: Sendable {
     let key: SSHKey
     let user: User?
+    let adder: User?
+
+    /// The person whose permission bounds what the key may do.
+    var person: User? { user ?? adder }
 }
 
 /// Public-key authentication against `ssh_keys`, one instance per connection, which keeps the
-/// identity for the connection's sessions. NIOSSH checks the signature before asking; anything
-/// but a known key, or a key of a suspended account, is refused.
+/// identity of the first key accepted for the connection's sessions (each session looks the
+/// key up again: see `SSHIdentities.current`). NIOSSH checks the signature before asking;
+/// anything but a known key whose person still has an account is refused.
 final class KeyAuthenticator: NIOSSHServerUserAuthenticationDelegate, Sendable {
-    let keys: SSHKeyStore
-    let users: UserStore
+    let identities: SSHIdentities
     let logger: Logger
     private let identity = NIOLockedValueBox<SSHIdentity?>(nil)
 
-    init(keys: SSHKeyStore, users: UserStore, logger: Logger) {
-        self.keys = keys
-        self.users = users
+    init(identities: SSHIdentities, logger: Logger) {
+        self.identities = identities
         self.logger = logger
     }
 
@@ -36,17 +39,12 @@ final class KeyAuthenticator: NIOSSHServerUserAuthenticationDelegate, Sendable {
             responsePromise.succeed(.failure)
             return
         }
-        let (keys, users, identity, logger) = (keys, users, identity, logger)
+        let (identities, identity, logger) = (identities, identity, logger)
         Task {
             do {
-                guard let key = try await keys.find(fingerprint: parsed.fingerprint) else { return responsePromise.succeed(.failure) }
-                var user: User?
-                if let id = key.userID {
-                    user = try await users.find(id: id)
-                    guard user != nil else { return responsePromise.succeed(.failure) }
-                }
-                identity.withLockedValue { $0 = SSHIdentity(key: key, user: user) }
-                try? await keys.recordUse(id: key.id)
+                guard let found = try await identities.find(fingerprint: parsed.fingerprint) else { return responsePromise.succeed(.failure) }
+                identity.withLockedValue { if $0 == nil { $0 = found } }
+                try? await identities.keys.recordUse(id: found.key.id)
                 responsePromise.succeed(.success)
             } catch {
                 // A database that does not answer: refused, and said in the log.
@@ -54,5 +52,30 @@ final class KeyAuthenticator: NIOSSHServerUserAuthenticationDelegate, Sendable {
                 responsePromise.succeed(.failure)
             }
         }
+    }
+}
+
+/// Looks keys up with the people they belong to or act for.
+struct SSHIdentities: Sendable {
+    let keys: SSHKeyStore
+    let users: UserStore
+
+    /// The identity of the key with `fingerprint`; nil when there is none, or its person no
+    /// longer has an account (a deploy key whose adder was deleted signs in nobody).
+    func find(fingerprint: String) async throws -> SSHIdentity? {
+        guard let key = try await keys.find(fingerprint: fingerprint) else { return nil }
+        if let id = key.userID {
+            guard let user = try await users.find(id: id) else { return nil }
+            return SSHIdentity(key: key, user: user, adder: nil)
+        }
+        guard key.repositoryID != nil, let id = key.addedBy, let adder = try await users.find(id: id) else { return nil }
+        return SSHIdentity(key: key, user: nil, adder: adder)
+    }
+
+    /// `identity` as it stands now: a session on a connection opened earlier must not outlive
+    /// the key's deletion, its person's, or a change of their rights.
+    func current(_ identity: SSHIdentity) async throws -> SSHIdentity? {
+        guard let now = try await find(fingerprint: identity.key.fingerprint), now.key.id == identity.key.id else { return nil }
+        return now
     }
 }

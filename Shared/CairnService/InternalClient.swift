@@ -37,9 +37,27 @@ public struct InternalClient: Sendable {
     public static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
+        // A clone through the gateway holds a connection to the store for as long as it lasts:
+        // AHC's default of 8 per host would queue the ninth.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
         configuration.timeout.connect = .seconds(2)
         configuration.timeout.read = idleTimeout
         configuration.timeout.write = idleTimeout
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// The client of whole git sessions (`cairn-sshd`): each holds a connection for as long as
+    /// the SSH session lasts, so many may be open at once; and the caller's input may be quiet
+    /// for as long as git sends a pack, so writing has no idle time-out (git's keep-alives
+    /// keep the reading side within `idleTimeout`).
+    public static let sessionHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
+        configuration.timeout.connect = .seconds(2)
+        configuration.timeout.read = idleTimeout
+        configuration.timeout.write = nil
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()

@@ -11,12 +11,15 @@ import Testing
     static func gitProcesses(in path: String) -> [String] {
         let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return processes.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
-            guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-                  URL(fileURLWithPath: cwd).standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path,
-                  let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
-            else { return false }
+            guard works(pid, in: path), let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
             return command.contains("upload-pack")
         }
+    }
+
+    /// Whether process `pid` works in the folder `path`.
+    static func works(_ pid: String, in path: String) -> Bool {
+        guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
+        return URL(fileURLWithPath: cwd).standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     @Test func test_clientDisconnectEndsTheGitProcess() async throws {

@@ -100,7 +100,7 @@ import Testing
             try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "topic"], in: work)
             #expect(try await stack.api(.POST, "/api/v3/repos/ada/secret/pulls", as: ada, json: #"{"title": "Topic", "head": "topic", "base": "main"}"#).0 == 201)
             // A deploy key.
-            let deployKey = try SSHKeyTests.keygen(stack.folder, "ed25519").line.trimmingCharacters(in: .newlines)
+            let deployKey = try await SSHKeyTests.keygen(stack.folder, "ed25519").line.trimmingCharacters(in: .newlines)
             let keyAnswer = try await stack.api(.POST, "/api/v3/repos/ada/secret/keys", as: ada, json: #"{"title": "ci", "key": "\#(deployKey)"}"#)
             #expect(keyAnswer.0 == 201)
             // A branch rule (one that does not hold the owner, an admin).

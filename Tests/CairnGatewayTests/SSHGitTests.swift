@@ -6,6 +6,8 @@ import CairnTestSupport
 import Foundation
 import NIOHTTP1
 import NIOSSH
+import Subprocess
+import SystemPackage
 import Testing
 
 /// Git over SSH with the real OpenSSH client against `cairn-sshd`: keys added through the API,
@@ -15,7 +17,7 @@ struct SSHGitTests {
     /// A key pair of `type` in the stack's folder, added over the API to `path`
     /// (`/user/keys`, or a repository's `/repos/…/keys` with `readOnly`): the private key's path.
     static func addKey(_ stack: CairnStack, _ user: TestUser, type: String = "ed25519", path: String = "/api/v3/user/keys", readOnly: Bool? = nil) async throws -> String {
-        let made = try SSHKeyTests.keygen(stack.folder, type, bits: type == "ecdsa" ? 256 : nil)
+        let made = try await SSHKeyTests.keygen(stack.folder, type, bits: type == "ecdsa" ? 256 : nil)
         let line = made.line.trimmingCharacters(in: .newlines)
         let extra = readOnly.map { #", "read_only": \#($0)"# } ?? ""
         let (status, text) = try await stack.api(.POST, path, as: user, json: #"{"title": "key", "key": "\#(line)"\#(extra)}"#)
@@ -36,28 +38,80 @@ struct SSHGitTests {
 
     static func url(_ stack: CairnStack, _ fullName: String) -> String { "ssh://git@127.0.0.1:\(stack.configuration.ssh.port)/\(fullName).git" }
 
-    /// Runs a blocking read on a thread of its own: blocked on the two cooperative threads, it
-    /// would stop every daemon of the test process.
-    static func offThePool<T: Sendable>(_ read: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: read()) }.start()
+    /// The arguments of `ssh` with `arguments` after the host (or, with `before`, as options before it).
+    static func sshArguments(_ stack: CairnStack, key: String, _ arguments: [String], before: Bool = false) -> Arguments {
+        let target = ["-p", String(stack.configuration.ssh.port), "git@127.0.0.1"]
+        return Arguments(Array(sshCommand(key).dropFirst()) + (before ? arguments + target : target + arguments))
+    }
+
+    /// Runs `ssh … command` for `body`, with the test's ends of its standard input and output;
+    /// killed when `body` ends. Through Subprocess, never Foundation's Process: OpenSSH closes
+    /// every inherited descriptor at start, which Foundation takes for its exit (and then waits
+    /// for it on its one thread, stopping every other Process of the test run).
+    static func withSSH<T: Sendable>(
+        _ stack: CairnStack, key: String, _ command: String,
+        _ body: @escaping @Sendable (_ session: SSHSessionEnds) async throws -> T
+    ) async throws -> T {
+        let input = try FileDescriptor.pipe()
+        let output = try FileDescriptor.pipe()
+        defer {
+            try? input.writeEnd.close()
+            try? output.readEnd.close()
+        }
+        let result = try await Subprocess.run(
+            .path(FilePath("/usr/bin/ssh")), arguments: sshArguments(stack, key: key, [command]),
+            input: .fileDescriptor(input.readEnd, closeAfterSpawningProcess: true), output: .fileDescriptor(output.writeEnd, closeAfterSpawningProcess: true),
+            error: .discarded
+        ) { execution in
+            let pid = execution.processIdentifier.value
+            defer { kill(pid, SIGKILL) }
+            return try await body(SSHSessionEnds(input: input.writeEnd, output: output.readEnd, pid: pid))
+        }
+        return result.closureResult
+    }
+
+    /// The test's ends of a running `ssh`.
+    struct SSHSessionEnds: Sendable {
+        let input: FileDescriptor
+        let output: FileDescriptor
+        let pid: pid_t
+
+        func write(_ text: String) throws { _ = try input.writeAll(Array(text.utf8)) }
+
+        /// Reads on a thread of its own (a blocking read on one of the two cooperative threads
+        /// would stop every daemon of the test process) until `enough` says so or the output
+        /// ends; past `limit` ssh is killed, which ends the output, and the read fails.
+        func read(within limit: Duration, until enough: @escaping @Sendable ([UInt8]) -> Bool) async throws -> [UInt8] {
+            let (output, pid) = (output, pid)
+            let killer = Task {
+                try await Task.sleep(for: limit)
+                kill(pid, SIGKILL)
+            }
+            let data = await withCheckedContinuation { continuation in
+                Thread {
+                    var received: [UInt8] = []
+                    var chunk = [UInt8](repeating: 0, count: 65536)
+                    while !enough(received) {
+                        let count = (try? chunk.withUnsafeMutableBytes { try output.read(into: $0) }) ?? 0
+                        if count <= 0 { break }
+                        received += chunk[..<count]
+                    }
+                    continuation.resume(returning: received)
+                }.start()
+            }
+            killer.cancel()
+            if case .success = await killer.result { throw TestFailure("ssh's output did not come within \(limit)") }
+            return data
         }
     }
 
-    /// Runs `ssh` itself with `arguments` after the host; its status and standard error.
-    static func runSSH(_ stack: CairnStack, key: String, _ arguments: [String]) async throws -> (status: Int32, error: String) {
-        try await withTimeLimit(.seconds(60), "ssh \(arguments.joined(separator: " "))", returning: {
-            let process = Process()
-            let errors = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh")
-            process.arguments = Array(sshCommand(key).dropFirst()) + ["-p", String(stack.configuration.ssh.port), "git@127.0.0.1"] + arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = errors
-            try process.run()
-            let data = await Self.offThePool { errors.fileHandleForReading.readDataToEndOfFile() }
-            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Runs `ssh` to its end (stopped after a minute): its status, standard error and output.
+    static func runSSH(_ stack: CairnStack, key: String, _ arguments: [String], before: Bool = false) async throws -> (status: Int32, error: String, output: String) {
+        let all = sshArguments(stack, key: key, arguments, before: before)
+        return try await withTimeLimit(.seconds(60), "ssh \(arguments.joined(separator: " "))", returning: {
+            let result = try await Subprocess.run(.path(FilePath("/usr/bin/ssh")), arguments: all, input: .none, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            let status: Int32 = if case .exited(let code) = result.terminationStatus { code } else { -1 }
+            return (status, result.standardError, result.standardOutput)
         })
     }
 
@@ -85,8 +139,12 @@ struct SSHGitTests {
             let overHTTP = CairnStack.refs(try await stack.git(["ls-remote", stack.cloneURL("ada/tool", credentials: ada.tokenCredentials)]).output)
             #expect(overHTTP["refs/heads/main"] == pushed && overHTTP["refs/heads/topic"] == pushed)
             // The push became a repo.push event acting for ada, as an HTTP push does.
-            let events = try await stack.redisList("\(stack.configuration.redisNamespace):events")
-            #expect(events.contains { $0.contains("\"repo.push\"") && $0.contains(pushed) && $0.contains("\"actor\":\(ada.user.id)") }, "\(events.suffix(3))")
+            let pushEvent: @Sendable () async throws -> Bool = {
+                try await stack.redisList("\(stack.configuration.redisNamespace):events").contains {
+                    $0.contains("\"repo.push\"") && $0.contains(pushed) && $0.contains("\"actor\":\(ada.user.id)")
+                }
+            }
+            #expect(await eventually(timeout: .seconds(10)) { (try? await pushEvent()) == true })
 
             // A fetch into the first working copy brings the pushed commit.
             let work = "\(stack.folder)/tool"
@@ -127,7 +185,7 @@ struct SSHGitTests {
             let adaKey = try await Self.addKey(stack, ada)
 
             // A key nobody added: OpenSSH's own refusal.
-            let strangerKey = try SSHKeyTests.keygen(stack.folder, "ed25519").path
+            let strangerKey = try await SSHKeyTests.keygen(stack.folder, "ed25519").path
             let refused = try await stack.git(["ls-remote", Self.url(stack, "ada/open")], environment: Self.ssh(strangerKey), expectFailure: true)
             #expect(refused.error.contains("Permission denied (publickey)"), "\(refused.error)")
 
@@ -136,6 +194,9 @@ struct SSHGitTests {
             #expect(hidden.error.contains("cairn: Repository not found: ada/secret"), "\(hidden.error)")
             let missing = try await stack.git(["ls-remote", Self.url(stack, "ada/never")], environment: Self.ssh(eveKey), expectFailure: true)
             #expect(missing.error.contains("cairn: Repository not found: ada/never"))
+            // The repository's page gives the SSH clone URL beside the HTTP one.
+            let (pageStatus, page) = try await stack.api(.GET, "/ada/open")
+            #expect(pageStatus == 200 && page.contains("value=\"\(Self.url(stack, "ada/open"))\""))
             // A reader may clone but not push.
             try await stack.git(["ls-remote", Self.url(stack, "ada/open")], environment: Self.ssh(bobKey))
             let reader = try await stack.git(["push", Self.url(stack, "ada/open"), "main:refs/heads/bob"], in: work, environment: Self.ssh(bobKey), expectFailure: true)
@@ -168,6 +229,24 @@ struct SSHGitTests {
             try await stack.git(["push", "--quiet", Self.url(stack, "ada/secret"), "HEAD:refs/heads/deploy"], in: work, environment: Self.ssh(writeKey))
             let shell = try await Self.runSSH(stack, key: writeKey, [])
             #expect(shell.error.contains("Hi ada/secret!"), "\(shell)")
+            let lfsElsewhere = try await Self.runSSH(stack, key: readKey, ["git-lfs-authenticate", "ada/open", "download"])
+            #expect(lfsElsewhere.status == 1 && lfsElsewhere.error.contains("A deploy key reaches LFS objects of its own repository only"), "\(lfsElsewhere)")
+
+            // A connection kept open (OpenSSH's ControlMaster) does not outlive its key.
+            let control = NSTemporaryDirectory() + "cm-\(UUID().uuidString.prefix(8))"
+            let master = try await Subprocess.run(
+                .path(FilePath("/usr/bin/ssh")), arguments: Self.sshArguments(stack, key: eveKey, ["-M", "-N", "-f", "-o", "ControlPath=\(control)"], before: true),
+                input: .none, output: .discarded, error: .discarded)
+            #expect(master.terminationStatus.isSuccess)
+            var shared = Self.ssh(eveKey)
+            shared["GIT_SSH_COMMAND"]! += " -o ControlMaster=no -o ControlPath=\(control)"
+            try await stack.git(["ls-remote", Self.url(stack, "ada/open")], environment: shared)
+            let eveKeys = try PullRequestTests.list(try await stack.api(.GET, "/api/v3/user/keys", as: eve).1)
+            let eveKeyID = try #require(eveKeys.first?["id"] as? Int)
+            #expect(try await stack.api(.DELETE, "/api/v3/user/keys/\(eveKeyID)", as: eve).0 == 204)
+            let stale = try await stack.git(["ls-remote", Self.url(stack, "ada/open")], environment: shared, expectFailure: true)
+            #expect(stale.error.contains("this key is no longer known"), "\(stale.error)")
+            _ = try await Self.runSSH(stack, key: eveKey, ["-O", "exit", "-o", "ControlPath=\(control)"], before: true)
         }
     }
 
@@ -207,21 +286,41 @@ struct SSHGitTests {
             let upload = #"{"operation": "upload", "objects": [{"oid": "\#(String(repeating: "a", count: 64))", "size": 1}]}"#
             #expect(try await stack.api(.POST, "/ada/media.git/info/lfs/objects/batch", json: upload, headers: [("Authorization", authorization)]).0 == 403)
             #expect(try await stack.api(.POST, "/ada/media.git/info/lfs/objects/batch", json: batch, headers: [("Authorization", authorization + "x")]).0 == 401)
+            // It is good for the LFS API only: not the REST API, nor git over HTTP.
+            #expect(try await stack.api(.GET, "/api/v3/repos/ada/media", headers: [("Authorization", authorization)]).0 == 403)
+            #expect(try await stack.api(.GET, "/ada/media.git/info/refs?service=git-upload-pack", headers: [("Authorization", authorization)]).0 == 403)
         }
     }
 
     /// Runs `git-lfs-authenticate` over SSH and reads its JSON answer.
     static func lfsAuthenticate(_ stack: CairnStack, key: String, _ repository: String, _ operation: String) async throws -> [String: Any] {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh")
-        process.arguments = Array(sshCommand(key).dropFirst()) + ["-p", String(stack.configuration.ssh.port), "git@127.0.0.1", "git-lfs-authenticate", repository, operation]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = try await withTimeLimit(.seconds(60), "git-lfs-authenticate", returning: { await Self.offThePool { output.fileHandleForReading.readDataToEndOfFile() } })
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")
+        let answer = try await runSSH(stack, key: key, ["git-lfs-authenticate", repository, operation])
+        return try #require(try JSONSerialization.jsonObject(with: Data(answer.output.utf8)) as? [String: Any], "\(answer)")
+    }
+
+    @Test("a dozen SSH sessions at once each reach git at once: none waits for another's connection to the store")
+    func concurrentSessions() async throws {
+        try await CairnStack.with(sshd: true) { stack in
+            let ada = try await stack.makeUser("ada")
+            let (_, _, head) = try await stack.makePushedRepository(ada, "tool")
+            let key = try await Self.addKey(stack, ada)
+            // Every session gets its refs while all twelve stay open (each holds on until all have theirs).
+            let holding = Box(0)
+            let lock = NSLock()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        try await Self.withSSH(stack, key: key, "git-upload-pack 'ada/tool.git'") { session in
+                            let refs = try await session.read(within: .seconds(30)) { $0.suffix(4).elementsEqual(Array("0000".utf8)) }
+                            #expect(String(decoding: refs, as: UTF8.self).contains("\(head) refs/heads/main"))
+                            lock.withLock { holding.value += 1 }
+                            #expect(await eventually(timeout: .seconds(30)) { lock.withLock { holding.value } == 12 })
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
     }
 
     @Test("a dropped SSH connection leaves no git process behind")
@@ -239,34 +338,25 @@ struct SSHGitTests {
             let key = try await Self.addKey(stack, ada)
 
             // A v0 fetch that wants everything, read only a little, then the client killed.
-            let process = Process()
-            let input = Pipe()
-            let output = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh")
-            process.arguments = Array(Self.sshCommand(key).dropFirst()) + ["-p", String(stack.configuration.ssh.port), "git@127.0.0.1", "git-upload-pack 'ada/large.git'"]
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            input.fileHandleForWriting.write(Data("0032want \(head)\n00000009done\n".utf8))
             let path = stack.repositoryPath(repository.id)
-            let firstBytes = try await withTimeLimit(.seconds(30), "the first bytes over SSH", returning: {
-                await Self.offThePool { output.fileHandleForReading.availableData.count }
-            })
-            #expect(firstBytes > 0)
-            #expect(await eventually(timeout: .seconds(30)) { !Self.uploadPacks(serving: path).isEmpty }, "git should be sending the pack")
-            kill(process.processIdentifier, SIGKILL)
+            try await Self.withSSH(stack, key: key, "git-upload-pack 'ada/large.git'") { session in
+                try session.write("0032want \(head)\n00000009done\n")
+                let first = try await session.read(within: .seconds(30)) { !$0.isEmpty }
+                #expect(!first.isEmpty)
+                #expect(await eventually(timeout: .seconds(30)) { !Self.uploadPacks(serving: path).isEmpty }, "git should be sending the pack")
+            }
             #expect(await eventually(timeout: .seconds(20)) { Self.uploadPacks(serving: path).isEmpty }, "\(Self.uploadPacks(serving: path))")
         }
     }
 
-    /// The `git upload-pack` processes serving the repository at `path` (named on their command line).
+    /// The git processes serving the repository at `path`: `upload-pack` names it on its command
+    /// line, and what it starts (`pack-objects`) works in it.
     static func uploadPacks(serving path: String) -> [String] {
         let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return processes.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
             guard let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
-            return command.contains("upload-pack") && command.contains(path)
-        }
+            return (command.contains("upload-pack") && command.contains(path)) || command.hasPrefix("git\u{0}pack-objects") && DisconnectTests.works(pid, in: path)
+        } + DisconnectTests.gitProcesses(in: path)
     }
 
     @Test("the host key is made once and kept; a file that is not one is refused, not replaced")

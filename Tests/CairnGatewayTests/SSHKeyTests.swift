@@ -2,6 +2,8 @@ import CairnModel
 import CairnService
 import CairnTestSupport
 import Foundation
+import Subprocess
+import SystemPackage
 import NIOHTTP1
 import Testing
 
@@ -11,32 +13,27 @@ import Testing
 struct SSHKeyTests {
     /// A new key pair of `type` (`-t`, and `-b` bits when given) in `folder`: the public key
     /// line, what `ssh-keygen -l` says of it, and the private key's path.
-    static func keygen(_ folder: String, _ type: String, bits: Int? = nil, comment: String = "me@example.com") throws -> (line: String, listed: String, path: String) {
+    static func keygen(_ folder: String, _ type: String, bits: Int? = nil, comment: String = "me@example.com") async throws -> (line: String, listed: String, path: String) {
         let path = "\(folder)/key-\(UUID().uuidString)"
-        func run(_ arguments: [String]) throws -> String {
-            let process = Process()
-            let output = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-            process.arguments = arguments
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw TestFailure("ssh-keygen \(arguments.joined(separator: " ")) failed") }
-            return String(decoding: data, as: UTF8.self)
+        // Through Subprocess, never Foundation's Process: OpenSSH's tools close every inherited
+        // descriptor at start, which Foundation takes for their exit (and then waits for it).
+        func run(_ arguments: [String]) async throws -> String {
+            let result = try await Subprocess.run(
+                .path(FilePath("/usr/bin/ssh-keygen")), arguments: Arguments(arguments), input: .none, output: .string(limit: 1 << 16), error: .discarded)
+            guard result.terminationStatus.isSuccess else { throw TestFailure("ssh-keygen \(arguments.joined(separator: " ")) failed") }
+            return result.standardOutput
         }
-        _ = try run(["-q", "-t", type, "-N", "", "-C", comment, "-f", path] + (bits.map { ["-b", String($0)] } ?? []))
-        return (try String(contentsOfFile: path + ".pub", encoding: .utf8), try run(["-l", "-f", path + ".pub"]), path)
+        _ = try await run(["-q", "-t", type, "-N", "", "-C", comment, "-f", path] + (bits.map { ["-b", String($0)] } ?? []))
+        return (try String(contentsOfFile: path + ".pub", encoding: .utf8), try await run(["-l", "-f", path + ".pub"]), path)
     }
 
     @Test("ed25519, ECDSA and RSA keys are read with OpenSSH's fingerprints and sizes; other keys are refused with the reason")
-    func parsing() throws {
+    func parsing() async throws {
         let folder = NSTemporaryDirectory() + "cairn-keys-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         for (type, bits) in [("ed25519", nil), ("ecdsa", 256), ("ecdsa", 384), ("ecdsa", 521), ("rsa", 2048), ("rsa", 3072)] as [(String, Int?)] {
-            let (line, listed, _) = try Self.keygen(folder, type, bits: bits)
+            let (line, listed, _) = try await Self.keygen(folder, type, bits: bits)
             let key = try SSHPublicKey(line)
             // `ssh-keygen -l`: "256 SHA256:… me@example.com (ED25519)"
             let fields = listed.split(separator: " ")
@@ -44,16 +41,16 @@ struct SSHKeyTests {
             #expect(listed.contains("(\(key.kind))") && key.comment == "me@example.com")
             #expect(line.hasPrefix(key.openSSH))
         }
-        let weak = try Self.keygen(folder, "rsa", bits: 1024).line
+        let weak = try await Self.keygen(folder, "rsa", bits: 1024).line
         #expect(throws: SSHPublicKey.Problem.self) { try SSHPublicKey(weak) }
         #expect((try? SSHPublicKey(weak)) == nil)
         do { _ = try SSHPublicKey(weak) } catch { #expect(error.description.contains("at least 2048 bits; this one has 1024")) }
 
         // A DSA key (OpenSSH no longer makes them), cut or lying keys, private keys, junk.
         func blob(_ parts: [[UInt8]]) -> String { Data(parts.flatMap { [UInt8](withUnsafeBytes(of: UInt32($0.count).bigEndian) { Array($0) }) + $0 }).base64EncodedString() }
-        let ed = try SSHPublicKey(try Self.keygen(folder, "ed25519").line)
+        let ed = try SSHPublicKey(try await Self.keygen(folder, "ed25519").line)
         // The same RSA key with its modulus spelled with an extra leading zero; a negative one.
-        var rsaReader = try SSHPublicKey(try Self.keygen(folder, "rsa", bits: 2048).line).blob
+        var rsaReader = try SSHPublicKey(try await Self.keygen(folder, "rsa", bits: 2048).line).blob
         let modulusStart = 4 + 7 + 4 + Int(rsaReader[14]) + 4
         let modulus = Array(rsaReader[modulusStart...])
         rsaReader = []
@@ -95,8 +92,8 @@ struct SSHKeyTests {
             let eve = try await stack.makeUser("eve")
             try await stack.makeRepository(ada, "secret", isPrivate: true)
             #expect(try await stack.api(.PUT, "/api/v3/repos/ada/secret/collaborators/bob", as: ada, json: #"{"permission": "push"}"#).0 == 204)
-            let laptop = try Self.keygen(stack.folder, "ed25519", comment: "ada@laptop").line.trimmingCharacters(in: .newlines)
-            let server = try Self.keygen(stack.folder, "ecdsa", bits: 256).line.trimmingCharacters(in: .newlines)
+            let laptop = try await Self.keygen(stack.folder, "ed25519", comment: "ada@laptop").line.trimmingCharacters(in: .newlines)
+            let server = try await Self.keygen(stack.folder, "ecdsa", bits: 256).line.trimmingCharacters(in: .newlines)
             let body = { (title: String, key: String) in #"{"title": "\#(title)", "key": "\#(key)"}"# }
 
             let (status, text) = try await stack.api(.POST, "/api/v3/user/keys", as: ada, json: body("Laptop", laptop))
@@ -110,7 +107,7 @@ struct SSHKeyTests {
             #expect(published.count == 1 && published.first?["title"] == nil && published.first?["key"] as? String == added["key"] as? String)
 
             // Without a title, the comment names it, cut to fit.
-            let chatty = try Self.keygen(stack.folder, "ed25519", comment: String(repeating: "c", count: 300)).line.trimmingCharacters(in: .newlines)
+            let chatty = try await Self.keygen(stack.folder, "ed25519", comment: String(repeating: "c", count: 300)).line.trimmingCharacters(in: .newlines)
             let named = try await stack.api(.POST, "/api/v3/user/keys", as: ada, json: #"{"key": "\#(chatty)"}"#)
             let namedTitle = try PullRequestTests.json(named.1)["title"] as? String
             #expect(named.0 == 201 && namedTitle?.count == 100, "\(named)")
@@ -142,7 +139,7 @@ struct SSHKeyTests {
             // The pages: add with a form (the reason for a bad key), delete; a forged form does nothing.
             let page = try await WebPagesTests.signIn(stack, eve)
             #expect(try await page.get("/settings/keys").body.contains("No keys yet."))
-            let bad = try await page.post("/settings/keys", ["title": "Weak", "key": try Self.keygen(stack.folder, "rsa", bits: 1024).line])
+            let bad = try await page.post("/settings/keys", ["title": "Weak", "key": try await Self.keygen(stack.folder, "rsa", bits: 1024).line])
             #expect(bad.status == 422 && bad.body.contains("at least 2048 bits"))
             #expect(try await page.post("/settings/keys", ["key": server]).status == 303)
             let shown = try await page.get("/settings/keys")

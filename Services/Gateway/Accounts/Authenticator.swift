@@ -37,14 +37,14 @@ struct Authenticator: Sendable {
         let value = String(parts[1]).trimmingCharacters(in: .whitespaces)
         switch scheme {
         case "token", "bearer":
-            return try await token(value)
+            return try await token(value, path: request.uri.path)
         case "basic":
             guard let decoded = Data(base64Encoded: value).map({ String(decoding: $0, as: UTF8.self) }),
                   let colon = decoded.firstIndex(of: ":")
             else { throw GatewayError.badCredentials }
             let login = String(decoded[..<colon])
             let secret = String(decoded[decoded.index(after: colon)...])
-            if secret.hasPrefix(TokenStore.prefix) { return try await token(secret) }  // repository tokens too
+            if secret.hasPrefix(TokenStore.prefix) { return try await token(secret, path: request.uri.path) }  // repository tokens too
             guard !login.isEmpty else { throw GatewayError.badCredentials }
             let address = ClientAddress.current ?? "unknown"
             try await limiter?.attempt(address: address, login: login)
@@ -56,8 +56,10 @@ struct Authenticator: Sendable {
         }
     }
 
-    private func token(_ secret: String) async throws -> Caller {
+    private func token(_ secret: String, path: String) async throws -> Caller {
         if secret.hasPrefix(LFSCredential.prefix) {
+            // Good for the LFS API alone: not for pushing over HTTP, the REST API or pages.
+            guard Self.isLFSAPI(path) else { throw GatewayError.forbidden("This LFS credential is good for the LFS API only") }
             guard let credential = LFSCredential(secret: secret, signer: signer), let person = try await users.find(id: credential.actingFor) else {
                 throw GatewayError.badCredentials
             }
@@ -69,5 +71,11 @@ struct Authenticator: Sendable {
         }
         guard let (user, scopes) = try await tokens.authenticate(secret: secret) else { throw GatewayError.badCredentials }
         return Caller(user: user, scopes: scopes)
+    }
+
+    /// `/<owner>/<repo>/info/lfs/objects/…`: the LFS API's routes, and nothing else.
+    static func isLFSAPI(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 7 && parts[0].isEmpty && parts[3] == "info" && parts[4] == "lfs" && parts[5] == "objects" && !parts[1].isEmpty && !parts[2].isEmpty
     }
 }

@@ -73,6 +73,8 @@ struct RefItem {
 struct RepositoryHomeView {
     let empty: Bool
     let cloneURL: String
+    /// `ssh://git@host:port/owner/name.git`, served by `cairn-sshd`.
+    let sshCloneURL: String
     let defaultBranch: String
     let branches: [RefItem]
     let tags: [RefItem]

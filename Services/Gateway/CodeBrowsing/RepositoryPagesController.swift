@@ -19,6 +19,8 @@ struct RepositoryPagesController: Sendable {
     let highlighting: CodeHighlighting
     let service: RepositoryService
     let statuses: CommitStatusService
+    /// Where `cairn-sshd` is reached, for the SSH clone URL.
+    let ssh: CairnConfiguration.SSHSettings
     var baseURL: String { repositoryPages.baseURL }
     static let commitsPerPage = 30
     static let imageTypes = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "ico": "image/x-icon"]
@@ -149,7 +151,7 @@ struct RepositoryPagesController: Sendable {
         let branch = repository.defaultBranch.flatMap { name in refs.branches.first { $0.name == name } }
             ?? refs.head.flatMap { name in refs.branches.first { $0.name == name } } ?? refs.branches.first
         guard let branch else {
-            let view = RepositoryHomeView(empty: true, cloneURL: cloneURL, defaultBranch: "main", branches: [], tags: [], entries: [], lastCommit: nil, readme: nil, readmeName: nil, commitCount: "", size: "", commitsURL: "", archive: "")
+            let view = RepositoryHomeView(empty: true, cloneURL: cloneURL, sshCloneURL: ssh.cloneURL(owner: repository.ownerName, name: repository.name), defaultBranch: "main", branches: [], tags: [], entries: [], lastCommit: nil, readme: nil, readmeName: nil, commitCount: "", size: "", commitsURL: "", archive: "")
             return pages.renderer.render("repository_home", view)
         }
         async let entries = content.tree(repository, ref: branch.name, path: "")
@@ -166,7 +168,7 @@ struct RepositoryPagesController: Sendable {
         }
         let counted = try await stats
         let view = RepositoryHomeView(
-            empty: false, cloneURL: cloneURL, defaultBranch: branch.name,
+            empty: false, cloneURL: cloneURL, sshCloneURL: ssh.cloneURL(owner: repository.ownerName, name: repository.name), defaultBranch: branch.name,
             branches: refItems(refs.branches, repository, selected: branch.name),
             tags: refItems(refs.tags, repository, selected: ""),
             entries: TreeItem.list(listed, repository: repository, ref: branch.name, path: "", lastCommits: await changed),
