@@ -5,6 +5,7 @@ import CairnService
 import CairnSigning
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSH
@@ -27,6 +28,8 @@ struct GitSessions: Sendable {
     /// `gateway.publicURL`, for the LFS API's address.
     let publicURL: String
     let logger: Logger
+    /// How long a session may move no bytes either way before it is ended.
+    var idleLimit: Duration = .seconds(120)
 
     /// Serves `channel` to its end: waits for its request, runs it, and sends the exit status.
     func serve(_ channel: NIOAsyncChannel<SSHChannelData, SSHChannelData>, request: EventLoopFuture<SessionRequest>, identity: SSHIdentity?) async {
@@ -119,13 +122,31 @@ struct GitSessions: Sendable {
         if service == .receivePack, let rules = try await protections.inForce(repositoryID: repository.id, adminExempt: permission >= .admin, statuses: statuses) {
             headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
         }
-        let response = try await repostore.send(
-            .POST, "/repos/\(repository.id)/session/\(service.rawValue)", headers: headers, body: .stream(input, length: .unknown),
-            user: actor?.id, timeout: .hours(6))
-        guard response.status == .ok else {
-            throw GitCommand.Refusal(message: "The repository store answered \(response.status.code) for \(repository.fullName); try again")
+        // Bytes in either direction keep the session alive; git sends keep-alives while it
+        // works, so a session silent both ways for `idleLimit` is wedged and is ended.
+        let (activity, headersSent, idleLimit) = (input.activity, headers, idleLimit)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let response = try await repostore.send(
+                    .POST, "/repos/\(repository.id)/session/\(service.rawValue)", headers: headersSent, body: .stream(input, length: .unknown),
+                    user: actor?.id, timeout: .hours(6))
+                guard response.status == .ok else {
+                    throw GitCommand.Refusal(message: "The repository store answered \(response.status.code) for \(repository.fullName); try again")
+                }
+                for try await chunk in response.body {
+                    activity.touch()
+                    try await write(chunk, to: channel)
+                }
+            }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: .seconds(5))
+                    if activity.idle > idleLimit { throw GitCommand.Refusal(message: "Nothing moved for \(idleLimit): the session was ended") }
+                }
+            }
+            defer { group.cancelAll() }
+            try await group.next()
         }
-        for try await chunk in response.body { try await write(chunk, to: channel) }
     }
 
     /// git-lfs's answer to `git-lfs-authenticate`, as GitHub gives it: where the LFS API is,
@@ -172,12 +193,16 @@ struct LFSAuthentication: Encodable {
 struct ChannelBytes: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let inbound: NIOAsyncChannelInboundStream<SSHChannelData>
+    /// Touched by every chunk read.
+    let activity = SessionActivity()
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: NIOAsyncChannelInboundStream<SSHChannelData>.AsyncIterator
+        let activity: SessionActivity
 
         mutating func next() async throws -> ByteBuffer? {
             while let message = try await base.next() {
+                activity.touch()
                 // Extended data (standard error) from a client means nothing to git.
                 if case .channel = message.type, case .byteBuffer(let bytes) = message.data { return bytes }
             }
@@ -185,5 +210,15 @@ struct ChannelBytes: AsyncSequence, Sendable {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: inbound.makeAsyncIterator()) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: inbound.makeAsyncIterator(), activity: activity) }
+}
+
+/// When a session last moved bytes.
+final class SessionActivity: Sendable {
+    private let last = NIOLockedValueBox(ContinuousClock.now)
+
+    func touch() { last.withLockedValue { $0 = .now } }
+
+    /// How long since the last bytes.
+    var idle: Duration { ContinuousClock.now - last.withLockedValue { $0 } }
 }

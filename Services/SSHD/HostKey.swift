@@ -21,7 +21,11 @@ enum HostKey {
         // Made with mode 0600 from the start, and only if no other process made one meanwhile.
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
-            if errno == EEXIST { return try load(at: path) }
+            if errno == EEXIST {
+                // Another process is making it: wait (a second at most) for its bytes.
+                for _ in 0..<20 where ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) == 0 { usleep(50_000) }
+                return try load(at: path)
+            }
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
         defer { close(descriptor) }

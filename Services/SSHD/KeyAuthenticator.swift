@@ -22,11 +22,14 @@ struct SSHIdentity: Sendable {
 final class KeyAuthenticator: NIOSSHServerUserAuthenticationDelegate, Sendable {
     let identities: SSHIdentities
     let logger: Logger
+    /// Called once, when a key is first accepted.
+    let onAuthenticated: @Sendable () -> Void
     private let identity = NIOLockedValueBox<SSHIdentity?>(nil)
 
-    init(identities: SSHIdentities, logger: Logger) {
+    init(identities: SSHIdentities, logger: Logger, onAuthenticated: @escaping @Sendable () -> Void = {}) {
         self.identities = identities
         self.logger = logger
+        self.onAuthenticated = onAuthenticated
     }
 
     /// The identity once a key was accepted.
@@ -39,11 +42,16 @@ final class KeyAuthenticator: NIOSSHServerUserAuthenticationDelegate, Sendable {
             responsePromise.succeed(.failure)
             return
         }
-        let (identities, identity, logger) = (identities, identity, logger)
+        let (identities, identity, logger, onAuthenticated) = (identities, identity, logger, onAuthenticated)
         Task {
             do {
                 guard let found = try await identities.find(fingerprint: parsed.fingerprint) else { return responsePromise.succeed(.failure) }
-                identity.withLockedValue { if $0 == nil { $0 = found } }
+                let first = identity.withLockedValue { current in
+                    guard current == nil else { return false }
+                    current = found
+                    return true
+                }
+                if first { onAuthenticated() }
                 try? await identities.keys.recordUse(id: found.key.id)
                 responsePromise.succeed(.success)
             } catch {

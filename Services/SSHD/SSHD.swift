@@ -18,13 +18,14 @@ public func buildSSHD(_ environment: DaemonEnvironment, onListening: @escaping @
     let router = DaemonRouter.make(BasicRequestContext.self, daemon: .sshd, signature: environment.internalSignature, registry: environment.registry, checks: stores.checks)
     let database = stores.main!
     let identities = SSHIdentities(keys: SSHKeyStore(client: database, logger: logger), users: UserStore(client: database, logger: logger))
-    let sessions = GitSessions(
+    var sessions = GitSessions(
         repositories: RepositoryStore(client: database, logger: logger), identities: identities,
         protections: BranchProtectionStore(client: database, logger: logger), statuses: CommitStatusStore(client: database, logger: logger),
         readOnly: ReadOnlySwitch(redis: stores.redis!, namespace: configuration.redisNamespace),
         repostore: InternalClient(
             .repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature, http: InternalClient.sessionHTTPClient),
         signer: environment.signer, visitors: VisitorIDs(signingKey: configuration.signingKey), publicURL: configuration.publicURL, logger: logger)
+    sessions.idleLimit = configuration.ssh.idleLimit
     let listener = SSHListener(
         host: configuration.ssh.host, port: configuration.ssh.port, hostKey: hostKey, identities: identities, sessions: sessions, logger: logger, onListening: onListening)
     return DaemonApplication.make(environment, router: router, stores: stores, services: [listener])

@@ -8,8 +8,11 @@ import ServiceLifecycle
 
 /// Serves git over SSH on `host:port` for as long as the daemon runs: each connection
 /// authenticates by key (`KeyAuthenticator`) within `authenticationDeadline` and in at most
-/// six tries (OpenSSH's `MaxAuthTries`), and each of its session channels (ten at once at
-/// most, OpenSSH's `MaxSessions`) runs one command (`GitSessions`). At shutdown it stops
+/// 20 requests (NIOSSH counts every request, where OpenSSH's `MaxAuthTries` of 6 counts
+/// failures: a client offering six keys makes 13), and each of its session channels (ten at
+/// once at most, OpenSSH's `MaxSessions`) runs one command (`GitSessions`). At most
+/// `maximumUnauthenticated` connections may be signing in at once (OpenSSH's `MaxStartups`),
+/// so that strangers cannot fill `maximumConnections`. At shutdown it stops
 /// accepting connections and sessions, lets the sessions under way finish (the service
 /// group's grace period bounds the wait), and then closes every connection.
 struct SSHListener: Service {
@@ -22,6 +25,8 @@ struct SSHListener: Service {
     var authenticationDeadline: TimeAmount = .seconds(60)
     /// Connections beyond this are closed at once.
     var maximumConnections = 1000
+    /// Connections not yet authenticated beyond this are closed at once.
+    var maximumUnauthenticated = 100
     /// Told the bound port (for tests that bind port 0).
     var onListening: @Sendable (Int) -> Void = { _ in }
 
@@ -42,22 +47,23 @@ struct SSHListener: Service {
     }
 
     private func bind(connections: Connections) async throws -> any Channel {
-        let (hostKey, identities, sessions, logger, deadline, maximum) = (hostKey, identities, sessions, logger, authenticationDeadline, maximumConnections)
+        let (hostKey, identities, sessions, logger, deadline) = (hostKey, identities, sessions, logger, authenticationDeadline)
+        let limits = (all: maximumConnections, unauthenticated: maximumUnauthenticated)
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard connections.open(channel, limit: maximum) else {
-                    logger.warning("sshd.too_many_connections", metadata: ["sshd.limit": "\(maximum)"])
-                    return channel.close()
+                guard connections.open(channel, limits: limits) else {
+                    logger.warning("sshd.too_many_connections", metadata: ["sshd.limit": "\(limits)"])
+                    return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
                 }
-                let authenticator = KeyAuthenticator(identities: identities, logger: logger)
+                let authenticator = KeyAuthenticator(identities: identities, logger: logger) { connections.authenticated(channel) }
                 // A connection that has not authenticated in time is dropped.
                 channel.eventLoop.scheduleTask(in: deadline) {
                     if authenticator.authenticated == nil { channel.close(promise: nil) }
                 }
                 var configuration = SSHServerConfiguration(hostKeys: [hostKey], userAuthDelegate: authenticator)
-                configuration.maxAuthAttempts = 6
+                configuration.maxAuthAttempts = 20
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSHHandler(
                         role: .server(configuration),
@@ -100,6 +106,8 @@ struct SSHListener: Service {
 final class Connections: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
+        /// Those not yet authenticated.
+        var pending: Set<ObjectIdentifier> = []
         var sessions: [ObjectIdentifier: Int] = [:]
         var draining = false
     }
@@ -110,18 +118,30 @@ final class Connections: Sendable {
     /// Sessions under way, over every connection.
     var sessions: Int { state.withLockedValue { $0.sessions.values.reduce(0, +) } }
 
-    /// Counts `channel` in until it closes; false when there are `limit` already, or draining.
-    func open(_ channel: any Channel, limit: Int) -> Bool {
+    /// Counts `channel` in, as not yet authenticated, until it closes; false while draining or
+    /// when either limit is reached.
+    func open(_ channel: any Channel, limits: (all: Int, unauthenticated: Int)) -> Bool {
         let id = ObjectIdentifier(channel)
         let admitted = state.withLockedValue { state in
-            guard !state.draining, state.channels.count < limit else { return false }
+            guard !state.draining, state.channels.count < limits.all, state.pending.count < limits.unauthenticated else { return false }
             state.channels[id] = channel
+            state.pending.insert(id)
             return true
         }
         if admitted {
-            channel.closeFuture.whenComplete { [state] _ in state.withLockedValue { _ = $0.channels.removeValue(forKey: id) } }
+            channel.closeFuture.whenComplete { [state] _ in
+                state.withLockedValue { state in
+                    state.channels[id] = nil
+                    state.pending.remove(id)
+                }
+            }
         }
         return admitted
+    }
+
+    /// `channel` signed in: it no longer counts against the unauthenticated limit.
+    func authenticated(_ channel: any Channel) {
+        _ = state.withLockedValue { $0.pending.remove(ObjectIdentifier(channel)) }
     }
 
     /// A new session on `connection`, with what to call when it ends; nil while draining or

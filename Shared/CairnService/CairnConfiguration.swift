@@ -84,12 +84,16 @@ public struct CairnConfiguration: Sendable {
         /// `sshd.publicAddress`: how people reach SSH, for clone URLs: `host` or `host:port`.
         /// Default the host of `gateway.publicURL` and `sshd.sshPort`.
         public var publicAddress: String
+        /// `sshd.idleSeconds`: a session that moves no bytes either way for this long is ended
+        /// (git sends keep-alives every few seconds while it works). Default 120.
+        public var idleLimit: Duration
 
-        public init(host: String, port: Int, hostKeyFile: String, publicAddress: String) {
+        public init(host: String, port: Int, hostKeyFile: String, publicAddress: String, idleLimit: Duration = .seconds(120)) {
             self.host = host
             self.port = port
             self.hostKeyFile = hostKeyFile
             self.publicAddress = publicAddress
+            self.idleLimit = idleLimit
         }
 
         /// The clone URL of `owner/name` over SSH: `ssh://git@host[:port]/owner/name.git`.
@@ -212,7 +216,7 @@ public struct CairnConfiguration: Sendable {
             "webhooks.allowedNetworks", "webhooks.connectTimeout", "webhooks.timeout", "webhooks.maxAttempts",
             "mail.from", "mail.smtpHost", "mail.smtpPort", "mail.maildir",
             "stream.batchSize", "stream.batchWaitMilliseconds", "stream.leaseSeconds", "stream.concurrency", "stream.testPause",
-            "sshd.sshHost", "sshd.sshPort", "sshd.hostKeyFile", "sshd.publicAddress",
+            "sshd.sshHost", "sshd.sshPort", "sshd.hostKeyFile", "sshd.publicAddress", "sshd.idleSeconds",
         ]
         for daemon in Daemon.allCases { keys.formUnion(["\(daemon.rawValue).host", "\(daemon.rawValue).port"]) }
         return keys
@@ -338,7 +342,7 @@ private struct ConfigValues {
         }
         return CairnConfiguration.SSHSettings(
             host: host.value, port: port, hostKeyFile: try path("sshd.hostKeyFile", default: "/var/lib/cairn/ssh/ssh_host_ed25519_key"),
-            publicAddress: address.value)
+            publicAddress: address.value, idleLimit: .seconds(try int("sshd.idleSeconds", default: 120, range: 2...86_400)))
     }
 
     func webhooks() throws(ConfigError) -> CairnConfiguration.WebhookSettings {

@@ -49,8 +49,8 @@ public struct InternalClient: Sendable {
 
     /// The client of whole git sessions (`cairn-sshd`): each holds a connection for as long as
     /// the SSH session lasts, so many may be open at once; and the caller's input may be quiet
-    /// for as long as git sends a pack, so writing has no idle time-out (git's keep-alives
-    /// keep the reading side within `idleTimeout`).
+    /// for as long as git sends a pack, so writing has no idle time-out (nor, until the input
+    /// ends, has reading: the caller watches a session's bytes both ways itself).
     public static let sessionHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false

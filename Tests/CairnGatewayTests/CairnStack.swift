@@ -97,7 +97,7 @@ struct CairnStack: Sendable {
                 var copy = anyPort
                 copy.listeners[.repostore] = .init(host: "localhost", port: repostorePort)
                 copy.publicURL = "http://127.0.0.1:\(gatewayPort)"
-                copy.ssh = .init(host: "127.0.0.1", port: 0, hostKeyFile: folder + "/ssh/host_key", publicAddress: "127.0.0.1")
+                copy.ssh = .init(host: "127.0.0.1", port: 0, hostKeyFile: folder + "/ssh/host_key", publicAddress: "127.0.0.1", idleLimit: configuration.ssh.idleLimit)
                 let daemon = try environment(.sshd, copy)
                 let sshPort = Box<Int?>(nil)
                 return try await runDaemon(try await buildSSHD(daemon, onListening: { sshPort.value = $0 }), daemon) { _ in

@@ -323,6 +323,24 @@ struct SSHGitTests {
         }
     }
 
+    @Test("a session that moves nothing either way for sshd.idleSeconds is ended, and its git with it")
+    func idleSessions() async throws {
+        try await CairnStack.with(sshd: true, overrides: ["CAIRN_SSHD_IDLE_SECONDS": "3"]) { stack in
+            let ada = try await stack.makeUser("ada")
+            let (repository, _, head) = try await stack.makePushedRepository(ada, "tool")
+            let key = try await Self.addKey(stack, ada)
+            let path = stack.repositoryPath(repository.id)
+            try await Self.withSSH(stack, key: key, "git-upload-pack 'ada/tool.git'") { session in
+                // The refs come; then the client says nothing, and neither does git, waiting for it.
+                let refs = try await session.read(within: .seconds(30)) { $0.suffix(4).elementsEqual(Array("0000".utf8)) }
+                #expect(String(decoding: refs, as: UTF8.self).contains(head))
+                let rest = try await session.read(within: .seconds(30)) { _ in false }
+                #expect(rest.isEmpty, "the session should end with no more output")
+            }
+            #expect(await eventually(timeout: .seconds(20)) { Self.uploadPacks(serving: path).isEmpty })
+        }
+    }
+
     @Test("a dropped SSH connection leaves no git process behind")
     func droppedConnection() async throws {
         try await CairnStack.with(sshd: true) { stack in

@@ -36,6 +36,10 @@ import Testing
             let (token, repositoryID) = try await drill.prepare(hookURL: receiverURL + "/ok", secret: secret)
             let work = try await drill.workingCopy()
             let pushURL = "http://drill:\(token)@127.0.0.1:\(drill.stack.port(.gateway))/drill/drilled.git"
+            // Every other push goes over SSH, through cairn-sshd, with a key the drill user added.
+            let sshURL = "ssh://git@127.0.0.1:\(drill.stack.json["sshd"]?["sshPort"] ?? "")/drill/drilled.git"
+            let ssh = try await drill.addKey(token: token)
+            let sshAccepted = Mutex(0)
             let pageURL = "http://127.0.0.1:\(drill.stack.port(.gateway))/drill/drilled"
 
             let record = DrillRecord()
@@ -46,7 +50,11 @@ import Testing
                     try "push \(number)\n".write(toFile: "\(work)/drill.txt", atomically: true, encoding: .utf8)
                     _ = try await Drill.git(["commit", "--quiet", "-am", "push \(number)"], in: work)
                     let sha = try await Drill.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
-                    let pushed = try await Drill.git(["push", "--quiet", pushURL, "HEAD:main"], in: work)
+                    let overSSH = number % 2 == 0
+                    let pushed = overSSH
+                        ? try await Drill.git(["push", "--quiet", sshURL, "HEAD:main"], in: work, ssh: ssh)
+                        : try await Drill.git(["push", "--quiet", pushURL, "HEAD:main"], in: work)
+                    if overSSH && pushed.status == 0 { sshAccepted.withLock { $0 += 1 } }
                     record.push(sha: sha, accepted: pushed.status == 0, at: ContinuousClock.now - drill.began)
                     if pushed.status != 0 {
                         // The next push starts from what the server has, as a person would after a failure.
@@ -84,6 +92,7 @@ import Testing
 
             let accepted = record.accepted
             #expect(accepted.count >= 10, "only \(accepted.count) pushes were accepted: \(record.summary)")
+            #expect(sshAccepted.withLock { $0 } >= 3, "only \(sshAccepted.withLock { $0 }) pushes over SSH were accepted")
             // Every accepted push reaches the receiver once, signed. A delivery that failed through
             // the PostgreSQL restart waits out its backoff (1, 2, 4 … 64 s): on a loaded machine
             // the last can come after two minutes.
@@ -198,6 +207,17 @@ final class Drill: Sendable {
         return (token, Int64(id))
     }
 
+    /// An ed25519 key made with ssh-keygen and added to the drill user's account; the
+    /// `GIT_SSH_COMMAND` that uses it.
+    func addKey(token: String) async throws -> String {
+        let key = data + "/ssh-key"
+        let made = try await runCommand("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key])
+        guard made.status == 0 else { throw TestFailure("ssh-keygen: \(made.output)") }
+        let line = try String(contentsOfFile: key + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await Self.post("http://127.0.0.1:\(stack.port(.gateway))/api/v3/user/keys", token: token, json: #"{"title": "drill", "key": "\#(line)"}"#)
+        return "ssh -F /dev/null -i \(key) -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=6"
+    }
+
     func cairnctl(_ arguments: [String], input: String = "") async throws -> (status: Int32, output: String) {
         try await runCommand(stack.bin + "/cairnctl", arguments, environment: ["CAIRN_CONFIG": stack.config], input: input)
     }
@@ -260,13 +280,14 @@ final class Drill: Sendable {
 
     /// Runs git with no user configuration, giving up on a server silent for 30 s; returns
     /// its status and output.
-    static func git(_ arguments: [String], in directory: String? = nil) async throws -> (status: Int32, output: String) {
+    /// `ssh`: the `GIT_SSH_COMMAND` for SSH remotes.
+    static func git(_ arguments: [String], in directory: String? = nil, ssh: String? = nil) async throws -> (status: Int32, output: String) {
         try await runCommand(
             "git",
             ["-c", "credential.helper=", "-c", "user.name=Drill", "-c", "user.email=drill@example.com", "-c", "http.lowSpeedLimit=1", "-c", "http.lowSpeedTime=30"]
                 + arguments,
             in: directory,
-            environment: ["GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"])
+            environment: ["GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"].merging(ssh.map { ["GIT_SSH_COMMAND": $0] } ?? [:]) { $1 })
     }
 
     private static func post(_ url: String, token: String, json: String) async throws -> [String: Any] {

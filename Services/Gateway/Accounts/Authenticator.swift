@@ -73,9 +73,11 @@ struct Authenticator: Sendable {
         return Caller(user: user, scopes: scopes)
     }
 
-    /// `/<owner>/<repo>/info/lfs/objects/…`: the LFS API's routes, and nothing else.
+    /// `/<owner>/<repo>/info/lfs/objects/…` and `…/info/lfs/locks[/…]`: the LFS API's routes,
+    /// and nothing else.
     static func isLFSAPI(_ path: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 7 && parts[0].isEmpty && parts[3] == "info" && parts[4] == "lfs" && parts[5] == "objects" && !parts[1].isEmpty && !parts[2].isEmpty
+        guard parts.count >= 6, parts.count <= 7, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty, parts[3] == "info", parts[4] == "lfs" else { return false }
+        return (parts[5] == "objects" && parts.count == 7) || parts[5] == "locks"
     }
 }
