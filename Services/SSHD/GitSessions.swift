@@ -133,10 +133,15 @@ struct GitSessions: Sendable {
                 guard response.status == .ok else {
                     throw GitCommand.Refusal(message: "The repository store answered \(response.status.code) for \(repository.fullName); try again")
                 }
+                // Up to four writes in flight: each waits for the one four back, so the client's
+                // window still holds git back, without a round trip to the event loop per chunk.
+                var inFlight: [EventLoopFuture<Void>] = []
                 for try await chunk in response.body {
                     activity.touch()
-                    try await write(chunk, to: channel)
+                    inFlight.append(channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(chunk))))
+                    if inFlight.count >= 4 { try await inFlight.removeFirst().get() }
                 }
+                for write in inFlight { try await write.get() }
             }
             group.addTask {
                 while true {

@@ -34,33 +34,27 @@ public struct InternalClient: Sendable {
     /// One process-wide client for calls between daemons: a peer that is down fails at once
     /// (no connection retries until the deadline), with a two-second connect time-out, and
     /// one that goes silent fails after `idleTimeout`.
-    public static let sharedHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
+    public static let sharedHTTPClient = client(
         // A clone through the gateway holds a connection to the store for as long as it lasts:
         // AHC's default of 8 per host would queue the ninth.
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
-        configuration.timeout.connect = .seconds(2)
-        configuration.timeout.read = idleTimeout
-        configuration.timeout.write = idleTimeout
-        configuration.decompression = .disabled
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+        connectionsPerHost: 512, writeTimeout: idleTimeout)
 
     /// The client of whole git sessions (`cairn-sshd`): each holds a connection for as long as
     /// the SSH session lasts, so many may be open at once; and the caller's input may be quiet
     /// for as long as git sends a pack, so writing has no idle time-out (nor, until the input
     /// ends, has reading: the caller watches a session's bytes both ways itself).
-    public static let sessionHTTPClient: HTTPClient = {
+    public static let sessionHTTPClient = client(connectionsPerHost: 4096, writeTimeout: nil)
+
+    private static func client(connectionsPerHost: Int, writeTimeout: TimeAmount?) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
         configuration.timeout.connect = .seconds(2)
         configuration.timeout.read = idleTimeout
-        configuration.timeout.write = nil
+        configuration.timeout.write = writeTimeout
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    }
 
     /// Sends a request; the response body is left for the caller to stream. `timeout` is the
     /// deadline for the whole call, body included: calls that stream large bodies pass their own.

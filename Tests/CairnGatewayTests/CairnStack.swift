@@ -334,6 +334,20 @@ struct CairnStack: Sendable {
         return (repository, work, head)
     }
 
+    /// A repository of `owner` whose one commit holds 48 MiB of random bytes: incompressible,
+    /// and far more than the pipes and buffers between git and a client hold. The repository
+    /// and the commit.
+    func makeLargeRepository(_ owner: TestUser, _ name: String) async throws -> (repository: Repository, head: String) {
+        let repository = try await makeRepository(owner, name)
+        let work = try await makeWorkingCopy(name, commits: 1)
+        let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 48 << 20)
+        try noise.write(to: URL(fileURLWithPath: "\(work)/large.bin"))
+        try await git(["add", "."], in: work)
+        try await git(["commit", "--quiet", "-m", "large"], in: work)
+        try await git(["push", "--quiet", cloneURL(repository.fullName, credentials: owner.tokenCredentials), "main"], in: work)
+        return (repository, try await git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// `ref → sha` as `git ls-remote` (or `show-ref`) prints them.
     static func refs(_ listing: String) -> [String: String] {
         var refs: [String: String] = [:]

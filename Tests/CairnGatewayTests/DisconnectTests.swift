@@ -25,15 +25,7 @@ import Testing
     @Test func test_clientDisconnectEndsTheGitProcess() async throws {
         try await CairnStack.with { stack in
             let ada = try await stack.makeUser("ada")
-            let repository = try await stack.makeRepository(ada, "large")
-            let work = try await stack.makeWorkingCopy("large", commits: 1)
-            // Incompressible, and far more than the pipes and buffers between git and the client hold.
-            let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 48 << 20)
-            try noise.write(to: URL(fileURLWithPath: "\(work)/large.bin"))
-            try await stack.git(["add", "."], in: work)
-            try await stack.git(["commit", "--quiet", "-m", "large"], in: work)
-            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
-            let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let (repository, head) = try await stack.makeLargeRepository(ada, "large")
 
             // A v0 fetch that wants everything, read only a little, then dropped.
             var request = HTTPClientRequest(url: "\(stack.gatewayURL)/ada/large.git/git-upload-pack")

@@ -345,14 +345,7 @@ struct SSHGitTests {
     func droppedConnection() async throws {
         try await CairnStack.with(sshd: true) { stack in
             let ada = try await stack.makeUser("ada")
-            let repository = try await stack.makeRepository(ada, "large")
-            let work = try await stack.makeWorkingCopy("large", commits: 1)
-            let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 48 << 20)
-            try noise.write(to: URL(fileURLWithPath: "\(work)/large.bin"))
-            try await stack.git(["add", "."], in: work)
-            try await stack.git(["commit", "--quiet", "-m", "large"], in: work)
-            try await stack.git(["push", "--quiet", stack.cloneURL(repository.fullName, credentials: ada.tokenCredentials), "main"], in: work)
-            let head = try await stack.git(["rev-parse", "HEAD"], in: work).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let (repository, head) = try await stack.makeLargeRepository(ada, "large")
             let key = try await Self.addKey(stack, ada)
 
             // A v0 fetch that wants everything, read only a little, then the client killed.
