@@ -34,14 +34,15 @@ struct GitSessions: Sendable {
     /// Serves `channel` to its end: waits for its request, runs it, and sends the exit status.
     func serve(_ channel: NIOAsyncChannel<SSHChannelData, SSHChannelData>, request: EventLoopFuture<SessionRequest>, identity: SSHIdentity?) async {
         do {
-            try await channel.executeThenClose { inbound, _ in
+            try await channel.executeThenClose { inbound, outbound in
                 let status: Int
                 switch try await request.get() {
                 case .shell:
                     await say(try await greeting(identity) + " You've authenticated, but Cairn does not provide shell access.", on: channel.channel)
                     status = 1
                 case .exec(let command, let gitProtocol):
-                    status = await run(command, identity: identity, gitProtocol: gitProtocol, input: ChannelBytes(inbound: inbound), channel: channel.channel)
+                    status = await run(
+                        command, identity: identity, gitProtocol: gitProtocol, input: ChannelBytes(inbound: inbound), output: outbound, channel: channel.channel)
                 }
                 try await channel.channel.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: status)).get()
             }
@@ -51,7 +52,10 @@ struct GitSessions: Sendable {
     }
 
     /// Runs `command` for `identity`; the exit status for the client.
-    func run(_ command: String, identity: SSHIdentity?, gitProtocol: String?, input: ChannelBytes, channel: any Channel) async -> Int {
+    func run(
+        _ command: String, identity: SSHIdentity?, gitProtocol: String?, input: ChannelBytes, output: NIOAsyncChannelOutboundWriter<SSHChannelData>,
+        channel: any Channel
+    ) async -> Int {
         do {
             let parsed = try GitCommand(command)
             // Looked up again: the key, its person or their rights may have changed since the connection opened.
@@ -68,7 +72,8 @@ struct GitSessions: Sendable {
                 // Counted as the gateway counts a signed-in person, or (a deploy key elsewhere) by its key.
                 let visitor = visitors.id(user: actor?.id, address: "ssh-key:\(identity.key.fingerprint)", userAgent: nil)
                 try await relay(
-                    parsed.service, repository: repository, permission: permission, actor: actor, visitor: visitor, gitProtocol: gitProtocol, input: input, channel: channel)
+                    parsed.service, repository: repository, permission: permission, actor: actor, visitor: visitor, gitProtocol: gitProtocol, input: input,
+                    output: output, channel: channel)
                 return 0
             }
         } catch let refusal as GitCommand.Refusal {
@@ -113,7 +118,7 @@ struct GitSessions: Sendable {
     /// Relays the session to the repository store, git's output written back as it comes.
     private func relay(
         _ service: GitCommand.Service, repository: Repository, permission: Permission, actor: User?, visitor: String, gitProtocol: String?, input: ChannelBytes,
-        channel: any Channel
+        output: NIOAsyncChannelOutboundWriter<SSHChannelData>, channel: any Channel
     ) async throws {
         var headers = HTTPHeaders()
         if let gitProtocol { headers.add(name: "Git-Protocol", value: gitProtocol) }
@@ -133,15 +138,14 @@ struct GitSessions: Sendable {
                 guard response.status == .ok else {
                     throw GitCommand.Refusal(message: "The repository store answered \(response.status.code) for \(repository.fullName); try again")
                 }
-                // Up to four writes in flight: each waits for the one four back, so the client's
-                // window still holds git back, without a round trip to the event loop per chunk.
-                var inFlight: [EventLoopFuture<Void>] = []
+                // The channel's writer waits only while the channel is not writable (the client's
+                // window is full), and hands the event loop what piled up meanwhile in one go.
                 for try await chunk in response.body {
                     activity.touch()
-                    inFlight.append(channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(chunk))))
-                    if inFlight.count >= 4 { try await inFlight.removeFirst().get() }
+                    try await output.write(SSHChannelData(type: .channel, data: .byteBuffer(chunk)))
                 }
-                for write in inFlight { try await write.get() }
+                // Once an empty write is through, so is everything before it: the exit status follows the data.
+                try await write(ByteBuffer(), to: channel)
             }
             group.addTask {
                 while true {
