@@ -38,9 +38,15 @@ import Testing
                 // The dead worker's heartbeat expires, the reaper hands its task back, and it runs again.
                 #expect(await eventually(timeout: .seconds(30)) { (try? await hooks.delivery(held)?.status) == .ok }, "\(stack.log(.worker))")
                 #expect(await receiver.requests(path: "/hold/3").count == 2)
-                // Its metrics count the delivery and show the queues' depths.
+                // Its metrics count the delivery (once the task has returned, a moment after the
+                // delivery was recorded) and show the queues' depths.
+                let lines = [#"cairn_tasks_taken_total{kind="webhook.deliver"} 1"#, #"cairn_tasks_succeeded_total{kind="webhook.deliver"} 1"#]
+                _ = await eventually(timeout: .seconds(10)) {
+                    let shown = (try? await Self.metrics(stack)) ?? ""
+                    return lines.allSatisfy { shown.contains($0) }
+                }
                 let metrics = try await Self.metrics(stack)
-                for line in [#"cairn_tasks_taken_total{kind="webhook.deliver"} 1"#, #"cairn_tasks_succeeded_total{kind="webhook.deliver"} 1"#] {
+                for line in lines {
                     #expect(metrics.contains(line), "\(line) missing from\n\(metrics)")
                 }
                 #expect(metrics.contains(#"cairn_task_duration_seconds_count{kind="webhook.deliver"}"#))
