@@ -36,7 +36,10 @@ struct GitSessions: Sendable {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let status: Int
-                switch try await request.get() {
+                let request = try await request.get()
+                // Looked up again: the key, its person or their rights may have changed since the connection opened.
+                let identity = try await identity.asyncMap { try await identities.current($0) } ?? nil
+                switch request {
                 case .shell:
                     await say(try await greeting(identity) + " You've authenticated, but Cairn does not provide shell access.", on: channel.channel)
                     status = 1
@@ -58,10 +61,7 @@ struct GitSessions: Sendable {
     ) async -> Int {
         do {
             let parsed = try GitCommand(command)
-            // Looked up again: the key, its person or their rights may have changed since the connection opened.
-            guard let signedIn = identity, let identity = try await identities.current(signedIn) else {
-                throw GitCommand.Refusal(message: "Permission denied (publickey): this key is no longer known")
-            }
+            guard let identity else { throw GitCommand.Refusal(message: "Permission denied (publickey): this key is no longer known") }
             let (repository, permission, actor) = try await authorise(parsed, identity: identity)
             switch parsed.service {
             case .lfsAuthenticate:
@@ -125,7 +125,7 @@ struct GitSessions: Sendable {
         headers.add(name: ForwardedHeader.visitor, value: visitor)
         // A push carries the branch rules, which the repository store's pre-receive hook enforces.
         if service == .receivePack, let rules = try await protections.inForce(repositoryID: repository.id, adminExempt: permission >= .admin, statuses: statuses) {
-            headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
+            headers.add(name: ForwardedHeader.branchRules, value: try rules.headerValue())
         }
         // Bytes in either direction keep the session alive; git sends keep-alives while it
         // works, so a session silent both ways for `idleLimit` is wedged and is ended.

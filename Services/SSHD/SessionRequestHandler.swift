@@ -47,8 +47,12 @@ final class SessionRequestHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let env as SSHChannelRequestEvent.EnvironmentRequest:
-            // git sends `GIT_PROTOCOL=version=2`; other variables are ignored, as OpenSSH's AcceptEnv does.
-            if env.name == "GIT_PROTOCOL", env.value.utf8.count <= 256 { gitProtocol = env.value }
+            // git sends `GIT_PROTOCOL=version=2`; other variables are ignored, as OpenSSH's AcceptEnv
+            // does, and so is a value that is not git's `key=value:…` words (it becomes a header).
+            if env.name == "GIT_PROTOCOL", env.value.utf8.count <= 256,
+               env.value.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || "=:.,_-".utf8.contains($0)) }) {
+                gitProtocol = env.value
+            }
             if env.wantReply { context.channel.triggerUserOutboundEvent(ChannelSuccessEvent(), promise: nil) }
         case let exec as SSHChannelRequestEvent.ExecRequest:
             if exec.wantReply { context.channel.triggerUserOutboundEvent(answered ? ChannelFailureEvent() : ChannelSuccessEvent(), promise: nil) }

@@ -99,6 +99,9 @@ public struct SSHPublicKey: Sendable, Hashable {
         self.blob = Array(data)
         comment = fields.count > 2 ? fields[2].trimmingCharacters(in: .whitespaces) : ""
         guard !comment.contains(where: \.isNewline) else { throw Problem("key: one key at a time, on one line") }
+        guard !comment.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory == .control }) else {
+            throw Problem("key: the comment after the key holds a control character")
+        }
     }
 
     /// RFC 4253's length-prefixed fields, read with every length checked.

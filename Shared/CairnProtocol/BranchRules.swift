@@ -114,6 +114,11 @@ public struct BranchRulesInForce: Codable, Sendable {
         self.rules = rules
         self.passingCommits = passingCommits
     }
+
+    /// The rules as the `X-Cairn-Branch-Rules` header carries them: JSON in base64.
+    public func headerValue() throws -> String {
+        try JSONEncoder().encode(self).base64EncodedString()
+    }
 }
 
 /// What the gateway found of a pull request being merged, for the rules of its base branch.

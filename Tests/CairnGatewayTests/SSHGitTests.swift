@@ -39,9 +39,9 @@ struct SSHGitTests {
     static func url(_ stack: CairnStack, _ fullName: String) -> String { "ssh://git@127.0.0.1:\(stack.configuration.ssh.port)/\(fullName).git" }
 
     /// The arguments of `ssh` with `arguments` after the host (or, with `before`, as options before it).
-    static func sshArguments(_ stack: CairnStack, key: String, _ arguments: [String], before: Bool = false) -> Arguments {
+    static func sshArguments(_ stack: CairnStack, key: String, _ arguments: [String], before: Bool = false) -> [String] {
         let target = ["-p", String(stack.configuration.ssh.port), "git@127.0.0.1"]
-        return Arguments(Array(sshCommand(key).dropFirst()) + (before ? arguments + target : target + arguments))
+        return Array(sshCommand(key).dropFirst()) + (before ? arguments + target : target + arguments)
     }
 
     /// Runs `ssh … command` for `body`, with the test's ends of its standard input and output;
@@ -59,7 +59,7 @@ struct SSHGitTests {
             try? output.readEnd.close()
         }
         let result = try await Subprocess.run(
-            .path(FilePath("/usr/bin/ssh")), arguments: sshArguments(stack, key: key, [command]),
+            .path(FilePath("/usr/bin/ssh")), arguments: Arguments(sshArguments(stack, key: key, [command])),
             input: .fileDescriptor(input.readEnd, closeAfterSpawningProcess: true), output: .fileDescriptor(output.writeEnd, closeAfterSpawningProcess: true),
             error: .discarded
         ) { execution in
@@ -106,8 +106,8 @@ struct SSHGitTests {
     }
 
     /// Runs `ssh` to its end (stopped after a minute): its status, standard error and output.
-    static func runSSH(_ stack: CairnStack, key: String, _ arguments: [String], before: Bool = false) async throws -> (status: Int32, error: String, output: String) {
-        let all = sshArguments(stack, key: key, arguments, before: before)
+    static func runSSH(_ stack: CairnStack, key: String, _ arguments: [String], before: Bool = false, options: [String] = []) async throws -> (status: Int32, error: String, output: String) {
+        let all = Arguments(options + sshArguments(stack, key: key, arguments, before: before))
         return try await withTimeLimit(.seconds(60), "ssh \(arguments.joined(separator: " "))", returning: {
             let result = try await Subprocess.run(.path(FilePath("/usr/bin/ssh")), arguments: all, input: .none, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
             let status: Int32 = if case .exited(let code) = result.terminationStatus { code } else { -1 }
@@ -165,6 +165,12 @@ struct SSHGitTests {
             #expect(shell.status == 1 && shell.error.contains("Hi ada! You've authenticated, but Cairn does not provide shell access."), "\(shell)")
             let other = try await Self.runSSH(stack, key: key, ["ls", "-la"])
             #expect(other.status == 1 && other.error.contains("Cairn runs git-upload-pack, git-receive-pack and git-lfs-authenticate here, not ls"), "\(other)")
+            // GIT_PROTOCOL passes on when it is git's words, and is ignored (protocol v0) when not:
+            // it becomes a header on the way to the store.
+            let v2 = try await Self.runSSH(stack, key: key, ["git-upload-pack 'ada/tool.git'"], options: ["-o", "SetEnv=GIT_PROTOCOL=version=2"])
+            #expect(v2.output.contains("version 2"), "\(v2)")
+            let junk = try await Self.runSSH(stack, key: key, ["git-upload-pack 'ada/tool.git'"], options: ["-o", "SetEnv=GIT_PROTOCOL=\"version=2 X-Cairn-User:1\""])
+            #expect(!junk.output.contains("version 2") && junk.output.contains("refs/heads/main"), "\(junk)")
             let escape = try await Self.runSSH(stack, key: key, ["git-upload-pack", "'../../etc'"])
             #expect(escape.status == 1 && escape.error.contains("name a repository as owner/name"), "\(escape)")
         }
@@ -235,7 +241,7 @@ struct SSHGitTests {
             // A connection kept open (OpenSSH's ControlMaster) does not outlive its key.
             let control = NSTemporaryDirectory() + "cm-\(UUID().uuidString.prefix(8))"
             let master = try await Subprocess.run(
-                .path(FilePath("/usr/bin/ssh")), arguments: Self.sshArguments(stack, key: eveKey, ["-M", "-N", "-f", "-o", "ControlPath=\(control)"], before: true),
+                .path(FilePath("/usr/bin/ssh")), arguments: Arguments(Self.sshArguments(stack, key: eveKey, ["-M", "-N", "-f", "-o", "ControlPath=\(control)"], before: true)),
                 input: .none, output: .discarded, error: .discarded)
             #expect(master.terminationStatus.isSuccess)
             var shared = Self.ssh(eveKey)

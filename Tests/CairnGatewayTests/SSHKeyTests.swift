@@ -49,6 +49,9 @@ struct SSHKeyTests {
         // A DSA key (OpenSSH no longer makes them), cut or lying keys, private keys, junk.
         func blob(_ parts: [[UInt8]]) -> String { Data(parts.flatMap { [UInt8](withUnsafeBytes(of: UInt32($0.count).bigEndian) { Array($0) }) + $0 }).base64EncodedString() }
         let ed = try SSHPublicKey(try await Self.keygen(folder, "ed25519").line)
+        // A control character in the comment, which would become the default title.
+        #expect(throws: SSHPublicKey.Problem.self) { try SSHPublicKey(ed.openSSH + " bad\u{0}comment") }
+        #expect(try SSHPublicKey(ed.openSSH + " tab\tcomment").comment == "tab\tcomment")
         // The same RSA key with its modulus spelled with an extra leading zero; a negative one.
         var rsaReader = try SSHPublicKey(try await Self.keygen(folder, "rsa", bits: 2048).line).blob
         let modulusStart = 4 + 7 + 4 + Int(rsaReader[14]) + 4

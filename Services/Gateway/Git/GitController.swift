@@ -49,7 +49,7 @@ struct GitController: Sendable {
         headers.add(name: ForwardedHeader.visitor, value: traffic.visitorID(request, context, user: actor?.id))
         // A push carries the branch rules, which the repository store's pre-receive hook enforces.
         if service == "git-receive-pack" && request.method == .post, let rules = try await branchRules.inForce(repository, adminExempt: permission >= .admin) {
-            headers.add(name: ForwardedHeader.branchRules, value: try JSONEncoder().encode(rules).base64EncodedString())
+            headers.add(name: ForwardedHeader.branchRules, value: try rules.headerValue())
         }
         let relay = request.method == .post ? RequestBodyRelay(request.body) : nil
         let length = request.headers[.contentLength].flatMap { QueryNumber.parse($0, in: 0...Int(Int64.max)) }

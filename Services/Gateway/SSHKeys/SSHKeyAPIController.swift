@@ -81,7 +81,9 @@ struct SSHKeyAPIController: Sendable {
         do { key = try SSHPublicKey(input.key) } catch { throw GatewayError.invalid(error.description) }
         let title = input.title ?? SSHKeyStore.defaultTitle(for: key)
         do {
-            return try await keys.add(key, title: title, to: owner, readOnly: input.readOnly ?? true, addedBy: user.id)
+            // `read_only` is a deploy key's (GitHub's default there: true); a person's key is theirs in full.
+            let readOnly = if case .repository = owner { input.readOnly ?? true } else { false }
+            return try await keys.add(key, title: title, to: owner, readOnly: readOnly, addedBy: user.id)
         } catch let error as ModelError {
             throw GatewayError(error)
         }

@@ -22,7 +22,7 @@ struct SSHKeyPagesController: Sendable {
             let visitor = try context.pageVisitor()
             guard let user = visitor.user else { throw GatewayError.authenticationRequired }
             let form = try await pages.form(request, visitor)
-            if let problem = await add(form, to: .user(user.id), by: user) { return try await accountPage(visitor, user, error: problem, status: .unprocessableContent) }
+            if let problem = try await add(form, to: .user(user.id), by: user) { return try await accountPage(visitor, user, error: problem, status: .unprocessableContent) }
             return pages.redirect("/settings/keys")
         }
         routes.post("/settings/keys/:id/delete") { request, context in
@@ -39,7 +39,7 @@ struct SSHKeyPagesController: Sendable {
         admins.post("/:owner/:repo/settings/keys") { request, context in
             let page = try await repositoryPages.load(request, context)
             let form = try await pages.form(request, page.visitor)
-            if let problem = await add(form, to: .repository(page.repository.id), by: page.visitor.user!, readOnly: !form.isChecked("write")) {
+            if let problem = try await add(form, to: .repository(page.repository.id), by: page.visitor.user!, readOnly: !form.isChecked("write")) {
                 return try await deployPage(page, error: problem, status: .unprocessableContent)
             }
             return pages.redirect("/\(page.repository.fullName)/settings/keys")
@@ -53,7 +53,7 @@ struct SSHKeyPagesController: Sendable {
     }
 
     /// Adds the form's key; the reason when it cannot be.
-    private func add(_ form: PageForm, to owner: SSHKeyStore.Owner, by user: User, readOnly: Bool = false) async -> String? {
+    private func add(_ form: PageForm, to owner: SSHKeyStore.Owner, by user: User, readOnly: Bool = false) async throws -> String? {
         do {
             let key = try SSHPublicKey(form["key"] ?? "")
             let title = form.text("title").isEmpty ? SSHKeyStore.defaultTitle(for: key) : form.text("title")
@@ -63,8 +63,6 @@ struct SSHKeyPagesController: Sendable {
             return problem.description
         } catch let error as ModelError {
             return error.description
-        } catch {
-            return "The key could not be saved just now; try again."
         }
     }
 

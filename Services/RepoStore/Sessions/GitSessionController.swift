@@ -74,7 +74,8 @@ struct GitSessionController: Sendable {
 }
 
 /// Finds git's `want <oid>` lines in a fetch's input, across the chunks it arrives in: a
-/// session without one only listed refs.
+/// session without one only listed refs. (Over HTTP, where git may gzip a request's body,
+/// `SmartHTTPController` tells an `ls-refs` request by its first line instead.)
 struct WantLines {
     private var tail: [UInt8] = []
     private static let marker = Array("want ".utf8)
@@ -84,9 +85,6 @@ struct WantLines {
         let bytes = tail + buffer.readableBytesView
         tail = Array(buffer.readableBytesView.suffix(Self.marker.count - 1))
         guard bytes.count >= Self.marker.count else { return false }
-        for start in 0...(bytes.count - Self.marker.count) where bytes[start] == Self.marker[0] {
-            if Array(bytes[start..<(start + Self.marker.count)]) == Self.marker { return true }
-        }
-        return false
+        return (0...(bytes.count - Self.marker.count)).contains { bytes[$0..<($0 + Self.marker.count)].elementsEqual(Self.marker) }
     }
 }
