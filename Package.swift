@@ -78,7 +78,7 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CZlib", path: "Shared/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CairnProtocol", path: "Shared/CairnProtocol", swiftSettings: swiftSettings),
-        .target(name: "CairnSigning", dependencies: [crypto], path: "Shared/CairnSigning", swiftSettings: swiftSettings),
+        .target(name: "CairnSigning", dependencies: ["CairnProtocol", crypto], path: "Shared/CairnSigning", swiftSettings: swiftSettings),
         .target(
             name: "CairnRedis", dependencies: ["CHiredis", "CairnProtocol", logging, metrics, lifecycle, .product(name: "NIOPosix", package: "swift-nio")],
             path: "Shared/CairnRedis", swiftSettings: swiftSettings),

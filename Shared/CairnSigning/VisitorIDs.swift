@@ -1,4 +1,5 @@
 public import Foundation
+import CairnProtocol
 import Crypto
 
 /// Analytics visitor ids: 16 hex digits of an HMAC, keyed by a key derived from the signing
@@ -17,6 +18,6 @@ public struct VisitorIDs: Sendable {
         let day = Int(now.timeIntervalSince1970 / 86_400)
         let who = user.map { "user:\($0)" } ?? "client:\(address)|\(userAgent ?? "")"
         let code = HMAC<SHA256>.authenticationCode(for: Data("\(day)|\(who)".utf8), using: key)
-        return code.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return code.prefix(8).hexString
     }
 }
