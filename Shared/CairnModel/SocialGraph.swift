@@ -1,4 +1,5 @@
 import CairnDatabase
+import CairnProtocol
 public import CairnRedis
 import Foundation
 public import Logging
@@ -63,12 +64,19 @@ public struct SocialGraph: Sendable {
     public let redis: RedisClient
     public let namespace: String
     public let logger: Logger
+    /// What an anonymous visitor sees of each repository (two counts, the same for all of
+    /// them), kept for a second: the most viewed pages then cost no Redis call. A star or
+    /// watch recorded through this process forgets its repository's at once; one recorded
+    /// through another gateway shows within the second.
+    private let anonymousSummaries: RecentValues<Int64, RepositorySocial>
 
-    public init(client: PostgresClient, redis: RedisClient, namespace: String, logger: Logger) {
+    /// `anonymousLifetime`: how long an anonymous visitor's summary is kept.
+    public init(client: PostgresClient, redis: RedisClient, namespace: String, logger: Logger, anonymousLifetime: Duration = .seconds(1)) {
         self.client = client
         self.redis = redis
         self.namespace = namespace
         self.logger = logger
+        anonymousSummaries = RecentValues(lifetime: anonymousLifetime)
     }
 
     /// Records that `subject` stars/watches/follows `object`.
@@ -78,6 +86,7 @@ public struct SocialGraph: Sendable {
             "INSERT INTO \(unescaped: table.name) (\(unescaped: table.subject), \(unescaped: table.object)) VALUES (\(subject), \(object)) ON CONFLICT DO NOTHING",
             logger: logger)
         await mirror("SADD", relation, subject: subject, object: object)
+        if relation != .follow { anonymousSummaries.forget(object) }
     }
 
     public func remove(_ relation: SocialRelation, subject: Int64, object: Int64) async throws {
@@ -85,6 +94,7 @@ public struct SocialGraph: Sendable {
         try await client.run(
             "DELETE FROM \(unescaped: table.name) WHERE \(unescaped: table.subject) = \(subject) AND \(unescaped: table.object) = \(object)", logger: logger)
         await mirror("SREM", relation, subject: subject, object: object)
+        if relation != .follow { anonymousSummaries.forget(object) }
     }
 
     public func contains(_ relation: SocialRelation, subject: Int64, object: Int64) async throws -> Bool {
@@ -126,6 +136,14 @@ public struct SocialGraph: Sendable {
     /// counts, whether the visitor stars and watches it, and which people the visitor follows
     /// starred it.
     public func summary(repository: Int64, visitor: Int64?) async throws -> RepositorySocial {
+        guard visitor == nil else { return try await readSummary(repository: repository, visitor: visitor) }
+        if let kept = anonymousSummaries.kept(repository) { return kept }
+        let summary = try await readSummary(repository: repository, visitor: nil)
+        anonymousSummaries.keep(repository, summary)
+        return summary
+    }
+
+    private func readSummary(repository: Int64, visitor: Int64?) async throws -> RepositorySocial {
         let stargazers = "\(SocialRelation.star.keys(namespace).bySubjects):\(repository)"
         let watchers = "\(SocialRelation.watch.keys(namespace).bySubjects):\(repository)"
         let following = "\(SocialRelation.follow.keys(namespace).byObjects):\(visitor ?? 0)"

@@ -8,6 +8,9 @@ import Crypto
 /// that saw it. The gateway and `cairn-sshd` make them alike, so a person counts once.
 public struct VisitorIDs: Sendable {
     private let key: SymmetricKey
+    /// Ids made lately, by what they are made of: a page view costs a lookup, not an HMAC
+    /// (at most 10,000 of up to 512 bytes each).
+    private let recent = RecentValues<String, String>(lifetime: .seconds(60))
 
     public init(signingKey: String) {
         key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("cairn.visitor".utf8), using: SymmetricKey(data: Data(signingKey.utf8))))
@@ -17,7 +20,10 @@ public struct VisitorIDs: Sendable {
     public func id(user: Int64?, address: String, userAgent: String?, now: Date = Date()) -> String {
         let day = Int(now.timeIntervalSince1970 / 86_400)
         let who = user.map { "user:\($0)" } ?? "client:\(address)|\(userAgent ?? "")"
-        let code = HMAC<SHA256>.authenticationCode(for: Data("\(day)|\(who)".utf8), using: key)
-        return code.prefix(8).hexString
+        let input = "\(day)|\(who)"
+        if let kept = recent.kept(input) { return kept }
+        let made = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: key).prefix(8).hexString
+        if input.utf8.count <= 512 { recent.keep(input, made) }  // a long user agent is not worth the memory
+        return made
     }
 }

@@ -99,4 +99,31 @@ import Testing
             #expect(try await web.get("/ada/kit").body.contains(#"id="stars">2<"#))
         }
     }
+
+    /// What an anonymous visitor sees is kept for a while (a second in the gateway); a
+    /// signed-in visitor's summary never is, and a star through the same process shows at once.
+    @Test func test_anAnonymousSummaryIsKeptUntilAStarThroughThisProcess() async throws {
+        try await CairnStack.with { stack in
+            let ada = try await stack.makeUser("ada")
+            let bob = try await stack.makeUser("bob")
+            let repository = try await stack.makeRepository(ada, "kit")
+            let redis = RedisClient(configuration: TestEnvironment.redis, logger: TestEnvironment.logger)
+            defer { Task { await redis.shutdown() } }
+            let namespace = stack.configuration.redisNamespace
+            let social = SocialGraph(client: stack.database, redis: redis, namespace: namespace, logger: TestEnvironment.logger, anonymousLifetime: .seconds(600))
+            #expect(try await social.summary(repository: repository.id, visitor: nil).stars == 0)
+            // A star recorded by another process (another gateway) waits for the kept summary to expire.
+            try await redis.send("SADD", "\(namespace):social:stargazers:\(repository.id)", String(bob.user.id))
+            #expect(try await social.summary(repository: repository.id, visitor: nil).stars == 0)
+            #expect(try await social.summary(repository: repository.id, visitor: ada.user.id).stars == 1)
+            try await social.add(.star, subject: ada.user.id, object: repository.id)
+            #expect(try await social.summary(repository: repository.id, visitor: nil).stars == 2)
+            try await social.remove(.star, subject: ada.user.id, object: repository.id)
+            #expect(try await social.summary(repository: repository.id, visitor: nil).stars == 1)
+            // Follows do not touch repositories' summaries.
+            try await social.add(.follow, subject: ada.user.id, object: bob.user.id)
+            try await redis.send("SADD", "\(namespace):social:watchers:\(repository.id)", String(bob.user.id))
+            #expect(try await social.summary(repository: repository.id, visitor: nil).watchers == 0)
+        }
+    }
 }

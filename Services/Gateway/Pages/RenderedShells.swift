@@ -1,3 +1,4 @@
+import CairnProtocol
 import Foundation
 
 /// The parts of a page that depend on a few values only, rendered once and kept for five

@@ -3,19 +3,19 @@ import Synchronization
 /// Values worked out lately, kept for `lifetime`: what is costly to work out and the same
 /// each time for a while (a session cookie's verified payload, a session's CSRF token).
 /// Bounded: past `limit` entries it starts over.
-final class RecentValues<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+public final class RecentValues<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let values = Mutex<[Key: (value: Value, until: ContinuousClock.Instant)]>([:])
     private let lifetime: Duration
     private let limit: Int
 
-    init(lifetime: Duration, limit: Int = 10_000) {
+    public init(lifetime: Duration, limit: Int = 10_000) {
         self.lifetime = lifetime
         self.limit = limit
     }
 
     /// The value for `key`, made by `make` when there is none still fresh; nil (and not
     /// kept) when `make` gives nil.
-    func value(_ key: Key, make: () -> Value?) -> Value? {
+    public func value(_ key: Key, make: () -> Value?) -> Value? {
         let now = ContinuousClock.now
         if let kept = values.withLock({ $0[key] }), kept.until > now { return kept.value }
         guard let made = make() else { return nil }
@@ -27,14 +27,14 @@ final class RecentValues<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// The value for `key` if one is still fresh.
-    func kept(_ key: Key) -> Value? {
+    public func kept(_ key: Key) -> Value? {
         let now = ContinuousClock.now
         guard let kept = values.withLock({ $0[key] }), kept.until > now else { return nil }
         return kept.value
     }
 
     /// Keeps `value` for `key` for `lifetime`.
-    func keep(_ key: Key, _ value: Value) {
+    public func keep(_ key: Key, _ value: Value) {
         let until = ContinuousClock.now + lifetime
         values.withLock { values in
             if values.count >= limit { values.removeAll(keepingCapacity: true) }
@@ -42,8 +42,13 @@ final class RecentValues<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
+    /// Drops the value for `key`, if any.
+    public func forget(_ key: Key) {
+        _ = values.withLock { $0.removeValue(forKey: key) }
+    }
+
     /// Drops the values that `shouldRemove` picks.
-    func remove(where shouldRemove: (Value) -> Bool) {
+    public func remove(where shouldRemove: (Value) -> Bool) {
         values.withLock { values in values = values.filter { !shouldRemove($0.value.value) } }
     }
 }
