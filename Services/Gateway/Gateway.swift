@@ -34,7 +34,8 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     let authenticator = Authenticator(
         users: users, tokens: TokenStore(client: database, logger: logger), repositoryTokens: RepositoryTokenStore(client: database, logger: logger), signer: environment.signer,
         readYourWrites: readYourWrites, limiter: limiter)
-    let access = RepositoryAccess(repositories: repositories)
+    let directory = RepositoryDirectory(database: configuration.database, logger: logger)
+    let access = RepositoryAccess(repositories: repositories, directory: directory)
     let repostore = InternalClient(.repostore, baseURL: configuration.listener(.repostore).url, signature: environment.internalSignature)
     let cleaner = OutboxCleaner(client: database, logger: logger)
     let outbox = Outbox(client: database, redis: stores.redis!, namespace: configuration.redisNamespace, cleaner: cleaner, logger: logger)
@@ -60,6 +61,7 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
     router.add(middleware: ClientAddressMiddleware())
     router.add(middleware: RouteStatsMiddleware(stats: routeStats))
     router.add(middleware: ServerTimingMiddleware())
+    router.add(middleware: DirectoryWritesMiddleware(directory: directory))
     if let readYourWrites { router.add(middleware: ReplicaRoutingMiddleware(readYourWrites: readYourWrites)) }
     router.add(middleware: ErrorReportMiddleware(reporter: reporter))
     router.add(middleware: ReadOnlyMiddleware(readOnly: readOnly, pages: pages))
@@ -141,5 +143,5 @@ public func buildGateway(_ environment: DaemonEnvironment) async throws -> some 
         access: access, objects: repositoryBlobs, readOnly: readOnly, blobstore: blobstore,
         signer: environment.signer, blobURL: configuration.blobPublicURL, baseURL: baseURL, maxObjectSize: configuration.maxBlobBytes
     ).addRoutes(to: callerRoutes)
-    return DaemonApplication.make(environment, router: router, stores: stores, services: [cleaner, events, routeStats, RouteStatsGauges(stats: routeStats)])
+    return DaemonApplication.make(environment, router: router, stores: stores, services: [cleaner, events, routeStats, RouteStatsGauges(stats: routeStats), directory])
 }

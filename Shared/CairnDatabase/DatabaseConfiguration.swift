@@ -45,6 +45,15 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         return configuration
     }
 
+    /// The configuration of a connection of its own (one that listens for notifications),
+    /// with the pool's settings, named `applicationName` in `pg_stat_activity`.
+    public func connection(applicationName: String) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        if let searchPath { configuration.options.additionalStartupParameters.append(("search_path", searchPath)) }
+        return configuration
+    }
+
     /// Where this points, without the password, for logs and errors.
     public var redactedDescription: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 }

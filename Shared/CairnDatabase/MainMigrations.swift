@@ -467,5 +467,21 @@ enum MainMigrations {
             "CREATE INDEX ssh_keys_user ON ssh_keys (user_id, id) WHERE user_id IS NOT NULL",
             "CREATE INDEX ssh_keys_repository ON ssh_keys (repository_id, id) WHERE repository_id IS NOT NULL",
         ]),
+        Migration(24, "directory notifications", [
+            // Every change to what a repository looked up by name shows (its row; its owner's or
+            // its parent's owner's name) is announced on channel `cairn_directory` at commit, so
+            // gateways can keep those lookups in memory (`RepositoryDirectory`). The payload is
+            // the schema, for databases that hold several (the tests').
+            """
+            CREATE FUNCTION cairn_directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('cairn_directory', current_schema());
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER repositories_directory AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON repositories FOR EACH STATEMENT EXECUTE FUNCTION cairn_directory_changed()",
+            "CREATE TRIGGER users_directory AFTER UPDATE OF username OR DELETE OR TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION cairn_directory_changed()",
+        ]),
     ]
 }

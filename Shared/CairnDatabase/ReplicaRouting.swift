@@ -66,6 +66,9 @@ public final class DatabaseRouting: Sendable {
     /// Sends this request's remaining queries to the primary.
     public func usePrimary() { primaryOnly.store(true, ordering: .relaxed) }
 
+    /// Whether this request's reads go to the primary (it wrote, or its caller did lately).
+    public var readsPrimary: Bool { primaryOnly.load(ordering: .relaxed) }
+
     /// Whether this request wrote to the database.
     public var wrote: Bool { wroteFlag.load(ordering: .relaxed) }
 

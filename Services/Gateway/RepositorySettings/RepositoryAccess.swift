@@ -1,3 +1,4 @@
+import CairnDatabase
 import CairnModel
 import Hummingbird
 
@@ -7,12 +8,16 @@ import Hummingbird
 /// (401), so that git prompts for credentials.
 struct RepositoryAccess: Sendable {
     let repositories: RepositoryStore
+    /// Where anonymous callers' lookups come from, when the gateway keeps them.
+    var directory: RepositoryDirectory? = nil
 
     /// The repository and the caller's permission, if the caller has at least `needed`; a
     /// reader without it is told `refusal` (403), or asked to sign in when anonymous.
-    func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false, refusal: String? = nil) async throws -> (Repository, Permission) {
+    /// `viewing`: the request is a page view (GET or HEAD), which may take the repository
+    /// from the directory whoever the visitor is.
+    func require(_ needed: Permission, owner: String, name: String, caller: Caller, challengeAnonymous: Bool = false, refusal: String? = nil, viewing: Bool = false) async throws -> (Repository, Permission) {
         let hidden: GatewayError = !caller.hasCredentials && challengeAnonymous ? .authenticationRequired : .notFound
-        guard let repository = try await repositories.find(owner: owner, name: name) else { throw hidden }
+        guard let repository = try await find(owner: owner, name: name, fromDirectory: viewing || !caller.hasCredentials) else { throw hidden }
         var permission = try await self.permission(of: caller, on: repository)
         if repository.isPrivate && !caller.credentialAllows(.read) { permission = .none }
         guard permission >= .read else { throw hidden }
@@ -24,6 +29,16 @@ struct RepositoryAccess: Sendable {
             throw GatewayError.forbidden("This token's scopes do not allow \(needed.name) access")
         }
         return (repository, permission)
+    }
+
+    /// The repository `owner/name`: from the directory (see `RepositoryDirectory`) when
+    /// `fromDirectory` and the request reads from replicas if it can (its caller did not
+    /// write lately); from the database otherwise.
+    private func find(owner: String, name: String, fromDirectory: Bool) async throws -> Repository? {
+        if let directory, fromDirectory, DatabaseRouting.current?.readsPrimary != true {
+            return try await directory.find(owner: owner, name: name, in: repositories)
+        }
+        return try await repositories.find(owner: owner, name: name)
     }
 
     /// What `caller` may do with `repository`: a repository token reaches its own repository

@@ -12,15 +12,17 @@ struct RepositoryMiddleware: RouterMiddleware {
     let permission: Permission
     /// What a reader without `permission` is told (403); a generic sentence when nil.
     let refusal: String?
-    /// Whether `repo.git` names `repo` (pages); the API takes names as they are.
+    /// Whether `repo.git` names `repo` (pages, whose views may take the repository from the
+    /// gateway's directory); the API takes names as they are.
     var ignoresGitSuffix = false
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws -> Response {
         var context = context
         var name = try context.parameters.require("repo")
         if ignoresGitSuffix && name.hasSuffix(".git") { name = String(name.dropLast(4)) }
+        let viewing = ignoresGitSuffix && (request.method == .get || request.method == .head)
         let (repository, permission) = try await access.require(
-            permission, owner: context.parameters.require("owner"), name: name, caller: context.caller, refusal: refusal)
+            permission, owner: context.parameters.require("owner"), name: name, caller: context.caller, refusal: refusal, viewing: viewing)
         context.repository = ResolvedRepository(repository: repository, permission: permission)
         return try await next(request, context)
     }
