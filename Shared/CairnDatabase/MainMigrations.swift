@@ -468,19 +468,24 @@ enum MainMigrations {
             "CREATE INDEX ssh_keys_repository ON ssh_keys (repository_id, id) WHERE repository_id IS NOT NULL",
         ]),
         Migration(24, "directory notifications", [
-            // Every change to what a repository looked up by name shows (its row; its owner's or
-            // its parent's owner's name) is announced on channel `cairn_directory` at commit, so
-            // gateways can keep those lookups in memory (`RepositoryDirectory`). The payload is
-            // the schema, for databases that hold several (the tests').
+            // Every change to what a repository looked up by name shows (the columns of its row
+            // that `RepositoryStore.select` reads; its owner's or its parent's owner's name) is
+            // announced on channel `cairn_directory` at commit, with the table's schema, so
+            // gateways can keep those lookups in memory (`RepositoryDirectory`).
             """
             CREATE FUNCTION cairn_directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                PERFORM pg_notify('cairn_directory', current_schema());
+                PERFORM pg_notify('cairn_directory', TG_TABLE_SCHEMA);
                 RETURN NULL;
             END
             $$
             """,
-            "CREATE TRIGGER repositories_directory AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON repositories FOR EACH STATEMENT EXECUTE FUNCTION cairn_directory_changed()",
+            """
+            CREATE TRIGGER repositories_directory
+            AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF owner_id, name, description, is_private, default_branch, created_at, updated_at,
+                pushed_at, cache_version, settings_version, parent_id, status_version, deleted_at
+            ON repositories FOR EACH STATEMENT EXECUTE FUNCTION cairn_directory_changed()
+            """,
             "CREATE TRIGGER users_directory AFTER UPDATE OF username OR DELETE OR TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION cairn_directory_changed()",
         ]),
     ]

@@ -52,6 +52,18 @@ import Testing
             _ = try await stack.database.query("UPDATE users SET username = 'ada' WHERE id = \(ada.user.id)", logger: TestEnvironment.logger)
             #expect(try await eventually { try await status() == 200 })
 
+            // Requests that cannot write (anonymous, even by POST) do not empty it.
+            #expect(try await eventually { try await servedFromCopy() })
+            _ = try await anonymous.post("/ada/site/star", [:])
+            #expect(try await status() == 200, "still the kept copy")
+
+            // Private repositories are never kept: their owner sees a quiet change at once.
+            let owner = try await WebPagesTests.signIn(stack, ada)
+            try await quietly("UPDATE repositories SET is_private = true, description = 'before' WHERE id = \(repository.id)")
+            #expect(try await owner.get("/ada/site/settings").body.contains("before"))
+            try await quietly("UPDATE repositories SET description = 'after' WHERE id = \(repository.id)")
+            #expect(try await owner.get("/ada/site/settings").body.contains("after"))
+
             // A change through the gateway shows on its very next request, to anyone.
             #expect(try await eventually { try await servedFromCopy() })
             try await quietly("UPDATE repositories SET is_private = false WHERE id = \(repository.id)")

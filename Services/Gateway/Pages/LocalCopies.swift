@@ -61,14 +61,23 @@ final class LocalCopies: Sendable {
     /// The bytes held now (keys and values).
     var byteCount: Int { state.withLock { $0.bytes } }
 
+    /// Drops the expired copies, then others, until `target` bytes or fewer are held: the
+    /// keys picked in one pass over the table, then removed.
     private static func evict(_ state: inout State, now: ContinuousClock.Instant, target: Int) {
+        var dropped: [String] = []
+        var freed = 0
         for (key, kept) in state.values where kept.until <= now {
-            state.values[key] = nil
-            state.bytes -= kept.value.size + key.utf8.count
+            dropped.append(key)
+            freed += kept.value.size + key.utf8.count
         }
-        while state.bytes > target, let (key, kept) = state.values.first {
-            state.values[key] = nil
-            state.bytes -= kept.value.size + key.utf8.count
+        if state.bytes - freed > target {
+            for (key, kept) in state.values where kept.until > now {
+                dropped.append(key)
+                freed += kept.value.size + key.utf8.count
+                if state.bytes - freed <= target { break }
+            }
         }
+        for key in dropped { state.values[key] = nil }
+        state.bytes -= freed
     }
 }
