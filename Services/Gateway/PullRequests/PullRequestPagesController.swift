@@ -20,10 +20,6 @@ struct PullRequestPagesController: Sendable {
     let cache: FragmentCache
 
     static let perPage = 30
-    /// The compressed diffs viewed lately, in this process: what two commits' diff is never
-    /// changes, and reading a few hundred kilobytes from Redis on every view cost more than
-    /// the rest of the page.
-    let recentDiffs = RecentValues<String, DeflatedPiece>(lifetime: .seconds(600), limit: 64)
 
     func addRoutes(to routes: RouterGroup<GatewayContext>) {
         let router = repositoryPages.routes(routes, requiring: .read)
@@ -275,15 +271,12 @@ struct PullRequestPagesController: Sendable {
     private func gzippedFiles(_ page: RepositoryPage, _ view: PullView, title: String, key: String, diff: () async throws -> String) async throws -> Response {
         let pieceKey = "deflated:\(key)"
         let piece: DeflatedPiece
-        if let kept = recentDiffs.kept(pieceKey) {
-            piece = kept
-        } else if let kept = await cache.bytes(pieceKey).flatMap(DeflatedPiece.init(stored:)) {
+        if let kept = await cache.bytes(pieceKey).flatMap(DeflatedPiece.init(stored:)) {
             piece = kept
         } else {
             piece = DeflatedPiece(try await diff())
             await cache.store(pieceKey, bytes: piece.stored, lifetime: cache.lifetime)
         }
-        recentDiffs.keep(pieceKey, piece)
         var shell = view
         shell.diffHTML = Self.diffMark
         let body = pages.renderer.render("pull", shell, csrf: page.visitor.csrfToken)
